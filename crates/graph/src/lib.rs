@@ -1,0 +1,281 @@
+//! The in-memory read model of the catalog: every current entity, an inverted index of
+//! Backstage's "search keys" (lowercased field paths and values), and the relation graph with
+//! inverses. Built from the store at start and kept current by applying each committed change.
+//!
+//! The trade-off: memory (roughly a few KiB per entity) for reads, filters, facets and relation
+//! lookups that never touch the database. Entity references are interned to `u32` ids so the
+//! relation graph and the indexes are compact; a reference to an entity that does not exist yet
+//! still gets an id, which is how unresolved relations are kept and reported.
+
+pub mod filter;
+mod index;
+mod query;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use portico_model::{CatalogEntry, Relation, Validator};
+use roaring::RoaringBitmap;
+
+pub use query::{EntityQuery, Facet, FacetValue, OrderField, Page, TextFilter};
+
+/// An interned entity reference.
+pub type Id = u32;
+
+#[derive(Debug, Clone)]
+struct Edge {
+    relation: Arc<str>,
+    inverse: Arc<str>,
+    target: Id,
+}
+
+/// The read model. Not synchronized: wrap it in a lock to share it.
+#[derive(Default)]
+pub struct CatalogGraph {
+    /// Interned keys (`kind:namespace/name`, lowercased).
+    keys: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, Id>,
+    /// Present entities, by id.
+    entries: HashMap<Id, CatalogEntry>,
+    by_uid: HashMap<String, Id>,
+    present: RoaringBitmap,
+    /// Each present entity's own outgoing edges (from its spec).
+    out: HashMap<Id, Vec<Edge>>,
+    /// Incoming edges to an id, whether it exists or not: (inverse type, source).
+    incoming: HashMap<Id, Vec<(Arc<str>, Id)>>,
+    /// (lowercased relation type, target) -> sources, a multiset (two fields may state the
+    /// same relation, e.g. a parent's `children` and a child's `parent`). Covers both directions.
+    rel_index: HashMap<(Arc<str>, Id), Vec<Id>>,
+    fields: index::FieldIndex,
+    interned_types: HashMap<String, Arc<str>>,
+    /// Rank of each present id in key order, rebuilt lazily.
+    rank: std::sync::OnceLock<HashMap<Id, u32>>,
+}
+
+/// A relation whose target does not exist in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unresolved {
+    pub source: String,
+    #[serde(rename = "type")]
+    pub relation: String,
+    pub target: String,
+}
+
+impl CatalogGraph {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn intern(&mut self, key: &str) -> Id {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
+        }
+        let id = self.keys.len() as Id;
+        let key: Arc<str> = Arc::from(key);
+        self.keys.push(key.clone());
+        self.ids.insert(key, id);
+        id
+    }
+
+    fn rel_type(&mut self, t: &str) -> Arc<str> {
+        if let Some(a) = self.interned_types.get(t) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(t);
+        self.interned_types.insert(t.to_owned(), a.clone());
+        a
+    }
+
+    pub fn id_of(&self, key: &str) -> Option<Id> {
+        self.ids.get(key).copied().filter(|id| self.present.contains(*id))
+    }
+
+    pub fn key_of(&self, id: Id) -> &str {
+        &self.keys[id as usize]
+    }
+
+    /// Inserts or replaces an entity. `validator` computes the relations its fields create.
+    pub fn upsert(&mut self, entry: CatalogEntry, validator: &Validator) {
+        let id = self.intern(&entry.key);
+        if self.entries.contains_key(&id) {
+            self.remove_id(id);
+        }
+        let edges: Vec<Edge> = validator
+            .outgoing_relations(&entry.entity)
+            .into_iter()
+            .map(|(relation, inverse, target)| {
+                let target = self.intern(&target.key());
+                Edge { relation: self.rel_type(&relation), inverse: self.rel_type(&inverse), target }
+            })
+            .collect();
+        for e in &edges {
+            let fwd = self.rel_type(&e.relation.to_ascii_lowercase());
+            let inv = self.rel_type(&e.inverse.to_ascii_lowercase());
+            self.rel_index.entry((fwd, e.target)).or_default().push(id);
+            self.rel_index.entry((inv, id)).or_default().push(e.target);
+            self.incoming.entry(e.target).or_default().push((e.inverse.clone(), id));
+        }
+        self.fields.insert(id, &entry.entity);
+        self.by_uid.insert(entry.uid.clone(), id);
+        self.out.insert(id, edges);
+        self.entries.insert(id, entry);
+        self.present.insert(id);
+        self.rank = Default::default();
+    }
+
+    /// Removes an entity by key; returns whether it was present.
+    pub fn remove(&mut self, key: &str) -> bool {
+        match self.ids.get(key).copied() {
+            Some(id) if self.entries.contains_key(&id) => {
+                self.remove_id(id);
+                self.rank = Default::default();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn remove_id(&mut self, id: Id) {
+        let Some(entry) = self.entries.remove(&id) else { return };
+        self.present.remove(id);
+        self.by_uid.remove(&entry.uid);
+        self.fields.remove(id);
+        for e in self.out.remove(&id).unwrap_or_default() {
+            let fwd = self.rel_type(&e.relation.to_ascii_lowercase());
+            let inv = self.rel_type(&e.inverse.to_ascii_lowercase());
+            remove_from(&mut self.rel_index, (fwd, e.target), id);
+            remove_from(&mut self.rel_index, (inv, id), e.target);
+            if let Some(list) = self.incoming.get_mut(&e.target) {
+                if let Some(pos) = list.iter().position(|(t, s)| *s == id && *t == e.inverse) {
+                    list.swap_remove(pos);
+                }
+                if list.is_empty() {
+                    self.incoming.remove(&e.target);
+                }
+            }
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&CatalogEntry> {
+        self.ids.get(key).and_then(|id| self.entries.get(id))
+    }
+
+    pub fn get_by_uid(&self, uid: &str) -> Option<&CatalogEntry> {
+        self.by_uid.get(uid).and_then(|id| self.entries.get(id))
+    }
+
+    pub fn entry(&self, id: Id) -> Option<&CatalogEntry> {
+        self.entries.get(&id)
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &CatalogEntry> {
+        self.entries.values()
+    }
+
+    /// The entity's relations, computed: its own fields' relations plus the inverses of every
+    /// relation other entities declare towards it. Sorted by type then target, deduplicated.
+    pub fn relations(&self, key: &str) -> Vec<Relation> {
+        let Some(&id) = self.ids.get(key) else { return Vec::new() };
+        let mut rels: Vec<(&str, Id)> = Vec::new();
+        for e in self.out.get(&id).into_iter().flatten() {
+            rels.push((&e.relation, e.target));
+        }
+        for (t, s) in self.incoming.get(&id).into_iter().flatten() {
+            rels.push((t, *s));
+        }
+        rels.sort_unstable_by(|a, b| a.0.cmp(b.0).then_with(|| self.keys[a.1 as usize].cmp(&self.keys[b.1 as usize])));
+        rels.dedup();
+        rels.into_iter().map(|(t, target)| Relation::new(t, &self.display_ref(target))).collect()
+    }
+
+    /// Ids directly related to `id` by relation type `relation` (case-insensitive), present or not.
+    pub fn related(&self, id: Id, relation: &str) -> Vec<Id> {
+        let relation = relation.to_ascii_lowercase();
+        let mut out: Vec<Id> = self
+            .out
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.relation.eq_ignore_ascii_case(&relation))
+            .map(|e| e.target)
+            .collect();
+        out.extend(
+            self.incoming.get(&id).into_iter().flatten().filter(|(t, _)| t.eq_ignore_ascii_case(&relation)).map(|(_, s)| *s),
+        );
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// A display reference for an id: the entity's own spelling when present.
+    fn display_ref(&self, id: Id) -> portico_model::EntityRef {
+        match self.entries.get(&id) {
+            Some(e) => e.entity_ref(),
+            None => portico_model::EntityRef::parse_full(&self.keys[id as usize])
+                .unwrap_or_else(|_| portico_model::EntityRef::new("unknown", "default", &self.keys[id as usize])),
+        }
+    }
+
+    /// Every relation whose target is not in the catalog.
+    pub fn unresolved(&self) -> Vec<Unresolved> {
+        let mut out = Vec::new();
+        for (id, edges) in &self.out {
+            for e in edges {
+                if !self.present.contains(e.target) {
+                    out.push(Unresolved {
+                        source: self.entries[id].entity_ref().to_string(),
+                        relation: e.relation.to_string(),
+                        target: self.keys[e.target as usize].to_string(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.source, &a.relation, &a.target).cmp(&(&b.source, &b.relation, &b.target)));
+        out
+    }
+
+    /// The chain of parents (locations) from an entity up to its root.
+    pub fn ancestry(&self, key: &str) -> Vec<&CatalogEntry> {
+        let mut chain = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut cur = self.get(key);
+        while let Some(e) = cur {
+            if !seen.insert(e.key.clone()) {
+                break;
+            }
+            chain.push(e);
+            cur = e.parent.as_deref().and_then(|p| self.get(p));
+        }
+        chain
+    }
+
+    fn ranks(&self) -> &HashMap<Id, u32> {
+        self.rank.get_or_init(|| {
+            let mut ids: Vec<Id> = self.present.iter().collect();
+            ids.sort_unstable_by(|a, b| self.keys[*a as usize].cmp(&self.keys[*b as usize]));
+            ids.into_iter().enumerate().map(|(r, id)| (id, r as u32)).collect()
+        })
+    }
+}
+
+fn remove_from(index: &mut HashMap<(Arc<str>, Id), Vec<Id>>, key: (Arc<str>, Id), id: Id) {
+    if let Some(set) = index.get_mut(&key) {
+        if let Some(pos) = set.iter().position(|x| *x == id) {
+            set.swap_remove(pos);
+        }
+        if set.is_empty() {
+            index.remove(&key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

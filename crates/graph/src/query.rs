@@ -1,0 +1,199 @@
+//! Filtering, ordering, paging and facets over the read model, with Backstage's semantics:
+//! a filter is a union (`anyOf`) of intersections (`allOf`) of statements on search keys.
+
+use std::cmp::Ordering;
+
+use roaring::RoaringBitmap;
+
+use crate::filter::{EntityFilter, FilterStatement};
+use crate::{CatalogGraph, Id};
+
+/// `fullTextFilter`: a case-insensitive substring match on some (or all) search keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TextFilter {
+    pub term: String,
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderField {
+    pub field: String,
+    pub desc: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EntityQuery {
+    pub filter: Option<EntityFilter>,
+    pub text: Option<TextFilter>,
+    pub order: Vec<OrderField>,
+    pub offset: usize,
+    pub limit: Option<usize>,
+}
+
+/// One page of results: ids in order, and how many matched in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub ids: Vec<Id>,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Facet {
+    pub key: String,
+    pub values: Vec<FacetValue>,
+}
+
+impl CatalogGraph {
+    fn statement(&self, st: &FilterStatement) -> RoaringBitmap {
+        let key = st.key.to_lowercase();
+        if let Some(rel) = key.strip_prefix("relations.") {
+            let mut out = RoaringBitmap::new();
+            let Some(rel) = self.interned_types.get(rel) else { return out };
+            match &st.values {
+                Some(values) => {
+                    for v in values {
+                        if let Some(&target) = self.ids.get(v.to_lowercase().as_str()) {
+                            if let Some(sources) = self.rel_index.get(&(rel.clone(), target)) {
+                                out.extend(sources.iter().copied());
+                            }
+                        }
+                    }
+                }
+                None => {
+                    for ((t, _), sources) in &self.rel_index {
+                        if t == rel {
+                            out.extend(sources.iter().copied());
+                        }
+                    }
+                }
+            }
+            return out & &self.present;
+        }
+        match &st.values {
+            Some(values) => self.fields.matching(&key, values),
+            None => self.fields.with_key(&key),
+        }
+    }
+
+    /// The ids that match a filter (all entities when there is none).
+    pub fn matching(&self, filter: Option<&EntityFilter>) -> RoaringBitmap {
+        let Some(filter) = filter else { return self.present.clone() };
+        let mut any = RoaringBitmap::new();
+        for all in &filter.any_of {
+            let mut acc: Option<RoaringBitmap> = None;
+            for st in &all.all_of {
+                let set = self.statement(st);
+                acc = Some(match acc {
+                    None => set,
+                    Some(a) => a & set,
+                });
+                if acc.as_ref().is_some_and(RoaringBitmap::is_empty) {
+                    break;
+                }
+            }
+            any |= acc.unwrap_or_else(|| self.present.clone());
+        }
+        any
+    }
+
+    fn text_matches(&self, id: Id, text: &TextFilter, term: &str, fields: &[String]) -> bool {
+        if term.is_empty() {
+            return true;
+        }
+        let _ = text;
+        let Some(pairs) = self.fields.pairs.get(&id) else { return false };
+        pairs.iter().any(|(k, v)| {
+            (fields.is_empty() || fields.iter().any(|f| f == &**k)) && v.to_lowercase().contains(term)
+        })
+    }
+
+    /// Runs a query: filter, full-text filter, order (default: by reference), offset and limit.
+    pub fn query(&self, q: &EntityQuery) -> Page {
+        let set = self.matching(q.filter.as_ref());
+        let mut ids: Vec<Id> = match &q.text {
+            Some(t) => {
+                let term = t.term.trim().to_lowercase();
+                let fields: Vec<String> = t.fields.iter().map(|f| f.to_lowercase()).collect();
+                set.iter().filter(|id| self.text_matches(*id, t, &term, &fields)).collect()
+            }
+            None => set.iter().collect(),
+        };
+        let total = ids.len();
+        let ranks = self.ranks();
+        let rank = |id: &Id| ranks.get(id).copied().unwrap_or(u32::MAX);
+        let cmp = |a: &Id, b: &Id| -> Ordering {
+            for o in &q.order {
+                let key = o.field.to_lowercase();
+                let va = self.fields.value_of(*a, &key).map(str::to_lowercase);
+                let vb = self.fields.value_of(*b, &key).map(str::to_lowercase);
+                // Entities without the field sort last in either direction.
+                let ord = match (va, vb) {
+                    (Some(x), Some(y)) => {
+                        let c = x.cmp(&y);
+                        if o.desc { c.reverse() } else { c }
+                    }
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                };
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
+            rank(a).cmp(&rank(b))
+        };
+        let end = q.limit.map_or(total, |l| q.offset.saturating_add(l).min(total));
+        if q.offset >= total {
+            return Page { ids: Vec::new(), total };
+        }
+        if end < total {
+            ids.select_nth_unstable_by(end, cmp);
+            ids.truncate(end);
+        }
+        ids.sort_unstable_by(cmp);
+        Page { ids: ids[q.offset..].to_vec(), total }
+    }
+
+    /// Counts of each value of each facet key among the entities matching `filter`.
+    /// Values are sorted by count (descending), then value.
+    pub fn facets(&self, keys: &[String], filter: Option<&EntityFilter>) -> Vec<Facet> {
+        let set = self.matching(filter);
+        keys.iter()
+            .map(|key| {
+                let lower = key.to_lowercase();
+                let mut values: Vec<FacetValue> = Vec::new();
+                if let Some(rel) = lower.strip_prefix("relations.") {
+                    let mut counts: std::collections::HashMap<Id, u64> = Default::default();
+                    for ((t, target), sources) in &self.rel_index {
+                        if &**t == rel {
+                            let n = sources.iter().filter(|s| set.contains(**s)).count() as u64;
+                            if n > 0 {
+                                *counts.entry(*target).or_default() += n;
+                            }
+                        }
+                    }
+                    values = counts
+                        .into_iter()
+                        .map(|(t, count)| FacetValue { value: self.display_ref(t).to_string(), count })
+                        .collect();
+                } else if let Some(map) = self.fields.postings.get(lower.as_str()) {
+                    for p in map.values() {
+                        let count = p.ids.intersection_len(&set);
+                        if count > 0 {
+                            values.push(FacetValue { value: p.original.clone(), count });
+                        }
+                    }
+                }
+                values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+                Facet { key: key.clone(), values }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,170 @@
+use std::sync::Arc;
+
+use portico_model::{CatalogEntry, Entity, Validator};
+use serde_json::json;
+
+use super::*;
+use crate::filter::parse_filter_params;
+
+fn entry(v: serde_json::Value) -> CatalogEntry {
+    let entity: Entity = Validator::default().validate(v).unwrap();
+    let key = entity.entity_ref().key();
+    CatalogEntry {
+        uid: format!("uid-{key}"),
+        key,
+        entity: Arc::new(entity),
+        hash: String::new(),
+        source: "test".into(),
+        parent: None,
+        orphan: false,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn component(name: &str, owner: &str, deps: &[&str]) -> CatalogEntry {
+    entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": name, "tags": ["java"]},
+        "spec": {"type": "service", "lifecycle": "production", "owner": owner, "dependsOn": deps}}))
+}
+
+fn group(name: &str, children: &[&str]) -> CatalogEntry {
+    entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": name},
+        "spec": {"type": "team", "children": children}}))
+}
+
+fn graph() -> CatalogGraph {
+    let v = Validator::default();
+    let mut g = CatalogGraph::new();
+    g.upsert(group("team-a", &["team-b"]), &v);
+    g.upsert(group("team-b", &[]), &v);
+    g.upsert(component("cart", "team-a", &["component:pay"]), &v);
+    g.upsert(component("pay", "team-b", &["resource:db"]), &v);
+    g
+}
+
+fn names(g: &CatalogGraph, filter: &[&str]) -> Vec<String> {
+    let filter = parse_filter_params(filter).unwrap();
+    let page = g.query(&EntityQuery { filter, ..Default::default() });
+    page.ids.iter().map(|id| g.key_of(*id).to_owned()).collect()
+}
+
+#[test]
+fn filters_by_kind_and_spec_fields_case_insensitively() {
+    let g = graph();
+    assert_eq!(names(&g, &["kind=component,spec.owner=TEAM-A"]), ["component:default/cart"]);
+    assert_eq!(names(&g, &["kind=Group"]), ["group:default/team-a", "group:default/team-b"]);
+    assert_eq!(names(&g, &["kind=group", "metadata.name=pay"]).len(), 3);
+}
+
+#[test]
+fn list_items_are_also_keys() {
+    let g = graph();
+    assert_eq!(names(&g, &["metadata.tags.java"]).len(), 2);
+    assert_eq!(names(&g, &["metadata.tags=java"]).len(), 2);
+}
+
+#[test]
+fn relations_have_inverses_and_are_filterable() {
+    let g = graph();
+    let rels: Vec<String> =
+        g.relations("group:default/team-a").iter().map(|r| format!("{} {}", r.kind, r.target_ref)).collect();
+    assert_eq!(rels, ["ownerOf component:default/cart", "parentOf group:default/team-b"]);
+    let rels: Vec<String> =
+        g.relations("group:default/team-b").iter().map(|r| format!("{} {}", r.kind, r.target_ref)).collect();
+    assert_eq!(rels, ["childOf group:default/team-a", "ownerOf component:default/pay"]);
+    assert_eq!(names(&g, &["relations.ownedBy=group:default/team-a"]), ["component:default/cart"]);
+    assert_eq!(names(&g, &["relations.dependencyOf=component:default/cart"]), ["component:default/pay"]);
+}
+
+#[test]
+fn unresolved_relations_are_kept_and_resolve_when_the_target_arrives() {
+    let mut g = graph();
+    assert_eq!(g.unresolved().len(), 1);
+    assert_eq!(g.unresolved()[0].target, "resource:default/db");
+    let db = entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Resource", "metadata": {"name": "db"},
+        "spec": {"type": "database", "owner": "team-b"}}));
+    g.upsert(db, &Validator::default());
+    assert!(g.unresolved().is_empty());
+    let rels: Vec<String> = g.relations("resource:default/db").iter().map(|r| r.kind.clone()).collect();
+    assert_eq!(rels, ["dependencyOf", "ownedBy"]);
+}
+
+#[test]
+fn removal_takes_entities_out_of_every_index() {
+    let mut g = graph();
+    assert!(g.remove("component:default/cart"));
+    assert!(names(&g, &["relations.ownedBy=group:default/team-a"]).is_empty());
+    assert_eq!(g.relations("group:default/team-a").len(), 1);
+    assert_eq!(names(&g, &["metadata.tags.java"]), ["component:default/pay"]);
+    assert!(!g.remove("component:default/cart"));
+}
+
+#[test]
+fn replacing_an_entity_replaces_its_relations() {
+    let mut g = graph();
+    g.upsert(component("cart", "team-b", &[]), &Validator::default());
+    assert!(names(&g, &["relations.ownedBy=group:default/team-a"]).is_empty());
+    assert_eq!(names(&g, &["spec.owner=team-b"]).len(), 2);
+}
+
+#[test]
+fn duplicate_relation_statements_survive_removing_one_side() {
+    let v = Validator::default();
+    let mut g = graph();
+    // team-b also names team-a as its parent: the same edge from both sides.
+    g.upsert(entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": "team-b"},
+        "spec": {"type": "team", "parent": "team-a", "children": []}})), &v);
+    g.upsert(group("team-a", &[]), &v);
+    assert_eq!(names(&g, &["relations.childOf=group:default/team-a"]), ["group:default/team-b"]);
+}
+
+#[test]
+fn ordering_paging_and_totals() {
+    let g = graph();
+    let q = EntityQuery {
+        order: vec![OrderField { field: "metadata.name".into(), desc: true }],
+        offset: 1,
+        limit: Some(2),
+        ..Default::default()
+    };
+    let page = g.query(&q);
+    assert_eq!(page.total, 4);
+    let got: Vec<&str> = page.ids.iter().map(|id| g.key_of(*id)).collect();
+    assert_eq!(got, ["group:default/team-a", "component:default/pay"]);
+}
+
+#[test]
+fn full_text_filter_matches_substrings_in_chosen_fields() {
+    let g = graph();
+    let q = EntityQuery { text: Some(TextFilter { term: "CAR".into(), fields: vec![] }), ..Default::default() };
+    assert_eq!(g.query(&q).total, 1);
+    let q = EntityQuery {
+        text: Some(TextFilter { term: "team".into(), fields: vec!["metadata.name".into()] }),
+        ..Default::default()
+    };
+    assert_eq!(g.query(&q).total, 2);
+}
+
+#[test]
+fn facets_count_values_of_the_filtered_set() {
+    let g = graph();
+    let f = g.facets(&["kind".into(), "spec.owner".into()], None);
+    assert_eq!(f[0].values, [FacetValue { value: "Component".into(), count: 2 }, FacetValue { value: "Group".into(), count: 2 }]);
+    let filter = parse_filter_params(&["kind=component"]).unwrap();
+    let f = g.facets(&["relations.ownedBy".into()], filter.as_ref());
+    assert_eq!(f[0].values.len(), 2);
+}
+
+#[test]
+fn ancestry_follows_parents() {
+    let v = Validator::default();
+    let mut g = CatalogGraph::new();
+    let mut loc = entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Location", "metadata": {"name": "root"}, "spec": {"target": "./x.yaml"}}));
+    loc.parent = None;
+    g.upsert(loc, &v);
+    let mut c = component("cart", "team-a", &[]);
+    c.parent = Some("location:default/root".into());
+    g.upsert(c, &v);
+    let chain: Vec<&str> = g.ancestry("component:default/cart").iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(chain, ["component:default/cart", "location:default/root"]);
+}

@@ -1,0 +1,52 @@
+use crate::EntityRef;
+
+/// A computed relation from an entity to another, in Backstage's response shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Relation {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(rename = "targetRef")]
+    pub target_ref: String,
+    /// Deprecated in Backstage but still returned by it; kept for compatibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<RelationTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct RelationTarget {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Relation {
+    pub fn new(kind: &str, target: &EntityRef) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            target_ref: target.to_string(),
+            target: Some(RelationTarget {
+                kind: target.kind().to_owned(),
+                namespace: target.namespace().to_owned(),
+                name: target.name().to_owned(),
+            }),
+        }
+    }
+}
+
+/// Backstage's well-known relation types.
+pub mod well_known {
+    pub const OWNED_BY: &str = "ownedBy";
+    pub const OWNER_OF: &str = "ownerOf";
+    pub const PART_OF: &str = "partOf";
+    pub const HAS_PART: &str = "hasPart";
+    pub const DEPENDS_ON: &str = "dependsOn";
+    pub const DEPENDENCY_OF: &str = "dependencyOf";
+    pub const PROVIDES_API: &str = "providesApi";
+    pub const API_PROVIDED_BY: &str = "apiProvidedBy";
+    pub const CONSUMES_API: &str = "consumesApi";
+    pub const API_CONSUMED_BY: &str = "apiConsumedBy";
+    pub const PARENT_OF: &str = "parentOf";
+    pub const CHILD_OF: &str = "childOf";
+    pub const MEMBER_OF: &str = "memberOf";
+    pub const HAS_MEMBER: &str = "hasMember";
+}

@@ -1,0 +1,76 @@
+//! Persistence of the catalog: one [`Store`] trait with a SQLite backend (the embedded default,
+//! WAL mode, one file in a data directory) and a PostgreSQL backend (production, several
+//! replicas). All SQL lives in this crate; both backends share the statements in `sql.rs`
+//! (the dialects differ only in connection setup), and migrations sit side by side in
+//! `migrations/sqlite` and `migrations/postgres`.
+//!
+//! Writes come in [`ChangeSet`]s, each applied in one transaction: the catalog never holds half
+//! of a source's update.
+
+mod postgres;
+mod records;
+mod sql;
+mod sqlite;
+pub mod testing;
+
+use std::sync::Arc;
+
+pub use postgres::PgStore;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored entity `{key}` is corrupt: {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error("location `{0}` not found")]
+    LocationNotFound(String),
+    #[error("unsupported database url {0:?}: expected sqlite:… or postgres://…")]
+    BadUrl(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The catalog's storage.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Creates or upgrades the schema.
+    async fn migrate(&self) -> Result<()>;
+    /// Every current entity, for building the read model.
+    async fn load_entities(&self) -> Result<Vec<portico_model::CatalogEntry>>;
+    /// Applies a change set in one transaction.
+    async fn apply(&self, changes: &ChangeSet) -> Result<ApplyStats>;
+    /// Every version of one entity, oldest first.
+    async fn history(&self, key: &str) -> Result<Vec<VersionRecord>>;
+    /// Errors recorded by sources, optionally only those of one entity.
+    async fn errors(&self, key: Option<&str>) -> Result<Vec<ErrorRecord>>;
+    async fn list_locations(&self) -> Result<Vec<LocationRecord>>;
+    async fn get_location(&self, id: &str) -> Result<Option<LocationRecord>>;
+    /// Adds a location; returns the existing one when the same type and target is registered.
+    async fn add_location(&self, location: &LocationRecord) -> Result<(LocationRecord, bool)>;
+    async fn delete_location(&self, id: &str) -> Result<()>;
+    async fn sources(&self) -> Result<Vec<SourceRecord>>;
+    /// Records the outcome of a source run that wrote nothing.
+    async fn record_source_run(&self, run: &SourceRecord) -> Result<()>;
+}
+
+/// Opens a store from a URL: `sqlite://path/to/file.db` (created if missing) or
+/// `postgres://…`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::open(url).await?))
+    } else {
+        Err(StoreError::BadUrl(url.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

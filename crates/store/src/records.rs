@@ -1,0 +1,98 @@
+use portico_model::CatalogEntry;
+
+/// A relation row: `source_key` states `type` towards `target_key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationRow {
+    pub source_key: String,
+    pub relation: String,
+    pub target_key: String,
+}
+
+/// An entity to write, with the relations its fields create.
+#[derive(Debug, Clone)]
+pub struct EntityWrite {
+    pub entry: CatalogEntry,
+    pub version: i64,
+    pub relations: Vec<RelationRow>,
+}
+
+/// A removal or orphaning of an entity currently stored.
+#[derive(Debug, Clone)]
+pub struct EntityGone {
+    pub key: String,
+    pub uid: String,
+    pub version: i64,
+}
+
+/// Everything one source run changes, applied in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    pub source: String,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    pub added: Vec<EntityWrite>,
+    pub updated: Vec<EntityWrite>,
+    pub removed: Vec<EntityGone>,
+    /// Kept but marked orphaned (`orphanStrategy: keep`).
+    pub orphaned: Vec<EntityGone>,
+    /// When set, replaces every error recorded for this source.
+    pub errors: Option<Vec<ErrorRecord>>,
+    /// When set, recorded as the source's latest run.
+    pub run: Option<SourceRecord>,
+}
+
+impl ChangeSet {
+    /// Whether applying it would change any entity.
+    pub fn changes_entities(&self) -> bool {
+        !(self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty() && self.orphaned.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    pub rows_written: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VersionRecord {
+    pub key: String,
+    pub version: i64,
+    pub uid: String,
+    pub at: i64,
+    pub source: String,
+    /// `added`, `updated`, `removed` or `orphaned`.
+    pub change: String,
+    pub hash: Option<String>,
+    pub body: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorRecord {
+    pub source: String,
+    /// Where: `file:line:col`, a URL, or a location id.
+    pub location: String,
+    /// The entity concerned, when known.
+    pub key: Option<String>,
+    pub message: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LocationRecord {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target: String,
+    #[serde(skip)]
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceRecord {
+    pub name: String,
+    pub last_run_at: Option<i64>,
+    /// `ok`, `partial` or `failed`.
+    pub last_status: Option<String>,
+    pub last_error: Option<String>,
+    pub entity_count: i64,
+}

@@ -1,0 +1,362 @@
+//! The statements both backends share. SQLite and PostgreSQL accept the same SQL here; only
+//! placeholders differ, and `QueryBuilder` writes those for each dialect. The macro expands one
+//! implementation of [`crate::Store`] per backend so the SQL is written once.
+
+use std::sync::Arc;
+
+use portico_model::{CatalogEntry, Entity};
+
+use crate::{Result, StoreError};
+
+/// Rows per multi-row INSERT; keeps parameters well under both dialects' limits.
+pub(crate) const BATCH: usize = 400;
+
+pub(crate) fn entry_from_row(
+    key: String,
+    uid: String,
+    source: String,
+    parent: Option<String>,
+    orphan: i64,
+    hash: String,
+    body: &str,
+    created_at: i64,
+    updated_at: i64,
+) -> Result<CatalogEntry> {
+    let entity: Entity =
+        serde_json::from_str(body).map_err(|e| StoreError::Corrupt { key: key.clone(), reason: e.to_string() })?;
+    Ok(CatalogEntry { entity: Arc::new(entity), key, uid, hash, source, parent, orphan: orphan != 0, created_at, updated_at })
+}
+
+pub(crate) fn body(entity: &Entity) -> String {
+    serde_json::to_string(entity).unwrap_or_default()
+}
+
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $backend:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn migrate(&self) -> $crate::Result<()> {
+                self.migrator().run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn load_entities(&self) -> $crate::Result<Vec<portico_model::CatalogEntry>> {
+                use futures::TryStreamExt;
+                use sqlx::Row;
+                let mut rows = sqlx::query(
+                    "select key, uid, source, parent, orphan, hash, body, created_at, updated_at from entities",
+                )
+                .fetch(&self.pool);
+                let mut out = Vec::new();
+                while let Some(row) = rows.try_next().await? {
+                    let body: String = row.try_get(6)?;
+                    out.push($crate::sql::entry_from_row(
+                        row.try_get(0)?,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get(3)?,
+                        row.try_get::<i64, _>(4)?,
+                        row.try_get(5)?,
+                        &body,
+                        row.try_get(7)?,
+                        row.try_get(8)?,
+                    )?);
+                }
+                Ok(out)
+            }
+
+            async fn apply(&self, c: &$crate::ChangeSet) -> $crate::Result<$crate::ApplyStats> {
+                use sqlx::QueryBuilder;
+                use $crate::sql::{BATCH, body};
+                let mut tx = self.pool.begin().await?;
+                let mut rows: u64 = 0;
+
+                // Updated and removed entities lose their old rows first.
+                let mut stale: Vec<&str> = c.updated.iter().map(|w| w.entry.key.as_str()).collect();
+                stale.extend(c.removed.iter().map(|g| g.key.as_str()));
+                for chunk in stale.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$db>::new("delete from relations where source_key in (");
+                    let mut sep = q.separated(", ");
+                    for k in chunk {
+                        sep.push_bind(*k);
+                    }
+                    q.push(")");
+                    rows += q.build().execute(&mut *tx).await?.rows_affected();
+                    let mut q = QueryBuilder::<$db>::new("delete from entities where key in (");
+                    let mut sep = q.separated(", ");
+                    for k in chunk {
+                        sep.push_bind(*k);
+                    }
+                    q.push(")");
+                    rows += q.build().execute(&mut *tx).await?.rows_affected();
+                }
+
+                let writes: Vec<(&$crate::EntityWrite, &str)> = c
+                    .added
+                    .iter()
+                    .map(|w| (w, "added"))
+                    .chain(c.updated.iter().map(|w| (w, "updated")))
+                    .collect();
+                let items: Vec<(&$crate::EntityWrite, &str, String)> =
+                    writes.iter().map(|(w, change)| (*w, *change, body(&w.entry.entity))).collect();
+                for chunk in items.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "insert into entities (key, uid, kind, namespace, name, source, parent, orphan, hash, version, body, created_at, updated_at) ",
+                    );
+                    q.push_values(chunk, |mut b, (w, _, body)| {
+                        let e = &w.entry;
+                        b.push_bind(e.key.as_str())
+                            .push_bind(e.uid.as_str())
+                            .push_bind(e.entity.kind.as_str())
+                            .push_bind(e.entity.metadata.namespace.as_str())
+                            .push_bind(e.entity.metadata.name.as_str())
+                            .push_bind(e.source.as_str())
+                            .push_bind(e.parent.as_deref())
+                            .push_bind(i64::from(e.orphan))
+                            .push_bind(e.hash.as_str())
+                            .push_bind(w.version)
+                            .push_bind(body.as_str())
+                            .push_bind(e.created_at)
+                            .push_bind(e.updated_at);
+                    });
+                    rows += q.build().execute(&mut *tx).await?.rows_affected();
+
+                    let mut q = QueryBuilder::<$db>::new(
+                        "insert into entity_versions (key, version, uid, at, source, change, hash, body) ",
+                    );
+                    q.push_values(chunk, |mut b, (w, change, body)| {
+                        b.push_bind(w.entry.key.as_str())
+                            .push_bind(w.version)
+                            .push_bind(w.entry.uid.as_str())
+                            .push_bind(c.at)
+                            .push_bind(c.source.as_str())
+                            .push_bind(*change)
+                            .push_bind(w.entry.hash.as_str())
+                            .push_bind(body.as_str());
+                    });
+                    rows += q.build().execute(&mut *tx).await?.rows_affected();
+                }
+
+                let relations: Vec<&$crate::RelationRow> = writes.iter().flat_map(|(w, _)| w.relations.iter()).collect();
+                for chunk in relations.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$db>::new("insert into relations (source_key, type, target_key) ");
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.source_key.as_str()).push_bind(r.relation.as_str()).push_bind(r.target_key.as_str());
+                    });
+                    rows += q.build().execute(&mut *tx).await?.rows_affected();
+                }
+
+                let gone: Vec<(&$crate::EntityGone, &str)> = c
+                    .removed
+                    .iter()
+                    .map(|g| (g, "removed"))
+                    .chain(c.orphaned.iter().map(|g| (g, "orphaned")))
+                    .collect();
+                for chunk in gone.chunks(BATCH) {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "insert into entity_versions (key, version, uid, at, source, change, hash, body) ",
+                    );
+                    q.push_values(chunk, |mut b, (g, change)| {
+                        b.push_bind(g.key.as_str())
+                            .push_bind(g.version)
+                            .push_bind(g.uid.as_str())
+                            .push_bind(c.at)
+                            .push_bind(c.source.as_str())
+                            .push_bind(*change)
+                            .push_bind(None::<String>)
+                            .push_bind(None::<String>);
+                    });
+                    rows += q.build().execute(&mut *tx).await?.rows_affected();
+                }
+                for g in &c.orphaned {
+                    rows += sqlx::query("update entities set orphan = 1, version = $1, updated_at = $2 where key = $3")
+                        .bind(g.version)
+                        .bind(c.at)
+                        .bind(g.key.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                }
+
+                if let Some(errors) = &c.errors {
+                    rows += sqlx::query("delete from entity_errors where source = $1")
+                        .bind(c.source.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    for chunk in errors.chunks(BATCH) {
+                        let mut q =
+                            QueryBuilder::<$db>::new("insert into entity_errors (source, location, key, message, at) ");
+                        q.push_values(chunk, |mut b, e| {
+                            b.push_bind(e.source.as_str())
+                                .push_bind(e.location.as_str())
+                                .push_bind(e.key.as_deref())
+                                .push_bind(e.message.as_str())
+                                .push_bind(e.at);
+                        });
+                        rows += q.build().execute(&mut *tx).await?.rows_affected();
+                    }
+                }
+                if let Some(run) = &c.run {
+                    rows += Self::upsert_source(&mut *tx, run).await?;
+                }
+                tx.commit().await?;
+                Ok($crate::ApplyStats { rows_written: rows })
+            }
+
+            async fn history(&self, key: &str) -> $crate::Result<Vec<$crate::VersionRecord>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "select key, version, uid, at, source, change, hash, body from entity_versions where key = $1 order by version",
+                )
+                .bind(key)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|r| {
+                        let body: Option<String> = r.try_get(7)?;
+                        Ok($crate::VersionRecord {
+                            key: r.try_get(0)?,
+                            version: r.try_get(1)?,
+                            uid: r.try_get(2)?,
+                            at: r.try_get(3)?,
+                            source: r.try_get(4)?,
+                            change: r.try_get(5)?,
+                            hash: r.try_get(6)?,
+                            body: body.and_then(|b| serde_json::from_str(&b).ok()),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn errors(&self, key: Option<&str>) -> $crate::Result<Vec<$crate::ErrorRecord>> {
+                use sqlx::Row;
+                let rows = match key {
+                    Some(k) => sqlx::query(
+                        "select source, location, key, message, at from entity_errors where key = $1 order by location",
+                    )
+                    .bind(k)
+                    .fetch_all(&self.pool)
+                    .await?,
+                    None => sqlx::query(
+                        "select source, location, key, message, at from entity_errors order by source, location",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?,
+                };
+                rows.into_iter()
+                    .map(|r| {
+                        Ok($crate::ErrorRecord {
+                            source: r.try_get(0)?,
+                            location: r.try_get(1)?,
+                            key: r.try_get(2)?,
+                            message: r.try_get(3)?,
+                            at: r.try_get(4)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn list_locations(&self) -> $crate::Result<Vec<$crate::LocationRecord>> {
+                use sqlx::Row;
+                let rows = sqlx::query("select id, type, target, created_at from locations order by created_at, id")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter()
+                    .map(|r| {
+                        Ok($crate::LocationRecord {
+                            id: r.try_get(0)?,
+                            kind: r.try_get(1)?,
+                            target: r.try_get(2)?,
+                            created_at: r.try_get(3)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn get_location(&self, id: &str) -> $crate::Result<Option<$crate::LocationRecord>> {
+                Ok(self.list_locations().await?.into_iter().find(|l| l.id == id))
+            }
+
+            async fn add_location(
+                &self,
+                l: &$crate::LocationRecord,
+            ) -> $crate::Result<($crate::LocationRecord, bool)> {
+                if let Some(existing) =
+                    self.list_locations().await?.into_iter().find(|x| x.kind == l.kind && x.target == l.target)
+                {
+                    return Ok((existing, true));
+                }
+                sqlx::query("insert into locations (id, type, target, created_at) values ($1, $2, $3, $4)")
+                    .bind(l.id.as_str())
+                    .bind(l.kind.as_str())
+                    .bind(l.target.as_str())
+                    .bind(l.created_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok((l.clone(), false))
+            }
+
+            async fn delete_location(&self, id: &str) -> $crate::Result<()> {
+                let n = sqlx::query("delete from locations where id = $1").bind(id).execute(&self.pool).await?;
+                if n.rows_affected() == 0 {
+                    return Err($crate::StoreError::LocationNotFound(id.to_owned()));
+                }
+                Ok(())
+            }
+
+            async fn sources(&self) -> $crate::Result<Vec<$crate::SourceRecord>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "select name, last_run_at, last_status, last_error, entity_count from sources order by name",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|r| {
+                        Ok($crate::SourceRecord {
+                            name: r.try_get(0)?,
+                            last_run_at: r.try_get(1)?,
+                            last_status: r.try_get(2)?,
+                            last_error: r.try_get(3)?,
+                            entity_count: r.try_get(4)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn record_source_run(&self, run: &$crate::SourceRecord) -> $crate::Result<()> {
+                let mut conn = self.pool.acquire().await?;
+                Self::upsert_source(&mut *conn, run).await?;
+                Ok(())
+            }
+        }
+
+        impl $store {
+            async fn upsert_source(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                run: &$crate::SourceRecord,
+            ) -> $crate::Result<u64> {
+                Ok(sqlx::query(
+                    "insert into sources (name, last_run_at, last_status, last_error, entity_count) values ($1, $2, $3, $4, $5) \
+                     on conflict (name) do update set last_run_at = excluded.last_run_at, last_status = excluded.last_status, \
+                     last_error = excluded.last_error, entity_count = excluded.entity_count",
+                )
+                .bind(run.name.as_str())
+                .bind(run.last_run_at)
+                .bind(run.last_status.as_deref())
+                .bind(run.last_error.as_deref())
+                .bind(run.entity_count)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_store;

@@ -1,0 +1,32 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool};
+
+use crate::Result;
+
+/// The embedded default: one SQLite file in WAL mode.
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) `sqlite://path` or `sqlite::memory:`.
+    pub async fn open(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        Ok(Self { pool })
+    }
+
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        sqlx::migrate!("migrations/sqlite")
+    }
+}
+
+crate::sql::impl_store!(SqliteStore, Sqlite, "sqlite");

@@ -1,0 +1,141 @@
+use std::sync::Arc;
+
+use portico_model::{CatalogEntry, Entity, Validator};
+use serde_json::json;
+
+use crate::testing::TestDb;
+use crate::*;
+
+fn write(name: &str, owner: &str, version: i64) -> EntityWrite {
+    let entity: Entity = Validator::default()
+        .validate(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": name},
+            "spec": {"type": "service", "lifecycle": "production", "owner": owner}}))
+        .unwrap();
+    let key = entity.entity_ref().key();
+    EntityWrite {
+        relations: vec![RelationRow { source_key: key.clone(), relation: "ownedBy".into(), target_key: format!("group:default/{owner}") }],
+        entry: CatalogEntry {
+            uid: format!("uid-{name}"),
+            hash: portico_model::hash::content_hash(&entity),
+            key,
+            entity: Arc::new(entity),
+            source: "test".into(),
+            parent: None,
+            orphan: false,
+            created_at: 1,
+            updated_at: 1,
+        },
+        version,
+    }
+}
+
+#[tokio::test]
+async fn applies_adds_updates_and_removals_with_history_on_every_backend() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let stats = s
+            .apply(&ChangeSet { source: "test".into(), at: 10, added: vec![write("a", "t1", 1), write("b", "t1", 1)], ..Default::default() })
+            .await
+            .unwrap();
+        assert!(stats.rows_written >= 6, "{}: {stats:?}", db.backend());
+        s.apply(&ChangeSet { source: "test".into(), at: 20, updated: vec![write("a", "t2", 2)], ..Default::default() })
+            .await
+            .unwrap();
+        s.apply(&ChangeSet {
+            source: "test".into(),
+            at: 30,
+            removed: vec![EntityGone { key: "component:default/b".into(), uid: "uid-b".into(), version: 2 }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+        let loaded = s.load_entities().await.unwrap();
+        assert_eq!(loaded.len(), 1, "{}", db.backend());
+        assert_eq!(loaded[0].entity.spec_str("owner"), Some("t2"));
+
+        let h = s.history("component:default/a").await.unwrap();
+        let changes: Vec<(&str, i64, i64)> = h.iter().map(|v| (v.change.as_str(), v.version, v.at)).collect();
+        assert_eq!(changes, [("added", 1, 10), ("updated", 2, 20)], "{}", db.backend());
+        let h = s.history("component:default/b").await.unwrap();
+        assert_eq!(h.last().unwrap().change, "removed");
+        assert!(h.last().unwrap().body.is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_failed_transaction_leaves_nothing_behind() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        s.apply(&ChangeSet { source: "test".into(), at: 1, added: vec![write("a", "t1", 1)], ..Default::default() })
+            .await
+            .unwrap();
+        // Adding the same key again violates the primary key half-way through the change set.
+        let err = s
+            .apply(&ChangeSet { source: "test".into(), at: 2, added: vec![write("c", "t1", 1), write("a", "t1", 1)], ..Default::default() })
+            .await;
+        assert!(err.is_err(), "{}", db.backend());
+        let keys: Vec<String> = s.load_entities().await.unwrap().into_iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["component:default/a"], "{}", db.backend());
+        assert_eq!(s.history("component:default/c").await.unwrap().len(), 0);
+    }
+}
+
+#[tokio::test]
+async fn errors_are_replaced_per_source_and_orphans_are_marked() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let err = |m: &str| ErrorRecord { source: "test".into(), location: "f.yaml:1:1".into(), key: Some("component:default/a".into()), message: m.into(), at: 1 };
+        s.apply(&ChangeSet { source: "test".into(), at: 1, added: vec![write("a", "t1", 1)], errors: Some(vec![err("one"), err("two")]), ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(s.errors(None).await.unwrap().len(), 2);
+        s.apply(&ChangeSet {
+            source: "test".into(),
+            at: 2,
+            orphaned: vec![EntityGone { key: "component:default/a".into(), uid: "uid-a".into(), version: 2 }],
+            errors: Some(vec![err("three")]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let errors = s.errors(Some("component:default/a")).await.unwrap();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].message, "three");
+        assert!(s.load_entities().await.unwrap()[0].orphan, "{}", db.backend());
+    }
+}
+
+#[tokio::test]
+async fn locations_are_unique_by_type_and_target() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let l = LocationRecord { id: "l1".into(), kind: "file".into(), target: "/x/catalog-info.yaml".into(), created_at: 1 };
+        assert!(!s.add_location(&l).await.unwrap().1);
+        let again = LocationRecord { id: "l2".into(), ..l.clone() };
+        let (existing, exists) = s.add_location(&again).await.unwrap();
+        assert!(exists);
+        assert_eq!(existing.id, "l1");
+        assert_eq!(s.list_locations().await.unwrap().len(), 1);
+        s.delete_location("l1").await.unwrap();
+        assert!(matches!(s.delete_location("l1").await, Err(StoreError::LocationNotFound(_))));
+    }
+}
+
+#[tokio::test]
+async fn source_runs_are_recorded() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let run = SourceRecord { name: "files".into(), last_run_at: Some(5), last_status: Some("ok".into()), last_error: None, entity_count: 3 };
+        s.record_source_run(&run).await.unwrap();
+        s.record_source_run(&SourceRecord { entity_count: 4, ..run }).await.unwrap();
+        let sources = s.sources().await.unwrap();
+        assert_eq!(sources.len(), 1);
+        assert_eq!(sources[0].entity_count, 4);
+    }
+}
+
+#[tokio::test]
+async fn bad_urls_are_rejected() {
+    assert!(matches!(crate::open("mysql://x").await, Err(StoreError::BadUrl(_))));
+}
