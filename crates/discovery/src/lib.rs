@@ -1,1 +1,39 @@
-//! placeholder
+//! Discovery and ingestion: the one write path into the catalog.
+//!
+//! Sources (providers) read the outside world and hand the [`Catalog`] a [`Mutation`]: the full
+//! set of what they see, or a delta. The catalog validates every document, diffs it against
+//! what that source contributed before (by content hash), writes the adds, updates and
+//! removals in one transaction with a new version for each change, and then updates the
+//! in-memory read model and tells subscribers. Providers never write to the store.
+//!
+//! The trade-off: a full mutation costs a validation per entity even when nothing changed, but
+//! a source can never leave the catalog half-updated, and a source that fails to read
+//! everything (`complete: false`) never deletes anything.
+
+mod catalog;
+mod mutation;
+pub mod placeholders;
+pub mod providers;
+pub mod reader;
+
+pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, OrphanStrategy};
+pub use mutation::{Mutation, Origin, RawEntity, SourceError};
+pub use providers::location::{LocationService, LocationSpec, ReadOutcome};
+pub use reader::{Reader, ReaderConfig, ReadError};
+
+/// Errors of the write path (per-entity problems are not errors: they are recorded).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] portico_store::StoreError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("location `{0}` not found")]
+    LocationNotFound(String),
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+

@@ -17,6 +17,7 @@ fn entry(v: serde_json::Value) -> CatalogEntry {
         source: "test".into(),
         parent: None,
         orphan: false,
+        version: 1,
         created_at: 0,
         updated_at: 0,
     }

@@ -18,6 +18,8 @@ pub struct CatalogEntry {
     pub parent: Option<String>,
     /// Kept although its source no longer emits it (`orphanStrategy: keep`).
     pub orphan: bool,
+    /// Increases by one with every stored change.
+    pub version: i64,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,

@@ -15,7 +15,7 @@ pub struct Validator {
 }
 
 /// Converts a JSON pointer (`/spec/tags/1`) into the dotted form used in messages (`spec.tags[1]`).
-pub(crate) fn pointer_to_path(pointer: &str) -> String {
+pub fn pointer_to_path(pointer: &str) -> String {
     let mut out = String::new();
     for seg in pointer.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");

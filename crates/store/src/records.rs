@@ -12,7 +12,6 @@ pub struct RelationRow {
 #[derive(Debug, Clone)]
 pub struct EntityWrite {
     pub entry: CatalogEntry,
-    pub version: i64,
     pub relations: Vec<RelationRow>,
 }
 

@@ -17,6 +17,7 @@ pub(crate) fn entry_from_row(
     source: String,
     parent: Option<String>,
     orphan: i64,
+    version: i64,
     hash: String,
     body: &str,
     created_at: i64,
@@ -24,7 +25,7 @@ pub(crate) fn entry_from_row(
 ) -> Result<CatalogEntry> {
     let entity: Entity =
         serde_json::from_str(body).map_err(|e| StoreError::Corrupt { key: key.clone(), reason: e.to_string() })?;
-    Ok(CatalogEntry { entity: Arc::new(entity), key, uid, hash, source, parent, orphan: orphan != 0, created_at, updated_at })
+    Ok(CatalogEntry { entity: Arc::new(entity), key, uid, hash, source, parent, orphan: orphan != 0, version, created_at, updated_at })
 }
 
 pub(crate) fn body(entity: &Entity) -> String {
@@ -48,12 +49,12 @@ macro_rules! impl_store {
                 use futures::TryStreamExt;
                 use sqlx::Row;
                 let mut rows = sqlx::query(
-                    "select key, uid, source, parent, orphan, hash, body, created_at, updated_at from entities",
+                    "select key, uid, source, parent, orphan, version, hash, body, created_at, updated_at from entities",
                 )
                 .fetch(&self.pool);
                 let mut out = Vec::new();
                 while let Some(row) = rows.try_next().await? {
-                    let body: String = row.try_get(6)?;
+                    let body: String = row.try_get(7)?;
                     out.push($crate::sql::entry_from_row(
                         row.try_get(0)?,
                         row.try_get(1)?,
@@ -61,9 +62,10 @@ macro_rules! impl_store {
                         row.try_get(3)?,
                         row.try_get::<i64, _>(4)?,
                         row.try_get(5)?,
+                        row.try_get(6)?,
                         &body,
-                        row.try_get(7)?,
                         row.try_get(8)?,
+                        row.try_get(9)?,
                     )?);
                 }
                 Ok(out)
@@ -118,7 +120,7 @@ macro_rules! impl_store {
                             .push_bind(e.parent.as_deref())
                             .push_bind(i64::from(e.orphan))
                             .push_bind(e.hash.as_str())
-                            .push_bind(w.version)
+                            .push_bind(w.entry.version)
                             .push_bind(body.as_str())
                             .push_bind(e.created_at)
                             .push_bind(e.updated_at);
@@ -130,7 +132,7 @@ macro_rules! impl_store {
                     );
                     q.push_values(chunk, |mut b, (w, change, body)| {
                         b.push_bind(w.entry.key.as_str())
-                            .push_bind(w.version)
+                            .push_bind(w.entry.version)
                             .push_bind(w.entry.uid.as_str())
                             .push_bind(c.at)
                             .push_bind(c.source.as_str())

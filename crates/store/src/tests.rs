@@ -22,10 +22,10 @@ fn write(name: &str, owner: &str, version: i64) -> EntityWrite {
             source: "test".into(),
             parent: None,
             orphan: false,
+            version,
             created_at: 1,
             updated_at: 1,
         },
-        version,
     }
 }
 

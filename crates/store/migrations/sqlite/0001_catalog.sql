@@ -8,7 +8,7 @@ create table entities (
     name text not null,
     source text not null,
     parent text,
-    orphan integer not null default 0,
+    orphan bigint not null default 0,
     hash text not null,
     version bigint not null,
     body text not null,

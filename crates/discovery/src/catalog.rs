@@ -1,0 +1,357 @@
+//! The catalog: store + read model + validator, and the ingest algorithm.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use portico_graph::CatalogGraph;
+use portico_model::{CatalogEntry, Entity, FieldError, KindRegistry, Validator};
+use portico_store::{ChangeSet, EntityGone, EntityWrite, ErrorRecord, RelationRow, SourceRecord, Store};
+use tokio::sync::{Mutex, broadcast};
+
+use crate::mutation::{Mutation, RawEntity, SourceError};
+use crate::{IngestError, now_ms};
+
+/// What happens to an entity whose source stops emitting it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrphanStrategy {
+    #[default]
+    Delete,
+    Keep,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CatalogOptions {
+    pub orphan_strategy: OrphanStrategy,
+}
+
+/// Sent after each committed change.
+#[derive(Debug, Clone)]
+pub struct CatalogEvent {
+    pub source: String,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// The outcome of one mutation.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IngestReport {
+    pub source: String,
+    pub added: usize,
+    pub updated: usize,
+    pub removed: usize,
+    pub orphaned: usize,
+    pub unchanged: usize,
+    pub rows_written: u64,
+    pub errors: Vec<ErrorRecord>,
+}
+
+/// The catalog: the store, the read model kept in step with it, and the kinds in force.
+pub struct Catalog {
+    store: Arc<dyn Store>,
+    graph: RwLock<CatalogGraph>,
+    validator: RwLock<Validator>,
+    writer: Mutex<()>,
+    events: broadcast::Sender<CatalogEvent>,
+    options: CatalogOptions,
+}
+
+/// A validated entity ready to be diffed.
+struct Candidate {
+    entity: Entity,
+    key: String,
+    hash: String,
+    parent: Option<String>,
+    relations: Vec<(String, String, String)>,
+}
+
+fn record(source: &str, at: i64, location: String, key: Option<String>, message: String) -> ErrorRecord {
+    ErrorRecord { source: source.to_owned(), location, key, message, at }
+}
+
+impl Catalog {
+    /// Loads the catalog from the store and builds the read model.
+    pub async fn open(store: Arc<dyn Store>, options: CatalogOptions) -> Result<Arc<Self>, IngestError> {
+        let entries = store.load_entities().await?;
+        let kinds: Vec<&Entity> = entries.iter().filter(|e| e.entity.kind == "Kind").map(|e| &*e.entity).collect();
+        let registry = KindRegistry::builtin().with_declared(kinds).unwrap_or_else(|errors| {
+            tracing::warn!(?errors, "stored kind declarations no longer compile; using built-in kinds only");
+            KindRegistry::builtin()
+        });
+        let validator = Validator::new(registry);
+        let mut graph = CatalogGraph::new();
+        for entry in entries {
+            graph.upsert(entry, &validator);
+        }
+        let (events, _) = broadcast::channel(256);
+        Ok(Arc::new(Self {
+            store,
+            graph: RwLock::new(graph),
+            validator: RwLock::new(validator),
+            writer: Mutex::new(()),
+            events,
+            options,
+        }))
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The read model. Hold the guard briefly: writers wait for it.
+    pub fn read(&self) -> RwLockReadGuard<'_, CatalogGraph> {
+        self.graph.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn validator(&self) -> Validator {
+        self.validator.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<CatalogEvent> {
+        self.events.subscribe()
+    }
+
+    /// Validates documents the way ingest would, without writing: entities or field errors.
+    pub fn validate(&self, raw: &[RawEntity]) -> Vec<Result<Entity, Vec<FieldError>>> {
+        let validator = self.validator_with(raw).unwrap_or_else(|_| self.validator());
+        raw.iter().map(|r| validator.validate(r.value.clone())).collect()
+    }
+
+    /// The validator extended with the kinds declared in this batch.
+    fn validator_with(&self, raw: &[RawEntity]) -> Result<Validator, Vec<FieldError>> {
+        let base = self.validator();
+        let declared: Vec<Entity> = raw
+            .iter()
+            .filter(|r| r.value.get("kind").and_then(|k| k.as_str()) == Some("Kind"))
+            .filter_map(|r| base.validate(r.value.clone()).ok())
+            .collect();
+        if declared.is_empty() {
+            return Ok(base);
+        }
+        Ok(Validator::new(base.kinds().with_declared(declared.iter())?))
+    }
+
+    /// Applies a mutation through the one write path.
+    pub async fn apply(&self, mutation: Mutation) -> Result<IngestReport, IngestError> {
+        let _guard = self.writer.lock().await;
+        let at = now_ms();
+        let (source, raw, source_errors, full, complete, removals) = match mutation {
+            Mutation::Full { source, entities, errors, complete } => (source, entities, errors, true, complete, Vec::new()),
+            Mutation::Delta { source, upserts, removals } => (source, upserts, Vec::new(), false, true, removals),
+        };
+        let mut errors: Vec<ErrorRecord> = source_errors
+            .into_iter()
+            .map(|SourceError { location, key, message }| record(&source, at, location, key, message))
+            .collect();
+
+        let validator = match self.validator_with(&raw) {
+            Ok(v) => v,
+            Err(errs) => {
+                for e in errs {
+                    errors.push(record(&source, at, "kind declarations".into(), None, e.to_string()));
+                }
+                self.validator()
+            }
+        };
+        let results = validate_parallel(&validator, &raw);
+
+        // Keys that stay as they are even if not emitted: invalid documents keep their last good version.
+        let mut retained: HashSet<String> = HashSet::new();
+        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut candidates = Vec::with_capacity(raw.len());
+        let graph = self.read();
+        for (r, result) in raw.iter().zip(results) {
+            match result {
+                Err(field_errors) => {
+                    let key = crate::mutation::raw_key(&r.value);
+                    if let Some(k) = &key {
+                        retained.insert(k.clone());
+                    }
+                    for fe in field_errors {
+                        errors.push(record(&source, at, r.origin.at(&fe.path), key.clone(), fe.to_string()));
+                    }
+                }
+                Ok(entity) => {
+                    let key = entity.entity_ref().key();
+                    if r.degraded && graph.get(&key).is_some_and(|e| e.source == source) {
+                        retained.insert(key);
+                        continue;
+                    }
+                    let here = r.origin.at("metadata.name");
+                    if let Some(first) = seen.get(&key) {
+                        errors.push(record(&source, at, here, Some(key.clone()),
+                            format!("duplicate entity `{}` in this source; the one at {first} is kept", entity.entity_ref())));
+                        continue;
+                    }
+                    if let Some(existing) = graph.get(&key) {
+                        if existing.source != source {
+                            errors.push(record(&source, at, here, Some(key.clone()), format!(
+                                "conflict: entity `{}` is already provided by source `{}`; this one is ignored",
+                                entity.entity_ref(), existing.source)));
+                            continue;
+                        }
+                    }
+                    seen.insert(key.clone(), here);
+                    let hash = portico_model::hash::content_hash(&(&entity, &r.parent));
+                    let relations = validator
+                        .outgoing_relations(&entity)
+                        .into_iter()
+                        .map(|(t, i, target)| (t, i, target.key()))
+                        .collect();
+                    candidates.push(Candidate { entity, key, hash, parent: r.parent.clone(), relations });
+                }
+            }
+        }
+
+        let mut changes = ChangeSet { source: source.clone(), at, ..Default::default() };
+        let mut report = IngestReport { source: source.clone(), ..Default::default() };
+        for c in candidates {
+            let existing = graph.get(&c.key);
+            if let Some(old) = existing {
+                if old.hash == c.hash && !old.orphan {
+                    report.unchanged += 1;
+                    continue;
+                }
+            }
+            let version = existing.map_or(0, |o| o.version) + 1;
+            let uid = existing.map_or_else(|| uuid::Uuid::new_v4().to_string(), |o| o.uid.clone());
+            let created_at = existing.map_or(at, |o| o.created_at);
+            let mut entity = c.entity;
+            entity.metadata.uid = Some(uid.clone());
+            entity.metadata.etag = Some(format!("{}-{version}", &c.hash[..12]));
+            let write = EntityWrite {
+                relations: c.relations.iter().map(|(t, _, target)| RelationRow { source_key: c.key.clone(), relation: t.clone(), target_key: target.clone() }).collect(),
+                entry: CatalogEntry {
+                    entity: Arc::new(entity),
+                    key: c.key,
+                    uid,
+                    hash: c.hash,
+                    source: source.clone(),
+                    parent: c.parent,
+                    orphan: false,
+                    version,
+                    created_at,
+                    updated_at: at,
+                },
+            };
+            if existing.is_some() { changes.updated.push(write) } else { changes.added.push(write) }
+        }
+
+        if full && complete {
+            for entry in graph.entries().filter(|e| e.source == source) {
+                if seen.contains_key(&entry.key) || retained.contains(&entry.key) {
+                    continue;
+                }
+                let gone = EntityGone { key: entry.key.clone(), uid: entry.uid.clone(), version: entry.version + 1 };
+                match self.options.orphan_strategy {
+                    OrphanStrategy::Delete => changes.removed.push(gone),
+                    OrphanStrategy::Keep if !entry.orphan => changes.orphaned.push(gone),
+                    OrphanStrategy::Keep => {}
+                }
+            }
+        }
+        for key in removals {
+            if let Some(entry) = graph.get(&key).filter(|e| e.source == source) {
+                changes.removed.push(EntityGone { key, uid: entry.uid.clone(), version: entry.version + 1 });
+            }
+        }
+        drop(graph);
+
+        report.added = changes.added.len();
+        report.updated = changes.updated.len();
+        report.removed = changes.removed.len();
+        report.orphaned = changes.orphaned.len();
+        let total = self.read().entries().filter(|e| e.source == source).count() as i64 + report.added as i64
+            - report.removed as i64;
+        let errors_changed = full || !errors.is_empty();
+        if errors_changed {
+            let previous = self.store.errors(None).await?.into_iter().filter(|e| e.source == source).map(|mut e| { e.at = at; e }).collect::<Vec<_>>();
+            if !same_errors(&previous, &errors) {
+                changes.errors = Some(errors.clone());
+            }
+        }
+        let status = if !complete { "partial" } else if errors.is_empty() { "ok" } else { "ok-with-errors" };
+        let run = SourceRecord {
+            name: source.clone(),
+            last_run_at: Some(at),
+            last_status: Some(status.into()),
+            last_error: errors.first().map(|e| format!("{}: {}", e.location, e.message)),
+            entity_count: total,
+        };
+        if changes.changes_entities() || changes.errors.is_some() {
+            changes.run = Some(run);
+            report.rows_written = self.store.apply(&changes).await?.rows_written;
+            self.commit(&changes, &validator);
+        }
+        report.errors = errors;
+        Ok(report)
+    }
+
+    /// Applies a committed change set to the read model and the kinds in force.
+    fn commit(&self, changes: &ChangeSet, validator: &Validator) {
+        let kinds_changed = changes
+            .added
+            .iter()
+            .chain(&changes.updated)
+            .any(|w| w.entry.entity.kind == "Kind")
+            || changes.removed.iter().any(|g| g.key.starts_with("kind:"));
+        let mut graph = self.graph.write().unwrap_or_else(|e| e.into_inner());
+        for g in &changes.removed {
+            graph.remove(&g.key);
+        }
+        let mut versions: Vec<(String, i64)> = Vec::new();
+        for w in changes.added.iter().chain(&changes.updated) {
+            versions.push((w.entry.key.clone(), w.entry.version));
+            graph.upsert(w.entry.clone(), validator);
+        }
+        for g in &changes.orphaned {
+            if let Some(mut e) = graph.get(&g.key).cloned() {
+                e.orphan = true;
+                e.version = g.version;
+                e.updated_at = changes.at;
+                graph.upsert(e, validator);
+            }
+        }
+        if kinds_changed {
+            let kinds: Vec<Entity> = graph.entries().filter(|e| e.entity.kind == "Kind").map(|e| (*e.entity).clone()).collect();
+            if let Ok(registry) = KindRegistry::builtin().with_declared(kinds.iter()) {
+                *self.validator.write().unwrap_or_else(|e| e.into_inner()) = Validator::new(registry);
+            }
+        }
+        drop(graph);
+        let event = CatalogEvent {
+            source: changes.source.clone(),
+            changed: versions.into_iter().map(|(k, _)| k).chain(changes.orphaned.iter().map(|g| g.key.clone())).collect(),
+            removed: changes.removed.iter().map(|g| g.key.clone()).collect(),
+        };
+        let _ = self.events.send(event);
+    }
+}
+
+fn same_errors(a: &[ErrorRecord], b: &[ErrorRecord]) -> bool {
+    let key = |e: &ErrorRecord| (e.location.clone(), e.key.clone(), e.message.clone());
+    let mut x: Vec<_> = a.iter().map(key).collect();
+    let mut y: Vec<_> = b.iter().map(key).collect();
+    x.sort();
+    y.sort();
+    x == y
+}
+
+/// Validation is CPU-bound and independent per document: spread it over the cores.
+fn validate_parallel(validator: &Validator, raw: &[RawEntity]) -> Vec<Result<Entity, Vec<FieldError>>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if raw.len() < 256 || threads == 1 {
+        return raw.iter().map(|r| validator.validate(r.value.clone())).collect();
+    }
+    let chunk = raw.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = raw
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|r| validator.validate(r.value.clone())).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("validation thread panicked")).collect()
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,162 @@
+use portico_store::testing::TestDb;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::Origin;
+
+fn raw(v: Value) -> RawEntity {
+    RawEntity { value: v, origin: Origin { location: "test.yaml".into(), text: None, document: 0 }, parent: None, degraded: false }
+}
+
+fn component(name: &str, owner: &str) -> RawEntity {
+    raw(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": name},
+        "spec": {"type": "service", "lifecycle": "production", "owner": owner}}))
+}
+
+fn full(source: &str, entities: Vec<RawEntity>) -> Mutation {
+    Mutation::Full { source: source.into(), entities, errors: Vec::new(), complete: true }
+}
+
+async fn catalog(db: &TestDb, strategy: OrphanStrategy) -> Arc<Catalog> {
+    Catalog::open(db.store.clone(), CatalogOptions { orphan_strategy: strategy }).await.unwrap()
+}
+
+fn keys(c: &Catalog) -> Vec<String> {
+    let mut k: Vec<String> = c.read().entries().map(|e| e.key.clone()).collect();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn full_mutations_add_update_and_remove_and_record_history() {
+    for db in TestDb::all().await {
+        let c = catalog(&db, OrphanStrategy::Delete).await;
+        let r = c.apply(full("s", vec![component("a", "t"), component("b", "t")])).await.unwrap();
+        assert_eq!((r.added, r.updated, r.removed), (2, 0, 0));
+        let r = c.apply(full("s", vec![component("a", "t2")])).await.unwrap();
+        assert_eq!((r.added, r.updated, r.removed, r.unchanged), (0, 1, 1, 0));
+        assert_eq!(keys(&c), ["component:default/a"]);
+        let h = db.store.history("component:default/a").await.unwrap();
+        assert_eq!(h.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(c.read().get("component:default/a").unwrap().version, 2);
+        // A fresh catalog over the same store sees the same state.
+        let again = catalog(&db, OrphanStrategy::Delete).await;
+        assert_eq!(keys(&again), ["component:default/a"], "{}", db.backend());
+    }
+}
+
+#[tokio::test]
+async fn nothing_changed_means_nothing_written() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    c.apply(full("s", vec![component("a", "t")])).await.unwrap();
+    let r = c.apply(full("s", vec![component("a", "t")])).await.unwrap();
+    assert_eq!((r.unchanged, r.rows_written), (1, 0));
+}
+
+#[tokio::test]
+async fn orphans_are_kept_and_marked_with_the_keep_strategy() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Keep).await;
+    c.apply(full("s", vec![component("a", "t"), component("b", "t")])).await.unwrap();
+    let r = c.apply(full("s", vec![component("a", "t")])).await.unwrap();
+    assert_eq!((r.orphaned, r.removed), (1, 0));
+    assert!(c.read().get("component:default/b").unwrap().orphan);
+    // Emitted again: no longer an orphan.
+    c.apply(full("s", vec![component("a", "t"), component("b", "t")])).await.unwrap();
+    assert!(!c.read().get("component:default/b").unwrap().orphan);
+}
+
+#[tokio::test]
+async fn an_incomplete_read_removes_nothing() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    c.apply(full("s", vec![component("a", "t"), component("b", "t")])).await.unwrap();
+    let m = Mutation::Full {
+        source: "s".into(),
+        entities: vec![],
+        errors: vec![SourceError { location: "x.yaml".into(), key: None, message: "unreadable".into() }],
+        complete: false,
+    };
+    let r = c.apply(m).await.unwrap();
+    assert_eq!(r.removed, 0);
+    assert_eq!(keys(&c).len(), 2);
+    assert_eq!(db.store.errors(None).await.unwrap()[0].message, "unreadable");
+    assert_eq!(db.store.sources().await.unwrap()[0].last_status.as_deref(), Some("partial"));
+}
+
+#[tokio::test]
+async fn an_invalid_new_version_keeps_the_last_good_one() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    c.apply(full("s", vec![component("a", "t")])).await.unwrap();
+    let mut bad = component("a", "t");
+    bad.value["spec"]["owner"] = json!(42);
+    let r = c.apply(full("s", vec![bad])).await.unwrap();
+    assert_eq!(r.removed, 0);
+    assert_eq!(c.read().get("component:default/a").unwrap().entity.spec_str("owner"), Some("t"));
+    assert!(r.errors[0].message.contains("spec.owner"), "{:?}", r.errors);
+    assert_eq!(r.errors[0].key.as_deref(), Some("component:default/a"));
+}
+
+#[tokio::test]
+async fn conflicts_between_sources_keep_the_first_claim() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    c.apply(full("first", vec![component("a", "t")])).await.unwrap();
+    let r = c.apply(full("second", vec![component("a", "other")])).await.unwrap();
+    assert_eq!(r.added, 0);
+    assert!(r.errors[0].message.contains("already provided by source `first`"), "{:?}", r.errors);
+    assert_eq!(c.read().get("component:default/a").unwrap().source, "first");
+}
+
+#[tokio::test]
+async fn duplicates_within_a_source_keep_the_first() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    let r = c.apply(full("s", vec![component("a", "t"), component("a", "u")])).await.unwrap();
+    assert_eq!(r.added, 1);
+    assert!(r.errors[0].message.contains("duplicate entity `component:default/a`"), "{:?}", r.errors);
+    assert_eq!(c.read().get("component:default/a").unwrap().entity.spec_str("owner"), Some("t"));
+}
+
+#[tokio::test]
+async fn deltas_upsert_and_remove_only_what_they_name() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    c.apply(full("s", vec![component("a", "t"), component("b", "t")])).await.unwrap();
+    let r = c
+        .apply(Mutation::Delta { source: "s".into(), upserts: vec![component("c", "t")], removals: vec!["component:default/a".into()] })
+        .await
+        .unwrap();
+    assert_eq!((r.added, r.removed), (1, 1));
+    assert_eq!(keys(&c), ["component:default/b", "component:default/c"]);
+}
+
+#[tokio::test]
+async fn custom_kinds_declared_in_a_batch_validate_the_rest_of_it() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    let kind = raw(json!({"apiVersion": "portico.dev/v1", "kind": "Kind", "metadata": {"name": "environment"},
+        "spec": {"kind": "Environment", "schema": {"type": "object", "required": ["tier"]},
+            "relations": [{"field": "spec.owner", "type": "ownedBy", "inverse": "ownerOf", "targetKind": "Group"}]}}));
+    let env = raw(json!({"apiVersion": "portico.dev/v1", "kind": "Environment", "metadata": {"name": "prod"}, "spec": {"tier": "prod", "owner": "ops"}}));
+    let r = c.apply(full("s", vec![env.clone(), kind])).await.unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.added, 2);
+    let rels = c.read().relations("environment:default/prod");
+    assert_eq!(rels[0].target_ref, "group:default/ops");
+    // The declaration persists: a later batch (and a restarted catalog) still knows the kind.
+    let c2 = catalog(&db, OrphanStrategy::Delete).await;
+    assert!(c2.validate(&[env])[0].is_ok());
+}
+
+#[tokio::test]
+async fn events_announce_committed_changes() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    let mut rx = c.subscribe();
+    c.apply(full("s", vec![component("a", "t")])).await.unwrap();
+    let ev = rx.recv().await.unwrap();
+    assert_eq!(ev.changed, ["component:default/a"]);
+}

@@ -1,0 +1,466 @@
+//! The `location` source: Backstage's Location entities. A registered location (a file, a
+//! directory, a glob or an `http(s)` URL) is read; every document becomes an entity; Location
+//! documents are followed to their `spec.target(s)`, recursively, with cycle detection;
+//! `$text`/`$json`/`$yaml` placeholders are resolved relative to their file. Each registered
+//! location is its own source (`location:<id>`), so one location's failure never touches
+//! another's entities.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use portico_store::{LocationRecord, Store};
+use serde_json::Value;
+
+use crate::mutation::{Mutation, Origin, RawEntity, SourceError, raw_key};
+use crate::placeholders;
+use crate::reader::{ReadError, Reader};
+use crate::{Catalog, IngestError, IngestReport, now_ms};
+
+/// A location to read: `type` is `file` or `url`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct LocationSpec {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub target: String,
+}
+
+/// What reading a location found.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOutcome {
+    pub entities: Vec<RawEntity>,
+    pub errors: Vec<SourceError>,
+    /// False when some file or URL could not be read: nothing may be removed then.
+    pub complete: bool,
+    pub files: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    File(PathBuf),
+    Url(url::Url),
+}
+
+impl Target {
+    fn describe(&self) -> String {
+        match self {
+            Target::File(p) => format!("file:{}", p.display()),
+            Target::Url(u) => format!("url:{u}"),
+        }
+    }
+}
+
+struct Pending {
+    target: Target,
+    parent: Option<String>,
+    chain: Vec<String>,
+}
+
+/// Progress callback: (files read, entities found).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
+
+/// Directories never searched for descriptors.
+const SKIP_DIRS: &[&str] = &[".git", "node_modules", "target", "vendor", ".venv", "dist", "build"];
+/// How deep Location entities may nest.
+const MAX_DEPTH: usize = 32;
+
+/// Reads, registers, refreshes and removes locations.
+#[derive(Clone)]
+pub struct LocationService {
+    catalog: Arc<Catalog>,
+    reader: Reader,
+}
+
+impl LocationService {
+    pub fn new(catalog: Arc<Catalog>, reader: Reader) -> Self {
+        Self { catalog, reader }
+    }
+
+    pub fn reader(&self) -> &Reader {
+        &self.reader
+    }
+
+    /// The source name of a registered location.
+    pub fn source_name(id: &str) -> String {
+        format!("location:{id}")
+    }
+
+    fn store(&self) -> &Arc<dyn Store> {
+        self.catalog.store()
+    }
+
+    /// Normalizes a spec: file targets become absolute paths.
+    pub fn normalize(spec: &LocationSpec) -> Result<LocationSpec, String> {
+        match spec.kind.as_str() {
+            "file" => {
+                let target = spec.target.strip_prefix("file://").or_else(|| spec.target.strip_prefix("file:")).unwrap_or(&spec.target);
+                let path = Path::new(target);
+                let abs = if path.is_absolute() {
+                    path.to_path_buf()
+                } else {
+                    std::env::current_dir().map_err(|e| e.to_string())?.join(path)
+                };
+                Ok(LocationSpec { kind: "file".into(), target: normalize_path(&abs).display().to_string() })
+            }
+            "url" => {
+                let url = url::Url::parse(&spec.target).map_err(|e| format!("target {:?} is not a URL: {e}", spec.target))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(format!("target {:?}: only http and https URLs are supported", spec.target));
+                }
+                Ok(LocationSpec { kind: "url".into(), target: url.to_string() })
+            }
+            other => Err(format!("unsupported location type {other:?}; expected \"file\" or \"url\"")),
+        }
+    }
+
+    /// Reads a location and everything it leads to.
+    pub async fn read(&self, spec: &LocationSpec, progress: Progress<'_>) -> ReadOutcome {
+        let mut out = ReadOutcome { complete: true, ..Default::default() };
+        let spec = match Self::normalize(spec) {
+            Ok(s) => s,
+            Err(message) => {
+                out.errors.push(SourceError { location: spec.target.clone(), key: None, message });
+                out.complete = false;
+                return out;
+            }
+        };
+        let origin_location = format!("{}:{}", spec.kind, spec.target);
+        let (root_target, roots) = match spec.kind.as_str() {
+            "file" => {
+                let p = PathBuf::from(&spec.target);
+                let root = if p.is_dir() { p.clone() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() };
+                (Target::File(p), vec![root])
+            }
+            _ => (Target::Url(url::Url::parse(&spec.target).expect("normalized")), Vec::new()),
+        };
+        let mut visited: HashSet<String> = HashSet::new();
+        let mut level = vec![Pending { target: root_target, parent: None, chain: Vec::new() }];
+        let mut depth = 0;
+        while !level.is_empty() {
+            depth += 1;
+            let mut next = Vec::new();
+            // Expand directories and globs into files.
+            let mut files: Vec<(PathBuf, Option<String>, Vec<String>)> = Vec::new();
+            let mut urls: Vec<(url::Url, Option<String>, Vec<String>)> = Vec::new();
+            for p in level {
+                let described = p.target.describe();
+                if p.chain.contains(&described) {
+                    let mut chain = p.chain.clone();
+                    chain.push(described.clone());
+                    out.errors.push(SourceError {
+                        location: p.chain.last().cloned().unwrap_or_default(),
+                        key: p.parent.clone(),
+                        message: format!("location cycle: {}", chain.join(" → ")),
+                    });
+                    continue;
+                }
+                if depth > MAX_DEPTH {
+                    out.errors.push(SourceError { location: described, key: p.parent.clone(), message: format!("locations nest deeper than {MAX_DEPTH} levels") });
+                    continue;
+                }
+                if !visited.insert(described.clone()) {
+                    continue;
+                }
+                let mut chain = p.chain;
+                chain.push(described);
+                match p.target {
+                    Target::Url(u) => urls.push((u, p.parent, chain)),
+                    Target::File(path) => match expand(&path) {
+                        Ok(found) if found.is_empty() => {
+                            out.errors.push(SourceError { location: path.display().to_string(), key: p.parent.clone(), message: "no catalog files found".into() });
+                            out.complete = false;
+                        }
+                        Ok(found) => files.extend(found.into_iter().map(|f| (f, p.parent.clone(), chain.clone()))),
+                        Err(message) => {
+                            out.errors.push(SourceError { location: path.display().to_string(), key: p.parent.clone(), message });
+                            out.complete = false;
+                        }
+                    },
+                }
+            }
+            let reader = self.reader.clone();
+            let roots2 = roots.clone();
+            let paths: Vec<PathBuf> = files.iter().map(|f| f.0.clone()).collect();
+            let parsed = tokio::task::spawn_blocking(move || parse_files(&reader, &paths, &roots2)).await.unwrap_or_default();
+            let mut docs: Vec<(Origin, Base, Vec<Value>, Option<String>, Vec<String>)> = Vec::new();
+            for ((path, parent, chain), result) in files.into_iter().zip(parsed) {
+                match result {
+                    Ok((canonical, text, values)) => {
+                        let text: Arc<str> = Arc::from(text);
+                        let location = canonical.display().to_string();
+                        docs.push((Origin { location, text: Some(text), document: 0 }, Base::File(canonical), values, parent, chain));
+                    }
+                    Err(e) => {
+                        out.errors.push(SourceError { location: e.0.unwrap_or_else(|| path.display().to_string()), key: parent, message: e.1 });
+                        out.complete = false;
+                    }
+                }
+            }
+            for (url, parent, chain) in urls {
+                match self.reader.read_url(&url).await {
+                    Ok(text) => match portico_model::yaml::parse_documents(&text) {
+                        Ok(values) => docs.push((Origin { location: url.to_string(), text: Some(Arc::from(text)), document: 0 }, Base::Url(url), values, parent, chain)),
+                        Err(e) => {
+                            out.errors.push(SourceError { location: format!("{url}:{}:{}", e.line, e.column), key: parent, message: e.message });
+                            out.complete = false;
+                        }
+                    },
+                    Err(e) => {
+                        out.errors.push(SourceError { location: url.to_string(), key: parent, message: e.to_string() });
+                        out.complete = false;
+                    }
+                }
+            }
+            for (origin, base, values, parent, chain) in docs {
+                out.files += 1;
+                let managed_by = match &base {
+                    Base::File(p) => format!("file:{}", p.display()),
+                    Base::Url(u) => format!("url:{u}"),
+                };
+                for (i, mut value) in values.into_iter().enumerate() {
+                    let origin = Origin { document: i, ..origin.clone() };
+                    let key = raw_key(&value);
+                    let degraded = !self.resolve_placeholders(&mut value, &base, &roots, &origin, key.as_deref(), &mut out.errors).await;
+                    annotate(&mut value, &managed_by, &origin_location);
+                    if value.get("kind").and_then(Value::as_str) == Some("Location") {
+                        for t in location_targets(&value) {
+                            match resolve_target(&base, value.pointer("/spec/type").and_then(Value::as_str), &t) {
+                                Ok(target) => next.push(Pending { target, parent: key.clone(), chain: chain.clone() }),
+                                Err(message) => out.errors.push(SourceError { location: origin.at("spec"), key: key.clone(), message }),
+                            }
+                        }
+                    }
+                    out.entities.push(RawEntity { value, origin, parent: parent.clone(), degraded });
+                }
+                progress(out.files, out.entities.len());
+            }
+            level = next;
+        }
+        out
+    }
+
+    async fn resolve_placeholders(
+        &self,
+        value: &mut Value,
+        base: &Base,
+        roots: &[PathBuf],
+        origin: &Origin,
+        key: Option<&str>,
+        errors: &mut Vec<SourceError>,
+    ) -> bool {
+        let mut resolved = true;
+        for ph in placeholders::find(value) {
+            let path = portico_model::pointer_to_path(&ph.pointer);
+            let fetched: Result<String, String> = match resolve_target(base, None, &ph.target) {
+                Ok(Target::File(p)) => self.reader.read_file(&p, roots).map(|(_, t)| t).map_err(|e| e.to_string()),
+                Ok(Target::Url(u)) => self.reader.read_url(&u).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match fetched.and_then(|text| placeholders::convert(ph.kind, text)) {
+                Ok(v) => placeholders::replace(value, &ph.pointer, v),
+                Err(message) => {
+                    resolved = false;
+                    // Keep the entity: the placeholder becomes its own target, and the error is recorded.
+                    placeholders::replace(value, &ph.pointer, Value::String(ph.target.clone()));
+                    errors.push(SourceError {
+                        location: origin.at(&path),
+                        key: key.map(str::to_owned),
+                        message: format!("{path}: cannot resolve placeholder {:?}: {message}", ph.target),
+                    });
+                }
+            }
+        }
+        resolved
+    }
+
+    /// Registers a location (or, with `dry_run`, only reads it). Returns the location, what it
+    /// holds, and whether it was already registered.
+    pub async fn register(
+        &self,
+        spec: &LocationSpec,
+        dry_run: bool,
+    ) -> Result<(LocationRecord, ReadOutcome, bool, Option<IngestReport>), IngestError> {
+        let spec = Self::normalize(spec).map_err(IngestError::Invalid)?;
+        let existing = self.store().list_locations().await?.into_iter().find(|l| l.kind == spec.kind && l.target == spec.target);
+        let outcome = self.read(&spec, &|_, _| {}).await;
+        if outcome.entities.is_empty() && !outcome.errors.is_empty() {
+            let first = &outcome.errors[0];
+            return Err(IngestError::Invalid(format!("{}: {}", first.location, first.message)));
+        }
+        let record = existing.clone().unwrap_or_else(|| LocationRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: spec.kind.clone(),
+            target: spec.target.clone(),
+            created_at: now_ms(),
+        });
+        if dry_run {
+            return Ok((record, outcome, existing.is_some(), None));
+        }
+        let (record, exists) = self.store().add_location(&record).await?;
+        let report = self.ingest(&record, outcome.clone()).await?;
+        Ok((record, outcome, exists, Some(report)))
+    }
+
+    async fn ingest(&self, location: &LocationRecord, outcome: ReadOutcome) -> Result<IngestReport, IngestError> {
+        self.catalog
+            .apply(Mutation::Full {
+                source: Self::source_name(&location.id),
+                entities: outcome.entities,
+                errors: outcome.errors,
+                complete: outcome.complete,
+            })
+            .await
+    }
+
+    /// Re-reads one registered location and applies what it finds.
+    pub async fn refresh(&self, id: &str, progress: Progress<'_>) -> Result<IngestReport, IngestError> {
+        let location = self.store().get_location(id).await?.ok_or_else(|| IngestError::LocationNotFound(id.to_owned()))?;
+        let spec = LocationSpec { kind: location.kind.clone(), target: location.target.clone() };
+        let outcome = self.read(&spec, progress).await;
+        self.ingest(&location, outcome).await
+    }
+
+    /// Re-reads every registered location.
+    pub async fn refresh_all(&self) -> Result<Vec<IngestReport>, IngestError> {
+        let mut reports = Vec::new();
+        for l in self.store().list_locations().await? {
+            reports.push(self.refresh(&l.id, &|_, _| {}).await?);
+        }
+        Ok(reports)
+    }
+
+    /// Unregisters a location and removes the entities it provided.
+    pub async fn delete(&self, id: &str) -> Result<IngestReport, IngestError> {
+        self.store().get_location(id).await?.ok_or_else(|| IngestError::LocationNotFound(id.to_owned()))?;
+        let report = self
+            .catalog
+            .apply(Mutation::Full { source: Self::source_name(id), entities: Vec::new(), errors: Vec::new(), complete: true })
+            .await?;
+        self.store().delete_location(id).await?;
+        Ok(report)
+    }
+
+    /// The registered location whose source provides an entity.
+    pub async fn location_of(&self, key: &str) -> Result<Option<LocationRecord>, IngestError> {
+        let source = self.catalog.read().get(key).map(|e| e.source.clone());
+        let Some(id) = source.as_deref().and_then(|s| s.strip_prefix("location:")) else { return Ok(None) };
+        Ok(self.store().get_location(id).await?)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Base {
+    File(PathBuf),
+    Url(url::Url),
+}
+
+/// Resolves `..` and `.` without touching the file system.
+fn normalize_path(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn resolve_target(base: &Base, kind: Option<&str>, target: &str) -> Result<Target, String> {
+    if target.starts_with("http://") || target.starts_with("https://") {
+        return url::Url::parse(target).map(Target::Url).map_err(|e| format!("target {target:?} is not a URL: {e}"));
+    }
+    if matches!(kind, Some(k) if k != "file" && k != "url") {
+        return Err(format!("unsupported location type {:?} for target {target:?}", kind.unwrap_or_default()));
+    }
+    match base {
+        Base::File(file) => {
+            let t = target.strip_prefix("file:").unwrap_or(target);
+            let dir = file.parent().unwrap_or(Path::new("/"));
+            Ok(Target::File(normalize_path(&dir.join(t))))
+        }
+        Base::Url(u) => u.join(target).map(Target::Url).map_err(|e| format!("target {target:?}: {e}")),
+    }
+}
+
+fn location_targets(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(t) = v.pointer("/spec/target").and_then(Value::as_str) {
+        out.push(t.to_owned());
+    }
+    if let Some(ts) = v.pointer("/spec/targets").and_then(Value::as_array) {
+        out.extend(ts.iter().filter_map(Value::as_str).map(str::to_owned));
+    }
+    out
+}
+
+fn annotate(value: &mut Value, managed_by: &str, origin: &str) {
+    let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) else { return };
+    let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
+    if let Some(a) = annotations.as_object_mut() {
+        a.insert(portico_model::ANNOTATION_LOCATION.into(), Value::String(managed_by.to_owned()));
+        a.insert(portico_model::ANNOTATION_ORIGIN_LOCATION.into(), Value::String(origin.to_owned()));
+    }
+}
+
+/// A file, a directory (every `catalog-info.yaml` below it) or a glob, as a list of files.
+fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let s = path.display().to_string();
+    if s.contains(['*', '?', '[']) {
+        let mut found: Vec<PathBuf> = glob::glob(&s).map_err(|e| format!("invalid glob: {e}"))?.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        found.sort();
+        return Ok(found);
+    }
+    if path.is_dir() {
+        let mut found = Vec::new();
+        walk_dir(path, &mut found, 0);
+        found.sort();
+        return Ok(found);
+    }
+    Ok(vec![path.to_path_buf()])
+}
+
+fn walk_dir(dir: &Path, found: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let Ok(ft) = entry.file_type() else { continue };
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Symlinks are not followed while searching: they could loop or leave the tree.
+        if ft.is_dir() && !SKIP_DIRS.contains(&name.as_ref()) && !name.starts_with('.') {
+            walk_dir(&entry.path(), found, depth + 1);
+        } else if ft.is_file() && (name == "catalog-info.yaml" || name == "catalog-info.yml") {
+            found.push(entry.path());
+        }
+    }
+}
+
+type Parsed = Result<(PathBuf, String, Vec<Value>), (Option<String>, String)>;
+
+/// Reads and parses files, spread over the cores.
+fn parse_files(reader: &Reader, paths: &[PathBuf], roots: &[PathBuf]) -> Vec<Parsed> {
+    let one = |p: &PathBuf| -> Parsed {
+        let (canonical, text) = reader.read_file(p, roots).map_err(|e| match &e {
+            ReadError::NotFound(_) | ReadError::OutsideRoots { .. } | ReadError::TooLarge { .. } | ReadError::NotText(_) | ReadError::Io { .. } | ReadError::NotAllowed { .. } => (None, e.to_string()),
+        })?;
+        match portico_model::yaml::parse_documents(&text) {
+            Ok(values) => Ok((canonical, text, values)),
+            Err(e) => Err((Some(format!("{}:{}:{}", canonical.display(), e.line, e.column)), e.message)),
+        }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if paths.len() < 4 || threads == 1 {
+        return paths.iter().map(one).collect();
+    }
+    let chunk = paths.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = paths.chunks(chunk).map(|part| s.spawn(move || part.iter().map(one).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("parser thread panicked")).collect()
+    })
+}

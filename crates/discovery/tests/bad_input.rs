@@ -1,0 +1,178 @@
+//! Bad descriptor input: each case records an error naming the file (with line and column
+//! where there is one) and leaves the previously stored catalog exactly as it was.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_store::testing::TestDb;
+
+const GOOD: &str = "apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: cart
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: cart-api
+spec:
+  type: openapi
+  lifecycle: production
+  owner: team-a
+  definition:
+    $text: ./cart.oas.yaml
+";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    db: TestDb,
+    catalog: Arc<Catalog>,
+    locations: LocationService,
+    id: String,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("catalog-info.yaml"), GOOD).unwrap();
+        std::fs::write(root.join("cart.oas.yaml"), "openapi: 3.0.0\n").unwrap();
+        let db = TestDb::sqlite().await;
+        let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await.unwrap();
+        let locations = LocationService::new(catalog.clone(), Reader::new(ReaderConfig::default()));
+        let spec = LocationSpec { kind: "file".into(), target: root.join("catalog-info.yaml").display().to_string() };
+        let (loc, _, _, report) = locations.register(&spec, false).await.unwrap();
+        assert_eq!(report.unwrap().added, 2);
+        Self { _dir: dir, root, db, catalog, locations, id: loc.id }
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.root.join(name), text).unwrap();
+    }
+
+    fn snapshot(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self.catalog.read().entries().map(|e| (e.key.clone(), e.hash.clone())).collect();
+        v.sort();
+        v
+    }
+
+    /// Refreshes and returns the errors recorded; asserts the catalog did not change.
+    async fn refresh_unchanged(&self) -> Vec<portico_store::ErrorRecord> {
+        let before = self.snapshot();
+        let report = self.locations.refresh(&self.id, &|_, _| {}).await.unwrap();
+        assert_eq!(self.snapshot(), before, "catalog changed: {report:?}");
+        assert_eq!(self.db.store.load_entities().await.unwrap().len(), before.len());
+        assert!(!report.errors.is_empty(), "an error is recorded");
+        self.db.store.errors(None).await.unwrap()
+    }
+}
+
+fn file_of(root: &Path) -> String {
+    root.join("catalog-info.yaml").canonicalize().unwrap().display().to_string()
+}
+
+#[tokio::test]
+async fn malformed_yaml_names_the_line() {
+    let f = Fixture::new().await;
+    f.write("catalog-info.yaml", "apiVersion: backstage.io/v1alpha1\nkind: [unclosed\n");
+    let errors = f.refresh_unchanged().await;
+    assert!(errors[0].location.starts_with(&format!("{}:", file_of(&f.root))), "{errors:?}");
+}
+
+#[tokio::test]
+async fn an_alias_bomb_is_bounded() {
+    let f = Fixture::new().await;
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+    }
+    f.write("catalog-info.yaml", &text);
+    let errors = f.refresh_unchanged().await;
+    assert!(errors[0].location.contains("catalog-info.yaml"), "{errors:?}");
+}
+
+#[tokio::test]
+async fn a_file_over_the_size_limit_is_refused() {
+    let f = Fixture::new().await;
+    f.write("catalog-info.yaml", &format!("# {}\n", "x".repeat(portico_model::yaml::MAX_FILE_BYTES)));
+    let errors = f.refresh_unchanged().await;
+    assert!(errors[0].message.contains("over the limit"), "{errors:?}");
+}
+
+#[tokio::test]
+async fn wrong_types_and_invalid_names_name_the_field_and_keep_the_old_version() {
+    let f = Fixture::new().await;
+    f.write("catalog-info.yaml", &GOOD.replace("owner: team-a\n---", "owner: 42\n---"));
+    let errors = f.refresh_unchanged().await;
+    assert!(errors.iter().any(|e| e.message.starts_with("spec.owner") && e.location.ends_with("catalog-info.yaml:8:10")), "{errors:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_kind_is_reported_and_the_rest_is_untouched() {
+    let f = Fixture::new().await;
+    f.write("catalog-info.yaml", &format!("{GOOD}---\napiVersion: acme.io/v1\nkind: Pipeline\nmetadata:\n  name: build\n"));
+    let errors = f.refresh_unchanged().await;
+    assert!(errors.iter().any(|e| e.message.contains("unknown kind `Pipeline`")), "{errors:?}");
+}
+
+#[tokio::test]
+async fn duplicate_refs_in_one_source_keep_the_first() {
+    let f = Fixture::new().await;
+    let dup = GOOD.split("---").next().unwrap().replace("production", "experimental");
+    f.write("catalog-info.yaml", &format!("{GOOD}---\n{dup}"));
+    let errors = f.refresh_unchanged().await;
+    assert!(errors.iter().any(|e| e.message.contains("duplicate entity `component:default/cart`")), "{errors:?}");
+}
+
+#[tokio::test]
+async fn a_location_cycle_is_detected() {
+    let f = Fixture::new().await;
+    let loc = |name: &str, target: &str| {
+        format!("apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: {name}\nspec:\n  targets: [{target}]\n")
+    };
+    f.write("a.yaml", &loc("a", "./b.yaml"));
+    f.write("b.yaml", &loc("b", "./a.yaml"));
+    f.write("catalog-info.yaml", &format!("{GOOD}---\n{}", loc("root", "./a.yaml")));
+    let report = f.locations.refresh(&f.id, &|_, _| {}).await.unwrap();
+    assert!(report.errors.iter().any(|e| e.message.contains("location cycle")), "{:?}", report.errors);
+    assert_eq!(report.added, 3, "the three Locations are still listed");
+}
+
+#[tokio::test]
+async fn a_missing_text_file_keeps_the_previous_definition() {
+    let f = Fixture::new().await;
+    std::fs::remove_file(f.root.join("cart.oas.yaml")).unwrap();
+    let errors = f.refresh_unchanged().await;
+    let e = errors.iter().find(|e| e.message.contains("cart.oas.yaml")).expect("error names the file");
+    assert!(e.message.contains("spec.definition") && e.message.contains("not found"), "{e:?}");
+    assert_eq!(e.key.as_deref(), Some("api:default/cart-api"));
+}
+
+#[tokio::test]
+async fn targets_outside_the_allowed_roots_are_refused() {
+    let f = Fixture::new().await;
+    std::fs::write(f.root.parent().unwrap().join("secret.yaml"), GOOD.replace("cart", "stolen")).unwrap();
+    f.write(
+        "catalog-info.yaml",
+        &format!("{GOOD}---\napiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: escape\nspec:\n  target: ../secret.yaml\n"),
+    );
+    let report = f.locations.refresh(&f.id, &|_, _| {}).await.unwrap();
+    assert!(report.errors.iter().any(|e| e.message.contains("outside the allowed roots")), "{:?}", report.errors);
+    assert!(f.catalog.read().get("component:default/stolen").is_none());
+}
+
+#[tokio::test]
+async fn a_missing_location_target_deletes_nothing() {
+    let f = Fixture::new().await;
+    std::fs::remove_file(f.root.join("catalog-info.yaml")).unwrap();
+    let errors = f.refresh_unchanged().await;
+    assert!(errors[0].message.contains("not found"), "{errors:?}");
+}
