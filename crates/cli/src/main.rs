@@ -1,1 +1,22 @@
-fn main() {}
+//! `portico`: the one binary. Parses arguments, runs the command, prints an error once.
+
+mod commands;
+mod config;
+mod demo_files;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = commands::Cli::parse();
+    match commands::run(cli).await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("portico: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -18,7 +18,7 @@ pub mod reader;
 
 pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, OrphanStrategy};
 pub use mutation::{Mutation, Origin, RawEntity, SourceError};
-pub use providers::location::{LocationService, LocationSpec, ReadOutcome};
+pub use providers::location::{LocationService, LocationSpec, ReadOutcome, expand as find_descriptor_files};
 pub use reader::{Reader, ReaderConfig, ReadError};
 
 /// Errors of the write path (per-entity problems are not errors: they are recorded).

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::mutation::{Mutation, Origin, RawEntity, SourceError, raw_key};
 use crate::placeholders;
-use crate::reader::{ReadError, Reader};
+use crate::reader::Reader;
 use crate::{Catalog, IngestError, IngestReport, now_ms};
 
 /// A location to read: `type` is `file` or `url`.
@@ -407,7 +407,7 @@ fn annotate(value: &mut Value, managed_by: &str, origin: &str) {
 }
 
 /// A file, a directory (every `catalog-info.yaml` below it) or a glob, as a list of files.
-fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
     let s = path.display().to_string();
     if s.contains(['*', '?', '[']) {
         let mut found: Vec<PathBuf> = glob::glob(&s).map_err(|e| format!("invalid glob: {e}"))?.filter_map(Result::ok).filter(|p| p.is_file()).collect();
@@ -446,9 +446,7 @@ type Parsed = Result<(PathBuf, String, Vec<Value>), (Option<String>, String)>;
 /// Reads and parses files, spread over the cores.
 fn parse_files(reader: &Reader, paths: &[PathBuf], roots: &[PathBuf]) -> Vec<Parsed> {
     let one = |p: &PathBuf| -> Parsed {
-        let (canonical, text) = reader.read_file(p, roots).map_err(|e| match &e {
-            ReadError::NotFound(_) | ReadError::OutsideRoots { .. } | ReadError::TooLarge { .. } | ReadError::NotText(_) | ReadError::Io { .. } | ReadError::NotAllowed { .. } => (None, e.to_string()),
-        })?;
+        let (canonical, text) = reader.read_file(p, roots).map_err(|e| (None, e.to_string()))?;
         match portico_model::yaml::parse_documents(&text) {
             Ok(values) => Ok((canonical, text, values)),
             Err(e) => Err((Some(format!("{}:{}:{}", canonical.display(), e.line, e.column)), e.message)),

@@ -1,0 +1,67 @@
+//! The command line.
+
+mod bench;
+mod catalog;
+mod serve;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "portico", version, about = "Portico, the internal developer portal")]
+pub struct Cli {
+    /// Configuration file (default: ./portico.yaml when present).
+    #[arg(long, global = true, env = "PORTICO_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the portal.
+    Serve,
+    /// Start the portal with the bundled demo catalog (in a temporary data directory unless --data-dir).
+    Demo {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Port (default: the configured one, 7007).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Work with the catalog.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    init_logs(cli.log_json, matches!(cli.command, Command::Serve | Command::Demo { .. }));
+    let config = crate::config::Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => serve::serve(config).await,
+        Command::Demo { data_dir, port } => serve::demo(config, data_dir, port).await,
+        Command::Catalog(c) => catalog::run(config, c).await,
+        Command::Bench(b) => bench::run(b).await,
+    }
+}
+
+fn init_logs(json: bool, verbose: bool) {
+    let default = if verbose { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTICO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,144 @@
+//! `portico bench catalog`: generates a synthetic catalog of realistic shape into descriptor
+//! files, ingests it through the location source on each backend, re-ingests it unchanged, then
+//! measures the API over HTTP. Prints plain numbers; nothing here is a pass/fail test.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_server::{AppState, Application};
+use portico_testkit::synth::{self, SynthOptions};
+use portico_testkit::TestDb;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Ingest and query a synthetic catalog.
+    Catalog {
+        #[arg(long, default_value_t = 100_000)]
+        entities: usize,
+        /// Backends to measure.
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        backends: Vec<String>,
+        /// HTTP requests per measured endpoint.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+    },
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    let BenchCommand::Catalog { entities, backends, requests } = command;
+    let dir = tempfile::tempdir()?;
+    let t = Instant::now();
+    let summary = synth::generate(dir.path(), &SynthOptions::with_entities(entities))?;
+    println!(
+        "generated {} entities in {} files in {:.2} s ({}; hot owner {} owns {} components; hub {} has {} dependents)",
+        summary.entities,
+        summary.files,
+        t.elapsed().as_secs_f64(),
+        dir.path().display(),
+        summary.sample_owner,
+        summary.sample_owner_components,
+        summary.hub_resource,
+        summary.hub_dependents
+    );
+    let mut rows = Vec::new();
+    for backend in &backends {
+        let db = match backend.as_str() {
+            "sqlite" => TestDb::sqlite().await,
+            "postgres" => match TestDb::postgres().await {
+                Some(db) => db,
+                None => {
+                    println!("postgres: skipped (no server reachable)");
+                    continue;
+                }
+            },
+            other => anyhow::bail!("unknown backend {other:?}; expected sqlite or postgres"),
+        };
+        rows.extend(measure(&db, &summary, dir.path(), requests).await?);
+    }
+    println!("\n| backend | measure | value |\n| --- | --- | --- |");
+    for (backend, what, value) in rows {
+        println!("| {backend} | {what} | {value} |");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rss_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+async fn measure(
+    db: &TestDb,
+    summary: &synth::SynthSummary,
+    dir: &std::path::Path,
+    requests: usize,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let backend = db.backend().to_owned();
+    let mut out = Vec::new();
+    let mut row = |what: &str, value: String| {
+        println!("{backend:>8}  {what:<44} {value}");
+        out.push((backend.clone(), what.to_owned(), value));
+    };
+    let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await?;
+    let reader = Reader::new(ReaderConfig { allowed_roots: vec![dir.to_path_buf()], ..Default::default() });
+    let locations = LocationService::new(catalog.clone(), reader);
+    let spec = LocationSpec { kind: "file".into(), target: summary.root.display().to_string() };
+
+    let rss_before = rss_kib("VmRSS:");
+    let t = Instant::now();
+    let (record, _, _, report) = locations.register(&spec, false).await?;
+    let ingest = t.elapsed();
+    let report = report.unwrap_or_default();
+    row("ingest (read, validate, write, index)", format!("{:.2} s, {} entities, {} errors", ingest.as_secs_f64(), catalog.read().len(), report.errors.len()));
+    row("ingest rows written", report.rows_written.to_string());
+    row("peak RSS after ingest (VmHWM)", format!("{} MiB (RSS before ingest {} MiB)", rss_kib("VmHWM:") / 1024, rss_before / 1024));
+
+    let t = Instant::now();
+    let again = locations.refresh(&record.id, &|_, _| {}).await?;
+    row("re-ingest unchanged", format!("{:.2} s, {} rows written", t.elapsed().as_secs_f64(), again.rows_written));
+
+    let app = Application::build(AppState::new(catalog.clone(), locations.clone()), "127.0.0.1:0".parse()?).await?;
+    let base = app.url();
+    let server = tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+
+    let components: Vec<String> = {
+        let g = catalog.read();
+        g.entries().filter(|e| e.entity.kind == "Component").take(requests).map(|e| e.entity.metadata.name.clone()).collect()
+    };
+    let urls: Vec<String> = components.iter().map(|n| format!("{base}/api/catalog/entities/by-name/component/default/{n}")).collect();
+    row("GET by-name", latency(&client, &urls).await?);
+    let owner = summary.sample_owner.clone();
+    let q = format!("{base}/api/catalog/entities/by-query?filter=kind=component,spec.owner={}&limit=100", owner.rsplit('/').next().unwrap_or_default());
+    row("GET by-query kind+owner limit 100", latency(&client, &vec![q; requests]).await?);
+    let q = format!("{base}/api/catalog/entities/by-query?filter=relations.dependsOn={}&limit=100", summary.hub_resource);
+    row("GET by-query relations.dependsOn=hub limit 100", latency(&client, &vec![q; requests]).await?);
+    let q = format!("{base}/api/catalog/entity-facets?facet=kind");
+    row("GET entity-facets facet=kind", latency(&client, &vec![q; requests.min(500)]).await?);
+    server.abort();
+    Ok(out)
+}
+
+/// Sends the requests one after another; returns "p50 … ms, p99 … ms (n requests)".
+async fn latency(client: &reqwest::Client, urls: &[String]) -> anyhow::Result<String> {
+    // Warm up connections and caches.
+    for u in urls.iter().take(20) {
+        client.get(u).send().await?.bytes().await?;
+    }
+    let mut times: Vec<Duration> = Vec::with_capacity(urls.len());
+    for u in urls {
+        let t = Instant::now();
+        let resp = client.get(u).send().await?;
+        let status = resp.status();
+        resp.bytes().await?;
+        times.push(t.elapsed());
+        anyhow::ensure!(status.is_success(), "{u}: HTTP {status}");
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).saturating_sub(1).min(times.len() - 1)].as_secs_f64() * 1000.0;
+    Ok(format!("p50 {:.2} ms, p99 {:.2} ms ({} requests)", pct(0.50), pct(0.99), times.len()))
+}

@@ -1,0 +1,77 @@
+//! `portico serve` and `portico demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use portico_discovery::LocationService;
+use portico_server::{AppState, Application};
+
+use super::catalog::open;
+use crate::config::Config;
+
+pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let (catalog, locations) = open(&config).await?;
+    for spec in &config.catalog.locations {
+        match locations.register(spec, false).await {
+            Ok((record, _, _, report)) => {
+                let r = report.unwrap_or_default();
+                tracing::info!(location = %record.target, added = r.added, updated = r.updated, removed = r.removed, errors = r.errors.len(), "location read");
+            }
+            Err(e) => tracing::error!(location = %spec.target, error = %e, "cannot register location"),
+        }
+    }
+    // Every replica reads on a schedule; the one write path makes repeated reads cheap and safe.
+    if config.catalog.refresh_interval_seconds > 0 {
+        let every = Duration::from_secs(config.catalog.refresh_interval_seconds);
+        let locations: LocationService = locations.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = locations.refresh_all().await {
+                    tracing::error!(error = %e, "scheduled refresh failed");
+                }
+            }
+        });
+    }
+    let addr: SocketAddr = format!("{}:{}", config.server.host, config.server.port)
+        .parse()
+        .with_context(|| format!("invalid server address {}:{}", config.server.host, config.server.port))?;
+    let entities = catalog.read().len();
+    let app = Application::build(AppState::new(catalog, locations), addr)
+        .await
+        .with_context(|| format!("failed to listen on {addr}"))?;
+    println!("Portico is running at {} ({entities} entities). Press Ctrl-C to stop.", app.url());
+    app.run_until_stopped().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the bundled demo catalog into `<data_dir>/demo` and serves it.
+pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u16>) -> anyhow::Result<ExitCode> {
+    let dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join(format!("portico-demo-{}", std::process::id())));
+    let demo = dir.join("demo");
+    for (path, text) in crate::demo_files::FILES {
+        let target = demo.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+        }
+        std::fs::write(&target, text).with_context(|| format!("failed to write {}", target.display()))?;
+    }
+    config.data_dir = dir.clone();
+    if config.database.url.is_none() {
+        config.database.url = Some(format!("sqlite://{}", dir.join("portico.db").display()));
+    }
+    if let Some(p) = port {
+        config.server.port = p;
+    }
+    config.catalog.locations.push(portico_discovery::LocationSpec {
+        kind: "file".into(),
+        target: demo.join("catalog-info.yaml").display().to_string(),
+    });
+    println!("Demo data directory: {}", dir.display());
+    serve(config).await
+}

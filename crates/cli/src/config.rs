@@ -1,0 +1,198 @@
+//! Layered configuration: built-in defaults, then `portico.yaml` (or `--config FILE`), then
+//! `PORTICO__SECTION__KEY` environment variables (`PORTICO__SERVER__PORT=8080`,
+//! `PORTICO__DATABASE__URL=postgres://…`). The database URL is wrapped so it never prints.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use portico_discovery::{LocationSpec, OrphanStrategy, ReaderConfig};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    /// Where the SQLite database and the demo catalog live.
+    pub data_dir: PathBuf,
+    pub catalog: CatalogConfig,
+    pub reading: ReaderConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`; default: SQLite in the data directory.
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig").field("url", &self.url.as_ref().map(|_| "[redacted]")).finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Locations registered at start.
+    pub locations: Vec<LocationSpec>,
+    pub orphan_strategy: OrphanStrategy,
+    /// How often every location is read again; 0 turns the schedule off.
+    pub refresh_interval_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            data_dir: PathBuf::from(".portico"),
+            catalog: CatalogConfig::default(),
+            reading: ReaderConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { host: "127.0.0.1".into(), port: 7007 }
+    }
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self { locations: Vec::new(), orphan_strategy: OrphanStrategy::Delete, refresh_interval_seconds: 300 }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the file (when given, or `portico.yaml` when it exists), then the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &vars)
+    }
+
+    pub fn load_from(file: Option<&Path>, vars: &[(String, String)]) -> anyhow::Result<Self> {
+        let mut value = serde_json::to_value(Defaults).unwrap_or(Value::Object(Default::default()));
+        let path = file.map(Path::to_path_buf).or_else(|| Some(PathBuf::from("portico.yaml")).filter(|p| p.exists()));
+        if let Some(path) = &path {
+            let text = std::fs::read_to_string(path).with_context(|| format!("failed to read {}", path.display()))?;
+            let docs = portico_model::yaml::parse_documents(&text).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+            if let Some(doc) = docs.into_iter().next() {
+                merge(&mut value, doc);
+            }
+        }
+        for (k, v) in vars {
+            let Some(rest) = k.strip_prefix("PORTICO__") else { continue };
+            let keys: Vec<String> = rest.split("__").map(camel).collect();
+            let parsed: Value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.clone()));
+            set(&mut value, &keys, parsed);
+        }
+        let where_ = path.map_or("configuration".to_owned(), |p| p.display().to_string());
+        serde_json::from_value(value).with_context(|| format!("{where_}: invalid configuration"))
+    }
+
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        self.database.url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("portico.db").display()))
+    }
+}
+
+/// Serializes nothing: defaults come from `Default` at deserialization.
+struct Defaults;
+impl serde::Serialize for Defaults {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        s.serialize_map(Some(0))?.end()
+    }
+}
+
+/// `REFRESH_INTERVAL_SECONDS` → `refreshIntervalSeconds`.
+fn camel(s: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in s.split('_').enumerate() {
+        let lower = part.to_ascii_lowercase();
+        if i == 0 {
+            out.push_str(&lower);
+        } else {
+            let mut c = lower.chars();
+            if let Some(f) = c.next() {
+                out.push(f.to_ascii_uppercase());
+                out.extend(c);
+            }
+        }
+    }
+    out
+}
+
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+fn set(value: &mut Value, keys: &[String], v: Value) {
+    let Some((first, rest)) = keys.split_first() else { return };
+    if !value.is_object() {
+        *value = Value::Object(Default::default());
+    }
+    let map = value.as_object_mut().expect("object");
+    if rest.is_empty() {
+        map.insert(first.clone(), v);
+    } else {
+        set(map.entry(first.clone()).or_insert(Value::Null), rest, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portico.yaml");
+        std::fs::write(&file, "server:\n  port: 9000\ncatalog:\n  orphanStrategy: keep\n  locations:\n    - { type: file, target: ./a.yaml }\n").unwrap();
+        let vars = vec![("PORTICO__SERVER__PORT".to_owned(), "9100".to_owned()), ("PORTICO__DATABASE__URL".to_owned(), "postgres://x".to_owned())];
+        let c = Config::load_from(Some(&file), &vars).unwrap();
+        assert_eq!(c.server.port, 9100);
+        assert_eq!(c.server.host, "127.0.0.1");
+        assert_eq!(c.catalog.orphan_strategy, OrphanStrategy::Keep);
+        assert_eq!(c.catalog.locations.len(), 1);
+        assert_eq!(c.database_url(), "postgres://x");
+        assert!(!format!("{c:?}").contains("postgres://x"), "secrets never print");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portico.yaml");
+        std::fs::write(&file, "server:\n  prot: 1\n").unwrap();
+        let err = format!("{:#}", Config::load_from(Some(&file), &[]).unwrap_err());
+        assert!(err.contains("portico.yaml") && err.contains("prot"), "{err}");
+        std::fs::write(&file, "server:\n  port: many\n").unwrap();
+        assert!(Config::load_from(Some(&file), &[]).is_err());
+    }
+
+    #[test]
+    fn defaults_use_sqlite_in_the_data_directory() {
+        let c = Config::load_from(None, &[]).unwrap();
+        assert_eq!(c.database_url(), "sqlite://.portico/portico.db");
+        assert_eq!(c.server.port, 7007);
+    }
+}
