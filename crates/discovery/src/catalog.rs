@@ -1,14 +1,15 @@
 //! The catalog: store + read model + validator, and the ingest algorithm.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use portico_graph::CatalogGraph;
-use portico_model::{CatalogEntry, Entity, FieldError, KindRegistry, Validator};
-use portico_store::{ChangeSet, EntityGone, EntityWrite, ErrorRecord, RelationRow, SourceRecord, Store};
+use portico_model::{Entity, FieldError, KindRegistry, Validator};
+use portico_store::{ChangeSet, ErrorRecord, SourceRecord, Store};
 use tokio::sync::{Mutex, broadcast};
 
 use crate::mutation::{Mutation, RawEntity, SourceError};
+
+mod plan;
 use crate::{IngestError, now_ms};
 
 /// What happens to an entity whose source stops emitting it.
@@ -56,16 +57,7 @@ pub struct Catalog {
     options: CatalogOptions,
 }
 
-/// A validated entity ready to be diffed.
-struct Candidate {
-    entity: Entity,
-    key: String,
-    hash: String,
-    parent: Option<String>,
-    relations: Vec<(String, String, String)>,
-}
-
-fn record(source: &str, at: i64, location: String, key: Option<String>, message: String) -> ErrorRecord {
+pub(crate) fn record(source: &str, at: i64, location: String, key: Option<String>, message: String) -> ErrorRecord {
     ErrorRecord { source: source.to_owned(), location, key, message, at }
 }
 
@@ -155,107 +147,19 @@ impl Catalog {
         };
         let results = validate_parallel(&validator, &raw);
 
-        // Keys that stay as they are even if not emitted: invalid documents keep their last good version.
-        let mut retained: HashSet<String> = HashSet::new();
-        let mut seen: HashMap<String, String> = HashMap::new();
-        let mut candidates = Vec::with_capacity(raw.len());
-        let graph = self.read();
-        for (r, result) in raw.iter().zip(results) {
-            match result {
-                Err(field_errors) => {
-                    let key = crate::mutation::raw_key(&r.value);
-                    if let Some(k) = &key {
-                        retained.insert(k.clone());
-                    }
-                    for fe in field_errors {
-                        errors.push(record(&source, at, r.origin.at(&fe.path), key.clone(), fe.to_string()));
-                    }
-                }
-                Ok(entity) => {
-                    let key = entity.entity_ref().key();
-                    if r.degraded && graph.get(&key).is_some_and(|e| e.source == source) {
-                        retained.insert(key);
-                        continue;
-                    }
-                    let here = r.origin.at("metadata.name");
-                    if let Some(first) = seen.get(&key) {
-                        errors.push(record(&source, at, here, Some(key.clone()),
-                            format!("duplicate entity `{}` in this source; the one at {first} is kept", entity.entity_ref())));
-                        continue;
-                    }
-                    if let Some(existing) = graph.get(&key) {
-                        if existing.source != source {
-                            errors.push(record(&source, at, here, Some(key.clone()), format!(
-                                "conflict: entity `{}` is already provided by source `{}`; this one is ignored",
-                                entity.entity_ref(), existing.source)));
-                            continue;
-                        }
-                    }
-                    seen.insert(key.clone(), here);
-                    let hash = portico_model::hash::content_hash(&(&entity, &r.parent));
-                    let relations = validator
-                        .outgoing_relations(&entity)
-                        .into_iter()
-                        .map(|(t, i, target)| (t, i, target.key()))
-                        .collect();
-                    candidates.push(Candidate { entity, key, hash, parent: r.parent.clone(), relations });
-                }
-            }
-        }
-
-        let mut changes = ChangeSet { source: source.clone(), at, ..Default::default() };
-        let mut report = IngestReport { source: source.clone(), ..Default::default() };
-        for c in candidates {
-            let existing = graph.get(&c.key);
-            if let Some(old) = existing {
-                if old.hash == c.hash && !old.orphan {
-                    report.unchanged += 1;
-                    continue;
-                }
-            }
-            let version = existing.map_or(0, |o| o.version) + 1;
-            let uid = existing.map_or_else(|| uuid::Uuid::new_v4().to_string(), |o| o.uid.clone());
-            let created_at = existing.map_or(at, |o| o.created_at);
-            let mut entity = c.entity;
-            entity.metadata.uid = Some(uid.clone());
-            entity.metadata.etag = Some(format!("{}-{version}", &c.hash[..12]));
-            let write = EntityWrite {
-                relations: c.relations.iter().map(|(t, _, target)| RelationRow { source_key: c.key.clone(), relation: t.clone(), target_key: target.clone() }).collect(),
-                entry: CatalogEntry {
-                    entity: Arc::new(entity),
-                    key: c.key,
-                    uid,
-                    hash: c.hash,
-                    source: source.clone(),
-                    parent: c.parent,
-                    orphan: false,
-                    version,
-                    created_at,
-                    updated_at: at,
-                },
-            };
-            if existing.is_some() { changes.updated.push(write) } else { changes.added.push(write) }
-        }
-
-        if full && complete {
-            for entry in graph.entries().filter(|e| e.source == source) {
-                if seen.contains_key(&entry.key) || retained.contains(&entry.key) {
-                    continue;
-                }
-                let gone = EntityGone { key: entry.key.clone(), uid: entry.uid.clone(), version: entry.version + 1 };
-                match self.options.orphan_strategy {
-                    OrphanStrategy::Delete => changes.removed.push(gone),
-                    OrphanStrategy::Keep if !entry.orphan => changes.orphaned.push(gone),
-                    OrphanStrategy::Keep => {}
-                }
-            }
-        }
-        for key in removals {
-            if let Some(entry) = graph.get(&key).filter(|e| e.source == source) {
-                changes.removed.push(EntityGone { key, uid: entry.uid.clone(), version: entry.version + 1 });
-            }
-        }
-        drop(graph);
+        let (mut changes, mut report) = {
+            let graph = self.read();
+            plan::plan(&graph, &validator, plan::Input {
+                source: &source,
+                at,
+                raw: &raw,
+                results,
+                full,
+                complete,
+                removals,
+                orphan_strategy: self.options.orphan_strategy,
+            }, &mut errors)
+        };
 
         report.added = changes.added.len();
         report.updated = changes.updated.len();
@@ -265,7 +169,7 @@ impl Catalog {
             - report.removed as i64;
         let errors_changed = full || !errors.is_empty();
         if errors_changed {
-            let previous = self.store.errors(None).await?.into_iter().filter(|e| e.source == source).map(|mut e| { e.at = at; e }).collect::<Vec<_>>();
+            let previous = self.store.source_errors(&source).await?;
             if !same_errors(&previous, &errors) {
                 changes.errors = Some(errors.clone());
             }

@@ -15,6 +15,9 @@ use crate::Id;
 /// Values longer than this are not indexed (as in Backstage).
 const MAX_VALUE_LEN: usize = 200;
 
+/// (lowercased key, original value) pairs of one entity.
+pub(crate) type Pairs = Vec<(Arc<str>, Box<str>)>;
+
 pub(crate) struct Posting {
     /// The value as first seen, for facets.
     pub original: String,
@@ -26,7 +29,7 @@ pub(crate) struct FieldIndex {
     pub postings: HashMap<Arc<str>, HashMap<Box<str>, Posting>>,
     pub exists: HashMap<Arc<str>, RoaringBitmap>,
     /// Each entity's pairs (lowercased key, original value), for removal and text search.
-    pub pairs: HashMap<Id, Vec<(Arc<str>, Box<str>)>>,
+    pub pairs: HashMap<Id, Pairs>,
     keys: HashMap<String, Arc<str>>,
 }
 

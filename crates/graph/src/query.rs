@@ -59,11 +59,10 @@ impl CatalogGraph {
             match &st.values {
                 Some(values) => {
                     for v in values {
-                        if let Some(&target) = self.ids.get(v.to_lowercase().as_str()) {
-                            if let Some(sources) = self.rel_index.get(&(rel.clone(), target)) {
+                        if let Some(&target) = self.ids.get(v.to_lowercase().as_str())
+                            && let Some(sources) = self.rel_index.get(&(rel.clone(), target)) {
                                 out.extend(sources.iter().copied());
                             }
-                        }
                     }
                 }
                 None => {

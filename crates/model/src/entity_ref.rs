@@ -32,11 +32,10 @@ impl EntityRef {
         let err = |reason: &str| ModelError::InvalidRef { input: input.to_owned(), reason: reason.to_owned() };
         let mut colon = input.find(':');
         let slash = input.find('/');
-        if let (Some(s), Some(c)) = (slash, colon) {
-            if s < c {
+        if let (Some(s), Some(c)) = (slash, colon)
+            && s < c {
                 colon = None;
             }
-        }
         let kind = colon.map(|c| &input[..c]);
         let namespace = slash.map(|s| &input[colon.map_or(0, |c| c + 1)..s]);
         let name = &input[colon.map_or(0, |c| c + 1).max(slash.map_or(0, |s| s + 1))..];

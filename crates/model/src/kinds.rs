@@ -187,11 +187,10 @@ fn compile_decl(registry: &jsonschema::Registry<'_>, decl: KindDecl, builtin: bo
         variants.insert(t.clone(), spec(&format!("spec.variants.{t}"), s)?);
     }
     for rule in &decl.relations {
-        if let Some(k) = &rule.target_kind {
-            if !crate::naming::is_valid_kind(k) {
+        if let Some(k) = &rule.target_kind
+            && !crate::naming::is_valid_kind(k) {
                 return Err(err(format!("relation on {}: targetKind `{k}` is not a valid kind name", rule.field)));
             }
-        }
     }
     let api_versions =
         if decl.api_versions.is_empty() { vec![PORTICO_API_VERSION.to_owned()] } else { decl.api_versions };

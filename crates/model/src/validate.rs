@@ -76,11 +76,10 @@ impl Validator {
         let entity: Entity = serde_json::from_value(value).map_err(|e| vec![FieldError::new("", e.to_string())])?;
         naming_errors(&entity, &mut errors);
         reference_errors(def, &entity, &mut errors);
-        if entity.kind == "Kind" && errors.is_empty() {
-            if let Err(mut e) = KindRegistry::compile_kind_entity(&entity) {
+        if entity.kind == "Kind" && errors.is_empty()
+            && let Err(mut e) = KindRegistry::compile_kind_entity(&entity) {
                 errors.append(&mut e);
             }
-        }
         if errors.is_empty() { Ok(entity) } else { Err(errors) }
     }
 

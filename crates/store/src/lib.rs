@@ -50,6 +50,8 @@ pub trait Store: Send + Sync + 'static {
     async fn history(&self, key: &str) -> Result<Vec<VersionRecord>>;
     /// Errors recorded by sources, optionally only those of one entity.
     async fn errors(&self, key: Option<&str>) -> Result<Vec<ErrorRecord>>;
+    /// Errors recorded by one source.
+    async fn source_errors(&self, source: &str) -> Result<Vec<ErrorRecord>>;
     async fn list_locations(&self) -> Result<Vec<LocationRecord>>;
     async fn get_location(&self, id: &str) -> Result<Option<LocationRecord>>;
     /// Adds a location; returns the existing one when the same type and target is registered.

@@ -11,6 +11,7 @@ use crate::{Result, StoreError};
 /// Rows per multi-row INSERT; keeps parameters well under both dialects' limits.
 pub(crate) const BATCH: usize = 400;
 
+#[expect(clippy::too_many_arguments, reason = "one argument per column keeps both backends' row decoding identical")]
 pub(crate) fn entry_from_row(
     key: String,
     uid: String,
@@ -250,6 +251,25 @@ macro_rules! impl_store {
                     .fetch_all(&self.pool)
                     .await?,
                 };
+                rows.into_iter()
+                    .map(|r| {
+                        Ok($crate::ErrorRecord {
+                            source: r.try_get(0)?,
+                            location: r.try_get(1)?,
+                            key: r.try_get(2)?,
+                            message: r.try_get(3)?,
+                            at: r.try_get(4)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn source_errors(&self, source: &str) -> $crate::Result<Vec<$crate::ErrorRecord>> {
+                use sqlx::Row;
+                let rows = sqlx::query("select source, location, key, message, at from entity_errors where source = $1")
+                    .bind(source)
+                    .fetch_all(&self.pool)
+                    .await?;
                 rows.into_iter()
                     .map(|r| {
                         Ok($crate::ErrorRecord {

@@ -182,13 +182,13 @@ impl LocationService {
             let roots2 = roots.clone();
             let paths: Vec<PathBuf> = files.iter().map(|f| f.0.clone()).collect();
             let parsed = tokio::task::spawn_blocking(move || parse_files(&reader, &paths, &roots2)).await.unwrap_or_default();
-            let mut docs: Vec<(Origin, Base, Vec<Value>, Option<String>, Vec<String>)> = Vec::new();
+            let mut docs: Vec<ReadFile> = Vec::new();
             for ((path, parent, chain), result) in files.into_iter().zip(parsed) {
                 match result {
                     Ok((canonical, text, values)) => {
                         let text: Arc<str> = Arc::from(text);
                         let location = canonical.display().to_string();
-                        docs.push((Origin { location, text: Some(text), document: 0 }, Base::File(canonical), values, parent, chain));
+                        docs.push(ReadFile { origin: Origin { location, text: Some(text), document: 0 }, base: Base::File(canonical), values, parent, chain });
                     }
                     Err(e) => {
                         out.errors.push(SourceError { location: e.0.unwrap_or_else(|| path.display().to_string()), key: parent, message: e.1 });
@@ -199,7 +199,7 @@ impl LocationService {
             for (url, parent, chain) in urls {
                 match self.reader.read_url(&url).await {
                     Ok(text) => match portico_model::yaml::parse_documents(&text) {
-                        Ok(values) => docs.push((Origin { location: url.to_string(), text: Some(Arc::from(text)), document: 0 }, Base::Url(url), values, parent, chain)),
+                        Ok(values) => docs.push(ReadFile { origin: Origin { location: url.to_string(), text: Some(Arc::from(text)), document: 0 }, base: Base::Url(url), values, parent, chain }),
                         Err(e) => {
                             out.errors.push(SourceError { location: format!("{url}:{}:{}", e.line, e.column), key: parent, message: e.message });
                             out.complete = false;
@@ -211,7 +211,7 @@ impl LocationService {
                     }
                 }
             }
-            for (origin, base, values, parent, chain) in docs {
+            for ReadFile { origin, base, values, parent, chain } in docs {
                 out.files += 1;
                 let managed_by = match &base {
                     Base::File(p) => format!("file:{}", p.display()),
@@ -346,6 +346,15 @@ impl LocationService {
         let Some(id) = source.as_deref().and_then(|s| s.strip_prefix("location:")) else { return Ok(None) };
         Ok(self.store().get_location(id).await?)
     }
+}
+
+/// A file (or URL) read and parsed, with where it sits in the location tree.
+struct ReadFile {
+    origin: Origin,
+    base: Base,
+    values: Vec<Value>,
+    parent: Option<String>,
+    chain: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

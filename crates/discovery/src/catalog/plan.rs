@@ -1,0 +1,142 @@
+//! Planning a change set: validated documents diffed against what the source contributed
+//! before. Pure: reads the graph, writes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use portico_graph::CatalogGraph;
+use portico_model::{CatalogEntry, Entity, FieldError, Validator};
+use portico_store::{ChangeSet, EntityGone, EntityWrite, ErrorRecord, RelationRow};
+
+use super::{IngestReport, OrphanStrategy, record};
+use crate::mutation::RawEntity;
+
+pub(super) struct Input<'a> {
+    pub source: &'a str,
+    pub at: i64,
+    pub raw: &'a [RawEntity],
+    pub results: Vec<Result<Entity, Vec<FieldError>>>,
+    /// A full mutation: entities not emitted are gone (when `complete`).
+    pub full: bool,
+    pub complete: bool,
+    /// Keys a delta removes.
+    pub removals: Vec<String>,
+    pub orphan_strategy: OrphanStrategy,
+}
+
+/// A validated entity ready to be diffed.
+struct Candidate {
+    entity: Entity,
+    key: String,
+    hash: String,
+    parent: Option<String>,
+    relations: Vec<(String, String, String)>,
+}
+
+pub(super) fn plan(
+    graph: &CatalogGraph,
+    validator: &Validator,
+    input: Input<'_>,
+    errors: &mut Vec<ErrorRecord>,
+) -> (ChangeSet, IngestReport) {
+    let Input { source, at, raw, results, full, complete, removals, orphan_strategy } = input;
+    // Keys that stay as they are even if not emitted: invalid documents keep their last good version.
+    let mut retained: HashSet<String> = HashSet::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut candidates = Vec::with_capacity(raw.len());
+    for (r, result) in raw.iter().zip(results) {
+        match result {
+            Err(field_errors) => {
+                let key = crate::mutation::raw_key(&r.value);
+                if let Some(k) = &key {
+                    retained.insert(k.clone());
+                }
+                for fe in field_errors {
+                    errors.push(record(source, at, r.origin.at(&fe.path), key.clone(), fe.to_string()));
+                }
+            }
+            Ok(entity) => {
+                let key = entity.entity_ref().key();
+                if r.degraded && graph.get(&key).is_some_and(|e| e.source == *source) {
+                    retained.insert(key);
+                    continue;
+                }
+                let here = r.origin.at("metadata.name");
+                if let Some(first) = seen.get(&key) {
+                    errors.push(record(source, at, here, Some(key.clone()),
+                        format!("duplicate entity `{}` in this source; the one at {first} is kept", entity.entity_ref())));
+                    continue;
+                }
+                if let Some(existing) = graph.get(&key)
+                    && existing.source != *source {
+                        errors.push(record(source, at, here, Some(key.clone()), format!(
+                            "conflict: entity `{}` is already provided by source `{}`; this one is ignored",
+                            entity.entity_ref(), existing.source)));
+                        continue;
+                    }
+                seen.insert(key.clone(), here);
+                let hash = portico_model::hash::content_hash(&(&entity, &r.parent));
+                let relations = validator
+                    .outgoing_relations(&entity)
+                    .into_iter()
+                    .map(|(t, i, target)| (t, i, target.key()))
+                    .collect();
+                candidates.push(Candidate { entity, key, hash, parent: r.parent.clone(), relations });
+            }
+        }
+    }
+
+    let mut changes = ChangeSet { source: source.to_owned(), at, ..Default::default() };
+    let mut report = IngestReport { source: source.to_owned(), ..Default::default() };
+    for c in candidates {
+        let existing = graph.get(&c.key);
+        if let Some(old) = existing
+            && old.hash == c.hash && !old.orphan {
+                report.unchanged += 1;
+                continue;
+            }
+        let version = existing.map_or(0, |o| o.version) + 1;
+        let uid = existing.map_or_else(|| uuid::Uuid::new_v4().to_string(), |o| o.uid.clone());
+        let created_at = existing.map_or(at, |o| o.created_at);
+        let mut entity = c.entity;
+        entity.metadata.uid = Some(uid.clone());
+        entity.metadata.etag = Some(format!("{}-{version}", &c.hash[..12]));
+        let write = EntityWrite {
+            relations: c.relations.iter().map(|(t, _, target)| RelationRow { source_key: c.key.clone(), relation: t.clone(), target_key: target.clone() }).collect(),
+            entry: CatalogEntry {
+                entity: Arc::new(entity),
+                key: c.key,
+                uid,
+                hash: c.hash,
+                source: source.to_owned(),
+                parent: c.parent,
+                orphan: false,
+                version,
+                created_at,
+                updated_at: at,
+            },
+        };
+        if existing.is_some() { changes.updated.push(write) } else { changes.added.push(write) }
+    }
+
+    if full && complete {
+        for entry in graph.entries().filter(|e| e.source == *source) {
+            if seen.contains_key(&entry.key) || retained.contains(&entry.key) {
+                continue;
+            }
+            let gone = EntityGone { key: entry.key.clone(), uid: entry.uid.clone(), version: entry.version + 1 };
+            match orphan_strategy {
+                OrphanStrategy::Delete => changes.removed.push(gone),
+                OrphanStrategy::Keep if !entry.orphan => changes.orphaned.push(gone),
+                OrphanStrategy::Keep => {}
+            }
+        }
+    }
+    for key in removals {
+        if let Some(entry) = graph.get(&key).filter(|e| e.source == *source) {
+            changes.removed.push(EntityGone { key, uid: entry.uid.clone(), version: entry.version + 1 });
+        }
+    }
+
+    (changes, report)
+}
