@@ -1,0 +1,48 @@
+//! The routes, one module per resource, merged here with the middleware every request passes
+//! through (outermost first): request id, tracing span, metrics, error shape.
+
+pub(crate) mod entities;
+pub(crate) mod facets;
+pub(crate) mod health;
+pub(crate) mod locations;
+pub(crate) mod openapi;
+pub(crate) mod refresh;
+pub(crate) mod v1;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::HeaderName;
+use axum::middleware;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::AppState;
+use crate::error::{no_route, shape_errors};
+use crate::telemetry::track;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub(crate) fn router(state: AppState) -> Router {
+    let catalog = entities::router().merge(facets::router()).merge(locations::router()).merge(refresh::router());
+    Router::new()
+        .nest("/api/catalog", catalog)
+        .nest("/api/v1", v1::router())
+        .merge(openapi::router())
+        .merge(health::router())
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_route)
+        .with_state(state)
+        .layer(middleware::from_fn(shape_errors))
+        .layer(middleware::from_fn(track))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

@@ -1,0 +1,65 @@
+//! `GET /api/openapi.json`: the OpenAPI description, generated from the `#[utoipa::path]`
+//! annotation on each handler, so it changes with the code.
+
+use std::sync::OnceLock;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use utoipa::OpenApi;
+
+use super::{entities, facets, health, locations, refresh, v1};
+use crate::AppState;
+use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
+
+/// Portico's HTTP API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Portico API", description = "Portico's catalog API: Backstage's catalog read API under /api/catalog and Portico's own under /api/v1."),
+    paths(
+        entities::list,
+        entities::query::by_query,
+        entities::by_name,
+        entities::ancestry,
+        entities::by_uid,
+        entities::delete_by_uid,
+        entities::by_refs,
+        facets::facets,
+        locations::list,
+        locations::get_one,
+        locations::create,
+        locations::delete,
+        locations::by_entity,
+        refresh::refresh,
+        refresh::validate_entity,
+        v1::history,
+        v1::errors,
+        v1::catalog_health,
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        openapi_json,
+    ),
+    components(schemas(ErrorResponse, ErrorDetail, RequestDetail, ResponseDetail)),
+    tags(
+        (name = "catalog", description = "Backstage-compatible entity routes"),
+        (name = "locations", description = "Backstage-compatible location routes"),
+        (name = "portico", description = "Portico's own routes"),
+        (name = "health", description = "Probes and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(openapi_json))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "portico",
+    responses((status = 200, description = "OpenAPI 3 document", body = serde_json::Value)))]
+pub(crate) async fn openapi_json() -> impl IntoResponse {
+    static DOC: OnceLock<String> = OnceLock::new();
+    let doc = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".to_owned()));
+    ([(header::CONTENT_TYPE, "application/json")], doc.as_str())
+}

@@ -1,0 +1,213 @@
+//! The one HTTP error type, [`ApiError`], and the one JSON shape every error response has,
+//! Backstage's:
+//!
+//! ```json
+//! {"error": {"name": "NotFoundError", "message": "…"},
+//!  "request": {"method": "GET", "url": "/api/catalog/…"},
+//!  "response": {"statusCode": 404}}
+//! ```
+//!
+//! A handler's [`ApiError`] only knows its name and message; the request half is filled in by
+//! the [`shape_errors`] middleware, which sees both. The same middleware turns the plain-text
+//! error responses that axum and tower produce on their own (path rejections, body limits)
+//! into the same shape, so no error leaves the server in another form. Internal errors are
+//! logged with their cause and answered with `internal error` only.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use portico_discovery::IngestError;
+use portico_graph::filter::FilterError;
+use portico_store::StoreError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// An error answered to an API client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is wrong; the message says how.
+    #[error("{0}")]
+    Input(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409.
+    #[error("{0}")]
+    Conflict(String),
+    /// 500: the cause is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Input(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Backstage's error name for the variant.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ApiError::Input(_) => "InputError",
+            ApiError::NotFound(_) => "NotFoundError",
+            ApiError::Conflict(_) => "ConflictError",
+            ApiError::Internal(_) => "InternalError",
+        }
+    }
+
+    /// What the client is told.
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::Input(m) | ApiError::NotFound(m) | ApiError::Conflict(m) => m.clone(),
+            ApiError::Internal(_) => "internal error".to_owned(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::LocationNotFound(id) => ApiError::NotFound(format!("Found no location with ID {id}")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::Store(s) => s.into(),
+            IngestError::Invalid(m) => ApiError::Input(m),
+            IngestError::LocationNotFound(id) => ApiError::NotFound(format!("Found no location with ID {id}")),
+        }
+    }
+}
+
+impl From<FilterError> for ApiError {
+    /// The parser's messages are Backstage's; they are passed on verbatim.
+    fn from(e: FilterError) -> Self {
+        ApiError::Input(e.0)
+    }
+}
+
+/// The name and message of an error, carried from [`ApiError::into_response`] to
+/// [`shape_errors`] as a response extension.
+#[derive(Debug, Clone)]
+struct ErrorReport {
+    name: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = %cause, "internal error");
+        }
+        let mut res = self.status().into_response();
+        res.extensions_mut().insert(ErrorReport { name: self.name(), message: self.public_message() });
+        res
+    }
+}
+
+/// The error response body (documented in the OpenAPI description too).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorDetail,
+    pub request: RequestDetail,
+    pub response: ResponseDetail,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// `InputError`, `NotFoundError`, `ConflictError` or `InternalError`.
+    pub name: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct RequestDetail {
+    pub method: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ResponseDetail {
+    #[serde(rename = "statusCode")]
+    pub status_code: u16,
+}
+
+/// How much of a foreign error body is kept as the message.
+const MAX_FOREIGN_BODY: usize = 4096;
+
+/// Middleware: gives every error response the one JSON shape.
+pub(crate) async fn shape_errors(req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let url = req.uri().path_and_query().map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let res = next.run(req).await;
+    let status = res.status();
+    if let Some(report) = res.extensions().get::<ErrorReport>().cloned() {
+        return render(status, report, method, url);
+    }
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&res) {
+        return res;
+    }
+    // A rejection or error produced outside our handlers: plain text from axum or tower.
+    let body = axum::body::to_bytes(res.into_body(), MAX_FOREIGN_BODY).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    let report = match status {
+        StatusCode::NOT_FOUND => ErrorReport { name: "NotFoundError", message: if text.is_empty() { "not found".into() } else { text } },
+        StatusCode::CONFLICT => ErrorReport { name: "ConflictError", message: text },
+        s if s.is_server_error() => {
+            tracing::error!(status = s.as_u16(), body = %text, "internal error");
+            ErrorReport { name: "InternalError", message: "internal error".into() }
+        }
+        _ => ErrorReport { name: "InputError", message: if text.is_empty() { status.to_string() } else { text } },
+    };
+    render(status, report, method, url)
+}
+
+fn is_json(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn render(status: StatusCode, report: ErrorReport, method: String, url: String) -> Response {
+    let body = ErrorResponse {
+        error: ErrorDetail { name: report.name.to_owned(), message: report.message },
+        request: RequestDetail { method, url },
+        response: ResponseDetail { status_code: status.as_u16() },
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// Answers requests no route matches (unknown paths and methods), as Backstage does: a 404.
+pub(crate) async fn no_route(req: Request) -> ApiError {
+    ApiError::NotFound(format!("no route for {} {}", req.method(), req.uri().path()))
+}
+
+/// `axum::Json` whose rejections (malformed JSON, wrong types, missing content type) are
+/// [`ApiError::Input`] naming the problem.
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    ApiError::Input(format!("invalid request body: {}", rejection.body_text()))
+}

@@ -1,0 +1,148 @@
+//! Query-string parsing shared by the routes. The raw query is split with `form_urlencoded`
+//! so repeated parameters (`filter=a&filter=b`) are all kept, as Backstage's API needs, and
+//! every malformed value becomes an [`ApiError::Input`] that names the parameter.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The largest page a client may ask for.
+pub(crate) const MAX_LIMIT: usize = 10_000;
+/// Cursors longer than this are not decoded.
+const MAX_CURSOR_LEN: usize = 64 * 1024;
+
+/// A request's query parameters in order, repeats kept.
+#[derive(Debug, Default)]
+pub(crate) struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn parse(raw: Option<&str>) -> Self {
+        Self(form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect())
+    }
+
+    /// Every value of a parameter, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    /// The value of a parameter that may be given at most once.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        match self.all(name).as_slice() {
+            [] => Ok(None),
+            [v] => Ok(Some(v)),
+            _ => Err(ApiError::Input(format!("{name} must be given at most once"))),
+        }
+    }
+
+    /// Comma-separated and/or repeated values (`fields=a,b&fields=c`), trimmed, empties dropped.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.all(name)
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// `limit`: an integer between 0 and [`MAX_LIMIT`].
+    pub fn limit(&self) -> Result<Option<usize>, ApiError> {
+        let out_of_range = || ApiError::Input(format!("limit must be between 0 and {MAX_LIMIT}"));
+        match self.one("limit")? {
+            None => Ok(None),
+            Some(v) => {
+                let v = v.trim();
+                let digits = v.strip_prefix('-').unwrap_or(v);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(ApiError::Input(format!("limit must be an integer, got {v:?}")));
+                }
+                if digits.len() != v.len() {
+                    return Err(out_of_range());
+                }
+                match v.parse::<usize>() {
+                    Ok(n) if n <= MAX_LIMIT => Ok(Some(n)),
+                    _ => Err(out_of_range()),
+                }
+            }
+        }
+    }
+
+    /// `offset`: a non-negative integer.
+    pub fn offset(&self) -> Result<Option<usize>, ApiError> {
+        match self.one("offset")? {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .map(Some)
+                .map_err(|_| ApiError::Input(format!("offset must be a non-negative integer, got {v:?}"))),
+        }
+    }
+
+    /// A boolean flag (`true`/`false`, `1`/`0`, `yes`/`no`); absent or empty is `false`, as
+    /// Backstage's `yn` reads it.
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.one(name)?.map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(false),
+            Some(v) => match v.as_str() {
+                "true" | "1" | "yes" | "y" | "on" => Ok(true),
+                "false" | "0" | "no" | "n" | "off" | "" => Ok(false),
+                _ => Err(ApiError::Input(format!("{name} must be true or false, got {v:?}"))),
+            },
+        }
+    }
+}
+
+/// Encodes a paging cursor: URL-safe base64 of its JSON. Opaque to clients.
+pub(crate) fn encode_cursor<T: Serialize>(cursor: &T) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+/// Decodes a cursor made by [`encode_cursor`]; anything else is `invalid cursor`.
+pub(crate) fn decode_cursor<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
+    let invalid = || ApiError::Input("invalid cursor".to_owned());
+    if raw.len() > MAX_CURSOR_LEN {
+        return Err(invalid());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).map_err(|_| invalid())?;
+    serde_json::from_slice(&bytes).map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_are_kept_in_order() {
+        let q = QueryParams::parse(Some("filter=kind%3Dapi&fields=a,b&filter=x&fields=c"));
+        assert_eq!(q.all("filter"), ["kind=api", "x"]);
+        assert_eq!(q.list("fields"), ["a", "b", "c"]);
+        assert!(q.one("filter").is_err());
+    }
+
+    #[test]
+    fn limits_are_bounded_integers() {
+        assert_eq!(QueryParams::parse(Some("limit=10000")).limit().unwrap(), Some(10_000));
+        for bad in ["limit=10001", "limit=-1", "limit=99999999999999999999999"] {
+            let err = QueryParams::parse(Some(bad)).limit().unwrap_err().to_string();
+            assert_eq!(err, "limit must be between 0 and 10000", "{bad}");
+        }
+        assert!(QueryParams::parse(Some("limit=ten")).limit().unwrap_err().to_string().contains("integer"));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = encode_cursor(&vec![1, 2, 3]);
+        assert_eq!(decode_cursor::<Vec<i32>>(&c).unwrap(), [1, 2, 3]);
+        for bad in ["", "%%%", "bm90IGpzb24", &"A".repeat(MAX_CURSOR_LEN + 1)] {
+            assert_eq!(decode_cursor::<Vec<i32>>(bad).unwrap_err().to_string(), "invalid cursor");
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Single-entity routes: by name, by uid, by refs, ancestry, deletion, history.
+
+use portico_store::testing::TestDb;
+use serde_json::json;
+
+use crate::helpers::{TestApp, error, json, names};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_name_returns_the_entity_with_its_computed_relations() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+
+    let e = json(app.get("/api/catalog/entities/by-name/Component/default/artist-lookup").await, 200).await;
+
+    assert_eq!(e["apiVersion"], "backstage.io/v1alpha1");
+    assert_eq!(e["kind"], "Component");
+    assert_eq!(e["spec"]["owner"], "team-a");
+    assert!(e["metadata"]["uid"].is_string());
+    let rels: Vec<(String, String)> = e["relations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["type"].as_str().unwrap().to_owned(), r["targetRef"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(rels.contains(&("ownedBy".into(), "group:default/team-a".into())), "{rels:?}");
+    assert!(rels.contains(&("dependsOn".into(), "resource:default/artists-db".into())), "{rels:?}");
+    assert!(rels.contains(&("partOf".into(), "system:default/artist-engagement-portal".into())), "{rels:?}");
+    // An inverse: the group's side of ownership is computed too.
+    let group = json(app.get("/api/catalog/entities/by-name/group/default/team-a").await, 200).await;
+    assert!(group["relations"].as_array().unwrap().iter().any(|r| r["type"] == "ownerOf"
+        && r["targetRef"] == "component:default/artist-lookup"
+        && r["target"]["name"] == "artist-lookup"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_name_is_a_backstage_not_found_error() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+
+    let res = app.get("/api/catalog/entities/by-name/component/default/nope").await;
+
+    let message = error(res, 404, "NotFoundError", "GET").await;
+    assert_eq!(message, "No entity named 'nope' found, with kind 'component' in namespace 'default'");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_uid_finds_the_entity_and_delete_removes_it() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+    let e = json(app.get("/api/catalog/entities/by-name/api/default/petstore").await, 200).await;
+    let uid = e["metadata"]["uid"].as_str().unwrap().to_owned();
+
+    let same = json(app.get(&format!("/api/catalog/entities/by-uid/{uid}")).await, 200).await;
+    assert_eq!(same, e);
+    assert_eq!(app.delete(&format!("/api/catalog/entities/by-uid/{uid}")).await.status(), 204);
+
+    error(app.get("/api/catalog/entities/by-name/api/default/petstore").await, 404, "NotFoundError", "GET").await;
+    let message = error(app.get(&format!("/api/catalog/entities/by-uid/{uid}")).await, 404, "NotFoundError", "GET").await;
+    assert_eq!(message, format!("No entity with uid {uid}"));
+    error(app.delete(&format!("/api/catalog/entities/by-uid/{uid}")).await, 404, "NotFoundError", "DELETE").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_refs_keeps_the_order_asked_and_answers_null_for_unknown_refs() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+    let body = json!({"entityRefs": ["group:default/team-a", "component:default/nope", "Component:default/Artist-Lookup"],
+                      "fields": ["kind", "metadata.name"]});
+
+    let out = json(app.post("/api/catalog/entities/by-refs", &body).await, 200).await;
+
+    assert_eq!(out, json!({"items": [
+        {"kind": "Group", "metadata": {"name": "team-a"}},
+        null,
+        {"kind": "Component", "metadata": {"name": "artist-lookup"}},
+    ]}));
+    let filtered = json!({"entityRefs": ["group:default/team-a", "component:default/artist-lookup"], "filter": "kind=group"});
+    let out = json(app.post("/api/catalog/entities/by-refs?fields=metadata.name", &filtered).await, 200).await;
+    assert_eq!(out, json!({"items": [{"metadata": {"name": "team-a"}}, null]}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_refs_rejects_bad_references_and_too_many() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+
+    let res = app.post("/api/catalog/entities/by-refs", &json!({"entityRefs": ["component:default/x", "justaname"]})).await;
+    let message = error(res, 400, "InputError", "POST").await;
+    assert!(message.starts_with("entityRefs[1]: ") && message.contains("justaname"), "{message}");
+
+    let res = app.post("/api/catalog/entities/by-refs", &json!({"entityRefs": ["component:default/x", 3]})).await;
+    let message = error(res, 400, "InputError", "POST").await;
+    assert!(message.contains("invalid type: integer `3`, expected a string"), "{message}");
+
+    let many: Vec<String> = (0..1001).map(|i| format!("component:default/c{i}")).collect();
+    let res = app.post("/api/catalog/entities/by-refs", &json!({"entityRefs": many})).await;
+    let message = error(res, 400, "InputError", "POST").await;
+    assert!(message.contains("at most 1000"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ancestry_walks_from_the_entity_up_to_the_registered_location() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+
+    let out = json(app.get("/api/catalog/entities/by-name/component/default/artist-lookup/ancestry").await, 200).await;
+
+    assert_eq!(out["rootEntityRef"], "component:default/artist-lookup");
+    let chain: Vec<(String, Vec<String>)> = out["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let e = &i["entity"];
+            let r = format!("{}:default/{}", e["kind"].as_str().unwrap().to_lowercase(), e["metadata"]["name"].as_str().unwrap());
+            (r, serde_json::from_value(i["parentEntityRefs"].clone()).unwrap())
+        })
+        .collect();
+    assert_eq!(chain, vec![
+        ("component:default/artist-lookup".to_owned(), vec!["location:default/example-components".to_owned()]),
+        ("location:default/example-components".to_owned(), vec!["location:default/example-all".to_owned()]),
+        ("location:default/example-all".to_owned(), vec![]),
+    ]);
+    error(app.get("/api/catalog/entities/by-name/component/default/nope/ancestry").await, 404, "NotFoundError", "GET").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_errors_and_catalog_health_are_served_under_v1() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+
+    let history = json(app.get("/api/v1/entities/component/default/artist-lookup/history").await, 200).await;
+    let items = history["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["change"], "added");
+    assert_eq!(items[0]["version"], 1);
+    error(app.get("/api/v1/entities/component/default/nope/history").await, 404, "NotFoundError", "GET").await;
+
+    // The examples' OpenAPI placeholders point at github.com, which the reader may not fetch.
+    let errors = json(app.get("/api/v1/errors").await, 200).await;
+    let items = errors["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items.iter().all(|e| e["message"].as_str().unwrap().contains("cannot resolve placeholder")), "{errors}");
+    let spotify = json(app.get("/api/v1/errors?entityRef=api:default/spotify").await, 200).await;
+    assert_eq!(spotify["items"].as_array().unwrap().len(), 1);
+    error(app.get("/api/v1/errors?entityRef=nokind").await, 400, "InputError", "GET").await;
+
+    let health = json(app.get("/api/v1/health/catalog").await, 200).await;
+    assert_eq!(health["entities"], 66);
+    assert_eq!(health["errors"], 3);
+    let unresolved = health["unresolvedRelations"].as_array().unwrap();
+    assert!(unresolved.iter().all(|u| u["source"].is_string() && u["type"].is_string() && u["target"].is_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_list_is_a_bare_array_with_a_link_to_the_next_page() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+
+    let all = json(app.get("/api/catalog/entities?filter=kind=domain").await, 200).await;
+    assert_eq!(names(&all).len(), 3);
+
+    let res = app.get("/api/catalog/entities?filter=kind=api&limit=4&fields=metadata.name&order=desc:metadata.name").await;
+    let link = res.headers()["link"].to_str().unwrap().to_owned();
+    let first = json(res, 200).await;
+    assert_eq!(first.as_array().unwrap().len(), 4);
+    assert!(first[0].as_object().unwrap().keys().eq(["metadata"]));
+    let next = link.strip_prefix('<').and_then(|l| l.strip_suffix(">; rel=\"next\"")).unwrap();
+    assert!(next.starts_with("/api/catalog/entities?") && next.contains("after="), "{link}");
+    let second = json(app.get(next).await, 200).await;
+    let mut seen = names(&first);
+    seen.extend(names(&second));
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "pages continue the order");
+    assert_eq!(seen.len(), 8);
+}

@@ -1,0 +1,106 @@
+//! The test harness: a server over a fresh database with Backstage's examples registered
+//! (`all.yaml` and `acme/org.yaml`), and assertions on responses.
+
+use std::path::{Path, PathBuf};
+use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_server::{AppState, Application};
+use portico_store::testing::TestDb;
+use serde_json::Value;
+
+pub const ALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/backstage/examples/all.yaml");
+pub const ORG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/backstage/examples/acme/org.yaml");
+
+/// The examples' directory, canonical.
+pub fn examples_dir() -> PathBuf {
+    Path::new(ALL).parent().unwrap().canonicalize().unwrap()
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    _db: TestDb,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestApp {
+    /// A server over `db` with the examples registered, reading files under the examples.
+    pub async fn spawn(db: TestDb) -> Self {
+        Self::spawn_with_roots(db, Vec::new(), true).await
+    }
+
+    /// As [`Self::spawn`], with extra allowed roots, and optionally without the examples.
+    pub async fn spawn_with_roots(db: TestDb, mut roots: Vec<PathBuf>, examples: bool) -> Self {
+        roots.push(examples_dir());
+        let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await.unwrap();
+        let reader = Reader::new(ReaderConfig { allowed_roots: roots, ..Default::default() });
+        let locations = LocationService::new(catalog.clone(), reader);
+        if examples {
+            for target in [ALL, ORG] {
+                let spec = LocationSpec { kind: "file".into(), target: target.into() };
+                locations.register(&spec, false).await.unwrap();
+            }
+        }
+        let app = Application::build(AppState::new(catalog, locations), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        assert_ne!(app.port(), 0);
+        let url = app.url();
+        let server = tokio::spawn(app.run_until(std::future::pending()));
+        Self { url, client: reqwest::Client::new(), _db: db, server }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.url)).send().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client.delete(format!("{}{path}", self.url)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(format!("{}{path}", self.url)).json(body).send().await.unwrap()
+    }
+
+    pub async fn post_raw(&self, path: &str, body: &'static str) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The body of a response with the expected status, as JSON.
+pub async fn json(res: reqwest::Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let url = res.url().clone();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "{url}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {text}"))
+}
+
+/// Asserts the one error shape and returns the message.
+pub async fn error(res: reqwest::Response, status: u16, name: &str, method: &str) -> String {
+    let path = res.url().path().to_owned();
+    let body = json(res, status).await;
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["error", "request", "response"], "{body}");
+    assert_eq!(body["error"]["name"], name, "{body}");
+    assert_eq!(body["request"]["method"], method, "{body}");
+    assert!(body["request"]["url"].as_str().unwrap().starts_with(&path), "{body}");
+    assert_eq!(body["response"]["statusCode"], status, "{body}");
+    body["error"]["message"].as_str().unwrap().to_owned()
+}
+
+/// `metadata.name` of each item.
+pub fn names(items: &Value) -> Vec<String> {
+    items.as_array().unwrap().iter().map(|e| e["metadata"]["name"].as_str().unwrap().to_owned()).collect()
+}
