@@ -33,15 +33,48 @@ pub(crate) struct FieldIndex {
     keys: HashMap<String, Arc<str>>,
 }
 
-/// Collects the `(path, value)` leaves of a JSON value, Backstage style.
+/// Collects the `(path, value)` leaves of an entity, Backstage style. Walks the typed entity
+/// directly (no intermediate JSON value): this runs for every entity at start and on ingest.
 pub(crate) fn leaves(entity: &Entity) -> Vec<(String, String)> {
-    let mut out = Vec::with_capacity(24);
-    let value = serde_json::to_value(entity).unwrap_or(Value::Null);
-    if let Value::Object(map) = &value {
-        for (k, v) in map {
-            if matches!(k.as_str(), "relations" | "status" | "attachments") {
-                continue;
+    let mut out = Vec::with_capacity(32);
+    let m = &entity.metadata;
+    out.push(("apiVersion".to_owned(), entity.api_version.clone()));
+    out.push(("kind".to_owned(), entity.kind.clone()));
+    out.push(("metadata.name".to_owned(), m.name.clone()));
+    out.push(("metadata.namespace".to_owned(), m.namespace.clone()));
+    for (k, v) in [("metadata.uid", &m.uid), ("metadata.etag", &m.etag), ("metadata.title", &m.title), ("metadata.description", &m.description)] {
+        if let Some(v) = v {
+            out.push((k.to_owned(), v.clone()));
+        }
+    }
+    for (k, v) in &m.labels {
+        out.push((format!("metadata.labels.{k}"), v.clone()));
+    }
+    for (k, v) in &m.annotations {
+        out.push((format!("metadata.annotations.{k}"), v.clone()));
+    }
+    for t in &m.tags {
+        out.push(("metadata.tags".to_owned(), t.clone()));
+        out.push((format!("metadata.tags.{t}"), "true".to_owned()));
+    }
+    for l in &m.links {
+        out.push(("metadata.links.url".to_owned(), l.url.clone()));
+        for (k, v) in [("metadata.links.title", &l.title), ("metadata.links.icon", &l.icon), ("metadata.links.type", &l.link_type)] {
+            if let Some(v) = v {
+                out.push((k.to_owned(), v.clone()));
             }
+        }
+    }
+    for (k, v) in &m.extra {
+        visit(&format!("metadata.{k}"), v, &mut out);
+    }
+    if let Some(spec) = &entity.spec {
+        for (k, v) in spec {
+            visit(&format!("spec.{k}"), v, &mut out);
+        }
+    }
+    for (k, v) in &entity.extra {
+        if !matches!(k.as_str(), "relations" | "status" | "attachments") {
             visit(k, v, &mut out);
         }
     }
@@ -139,5 +172,32 @@ impl FieldIndex {
     /// The first value of `key` for an entity (for ordering).
     pub fn value_of(&self, id: Id, key: &str) -> Option<&str> {
         self.pairs.get(&id)?.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use portico_model::Validator;
+    use serde_json::json;
+
+    /// The typed walk must produce exactly what walking the entity's JSON would.
+    #[test]
+    fn leaves_match_a_walk_of_the_json() {
+        let e = Validator::default()
+            .validate(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                "metadata": {"name": "cart", "title": "Cart", "labels": {"tier": "1"}, "annotations": {"a.io/b": "c"},
+                    "tags": ["java", "web"], "links": [{"url": "http://x", "title": "X"}], "custom": {"deep": [1, true]}},
+                "spec": {"type": "service", "lifecycle": "production", "owner": "team-a", "dependsOn": ["resource:db"]}}))
+            .unwrap();
+        let mut expected = Vec::new();
+        if let serde_json::Value::Object(map) = serde_json::to_value(&e).unwrap() {
+            for (k, v) in &map {
+                super::visit(k, v, &mut expected);
+            }
+        }
+        let mut got = super::leaves(&e);
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected);
     }
 }
