@@ -7,7 +7,7 @@ use portico_model::{Entity, FieldError, KindRegistry, Validator};
 use portico_store::{ChangeSet, ErrorRecord, SourceRecord, Store};
 use tokio::sync::{Mutex, broadcast};
 
-use crate::mutation::{Mutation, RawEntity, SourceError};
+use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 
 mod plan;
 use crate::{IngestError, now_ms};
@@ -145,15 +145,25 @@ impl Catalog {
                 self.validator()
             }
         };
-        let results = validate_parallel(&validator, &raw);
+        let started = std::time::Instant::now();
+        // A batch that declares kinds may change how everything else validates: check it all.
+        let declares_kinds = raw.iter().any(|r| r.value.get("kind").and_then(|k| k.as_str()) == Some("Kind"));
+        let validated = {
+            let graph = self.read();
+            let unchanged = |key: &str, hash: &str| {
+                !declares_kinds && graph.get(key).is_some_and(|e| e.source == source && e.hash == hash && !e.orphan)
+            };
+            validate_parallel(&validator, raw, &unchanged)
+        };
+        let validate_ms = started.elapsed().as_millis();
 
+        let planned = std::time::Instant::now();
         let (mut changes, mut report) = {
             let graph = self.read();
-            plan::plan(&graph, &validator, plan::Input {
+            plan::plan(&graph, plan::Input {
                 source: &source,
                 at,
-                raw: &raw,
-                results,
+                validated,
                 full,
                 complete,
                 removals,
@@ -161,6 +171,7 @@ impl Catalog {
             }, &mut errors)
         };
 
+        let plan_ms = planned.elapsed().as_millis();
         report.added = changes.added.len();
         report.updated = changes.updated.len();
         report.removed = changes.removed.len();
@@ -182,11 +193,21 @@ impl Catalog {
             last_error: errors.first().map(|e| format!("{}: {}", e.location, e.message)),
             entity_count: total,
         };
+        let (mut store_ms, mut index_ms) = (0, 0);
         if changes.changes_entities() || changes.errors.is_some() {
             changes.run = Some(run);
+            let t = std::time::Instant::now();
             report.rows_written = self.store.apply(&changes).await?.rows_written;
+            store_ms = t.elapsed().as_millis();
+            let t = std::time::Instant::now();
             self.commit(&changes, &validator);
+            index_ms = t.elapsed().as_millis();
         }
+        tracing::debug!(
+            source = %source, added = report.added, updated = report.updated, removed = report.removed,
+            unchanged = report.unchanged, errors = errors.len(), validate_ms, plan_ms, store_ms, index_ms,
+            "mutation applied"
+        );
         report.errors = errors;
         Ok(report)
     }
@@ -241,18 +262,45 @@ fn same_errors(a: &[ErrorRecord], b: &[ErrorRecord]) -> bool {
     x == y
 }
 
-/// Validation is CPU-bound and independent per document: spread it over the cores.
-fn validate_parallel(validator: &Validator, raw: &[RawEntity]) -> Vec<Result<Entity, Vec<FieldError>>> {
+/// Validation is CPU-bound and independent per document: spread it over the cores. Each
+/// document's value is moved into validation, so raw and validated forms never coexist in full.
+/// A document whose content hash matches what its source stored last time is not validated.
+fn validate_parallel(
+    validator: &Validator,
+    raw: Vec<RawEntity>,
+    unchanged: &(dyn Fn(&str, &str) -> bool + Sync),
+) -> Vec<Validated> {
+    let one = |r: RawEntity| {
+        let key_hint = crate::mutation::raw_key(&r.value);
+        let hash = portico_model::hash::content_hash(&(&r.value, &r.parent));
+        let outcome = match &key_hint {
+            Some(key) if unchanged(key, &hash) => Outcome::Unchanged { key: key.clone() },
+            _ => match validator.validate(r.value) {
+                Ok(entity) => {
+                    let relations =
+                        validator.outgoing_relations(&entity).into_iter().map(|(t, i, target)| (t, i, target.key())).collect();
+                    Outcome::Valid { entity, hash, relations }
+                }
+                Err(errors) => Outcome::Invalid(errors),
+            },
+        };
+        Validated { origin: r.origin, parent: r.parent, degraded: r.degraded, key_hint, outcome }
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
     if raw.len() < 256 || threads == 1 {
-        return raw.iter().map(|r| validator.validate(r.value.clone())).collect();
+        return raw.into_iter().map(one).collect();
     }
     let chunk = raw.len().div_ceil(threads);
+    let mut parts: Vec<Vec<RawEntity>> = Vec::with_capacity(threads);
+    let mut rest = raw;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
     std::thread::scope(|s| {
-        let handles: Vec<_> = raw
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|r| validator.validate(r.value.clone())).collect::<Vec<_>>()))
-            .collect();
+        let handles: Vec<_> = parts.into_iter().map(|part| s.spawn(move || part.into_iter().map(one).collect::<Vec<_>>())).collect();
         handles.into_iter().flat_map(|h| h.join().expect("validation thread panicked")).collect()
     })
 }

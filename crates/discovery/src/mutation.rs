@@ -62,3 +62,24 @@ pub(crate) fn raw_key(v: &Value) -> Option<String> {
     let ns = v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(portico_model::DEFAULT_NAMESPACE);
     Some(format!("{kind}:{ns}/{name}").to_lowercase())
 }
+
+/// A document after validation: its origin, and the entity or what is wrong with it. The raw
+/// value is consumed by validation, so a large batch is never held twice.
+pub(crate) struct Validated {
+    pub origin: Origin,
+    pub parent: Option<String>,
+    pub degraded: bool,
+    /// The document's key as written, when it has one (for invalid documents).
+    pub key_hint: Option<String>,
+    pub outcome: Outcome,
+}
+
+/// What validation made of a document.
+pub(crate) enum Outcome {
+    /// Valid: the entity, its content hash, and the relations its fields create
+    /// (type, inverse, target key).
+    Valid { entity: portico_model::Entity, hash: String, relations: Vec<(String, String, String)> },
+    Invalid(Vec<portico_model::FieldError>),
+    /// Byte-for-byte what this source stored last time (same content hash): not validated again.
+    Unchanged { key: String },
+}

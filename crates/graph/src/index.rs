@@ -3,7 +3,7 @@
 //! also yields `path.item` = `true`. Filters match on these pairs exactly as Backstage's
 //! `search` table does.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use portico_model::Entity;

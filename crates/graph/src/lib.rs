@@ -11,7 +11,7 @@ pub mod filter;
 mod index;
 mod query;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use portico_model::{CatalogEntry, Relation, Validator};

@@ -169,7 +169,7 @@ impl CatalogGraph {
                 let lower = key.to_lowercase();
                 let mut values: Vec<FacetValue> = Vec::new();
                 if let Some(rel) = lower.strip_prefix("relations.") {
-                    let mut counts: std::collections::HashMap<Id, u64> = Default::default();
+                    let mut counts: rustc_hash::FxHashMap<Id, u64> = Default::default();
                     for ((t, target), sources) in &self.rel_index {
                         if &**t == rel {
                             let n = sources.iter().filter(|s| set.contains(**s)).count() as u64;

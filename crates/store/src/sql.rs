@@ -10,6 +10,8 @@ use crate::{Result, StoreError};
 
 /// Rows per multi-row INSERT; keeps parameters well under both dialects' limits.
 pub(crate) const BATCH: usize = 400;
+/// Relation rows have three columns: larger batches, same parameter budget.
+pub(crate) const RELATION_BATCH: usize = 1600;
 
 #[expect(clippy::too_many_arguments, reason = "one argument per column keeps both backends' row decoding identical")]
 pub(crate) fn entry_from_row(
@@ -74,7 +76,7 @@ macro_rules! impl_store {
 
             async fn apply(&self, c: &$crate::ChangeSet) -> $crate::Result<$crate::ApplyStats> {
                 use sqlx::QueryBuilder;
-                use $crate::sql::{BATCH, body};
+                use $crate::sql::{BATCH, RELATION_BATCH, body};
                 let mut tx = self.pool.begin().await?;
                 let mut rows: u64 = 0;
 
@@ -104,8 +106,11 @@ macro_rules! impl_store {
                     .map(|w| (w, "added"))
                     .chain(c.updated.iter().map(|w| (w, "updated")))
                     .collect();
-                let items: Vec<(&$crate::EntityWrite, &str, String)> =
+                let mut items: Vec<(&$crate::EntityWrite, &str, String)> =
                     writes.iter().map(|(w, change)| (*w, *change, body(&w.entry.entity))).collect();
+                // Key order makes B-tree inserts appends rather than random page splits.
+                items.sort_unstable_by(|a, b| a.0.entry.key.cmp(&b.0.entry.key));
+                let t0 = std::time::Instant::now();
                 for chunk in items.chunks(BATCH) {
                     let mut q = QueryBuilder::<$db>::new(
                         "insert into entities (key, uid, kind, namespace, name, source, parent, orphan, hash, version, body, created_at, updated_at) ",
@@ -144,8 +149,9 @@ macro_rules! impl_store {
                     rows += q.build().execute(&mut *tx).await?.rows_affected();
                 }
 
-                let relations: Vec<&$crate::RelationRow> = writes.iter().flat_map(|(w, _)| w.relations.iter()).collect();
-                for chunk in relations.chunks(BATCH) {
+                let t1 = std::time::Instant::now();
+                let relations: Vec<&$crate::RelationRow> = items.iter().flat_map(|(w, _, _)| w.relations.iter()).collect();
+                for chunk in relations.chunks(RELATION_BATCH) {
                     let mut q = QueryBuilder::<$db>::new("insert into relations (source_key, type, target_key) ");
                     q.push_values(chunk, |mut b, r| {
                         b.push_bind(r.source_key.as_str()).push_bind(r.relation.as_str()).push_bind(r.target_key.as_str());
@@ -153,6 +159,7 @@ macro_rules! impl_store {
                     rows += q.build().execute(&mut *tx).await?.rows_affected();
                 }
 
+                let t2 = std::time::Instant::now();
                 let gone: Vec<(&$crate::EntityGone, &str)> = c
                     .removed
                     .iter()
@@ -207,7 +214,9 @@ macro_rules! impl_store {
                 if let Some(run) = &c.run {
                     rows += Self::upsert_source(&mut *tx, run).await?;
                 }
+                let t3 = std::time::Instant::now();
                 tx.commit().await?;
+                tracing::debug!(backend = $backend, entities_ms = (t1 - t0).as_millis(), relations_ms = (t2 - t1).as_millis(), rest_ms = (t3 - t2).as_millis(), commit_ms = t3.elapsed().as_millis(), rows, "change set written");
                 Ok($crate::ApplyStats { rows_written: rows })
             }
 

@@ -23,11 +23,25 @@ pub enum BenchCommand {
         /// HTTP requests per measured endpoint.
         #[arg(long, default_value_t = 2000)]
         requests: usize,
+        /// Measure in this process. By default each backend runs in a child process of its own,
+        /// so that peak memory is that backend's alone.
+        #[arg(long)]
+        in_process: bool,
     },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Catalog { entities, backends, requests } = command;
+    let BenchCommand::Catalog { entities, backends, requests, in_process } = command;
+    if !in_process {
+        for backend in &backends {
+            let status = std::process::Command::new(std::env::current_exe()?)
+                .args(["bench", "catalog", "--in-process", "--entities", &entities.to_string()])
+                .args(["--backends", backend, "--requests", &requests.to_string()])
+                .status()?;
+            anyhow::ensure!(status.success(), "benchmark of {backend} failed: {status}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let dir = tempfile::tempdir()?;
     let t = Instant::now();
     let summary = synth::generate(dir.path(), &SynthOptions::with_entities(entities))?;

@@ -5,17 +5,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use portico_graph::CatalogGraph;
-use portico_model::{CatalogEntry, Entity, FieldError, Validator};
+use portico_model::{CatalogEntry, Entity};
 use portico_store::{ChangeSet, EntityGone, EntityWrite, ErrorRecord, RelationRow};
 
 use super::{IngestReport, OrphanStrategy, record};
-use crate::mutation::RawEntity;
+use crate::mutation::{Outcome, Validated};
 
 pub(super) struct Input<'a> {
     pub source: &'a str,
     pub at: i64,
-    pub raw: &'a [RawEntity],
-    pub results: Vec<Result<Entity, Vec<FieldError>>>,
+    pub validated: Vec<Validated>,
     /// A full mutation: entities not emitted are gone (when `complete`).
     pub full: bool,
     pub complete: bool,
@@ -35,59 +34,72 @@ struct Candidate {
 
 pub(super) fn plan(
     graph: &CatalogGraph,
-    validator: &Validator,
     input: Input<'_>,
     errors: &mut Vec<ErrorRecord>,
 ) -> (ChangeSet, IngestReport) {
-    let Input { source, at, raw, results, full, complete, removals, orphan_strategy } = input;
+    let Input { source, at, validated, full, complete, removals, orphan_strategy } = input;
     // Keys that stay as they are even if not emitted: invalid documents keep their last good version.
     let mut retained: HashSet<String> = HashSet::new();
-    let mut seen: HashMap<String, String> = HashMap::new();
-    let mut candidates = Vec::with_capacity(raw.len());
-    for (r, result) in raw.iter().zip(results) {
-        match result {
-            Err(field_errors) => {
-                let key = crate::mutation::raw_key(&r.value);
+    // Where each key was first seen; positions are computed only when an error needs one,
+    // since locating a field re-parses its file.
+    let mut seen: HashMap<String, crate::Origin> = HashMap::new();
+    let mut candidates = Vec::with_capacity(validated.len());
+    let mut report = IngestReport { source: source.to_owned(), ..Default::default() };
+    for r in validated {
+        let here = || r.origin.at("metadata.name");
+        let (entity, hash, relations) = match r.outcome {
+            Outcome::Invalid(field_errors) => {
+                let key = r.key_hint;
                 if let Some(k) = &key {
                     retained.insert(k.clone());
                 }
                 for fe in field_errors {
                     errors.push(record(source, at, r.origin.at(&fe.path), key.clone(), fe.to_string()));
                 }
+                continue;
             }
-            Ok(entity) => {
-                let key = entity.entity_ref().key();
-                if r.degraded && graph.get(&key).is_some_and(|e| e.source == *source) {
-                    retained.insert(key);
-                    continue;
-                }
-                let here = r.origin.at("metadata.name");
+            Outcome::Unchanged { key } => {
                 if let Some(first) = seen.get(&key) {
-                    errors.push(record(source, at, here, Some(key.clone()),
-                        format!("duplicate entity `{}` in this source; the one at {first} is kept", entity.entity_ref())));
-                    continue;
+                    let message = format!("duplicate entity `{key}` in this source; the one at {} is kept", first.at("metadata.name"));
+                    errors.push(record(source, at, here(), Some(key), message));
+                } else {
+                    report.unchanged += 1;
+                    seen.insert(key, r.origin);
                 }
-                if let Some(existing) = graph.get(&key)
-                    && existing.source != *source {
-                        errors.push(record(source, at, here, Some(key.clone()), format!(
-                            "conflict: entity `{}` is already provided by source `{}`; this one is ignored",
-                            entity.entity_ref(), existing.source)));
-                        continue;
-                    }
-                seen.insert(key.clone(), here);
-                let hash = portico_model::hash::content_hash(&(&entity, &r.parent));
-                let relations = validator
-                    .outgoing_relations(&entity)
-                    .into_iter()
-                    .map(|(t, i, target)| (t, i, target.key()))
-                    .collect();
-                candidates.push(Candidate { entity, key, hash, parent: r.parent.clone(), relations });
+                continue;
             }
+            Outcome::Valid { entity, hash, relations } => (entity, hash, relations),
+        };
+        let key = entity.entity_ref().key();
+        if r.degraded && graph.get(&key).is_some_and(|e| e.source == *source) {
+            retained.insert(key);
+            continue;
         }
+        if let Some(first) = seen.get(&key) {
+            let message = format!(
+                "duplicate entity `{}` in this source; the one at {} is kept",
+                entity.entity_ref(),
+                first.at("metadata.name")
+            );
+            errors.push(record(source, at, here(), Some(key.clone()), message));
+            continue;
+        }
+        if let Some(existing) = graph.get(&key)
+            && existing.source != *source
+        {
+            let message = format!(
+                "conflict: entity `{}` is already provided by source `{}`; this one is ignored",
+                entity.entity_ref(),
+                existing.source
+            );
+            errors.push(record(source, at, here(), Some(key.clone()), message));
+            continue;
+        }
+        seen.insert(key.clone(), r.origin);
+        candidates.push(Candidate { entity, key, hash, parent: r.parent, relations });
     }
 
     let mut changes = ChangeSet { source: source.to_owned(), at, ..Default::default() };
-    let mut report = IngestReport { source: source.to_owned(), ..Default::default() };
     for c in candidates {
         let existing = graph.get(&c.key);
         if let Some(old) = existing

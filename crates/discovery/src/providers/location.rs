@@ -115,6 +115,14 @@ impl LocationService {
 
     /// Reads a location and everything it leads to.
     pub async fn read(&self, spec: &LocationSpec, progress: Progress<'_>) -> ReadOutcome {
+        let started = std::time::Instant::now();
+        let out = self.read_inner(spec, progress).await;
+        tracing::debug!(target = %spec.target, files = out.files, entities = out.entities.len(), errors = out.errors.len(),
+            read_ms = started.elapsed().as_millis(), "location read");
+        out
+    }
+
+    async fn read_inner(&self, spec: &LocationSpec, progress: Progress<'_>) -> ReadOutcome {
         let mut out = ReadOutcome { complete: true, ..Default::default() };
         let spec = match Self::normalize(spec) {
             Ok(s) => s,

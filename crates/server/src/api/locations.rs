@@ -108,7 +108,7 @@ fn check_file_target(locations: &LocationService, target: &str) -> Result<(), Ap
 }
 
 /// Registers a location and ingests what it holds (201), or with `dryRun=true` only reads and
-/// validates it (200, nothing written; an invalid descriptor is a 400). Registering one twice
+/// validates it (201 as in Backstage, nothing written; an invalid descriptor is a 400). Registering one twice
 /// is a conflict. Parts that could not be read (a placeholder's URL, a missing file) are listed
 /// in `errors` and do not fail the request, as ingest records them and goes on.
 #[utoipa::path(post, path = "/api/catalog/locations", tag = "locations",
@@ -171,7 +171,8 @@ pub(crate) async fn create(
         return Err(ApiError::Input(message));
     }
     let errors = outcome.errors.into_iter().map(|e| SourceProblem { location: e.location, message: e.message }).collect();
-    Ok(Json(CreateResponse { location, entities, exists: Some(exists), errors }).into_response())
+    // Backstage answers a dry run with 201 too.
+    Ok((StatusCode::CREATED, Json(CreateResponse { location, entities, exists: Some(exists), errors })).into_response())
 }
 
 /// Unregisters a location and removes the entities it provided.

@@ -43,7 +43,7 @@ async fn a_dry_run_reads_and_validates_without_writing() {
     let app = TestApp::spawn_with_roots(db, Vec::new(), false).await;
     let body = json!({"type": "file", "target": ALL});
 
-    let out = json(app.post("/api/catalog/locations?dryRun=true", &body).await, 200).await;
+    let out = json(app.post("/api/catalog/locations?dryRun=true", &body).await, 201).await;
 
     assert_eq!(out["exists"], false);
     assert_eq!(out["errors"].as_array().unwrap().len(), 3, "unreachable placeholders are reported: {out}");
@@ -69,7 +69,7 @@ async fn registering_writes_the_entities_and_a_second_time_is_a_conflict() {
 
     let message = error(app.post("/api/catalog/locations", &body).await, 409, "ConflictError", "POST").await;
     assert!(message.starts_with("Location file:") && message.ends_with("already exists"), "{message}");
-    let again = json(app.post("/api/catalog/locations?dryRun=true", &body).await, 200).await;
+    let again = json(app.post("/api/catalog/locations?dryRun=true", &body).await, 201).await;
     assert_eq!(again["exists"], true);
 
     assert_eq!(app.delete(&format!("/api/catalog/locations/{id}")).await.status(), 204);

@@ -22,8 +22,8 @@ create table relations (
     type text not null,
     target_key text not null
 );
+-- Reverse lookups are served by the in-memory graph; this index serves deletes by source.
 create index relations_source on relations (source_key);
-create index relations_target on relations (target_key);
 
 create table entity_versions (
     key text not null,
