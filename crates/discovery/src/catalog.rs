@@ -156,6 +156,7 @@ impl Catalog {
             validate_parallel(&validator, raw, &unchanged)
         };
         let validate_ms = started.elapsed().as_millis();
+        tracing::debug!(validate_ms, rss_mib = crate::rss_mib(), "validated");
 
         let planned = std::time::Instant::now();
         let (mut changes, mut report) = {
@@ -199,43 +200,43 @@ impl Catalog {
             let t = std::time::Instant::now();
             report.rows_written = self.store.apply(&changes).await?.rows_written;
             store_ms = t.elapsed().as_millis();
+            tracing::debug!(store_ms, rss_mib = crate::rss_mib(), "written");
             let t = std::time::Instant::now();
-            self.commit(&changes, &validator);
+            self.commit(changes, &validator);
             index_ms = t.elapsed().as_millis();
         }
         tracing::debug!(
             source = %source, added = report.added, updated = report.updated, removed = report.removed,
-            unchanged = report.unchanged, errors = errors.len(), validate_ms, plan_ms, store_ms, index_ms,
+            unchanged = report.unchanged, errors = errors.len(), validate_ms, plan_ms, store_ms, index_ms, rss_mib = crate::rss_mib(),
             "mutation applied"
         );
         report.errors = errors;
         Ok(report)
     }
 
-    /// Applies a committed change set to the read model and the kinds in force.
-    fn commit(&self, changes: &ChangeSet, validator: &Validator) {
-        let kinds_changed = changes
-            .added
-            .iter()
-            .chain(&changes.updated)
-            .any(|w| w.entry.entity.kind == "Kind")
+    /// Applies a committed change set to the read model and the kinds in force. Consumes it:
+    /// the entries move into the graph rather than being copied.
+    fn commit(&self, changes: ChangeSet, validator: &Validator) {
+        let kinds_changed = changes.added.iter().chain(&changes.updated).any(|w| w.entry.entity.kind == "Kind")
             || changes.removed.iter().any(|g| g.key.starts_with("kind:"));
+        let mut event = CatalogEvent { source: changes.source.clone(), changed: Vec::new(), removed: Vec::new() };
         let mut graph = self.graph.write().unwrap_or_else(|e| e.into_inner());
-        for g in &changes.removed {
+        for g in changes.removed {
             graph.remove(&g.key);
+            event.removed.push(g.key);
         }
-        let mut versions: Vec<(String, i64)> = Vec::new();
-        for w in changes.added.iter().chain(&changes.updated) {
-            versions.push((w.entry.key.clone(), w.entry.version));
-            graph.upsert(w.entry.clone(), validator);
+        for w in changes.added.into_iter().chain(changes.updated) {
+            event.changed.push(w.entry.key.clone());
+            graph.upsert(w.entry, validator);
         }
-        for g in &changes.orphaned {
+        for g in changes.orphaned {
             if let Some(mut e) = graph.get(&g.key).cloned() {
                 e.orphan = true;
                 e.version = g.version;
                 e.updated_at = changes.at;
                 graph.upsert(e, validator);
             }
+            event.changed.push(g.key);
         }
         if kinds_changed {
             let kinds: Vec<Entity> = graph.entries().filter(|e| e.entity.kind == "Kind").map(|e| (*e.entity).clone()).collect();
@@ -244,11 +245,6 @@ impl Catalog {
             }
         }
         drop(graph);
-        let event = CatalogEvent {
-            source: changes.source.clone(),
-            changed: versions.into_iter().map(|(k, _)| k).chain(changes.orphaned.iter().map(|g| g.key.clone())).collect(),
-            removed: changes.removed.iter().map(|g| g.key.clone()).collect(),
-        };
         let _ = self.events.send(event);
     }
 }

@@ -15,12 +15,9 @@ use crate::Id;
 /// Values longer than this are not indexed (as in Backstage).
 const MAX_VALUE_LEN: usize = 200;
 
-/// (lowercased key, original value) pairs of one entity.
-pub(crate) type Pairs = Vec<(Arc<str>, Box<str>)>;
-
 pub(crate) struct Posting {
-    /// The value as first seen, for facets.
-    pub original: String,
+    /// The value as first seen, when its case differs from the lowercased key (for facets).
+    pub original: Option<Box<str>>,
     pub ids: RoaringBitmap,
 }
 
@@ -28,79 +25,145 @@ pub(crate) struct Posting {
 pub(crate) struct FieldIndex {
     pub postings: HashMap<Arc<str>, HashMap<Box<str>, Posting>>,
     pub exists: HashMap<Arc<str>, RoaringBitmap>,
-    /// Each entity's pairs (lowercased key, original value), for removal and text search.
-    pub pairs: HashMap<Id, Pairs>,
     keys: HashMap<String, Arc<str>>,
 }
 
-/// Collects the `(path, value)` leaves of an entity, Backstage style. Walks the typed entity
-/// directly (no intermediate JSON value): this runs for every entity at start and on ingest.
-pub(crate) fn leaves(entity: &Entity) -> Vec<(String, String)> {
-    let mut out = Vec::with_capacity(32);
+/// Calls `f(path, value)` for every leaf of an entity, Backstage style, without allocating per
+/// leaf (one path buffer is reused). Walks the typed entity directly: this runs for every
+/// entity at start, on ingest and on removal, and for full-text filters.
+pub(crate) fn visit_leaves(entity: &Entity, f: &mut dyn FnMut(&str, &str)) {
     let m = &entity.metadata;
-    out.push(("apiVersion".to_owned(), entity.api_version.clone()));
-    out.push(("kind".to_owned(), entity.kind.clone()));
-    out.push(("metadata.name".to_owned(), m.name.clone()));
-    out.push(("metadata.namespace".to_owned(), m.namespace.clone()));
+    f("apiVersion", &entity.api_version);
+    f("kind", &entity.kind);
+    f("metadata.name", &m.name);
+    f("metadata.namespace", &m.namespace);
     for (k, v) in [("metadata.uid", &m.uid), ("metadata.etag", &m.etag), ("metadata.title", &m.title), ("metadata.description", &m.description)] {
         if let Some(v) = v {
-            out.push((k.to_owned(), v.clone()));
+            f(k, v);
         }
     }
+    let mut path = String::with_capacity(96);
+    let mut with = |prefix: &str, key: &str, value: &str, f: &mut dyn FnMut(&str, &str)| {
+        path.clear();
+        path.push_str(prefix);
+        path.push_str(key);
+        f(&path, value);
+    };
     for (k, v) in &m.labels {
-        out.push((format!("metadata.labels.{k}"), v.clone()));
+        with("metadata.labels.", k, v, f);
     }
     for (k, v) in &m.annotations {
-        out.push((format!("metadata.annotations.{k}"), v.clone()));
+        with("metadata.annotations.", k, v, f);
     }
     for t in &m.tags {
-        out.push(("metadata.tags".to_owned(), t.clone()));
-        out.push((format!("metadata.tags.{t}"), "true".to_owned()));
+        f("metadata.tags", t);
+        with("metadata.tags.", t, "true", f);
     }
     for l in &m.links {
-        out.push(("metadata.links.url".to_owned(), l.url.clone()));
+        f("metadata.links.url", &l.url);
         for (k, v) in [("metadata.links.title", &l.title), ("metadata.links.icon", &l.icon), ("metadata.links.type", &l.link_type)] {
             if let Some(v) = v {
-                out.push((k.to_owned(), v.clone()));
+                f(k, v);
             }
         }
     }
+    let mut path = String::with_capacity(96);
     for (k, v) in &m.extra {
-        visit(&format!("metadata.{k}"), v, &mut out);
+        path.clear();
+        path.push_str("metadata.");
+        path.push_str(k);
+        walk(&mut path, v, f);
     }
     if let Some(spec) = &entity.spec {
         for (k, v) in spec {
-            visit(&format!("spec.{k}"), v, &mut out);
+            path.clear();
+            path.push_str("spec.");
+            path.push_str(k);
+            walk(&mut path, v, f);
         }
     }
     for (k, v) in &entity.extra {
         if !matches!(k.as_str(), "relations" | "status" | "attachments") {
-            visit(k, v, &mut out);
+            path.clear();
+            path.push_str(k);
+            walk(&mut path, v, f);
         }
     }
-    out
 }
 
-fn visit(path: &str, v: &Value, out: &mut Vec<(String, String)>) {
+fn walk(path: &mut String, v: &Value, f: &mut dyn FnMut(&str, &str)) {
     match v {
         Value::Null => {}
-        Value::Bool(b) => out.push((path.to_owned(), b.to_string())),
-        Value::Number(n) => out.push((path.to_owned(), n.to_string())),
-        Value::String(s) => out.push((path.to_owned(), s.clone())),
+        Value::Bool(b) => f(path, if *b { "true" } else { "false" }),
+        Value::Number(n) => f(path, &n.to_string()),
+        Value::String(s) => f(path, s),
         Value::Array(items) => {
             for item in items {
-                visit(path, item, out);
+                walk(path, item, f);
                 if let Value::String(s) = item {
-                    out.push((format!("{path}.{s}"), "true".to_owned()));
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(s);
+                    f(path, "true");
+                    path.truncate(len);
                 }
             }
         }
         Value::Object(map) => {
             for (k, child) in map {
-                visit(&format!("{path}.{k}"), child, out);
+                let len = path.len();
+                path.push('.');
+                path.push_str(k);
+                walk(path, child, f);
+                path.truncate(len);
             }
         }
     }
+}
+
+/// The first value at a lowercased search key, looked up directly where the path is typed or
+/// in `spec` (no walk of the whole entity); used for ordering.
+pub(crate) fn value_at(entity: &Entity, key: &str) -> Option<String> {
+    let m = &entity.metadata;
+    let direct = match key {
+        "kind" => Some(entity.kind.as_str()),
+        "apiversion" => Some(entity.api_version.as_str()),
+        "metadata.name" => Some(m.name.as_str()),
+        "metadata.namespace" => Some(m.namespace.as_str()),
+        "metadata.title" => m.title.as_deref(),
+        "metadata.description" => m.description.as_deref(),
+        "metadata.uid" => m.uid.as_deref(),
+        "metadata.tags" => m.tags.first().map(String::as_str),
+        _ => None,
+    };
+    if let Some(v) = direct {
+        return Some(v.to_lowercase());
+    }
+    if let Some(rest) = key.strip_prefix("spec.") {
+        let mut segments = rest.split('.');
+        let first_seg = segments.next()?;
+        let mut node = entity.spec.as_ref()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(first_seg))?.1;
+        for seg in segments {
+            node = node.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(seg))?.1;
+        }
+        let first = match node {
+            Value::Array(items) => items.first()?,
+            other => other,
+        };
+        return match first {
+            Value::String(s) => Some(s.to_lowercase()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+    }
+    let mut found = None;
+    visit_leaves(entity, &mut |k, v| {
+        if found.is_none() && k.eq_ignore_ascii_case(key) {
+            found = Some(v.to_lowercase());
+        }
+    });
+    found
 }
 
 impl FieldIndex {
@@ -114,23 +177,36 @@ impl FieldIndex {
     }
 
     pub fn insert(&mut self, id: Id, entity: &Entity) {
-        let mut pairs = Vec::new();
-        for (k, v) in leaves(entity) {
+        visit_leaves(entity, &mut |k, v| {
             if v.len() > MAX_VALUE_LEN {
-                continue;
+                return;
             }
             let key = self.key(&k.to_lowercase());
-            let lower: Box<str> = v.to_lowercase().into();
+            let lower = v.to_lowercase();
             let values = self.postings.entry(key.clone()).or_default();
-            values.entry(lower).or_insert_with(|| Posting { original: v.clone(), ids: RoaringBitmap::new() }).ids.insert(id);
-            self.exists.entry(key.clone()).or_default().insert(id);
-            pairs.push((key, v.into_boxed_str()));
-        }
-        self.pairs.insert(id, pairs);
+            match values.get_mut(lower.as_str()) {
+                Some(p) => {
+                    p.ids.insert(id);
+                }
+                None => {
+                    let original = (lower != v).then(|| Box::from(v));
+                    let mut ids = RoaringBitmap::new();
+                    ids.insert(id);
+                    values.insert(lower.into_boxed_str(), Posting { original, ids });
+                }
+            }
+            self.exists.entry(key).or_default().insert(id);
+        });
     }
 
-    pub fn remove(&mut self, id: Id) {
-        for (key, v) in self.pairs.remove(&id).unwrap_or_default() {
+    /// Removes an entity's pairs; `entity` must be the one that was inserted under `id`.
+    pub fn remove(&mut self, id: Id, entity: &Entity) {
+        visit_leaves(entity, &mut |k, v| {
+            if v.len() > MAX_VALUE_LEN {
+                return;
+            }
+            let lower_key = k.to_lowercase();
+            let Some(key) = self.keys.get(&lower_key).cloned() else { return };
             let lower = v.to_lowercase();
             if let Some(values) = self.postings.get_mut(&key) {
                 if let Some(p) = values.get_mut(lower.as_str()) {
@@ -149,7 +225,7 @@ impl FieldIndex {
                     self.exists.remove(&key);
                 }
             }
-        }
+        });
     }
 
     /// Ids whose `key` has one of `values` (both compared lowercased).
@@ -168,17 +244,34 @@ impl FieldIndex {
     pub fn with_key(&self, key: &str) -> RoaringBitmap {
         self.exists.get(key).cloned().unwrap_or_default()
     }
-
-    /// The first value of `key` for an entity (for ordering).
-    pub fn value_of(&self, id: Id, key: &str) -> Option<&str> {
-        self.pairs.get(&id)?.iter().find(|(k, _)| &**k == key).map(|(_, v)| &**v)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use portico_model::Validator;
     use serde_json::json;
+
+    fn json_walk(k: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Null => {}
+            serde_json::Value::Bool(b) => out.push((k.to_owned(), b.to_string())),
+            serde_json::Value::Number(n) => out.push((k.to_owned(), n.to_string())),
+            serde_json::Value::String(s) => out.push((k.to_owned(), s.clone())),
+            serde_json::Value::Array(items) => {
+                for i in items {
+                    json_walk(k, i, out);
+                    if let serde_json::Value::String(s) = i {
+                        out.push((format!("{k}.{s}"), "true".into()));
+                    }
+                }
+            }
+            serde_json::Value::Object(m) => {
+                for (c, v) in m {
+                    json_walk(&format!("{k}.{c}"), v, out);
+                }
+            }
+        }
+    }
 
     /// The typed walk must produce exactly what walking the entity's JSON would.
     #[test]
@@ -192,12 +285,16 @@ mod tests {
         let mut expected = Vec::new();
         if let serde_json::Value::Object(map) = serde_json::to_value(&e).unwrap() {
             for (k, v) in &map {
-                super::visit(k, v, &mut expected);
+                json_walk(k, v, &mut expected);
             }
         }
-        let mut got = super::leaves(&e);
+        let mut got = Vec::new();
+        super::visit_leaves(&e, &mut |k, v| got.push((k.to_owned(), v.to_owned())));
         expected.sort();
         got.sort();
         assert_eq!(got, expected);
+        assert_eq!(super::value_at(&e, "spec.dependson").as_deref(), Some("resource:db"));
+        assert_eq!(super::value_at(&e, "metadata.title").as_deref(), Some("cart"));
+        assert_eq!(super::value_at(&e, "metadata.labels.tier").as_deref(), Some("1"));
     }
 }

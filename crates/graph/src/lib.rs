@@ -147,7 +147,7 @@ impl CatalogGraph {
         let Some(entry) = self.entries.remove(&id) else { return };
         self.present.remove(id);
         self.by_uid.remove(&entry.uid);
-        self.fields.remove(id);
+        self.fields.remove(id, &entry.entity);
         for e in self.out.remove(&id).unwrap_or_default() {
             let fwd = self.rel_type(&e.relation.to_ascii_lowercase());
             let inv = self.rel_type(&e.inverse.to_ascii_lowercase());

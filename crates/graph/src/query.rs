@@ -102,15 +102,21 @@ impl CatalogGraph {
         any
     }
 
-    fn text_matches(&self, id: Id, text: &TextFilter, term: &str, fields: &[String]) -> bool {
+    fn text_matches(&self, id: Id, term: &str, fields: &[String]) -> bool {
         if term.is_empty() {
             return true;
         }
-        let _ = text;
-        let Some(pairs) = self.fields.pairs.get(&id) else { return false };
-        pairs.iter().any(|(k, v)| {
-            (fields.is_empty() || fields.iter().any(|f| f == &**k)) && v.to_lowercase().contains(term)
-        })
+        let Some(entry) = self.entries.get(&id) else { return false };
+        let mut hit = false;
+        crate::index::visit_leaves(&entry.entity, &mut |k, v| {
+            if !hit
+                && (fields.is_empty() || fields.iter().any(|f| f.eq_ignore_ascii_case(k)))
+                && contains_ignore_case(v, term)
+            {
+                hit = true;
+            }
+        });
+        hit
     }
 
     /// Runs a query: filter, full-text filter, order (default: by reference), offset and limit.
@@ -120,18 +126,29 @@ impl CatalogGraph {
             Some(t) => {
                 let term = t.term.trim().to_lowercase();
                 let fields: Vec<String> = t.fields.iter().map(|f| f.to_lowercase()).collect();
-                set.iter().filter(|id| self.text_matches(*id, t, &term, &fields)).collect()
+                set.iter().filter(|id| self.text_matches(*id, &term, &fields)).collect()
             }
             None => set.iter().collect(),
         };
         let total = ids.len();
         let ranks = self.ranks();
         let rank = |id: &Id| ranks.get(id).copied().unwrap_or(u32::MAX);
+        // Sort keys are computed once per candidate, not per comparison.
+        let order_keys: Vec<String> = q.order.iter().map(|o| o.field.to_lowercase()).collect();
+        let sort_values: rustc_hash::FxHashMap<Id, Vec<Option<String>>> = if q.order.is_empty() {
+            Default::default()
+        } else {
+            ids.iter()
+                .map(|id| {
+                    let e = &self.entries[id].entity;
+                    (*id, order_keys.iter().map(|k| crate::index::value_at(e, k)).collect())
+                })
+                .collect()
+        };
         let cmp = |a: &Id, b: &Id| -> Ordering {
-            for o in &q.order {
-                let key = o.field.to_lowercase();
-                let va = self.fields.value_of(*a, &key).map(str::to_lowercase);
-                let vb = self.fields.value_of(*b, &key).map(str::to_lowercase);
+            for (i, o) in q.order.iter().enumerate() {
+                let va = sort_values.get(a).and_then(|v| v[i].as_ref());
+                let vb = sort_values.get(b).and_then(|v| v[i].as_ref());
                 // Entities without the field sort last in either direction.
                 let ord = match (va, vb) {
                     (Some(x), Some(y)) => {
@@ -183,10 +200,10 @@ impl CatalogGraph {
                         .map(|(t, count)| FacetValue { value: self.display_ref(t).to_string(), count })
                         .collect();
                 } else if let Some(map) = self.fields.postings.get(lower.as_str()) {
-                    for p in map.values() {
+                    for (v, p) in map {
                         let count = p.ids.intersection_len(&set);
                         if count > 0 {
-                            values.push(FacetValue { value: p.original.clone(), count });
+                            values.push(FacetValue { value: p.original.as_deref().unwrap_or(v).to_owned(), count });
                         }
                     }
                 }
@@ -194,5 +211,16 @@ impl CatalogGraph {
                 Facet { key: key.clone(), values }
             })
             .collect()
+    }
+}
+
+/// Whether `haystack` contains `needle` (already lowercase), ignoring case, without allocating
+/// for ASCII text.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    if haystack.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        haystack.to_lowercase().contains(needle)
     }
 }

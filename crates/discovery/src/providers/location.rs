@@ -118,7 +118,7 @@ impl LocationService {
         let started = std::time::Instant::now();
         let out = self.read_inner(spec, progress).await;
         tracing::debug!(target = %spec.target, files = out.files, entities = out.entities.len(), errors = out.errors.len(),
-            read_ms = started.elapsed().as_millis(), "location read");
+            read_ms = started.elapsed().as_millis(), rss_mib = crate::rss_mib(), "location read");
         out
     }
 
