@@ -176,3 +176,22 @@ async fn a_missing_location_target_deletes_nothing() {
     let errors = f.refresh_unchanged().await;
     assert!(errors[0].message.contains("not found"), "{errors:?}");
 }
+
+#[tokio::test]
+async fn invalid_names_namespaces_refs_and_label_keys_each_name_the_field() {
+    let cases = [
+        ("name: cart\n", "name: cart service\n", "metadata.name"),
+        ("name: cart\n", "name: cart\n  namespace: Not_Valid\n", "metadata.namespace"),
+        ("name: cart\n", "name: cart\n  labels:\n    \"bad key!\": x\n", "metadata.labels.bad key!"),
+        ("owner: team-a\n---", "owner: team-a\n  dependsOn: [cart-db]\n---", "spec.dependsOn[0]"),
+    ];
+    for (from, to, field) in cases {
+        let f = Fixture::new().await;
+        f.write("catalog-info.yaml", &GOOD.replacen(from, to, 1));
+        let errors = f.refresh_unchanged().await;
+        assert!(
+            errors.iter().any(|e| e.message.starts_with(field) && e.location.contains("catalog-info.yaml:")),
+            "{field}: {errors:?}"
+        );
+    }
+}

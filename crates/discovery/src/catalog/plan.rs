@@ -40,6 +40,9 @@ pub(super) fn plan(
     let Input { source, at, validated, full, complete, removals, orphan_strategy } = input;
     // Keys that stay as they are even if not emitted: invalid documents keep their last good version.
     let mut retained: HashSet<String> = HashSet::new();
+    // Files with an invalid document keep everything they provided: an invalid document may be
+    // a renamed entity, and a typo must not delete the original.
+    let mut retained_files: HashSet<String> = HashSet::new();
     // Where each key was first seen; positions are computed only when an error needs one,
     // since locating a field re-parses its file.
     let mut seen: HashMap<String, crate::Origin> = HashMap::new();
@@ -50,6 +53,7 @@ pub(super) fn plan(
         let (entity, hash, relations) = match r.outcome {
             Outcome::Invalid(field_errors) => {
                 let key = r.key_hint;
+                retained_files.insert(r.origin.location.clone());
                 if let Some(k) = &key {
                     retained.insert(k.clone());
                 }
@@ -133,7 +137,12 @@ pub(super) fn plan(
 
     if full && complete {
         for entry in graph.entries().filter(|e| e.source == *source) {
-            if seen.contains_key(&entry.key) || retained.contains(&entry.key) {
+            let from_retained_file = entry
+                .entity
+                .annotation(portico_model::ANNOTATION_LOCATION)
+                .and_then(|l| l.split_once(':'))
+                .is_some_and(|(_, file)| retained_files.contains(file));
+            if seen.contains_key(&entry.key) || retained.contains(&entry.key) || from_retained_file {
                 continue;
             }
             let gone = EntityGone { key: entry.key.clone(), uid: entry.uid.clone(), version: entry.version + 1 };

@@ -1,0 +1,138 @@
+//! The `portico` binary, black-box: lint, import, get, list, and the demo the README starts.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn portico() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_portico"));
+    c.env_remove("PORTICO_CONFIG").env("PORTICO_LOG", "error");
+    c
+}
+
+fn examples() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/backstage/examples"))
+}
+
+#[test]
+fn validate_prints_file_line_column_and_fails_on_problems() {
+    let out = portico().args(["catalog", "validate"]).arg(examples().join("components/invalid-component.yaml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("invalid-component.yaml:4:9: metadata.name:"), "{stdout}");
+    assert!(stdout.contains("metadata.tags[1]"), "{stdout}");
+}
+
+#[test]
+fn validate_passes_on_good_files_and_directories() {
+    let out = portico().args(["catalog", "validate"]).arg(examples().join("acme/*.yaml")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // A directory means every catalog-info.yaml below it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("svc/a")).unwrap();
+    std::fs::copy(examples().join("components/petstore-component.yaml"), dir.path().join("svc/a/catalog-info.yaml")).unwrap();
+    let out = portico().args(["catalog", "validate"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = portico().args(["catalog", "validate"]).arg(examples().join("all-components.yaml")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn validate_reports_malformed_yaml_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog-info.yaml");
+    std::fs::write(&file, "apiVersion: backstage.io/v1alpha1\nkind: [\n").unwrap();
+    let out = portico().args(["catalog", "validate"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with(&format!("{}:", file.display())), "{stdout}");
+}
+
+#[test]
+fn import_then_get_and_list_from_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = |c: &mut Command| {
+        c.env("PORTICO__DATA_DIR", dir.path()).env("PORTICO__READING__ALLOWED_ROOTS", format!("[\"{}\"]", examples().display()));
+    };
+    let mut import = portico();
+    env(&mut import);
+    let out = import.args(["catalog", "import"]).arg(examples().join("acme/org.yaml")).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("27 added"), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let mut get = portico();
+    env(&mut get);
+    let out = get.args(["catalog", "get", "group:team-a"]).output().unwrap();
+    assert!(out.status.success());
+    let entity: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entity["metadata"]["name"], "team-a");
+    assert!(entity["relations"].as_array().unwrap().iter().any(|r| r["type"] == "childOf"));
+
+    let mut list = portico();
+    env(&mut list);
+    let out = list.args(["catalog", "list", "--filter", "kind=user", "--json"]).output().unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(page["totalItems"], 17);
+
+    let mut missing = portico();
+    env(&mut missing);
+    let out = missing.args(["catalog", "get", "group:nobody"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("portico: entity `group:default/nobody` not found"));
+}
+
+#[test]
+fn bad_configuration_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("portico.yaml");
+    std::fs::write(&file, "server:\n  prot: 1\n").unwrap();
+    let out = portico().arg("--config").arg(&file).args(["catalog", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("portico.yaml") && stderr.contains("prot"), "{stderr}");
+}
+
+/// What the README's first command does: the demo serves the bundled catalog and prints its URL.
+#[test]
+fn the_demo_serves_the_bundled_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = portico()
+        .args(["demo", "--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = Instant::now();
+    let url = loop {
+        let line = lines.next().expect("demo printed its URL").unwrap();
+        if let Some(rest) = line.split("running at ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "demo did not start");
+    };
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let body = reqwest::blocking_get(&format!("{url}/api/catalog/entity-facets?facet=kind"));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let facets: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let kinds = facets["facets"]["kind"].as_array().unwrap();
+    let count = |k: &str| kinds.iter().find(|v| v["value"] == k).map(|v| v["count"].as_u64().unwrap());
+    assert_eq!(count("Component"), Some(14));
+    assert_eq!(count("Environment"), Some(2), "the demo's custom kind");
+}
+
+mod reqwest {
+    /// A GET on the loopback interface without pulling an async runtime into this test.
+    pub fn blocking_get(url: &str) -> String {
+        use std::io::{Read, Write};
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap();
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.split_once("\r\n\r\n").unwrap().1.to_owned()
+    }
+}
