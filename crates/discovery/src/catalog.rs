@@ -105,8 +105,24 @@ impl Catalog {
 
     /// Validates documents the way ingest would, without writing: entities or field errors.
     pub fn validate(&self, raw: &[RawEntity]) -> Vec<Result<Entity, Vec<FieldError>>> {
+        self.preview(raw).into_iter().map(|r| r.map(|(entity, _)| entity)).collect()
+    }
+
+    /// Like [`Catalog::validate`], with the relations each entity's fields would create
+    /// (kinds declared in the same batch included).
+    pub fn preview(&self, raw: &[RawEntity]) -> Vec<Result<(Entity, Vec<portico_model::Relation>), Vec<FieldError>>> {
         let validator = self.validator_with(raw).unwrap_or_else(|_| self.validator());
-        raw.iter().map(|r| validator.validate(r.value.clone())).collect()
+        raw.iter()
+            .map(|r| {
+                let entity = validator.validate(r.value.clone())?;
+                let relations = validator
+                    .outgoing_relations(&entity)
+                    .into_iter()
+                    .map(|(t, _, target)| portico_model::Relation::new(&t, &target))
+                    .collect();
+                Ok((entity, relations))
+            })
+            .collect()
     }
 
     /// The validator extended with the kinds declared in this batch.

@@ -246,7 +246,6 @@ macro_rules! impl_store {
             }
 
             async fn errors(&self, key: Option<&str>) -> $crate::Result<Vec<$crate::ErrorRecord>> {
-                use sqlx::Row;
                 let rows = match key {
                     Some(k) => sqlx::query(
                         "select source, location, key, message, at from entity_errors where key = $1 order by location",
@@ -260,36 +259,15 @@ macro_rules! impl_store {
                     .fetch_all(&self.pool)
                     .await?,
                 };
-                rows.into_iter()
-                    .map(|r| {
-                        Ok($crate::ErrorRecord {
-                            source: r.try_get(0)?,
-                            location: r.try_get(1)?,
-                            key: r.try_get(2)?,
-                            message: r.try_get(3)?,
-                            at: r.try_get(4)?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(Self::error_from_row).collect()
             }
 
             async fn source_errors(&self, source: &str) -> $crate::Result<Vec<$crate::ErrorRecord>> {
-                use sqlx::Row;
                 let rows = sqlx::query("select source, location, key, message, at from entity_errors where source = $1")
                     .bind(source)
                     .fetch_all(&self.pool)
                     .await?;
-                rows.into_iter()
-                    .map(|r| {
-                        Ok($crate::ErrorRecord {
-                            source: r.try_get(0)?,
-                            location: r.try_get(1)?,
-                            key: r.try_get(2)?,
-                            message: r.try_get(3)?,
-                            at: r.try_get(4)?,
-                        })
-                    })
-                    .collect()
+                rows.iter().map(Self::error_from_row).collect()
             }
 
             async fn list_locations(&self) -> $crate::Result<Vec<$crate::LocationRecord>> {
@@ -368,6 +346,17 @@ macro_rules! impl_store {
         }
 
         impl $store {
+            fn error_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::ErrorRecord> {
+                use sqlx::Row;
+                Ok($crate::ErrorRecord {
+                    source: r.try_get(0)?,
+                    location: r.try_get(1)?,
+                    key: r.try_get(2)?,
+                    message: r.try_get(3)?,
+                    at: r.try_get(4)?,
+                })
+            }
+
             async fn upsert_source(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 run: &$crate::SourceRecord,

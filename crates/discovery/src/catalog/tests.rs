@@ -160,3 +160,16 @@ async fn events_announce_committed_changes() {
     let ev = rx.recv().await.unwrap();
     assert_eq!(ev.changed, ["component:default/a"]);
 }
+
+#[tokio::test]
+async fn previews_use_kinds_declared_in_the_same_batch() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    let kind = raw(json!({"apiVersion": "portico.dev/v1", "kind": "Kind", "metadata": {"name": "cluster"},
+        "spec": {"kind": "Cluster", "relations": [{"field": "spec.owner", "type": "ownedBy", "inverse": "ownerOf", "targetKind": "Group"}]}}));
+    let cluster = raw(json!({"apiVersion": "portico.dev/v1", "kind": "Cluster", "metadata": {"name": "eu-1"}, "spec": {"owner": "ops"}}));
+    let preview = c.preview(&[kind, cluster]);
+    let (_, relations) = preview[1].as_ref().unwrap();
+    assert_eq!(relations[0].target_ref, "group:default/ops");
+    assert!(c.read().is_empty(), "a preview writes nothing");
+}

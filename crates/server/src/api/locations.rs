@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use portico_discovery::{LocationService, LocationSpec};
-use portico_model::Relation;
 use portico_store::LocationRecord;
 use serde::{Deserialize, Serialize};
 
@@ -149,14 +148,11 @@ pub(crate) async fn create(
         return Ok((StatusCode::CREATED, Json(CreateResponse { location, entities, exists: None, errors })).into_response());
     }
     // A dry run: what ingest would accept; invalid descriptors fail it, as in Backstage.
-    let validator = state.catalog.validator();
     let mut problems: Vec<String> = Vec::new();
     let mut entities = Vec::new();
-    for (raw, result) in outcome.entities.iter().zip(state.catalog.validate(&outcome.entities)) {
+    for (raw, result) in outcome.entities.iter().zip(state.catalog.preview(&outcome.entities)) {
         match result {
-            Ok(entity) => {
-                let relations =
-                    validator.outgoing_relations(&entity).into_iter().map(|(t, _, target)| Relation::new(&t, &target)).collect();
+            Ok((entity, relations)) => {
                 entities.push(EntityView { entity: Arc::new(entity), relations });
             }
             Err(errors) => problems.extend(errors.iter().map(|fe| format!("{}: {fe}", raw.origin.at(&fe.path)))),
