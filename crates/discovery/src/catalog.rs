@@ -26,6 +26,9 @@ pub struct CatalogOptions {
     pub orphan_strategy: OrphanStrategy,
 }
 
+/// A validated entity and the relations its own fields would create.
+pub type Preview = (Entity, Vec<portico_model::Relation>);
+
 /// Sent after each committed change.
 #[derive(Debug, Clone)]
 pub struct CatalogEvent {
@@ -110,7 +113,7 @@ impl Catalog {
 
     /// Like [`Catalog::validate`], with the relations each entity's fields would create
     /// (kinds declared in the same batch included).
-    pub fn preview(&self, raw: &[RawEntity]) -> Vec<Result<(Entity, Vec<portico_model::Relation>), Vec<FieldError>>> {
+    pub fn preview(&self, raw: &[RawEntity]) -> Vec<Result<Preview, Vec<FieldError>>> {
         let validator = self.validator_with(raw).unwrap_or_else(|_| self.validator());
         raw.iter()
             .map(|r| {
@@ -291,7 +294,7 @@ fn validate_parallel(
                 Ok(entity) => {
                     let relations =
                         validator.outgoing_relations(&entity).into_iter().map(|(t, i, target)| (t, i, target.key())).collect();
-                    Outcome::Valid { entity, hash, relations }
+                    Outcome::Valid { entity: Box::new(entity), hash, relations }
                 }
                 Err(errors) => Outcome::Invalid(errors),
             },

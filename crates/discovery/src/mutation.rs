@@ -78,7 +78,7 @@ pub(crate) struct Validated {
 pub(crate) enum Outcome {
     /// Valid: the entity, its content hash, and the relations its fields create
     /// (type, inverse, target key).
-    Valid { entity: portico_model::Entity, hash: String, relations: Vec<(String, String, String)> },
+    Valid { entity: Box<portico_model::Entity>, hash: String, relations: Vec<(String, String, String)> },
     Invalid(Vec<portico_model::FieldError>),
     /// Byte-for-byte what this source stored last time (same content hash): not validated again.
     Unchanged { key: String },

@@ -152,7 +152,7 @@ impl CatalogGraph {
                 // Entities without the field sort last in either direction.
                 let ord = match (va, vb) {
                     (Some(x), Some(y)) => {
-                        let c = x.cmp(&y);
+                        let c = x.cmp(y);
                         if o.desc { c.reverse() } else { c }
                     }
                     (Some(_), None) => Ordering::Less,

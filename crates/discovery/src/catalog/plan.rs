@@ -72,7 +72,7 @@ pub(super) fn plan(
                 }
                 continue;
             }
-            Outcome::Valid { entity, hash, relations } => (entity, hash, relations),
+            Outcome::Valid { entity, hash, relations } => (*entity, hash, relations),
         };
         let key = entity.entity_ref().key();
         if r.degraded && graph.get(&key).is_some_and(|e| e.source == *source) {
