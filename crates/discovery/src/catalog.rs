@@ -10,7 +10,11 @@ use tokio::sync::{Mutex, broadcast};
 use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 
 mod plan;
-use crate::{IngestError, now_ms};
+mod session;
+
+pub use session::Ingest;
+use session::extend;
+use crate::IngestError;
 
 /// What happens to an entity whose source stops emitting it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -130,51 +134,42 @@ impl Catalog {
 
     /// The validator extended with the kinds declared in this batch.
     fn validator_with(&self, raw: &[RawEntity]) -> Result<Validator, Vec<FieldError>> {
-        let base = self.validator();
-        let declared: Vec<Entity> = raw
-            .iter()
-            .filter(|r| r.value.get("kind").and_then(|k| k.as_str()) == Some("Kind"))
-            .filter_map(|r| base.validate(r.value.clone()).ok())
-            .collect();
-        if declared.is_empty() {
-            return Ok(base);
-        }
-        Ok(Validator::new(base.kinds().with_declared(declared.iter())?))
+        extend(&self.validator(), raw)
     }
 
     /// Applies a mutation through the one write path.
     pub async fn apply(&self, mutation: Mutation) -> Result<IngestReport, IngestError> {
+        match mutation {
+            Mutation::Full { source, entities, errors, complete } => {
+                let mut ingest = self.begin(&source);
+                self.add(&mut ingest, entities);
+                self.finish(ingest, errors, complete).await
+            }
+            Mutation::Delta { source, upserts, removals } => {
+                let mut ingest = self.begin(&source);
+                ingest.removals = Some(removals);
+                self.add(&mut ingest, upserts);
+                self.finish(ingest, Vec::new(), true).await
+            }
+        }
+    }
+
+    /// Plans, writes and commits what an ingest gathered.
+    async fn finish_inner(&self, ingest: Ingest, source_errors: Vec<SourceError>, complete: bool) -> Result<IngestReport, IngestError> {
         let _guard = self.writer.lock().await;
-        let at = now_ms();
-        let (source, raw, source_errors, full, complete, removals) = match mutation {
-            Mutation::Full { source, entities, errors, complete } => (source, entities, errors, true, complete, Vec::new()),
-            Mutation::Delta { source, upserts, removals } => (source, upserts, Vec::new(), false, true, removals),
-        };
+        let at = crate::now_ms();
+        let Ingest { source, validator, kind_errors, mut validated, deferred, validate_ms, removals, .. } = ingest;
+        let full = removals.is_none();
+        let removals = removals.unwrap_or_default();
         let mut errors: Vec<ErrorRecord> = source_errors
             .into_iter()
             .map(|SourceError { location, key, message }| record(&source, at, location, key, message))
             .collect();
-
-        let validator = match self.validator_with(&raw) {
-            Ok(v) => v,
-            Err(errs) => {
-                for e in errs {
-                    errors.push(record(&source, at, "kind declarations".into(), None, e.to_string()));
-                }
-                self.validator()
-            }
-        };
-        let started = std::time::Instant::now();
-        // A batch that declares kinds may change how everything else validates: check it all.
-        let declares_kinds = raw.iter().any(|r| r.value.get("kind").and_then(|k| k.as_str()) == Some("Kind"));
-        let validated = {
-            let graph = self.read();
-            let unchanged = |key: &str, hash: &str| {
-                !declares_kinds && graph.get(key).is_some_and(|e| e.source == source && e.hash == hash && !e.orphan)
-            };
-            validate_parallel(&validator, raw, &unchanged)
-        };
-        let validate_ms = started.elapsed().as_millis();
+        for e in kind_errors {
+            errors.push(record(&source, at, "kind declarations".into(), None, e.to_string()));
+        }
+        // Documents of kinds unknown when they arrived: every declaration of the batch is known now.
+        validated.extend(validate_parallel(&validator, deferred, &|_, _| false));
         tracing::debug!(validate_ms, rss_mib = crate::rss_mib(), "validated");
 
         let planned = std::time::Instant::now();

@@ -83,8 +83,8 @@ async fn import(config: Config, location: &str, dry_run: bool) -> anyhow::Result
         let bar = bar.clone();
         move |files: usize, entities: usize| bar.set_message(format!("read {files} file(s), {entities} entities"))
     };
-    let outcome = locations.read(&spec, &progress).await;
     if dry_run {
+        let outcome = locations.read(&spec, &progress).await;
         bar.finish_and_clear();
         println!("would import {} entities from {} file(s)", outcome.entities.len(), outcome.files);
         for e in &outcome.errors {
@@ -92,8 +92,7 @@ async fn import(config: Config, location: &str, dry_run: bool) -> anyhow::Result
         }
         return Ok(if outcome.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }
-    bar.set_message(format!("ingesting {} entities…", outcome.entities.len()));
-    let (record, _, exists, report) = locations.register(&spec, false).await?;
+    let (record, _, exists, report) = locations.register_with_progress(&spec, false, &progress).await?;
     bar.finish_and_clear();
     let report = report.unwrap_or_default();
     println!(

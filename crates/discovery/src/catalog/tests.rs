@@ -173,3 +173,20 @@ async fn previews_use_kinds_declared_in_the_same_batch() {
     assert_eq!(relations[0].target_ref, "group:default/ops");
     assert!(c.read().is_empty(), "a preview writes nothing");
 }
+
+#[tokio::test]
+async fn chunked_ingest_applies_kinds_declared_in_a_later_chunk() {
+    let db = TestDb::sqlite().await;
+    let c = catalog(&db, OrphanStrategy::Delete).await;
+    let env = raw(json!({"apiVersion": "portico.dev/v1", "kind": "Environment", "metadata": {"name": "prod"}, "spec": {"tier": "prod"}}));
+    let kind = raw(json!({"apiVersion": "portico.dev/v1", "kind": "Kind", "metadata": {"name": "environment"},
+        "spec": {"kind": "Environment", "schema": {"type": "object", "required": ["tier"]}}}));
+    let mut ingest = c.begin("s");
+    c.add(&mut ingest, vec![env, component("a", "t")]);
+    c.add(&mut ingest, vec![kind]);
+    assert_eq!(ingest.len(), 3);
+    let r = c.finish(ingest, Vec::new(), true).await.unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(r.added, 3);
+    assert!(c.read().get("environment:default/prod").is_some());
+}

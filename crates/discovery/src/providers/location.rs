@@ -33,7 +33,12 @@ pub struct ReadOutcome {
     /// False when some file or URL could not be read: nothing may be removed then.
     pub complete: bool,
     pub files: usize,
+    /// Documents found (also when they were handed on rather than collected in `entities`).
+    pub count: usize,
 }
+
+/// Where documents go as they are read: a file's worth at a time.
+type Sink<'a> = &'a mut (dyn FnMut(Vec<RawEntity>) + Send);
 
 #[derive(Debug, Clone)]
 enum Target {
@@ -115,14 +120,22 @@ impl LocationService {
 
     /// Reads a location and everything it leads to.
     pub async fn read(&self, spec: &LocationSpec, progress: Progress<'_>) -> ReadOutcome {
+        let mut entities = Vec::new();
+        let mut out = self.read_into(spec, progress, &mut |chunk| entities.extend(chunk)).await;
+        out.entities = entities;
+        out
+    }
+
+    /// Reads a location, handing documents to `sink` a file at a time (`entities` stays empty).
+    async fn read_into(&self, spec: &LocationSpec, progress: Progress<'_>, sink: Sink<'_>) -> ReadOutcome {
         let started = std::time::Instant::now();
-        let out = self.read_inner(spec, progress).await;
-        tracing::debug!(target = %spec.target, files = out.files, entities = out.entities.len(), errors = out.errors.len(),
+        let out = self.read_inner(spec, progress, sink).await;
+        tracing::debug!(target = %spec.target, files = out.files, entities = out.count, errors = out.errors.len(),
             read_ms = started.elapsed().as_millis(), rss_mib = crate::rss_mib(), "location read");
         out
     }
 
-    async fn read_inner(&self, spec: &LocationSpec, progress: Progress<'_>) -> ReadOutcome {
+    async fn read_inner(&self, spec: &LocationSpec, progress: Progress<'_>, sink: Sink<'_>) -> ReadOutcome {
         let mut out = ReadOutcome { complete: true, ..Default::default() };
         let spec = match Self::normalize(spec) {
             Ok(s) => s,
@@ -225,6 +238,7 @@ impl LocationService {
                     Base::File(p) => format!("file:{}", p.display()),
                     Base::Url(u) => format!("url:{u}"),
                 };
+                let mut chunk = Vec::with_capacity(values.len());
                 for (i, mut value) in values.into_iter().enumerate() {
                     let origin = Origin { document: i, ..origin.clone() };
                     let key = raw_key(&value);
@@ -238,9 +252,11 @@ impl LocationService {
                             }
                         }
                     }
-                    out.entities.push(RawEntity { value, origin, parent: parent.clone(), degraded });
+                    chunk.push(RawEntity { value, origin, parent: parent.clone(), degraded });
                 }
-                progress(out.files, out.entities.len());
+                out.count += chunk.len();
+                sink(chunk);
+                progress(out.files, out.count);
             }
             level = next;
         }
@@ -282,50 +298,54 @@ impl LocationService {
     }
 
     /// Registers a location (or, with `dry_run`, only reads it). Returns the location, what it
-    /// holds, and whether it was already registered.
+    /// holds (the documents themselves only for a dry run), whether it was already registered,
+    /// and the ingest report. A location where nothing could be read is refused.
     pub async fn register(
         &self,
         spec: &LocationSpec,
         dry_run: bool,
     ) -> Result<(LocationRecord, ReadOutcome, bool, Option<IngestReport>), IngestError> {
+        self.register_with_progress(spec, dry_run, &|_, _| {}).await
+    }
+
+    pub async fn register_with_progress(
+        &self,
+        spec: &LocationSpec,
+        dry_run: bool,
+        progress: Progress<'_>,
+    ) -> Result<(LocationRecord, ReadOutcome, bool, Option<IngestReport>), IngestError> {
         let spec = Self::normalize(spec).map_err(IngestError::Invalid)?;
         let existing = self.store().list_locations().await?.into_iter().find(|l| l.kind == spec.kind && l.target == spec.target);
-        let outcome = self.read(&spec, &|_, _| {}).await;
-        if outcome.entities.is_empty() && !outcome.errors.is_empty() {
-            let first = &outcome.errors[0];
-            return Err(IngestError::Invalid(format!("{}: {}", first.location, first.message)));
-        }
         let record = existing.clone().unwrap_or_else(|| LocationRecord {
             id: uuid::Uuid::new_v4().to_string(),
             kind: spec.kind.clone(),
             target: spec.target.clone(),
             created_at: now_ms(),
         });
+        let refuse = |outcome: &ReadOutcome| match outcome.errors.first() {
+            Some(first) if outcome.count == 0 => Err(IngestError::Invalid(format!("{}: {}", first.location, first.message))),
+            _ => Ok(()),
+        };
         if dry_run {
+            let outcome = self.read(&spec, progress).await;
+            refuse(&outcome)?;
             return Ok((record, outcome, existing.is_some(), None));
         }
+        let mut ingest = self.catalog.begin(&Self::source_name(&record.id));
+        let outcome = self.read_into(&spec, progress, &mut |chunk| self.catalog.add(&mut ingest, chunk)).await;
+        refuse(&outcome)?;
         let (record, exists) = self.store().add_location(&record).await?;
-        let report = self.ingest(&record, outcome.clone()).await?;
+        let report = self.catalog.finish(ingest, outcome.errors.clone(), outcome.complete).await?;
         Ok((record, outcome, exists, Some(report)))
     }
 
-    async fn ingest(&self, location: &LocationRecord, outcome: ReadOutcome) -> Result<IngestReport, IngestError> {
-        self.catalog
-            .apply(Mutation::Full {
-                source: Self::source_name(&location.id),
-                entities: outcome.entities,
-                errors: outcome.errors,
-                complete: outcome.complete,
-            })
-            .await
-    }
-
-    /// Re-reads one registered location and applies what it finds.
+    /// Re-reads one registered location and applies what it finds, validating as it reads.
     pub async fn refresh(&self, id: &str, progress: Progress<'_>) -> Result<IngestReport, IngestError> {
         let location = self.store().get_location(id).await?.ok_or_else(|| IngestError::LocationNotFound(id.to_owned()))?;
         let spec = LocationSpec { kind: location.kind.clone(), target: location.target.clone() };
-        let outcome = self.read(&spec, progress).await;
-        self.ingest(&location, outcome).await
+        let mut ingest = self.catalog.begin(&Self::source_name(&location.id));
+        let outcome = self.read_into(&spec, progress, &mut |chunk| self.catalog.add(&mut ingest, chunk)).await;
+        self.catalog.finish(ingest, outcome.errors, outcome.complete).await
     }
 
     /// Re-reads every registered location.
