@@ -134,6 +134,7 @@ async fn measure(
     let q = format!("{base}/api/catalog/entity-facets?facet=kind");
     row("GET entity-facets facet=kind", latency(&client, &vec![q; requests.min(500)]).await?);
     server.abort();
+    row("peak RSS of the whole run (VmHWM)", format!("{} MiB", rss_kib("VmHWM:") / 1024));
     Ok(out)
 }
 

@@ -66,6 +66,17 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
 
 /// Directories never searched for descriptors.
 const SKIP_DIRS: &[&str] = &[".git", "node_modules", "target", "vendor", ".venv", "dist", "build"];
+/// Files parsed (in parallel) before their documents are handed on.
+const FILES_PER_BATCH: usize = 16;
+
+type FileTarget = (PathBuf, Option<String>, Vec<String>);
+
+/// A unit of reading: a batch of files, or one URL.
+enum Work {
+    Files(Vec<FileTarget>),
+    Url((url::Url, Option<String>, Vec<String>)),
+}
+
 /// How deep Location entities may nest.
 const MAX_DEPTH: usize = 32;
 
@@ -161,7 +172,7 @@ impl LocationService {
             depth += 1;
             let mut next = Vec::new();
             // Expand directories and globs into files.
-            let mut files: Vec<(PathBuf, Option<String>, Vec<String>)> = Vec::new();
+            let mut files: Vec<FileTarget> = Vec::new();
             let mut urls: Vec<(url::Url, Option<String>, Vec<String>)> = Vec::new();
             for p in level {
                 let described = p.target.describe();
@@ -199,64 +210,72 @@ impl LocationService {
                     },
                 }
             }
-            let reader = self.reader.clone();
-            let roots2 = roots.clone();
-            let paths: Vec<PathBuf> = files.iter().map(|f| f.0.clone()).collect();
-            let parsed = tokio::task::spawn_blocking(move || parse_files(&reader, &paths, &roots2)).await.unwrap_or_default();
-            let mut docs: Vec<ReadFile> = Vec::new();
-            for ((path, parent, chain), result) in files.into_iter().zip(parsed) {
-                match result {
-                    Ok((canonical, text, values)) => {
-                        let text: Arc<str> = Arc::from(text);
-                        let location = canonical.display().to_string();
-                        docs.push(ReadFile { origin: Origin { location, text: Some(text), document: 0 }, base: Base::File(canonical), values, parent, chain });
-                    }
-                    Err(e) => {
-                        out.errors.push(SourceError { location: e.0.unwrap_or_else(|| path.display().to_string()), key: parent, message: e.1 });
-                        out.complete = false;
-                    }
-                }
-            }
-            for (url, parent, chain) in urls {
-                match self.reader.read_url(&url).await {
-                    Ok(text) => match portico_model::yaml::parse_documents(&text) {
-                        Ok(values) => docs.push(ReadFile { origin: Origin { location: url.to_string(), text: Some(Arc::from(text)), document: 0 }, base: Base::Url(url), values, parent, chain }),
-                        Err(e) => {
-                            out.errors.push(SourceError { location: format!("{url}:{}:{}", e.line, e.column), key: parent, message: e.message });
-                            out.complete = false;
-                        }
-                    },
-                    Err(e) => {
-                        out.errors.push(SourceError { location: url.to_string(), key: parent, message: e.to_string() });
-                        out.complete = false;
-                    }
-                }
-            }
-            for ReadFile { origin, base, values, parent, chain } in docs {
-                out.files += 1;
-                let managed_by = match &base {
-                    Base::File(p) => format!("file:{}", p.display()),
-                    Base::Url(u) => format!("url:{u}"),
-                };
-                let mut chunk = Vec::with_capacity(values.len());
-                for (i, mut value) in values.into_iter().enumerate() {
-                    let origin = Origin { document: i, ..origin.clone() };
-                    let key = raw_key(&value);
-                    let degraded = !self.resolve_placeholders(&mut value, &base, &roots, &origin, key.as_deref(), &mut out.errors).await;
-                    annotate(&mut value, &managed_by, &origin_location);
-                    if value.get("kind").and_then(Value::as_str) == Some("Location") {
-                        for t in location_targets(&value) {
-                            match resolve_target(&base, value.pointer("/spec/type").and_then(Value::as_str), &t) {
-                                Ok(target) => next.push(Pending { target, parent: key.clone(), chain: chain.clone() }),
-                                Err(message) => out.errors.push(SourceError { location: origin.at("spec"), key: key.clone(), message }),
+            // Files are parsed a batch at a time and handed on before the next batch is parsed, so
+            // raw documents never pile up beyond one batch.
+            let mut work: Vec<Work> = files.chunks(FILES_PER_BATCH).map(|c| Work::Files(c.to_vec())).collect();
+            work.extend(urls.into_iter().map(Work::Url));
+            for item in work {
+                let mut docs: Vec<ReadFile> = Vec::new();
+                match item {
+                    Work::Files(batch) => {
+                        let reader = self.reader.clone();
+                        let roots2 = roots.clone();
+                        let paths: Vec<PathBuf> = batch.iter().map(|f| f.0.clone()).collect();
+                        let parsed = tokio::task::spawn_blocking(move || parse_files(&reader, &paths, &roots2)).await.unwrap_or_default();
+                        for ((path, parent, chain), result) in batch.into_iter().zip(parsed) {
+                            match result {
+                                Ok((canonical, text, values)) => {
+                                    let text: Arc<str> = Arc::from(text);
+                                    let location = canonical.display().to_string();
+                                    docs.push(ReadFile { origin: Origin { location, text: Some(text), document: 0 }, base: Base::File(canonical), values, parent, chain });
+                                }
+                                Err(e) => {
+                                    out.errors.push(SourceError { location: e.0.unwrap_or_else(|| path.display().to_string()), key: parent, message: e.1 });
+                                    out.complete = false;
+                                }
                             }
                         }
                     }
-                    chunk.push(RawEntity { value, origin, parent: parent.clone(), degraded });
+                    Work::Url((url, parent, chain)) => match self.reader.read_url(&url).await {
+                        Ok(text) => match portico_model::yaml::parse_documents(&text) {
+                            Ok(values) => docs.push(ReadFile { origin: Origin { location: url.to_string(), text: Some(Arc::from(text)), document: 0 }, base: Base::Url(url), values, parent, chain }),
+                            Err(e) => {
+                                out.errors.push(SourceError { location: format!("{url}:{}:{}", e.line, e.column), key: parent, message: e.message });
+                                out.complete = false;
+                            }
+                        },
+                        Err(e) => {
+                            out.errors.push(SourceError { location: url.to_string(), key: parent, message: e.to_string() });
+                            out.complete = false;
+                        }
+                    },
                 }
-                out.count += chunk.len();
-                sink(chunk);
-                progress(out.files, out.count);
+                for ReadFile { origin, base, values, parent, chain } in docs {
+                    out.files += 1;
+                    let managed_by = match &base {
+                        Base::File(p) => format!("file:{}", p.display()),
+                        Base::Url(u) => format!("url:{u}"),
+                    };
+                    let mut chunk = Vec::with_capacity(values.len());
+                    for (i, mut value) in values.into_iter().enumerate() {
+                        let origin = Origin { document: i, ..origin.clone() };
+                        let key = raw_key(&value);
+                        let degraded = !self.resolve_placeholders(&mut value, &base, &roots, &origin, key.as_deref(), &mut out.errors).await;
+                        annotate(&mut value, &managed_by, &origin_location);
+                        if value.get("kind").and_then(Value::as_str) == Some("Location") {
+                            for t in location_targets(&value) {
+                                match resolve_target(&base, value.pointer("/spec/type").and_then(Value::as_str), &t) {
+                                    Ok(target) => next.push(Pending { target, parent: key.clone(), chain: chain.clone() }),
+                                    Err(message) => out.errors.push(SourceError { location: origin.at("spec"), key: key.clone(), message }),
+                                }
+                            }
+                        }
+                        chunk.push(RawEntity { value, origin, parent: parent.clone(), degraded });
+                    }
+                    out.count += chunk.len();
+                    sink(chunk);
+                    progress(out.files, out.count);
+                }
             }
             level = next;
         }
