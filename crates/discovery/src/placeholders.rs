@@ -1,4 +1,5 @@
-//! Backstage's placeholders: a mapping with the single key `$text`, `$json` or `$yaml` is
+//! Backstage's placeholders: a mapping with the single key `$text`, `$json` or `$yaml` (and
+//! `$openapi`/`$asyncapi`, read as text) is
 //! replaced by the text, JSON or YAML found at the path or URL it names, resolved relative to
 //! the file that holds it. Reading goes through the [`crate::Reader`]'s guards.
 
@@ -38,6 +39,9 @@ fn walk(v: &Value, pointer: String, out: &mut Vec<Placeholder>) {
                     "$text" => Some(PlaceholderKind::Text),
                     "$json" => Some(PlaceholderKind::Json),
                     "$yaml" => Some(PlaceholderKind::Yaml),
+                    // Backstage's OpenAPI/AsyncAPI modules also bundle `$ref`s; Portico inlines
+                    // the file as text, which is what the entity's `definition` holds.
+                    "$openapi" | "$asyncapi" => Some(PlaceholderKind::Text),
                     _ => None,
                 };
                 if let (Some(kind), Some(target)) = (kind, target.as_str()) {
@@ -88,6 +92,9 @@ mod tests {
             "z": {"$text": "a", "extra": 1}}});
         let found = find(&doc);
         assert_eq!(found.len(), 2);
+        let spec = json!({"definition": {"$openapi": "./api.yaml"}, "other": {"$asyncapi": "./events.yaml"}});
+        assert!(find(&spec).iter().all(|p| p.kind == PlaceholderKind::Text));
+        assert_eq!(find(&spec).len(), 2);
         assert_eq!(found[0].pointer, "/spec/definition");
         assert_eq!(found[1].pointer, "/spec/x/0");
         assert_eq!(found[1].kind, PlaceholderKind::Json);
