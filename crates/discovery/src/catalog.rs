@@ -9,6 +9,7 @@ use tokio::sync::{Mutex, broadcast};
 
 use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 
+mod follow;
 mod plan;
 mod session;
 
@@ -62,6 +63,8 @@ pub struct Catalog {
     writer: Mutex<()>,
     events: broadcast::Sender<CatalogEvent>,
     options: CatalogOptions,
+    /// This process's identity among the replicas sharing the store.
+    replica: String,
 }
 
 pub(crate) fn record(source: &str, at: i64, location: String, key: Option<String>, message: String) -> ErrorRecord {
@@ -90,6 +93,7 @@ impl Catalog {
             writer: Mutex::new(()),
             events,
             options,
+            replica: uuid::Uuid::new_v4().to_string(),
         }))
     }
 
@@ -187,6 +191,7 @@ impl Catalog {
         };
 
         let plan_ms = planned.elapsed().as_millis();
+        changes.replica = self.replica.clone();
         report.added = changes.added.len();
         report.updated = changes.updated.len();
         report.removed = changes.removed.len();
@@ -253,13 +258,20 @@ impl Catalog {
             event.changed.push(g.key);
         }
         if kinds_changed {
-            let kinds: Vec<Entity> = graph.entries().filter(|e| e.entity.kind == "Kind").map(|e| (*e.entity).clone()).collect();
-            if let Ok(registry) = KindRegistry::builtin().with_declared(kinds.iter()) {
-                *self.validator.write().unwrap_or_else(|e| e.into_inner()) = Validator::new(registry);
-            }
+            self.reload_kinds(&graph);
         }
         drop(graph);
         let _ = self.events.send(event);
+    }
+}
+
+impl Catalog {
+    /// Rebuilds the kinds in force from the `Kind` entities in the read model.
+    fn reload_kinds(&self, graph: &CatalogGraph) {
+        let kinds: Vec<Entity> = graph.entries().filter(|e| e.entity.kind == "Kind").map(|e| (*e.entity).clone()).collect();
+        if let Ok(registry) = KindRegistry::builtin().with_declared(kinds.iter()) {
+            *self.validator.write().unwrap_or_else(|e| e.into_inner()) = Validator::new(registry);
+        }
     }
 }
 

@@ -60,6 +60,12 @@ pub trait Store: Send + Sync + 'static {
     async fn sources(&self) -> Result<Vec<SourceRecord>>;
     /// Records the outcome of a source run that wrote nothing.
     async fn record_source_run(&self, run: &SourceRecord) -> Result<()>;
+    /// Current entities of one source (for replicas catching up with another's change).
+    async fn load_source(&self, source: &str) -> Result<Vec<portico_model::CatalogEntry>>;
+    /// Announcements of committed change sets made by any replica sharing this database:
+    /// `(replica, source)` pairs, delivered after commit. `None` when the backend has no other
+    /// replicas to hear from (SQLite is embedded in one process).
+    async fn changes(&self) -> Result<Option<futures::stream::BoxStream<'static, Result<(String, String)>>>>;
 }
 
 /// Opens a store from a URL: `sqlite://path/to/file.db` (created if missing) or

@@ -1,7 +1,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use futures::stream::BoxStream;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
 use crate::Result;
@@ -9,6 +10,9 @@ use crate::Result;
 /// The production backend. Several Portico replicas may share one database.
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    /// NOTIFY channel for change announcements; per schema, so that several catalogs (tests,
+    /// tenants) in one database do not hear each other.
+    channel: String,
 }
 
 impl PgStore {
@@ -24,11 +28,37 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        let schema: String = sqlx::query_scalar("select current_schema()").fetch_one(&pool).await?;
+        let channel = format!("portico_{}", schema.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>());
+        Ok(Self { pool, channel })
     }
 
     fn migrator(&self) -> sqlx::migrate::Migrator {
         sqlx::migrate!("migrations/postgres")
+    }
+
+    /// NOTIFY inside the change set's transaction: delivered only if it commits.
+    async fn announce(&self, tx: &mut sqlx::PgConnection, replica: &str, source: &str) -> Result<()> {
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(&self.channel)
+            .bind(format!("{replica}\n{source}"))
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// LISTEN on a connection of its own; the stream ends when that connection fails for good.
+    async fn listen(&self) -> Result<Option<BoxStream<'static, Result<(String, String)>>>> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(&self.channel).await?;
+        let stream = futures::stream::unfold(listener, |mut l| async move {
+            let next = l.recv().await.map_err(crate::StoreError::from).map(|n| {
+                let (replica, source) = n.payload().split_once('\n').unwrap_or(("", n.payload()));
+                (replica.to_owned(), source.to_owned())
+            });
+            Some((next, l))
+        });
+        Ok(Some(Box::pin(stream)))
     }
 }
 

@@ -27,6 +27,8 @@ pub struct EntityGone {
 #[derive(Debug, Clone, Default)]
 pub struct ChangeSet {
     pub source: String,
+    /// The replica that made the change (announced with it, so it can ignore its own).
+    pub replica: String,
     /// Milliseconds since the Unix epoch.
     pub at: i64,
     pub added: Vec<EntityWrite>,

@@ -49,29 +49,26 @@ macro_rules! impl_store {
             }
 
             async fn load_entities(&self) -> $crate::Result<Vec<portico_model::CatalogEntry>> {
-                use futures::TryStreamExt;
-                use sqlx::Row;
-                let mut rows = sqlx::query(
+                let rows = sqlx::query(
                     "select key, uid, source, parent, orphan, version, hash, body, created_at, updated_at from entities",
                 )
                 .fetch(&self.pool);
-                let mut out = Vec::new();
-                while let Some(row) = rows.try_next().await? {
-                    let body: String = row.try_get(7)?;
-                    out.push($crate::sql::entry_from_row(
-                        row.try_get(0)?,
-                        row.try_get(1)?,
-                        row.try_get(2)?,
-                        row.try_get(3)?,
-                        row.try_get::<i64, _>(4)?,
-                        row.try_get(5)?,
-                        row.try_get(6)?,
-                        &body,
-                        row.try_get(8)?,
-                        row.try_get(9)?,
-                    )?);
-                }
-                Ok(out)
+                Self::entries(rows).await
+            }
+
+            async fn load_source(&self, source: &str) -> $crate::Result<Vec<portico_model::CatalogEntry>> {
+                let rows = sqlx::query(
+                    "select key, uid, source, parent, orphan, version, hash, body, created_at, updated_at from entities where source = $1",
+                )
+                .bind(source)
+                .fetch(&self.pool);
+                Self::entries(rows).await
+            }
+
+            async fn changes(
+                &self,
+            ) -> $crate::Result<Option<futures::stream::BoxStream<'static, $crate::Result<(String, String)>>>> {
+                self.listen().await
             }
 
             async fn apply(&self, c: &$crate::ChangeSet) -> $crate::Result<$crate::ApplyStats> {
@@ -214,6 +211,7 @@ macro_rules! impl_store {
                 if let Some(run) = &c.run {
                     rows += Self::upsert_source(&mut *tx, run).await?;
                 }
+                self.announce(&mut *tx, &c.replica, &c.source).await?;
                 let t3 = std::time::Instant::now();
                 tx.commit().await?;
                 tracing::debug!(backend = $backend, entities_ms = (t1 - t0).as_millis(), relations_ms = (t2 - t1).as_millis(), rest_ms = (t3 - t2).as_millis(), commit_ms = t3.elapsed().as_millis(), rows, "change set written");
@@ -346,6 +344,30 @@ macro_rules! impl_store {
         }
 
         impl $store {
+            async fn entries(
+                mut rows: futures::stream::BoxStream<'_, Result<<$db as sqlx::Database>::Row, sqlx::Error>>,
+            ) -> $crate::Result<Vec<portico_model::CatalogEntry>> {
+                use futures::TryStreamExt;
+                use sqlx::Row;
+                let mut out = Vec::new();
+                while let Some(row) = rows.try_next().await? {
+                    let body: String = row.try_get(7)?;
+                    out.push($crate::sql::entry_from_row(
+                        row.try_get(0)?,
+                        row.try_get(1)?,
+                        row.try_get(2)?,
+                        row.try_get(3)?,
+                        row.try_get::<i64, _>(4)?,
+                        row.try_get(5)?,
+                        row.try_get(6)?,
+                        &body,
+                        row.try_get(8)?,
+                        row.try_get(9)?,
+                    )?);
+                }
+                Ok(out)
+            }
+
             fn error_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::ErrorRecord> {
                 use sqlx::Row;
                 Ok($crate::ErrorRecord {

@@ -4,6 +4,8 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
+use futures::stream::BoxStream;
+
 use crate::Result;
 
 /// The embedded default: one SQLite file in WAL mode.
@@ -26,6 +28,15 @@ impl SqliteStore {
 
     fn migrator(&self) -> sqlx::migrate::Migrator {
         sqlx::migrate!("migrations/sqlite")
+    }
+
+    /// One process owns an SQLite database: there is nobody to tell.
+    async fn announce(&self, _tx: &mut sqlx::SqliteConnection, _replica: &str, _source: &str) -> Result<()> {
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Option<BoxStream<'static, Result<(String, String)>>>> {
+        Ok(None)
     }
 }
 

@@ -14,6 +14,10 @@ use crate::config::Config;
 
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let (catalog, locations) = open(&config).await?;
+    // With PostgreSQL, other replicas may write too: follow their changes.
+    if catalog.follow().await.context("failed to listen for other replicas' changes")?.is_some() {
+        tracing::info!(replica = catalog.replica(), "following changes made by other replicas");
+    }
     for spec in &config.catalog.locations {
         match locations.register(spec, false).await {
             Ok((record, _, _, report)) => {

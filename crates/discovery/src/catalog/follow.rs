@@ -1,0 +1,111 @@
+//! Several replicas, one database: each replica's read model follows the changes the others
+//! commit. A change set announces `(replica, source)` when it commits (PostgreSQL `NOTIFY`);
+//! every other replica reloads that source's entities from the store and applies the
+//! difference to its read model. If the announcement channel breaks, the follower reconnects
+//! and resynchronizes everything, since announcements may have been missed meanwhile.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use super::{Catalog, CatalogEvent};
+use crate::IngestError;
+
+impl Catalog {
+    /// This process's identity among the replicas sharing the store.
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Brings the read model in step with the store for one source: entities added, changed
+    /// or removed by another replica. Returns how many entities changed.
+    pub async fn sync_source(&self, source: &str) -> Result<usize, IngestError> {
+        let stored = self.store.load_source(source).await?;
+        Ok(self.sync(Some(source), stored))
+    }
+
+    /// Brings the whole read model in step with the store.
+    pub async fn sync_all(&self) -> Result<usize, IngestError> {
+        let stored = self.store.load_entities().await?;
+        Ok(self.sync(None, stored))
+    }
+
+    fn sync(&self, source: Option<&str>, stored: Vec<portico_model::CatalogEntry>) -> usize {
+        let validator = self.validator();
+        let mut event = CatalogEvent { source: source.unwrap_or("*").to_owned(), changed: Vec::new(), removed: Vec::new() };
+        let mut graph = self.graph.write().unwrap_or_else(|e| e.into_inner());
+        let keep: HashSet<&str> = stored.iter().map(|e| e.key.as_str()).collect();
+        let gone: Vec<String> = graph
+            .entries()
+            .filter(|e| source.is_none_or(|s| e.source == s) && !keep.contains(e.key.as_str()))
+            .map(|e| e.key.clone())
+            .collect();
+        drop(keep);
+        for key in gone {
+            graph.remove(&key);
+            event.removed.push(key);
+        }
+        let mut kinds_changed = false;
+        for entry in stored {
+            let same = graph.get(&entry.key).is_some_and(|e| e.version == entry.version && e.hash == entry.hash && e.orphan == entry.orphan);
+            if !same {
+                kinds_changed |= entry.entity.kind == "Kind";
+                event.changed.push(entry.key.clone());
+                graph.upsert(entry, &validator);
+            }
+        }
+        kinds_changed |= event.removed.iter().any(|k| k.starts_with("kind:"));
+        if kinds_changed {
+            self.reload_kinds(&graph);
+        }
+        drop(graph);
+        let n = event.changed.len() + event.removed.len();
+        if n > 0 {
+            let _ = self.events.send(event);
+        }
+        n
+    }
+
+    /// Follows other replicas' changes in the background. Returns `None` when the store has no
+    /// other replicas to hear from (SQLite).
+    pub async fn follow(self: &Arc<Self>) -> Result<Option<tokio::task::JoinHandle<()>>, IngestError> {
+        let Some(mut changes) = self.store.changes().await? else { return Ok(None) };
+        let catalog = self.clone();
+        Ok(Some(tokio::spawn(async move {
+            loop {
+                while let Some(next) = changes.next().await {
+                    match next {
+                        Ok((replica, source)) if replica != catalog.replica => {
+                            if let Err(e) = catalog.sync_source(&source).await {
+                                tracing::error!(%source, error = %e, "cannot follow a change from another replica");
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "change announcements interrupted; reconnecting");
+                            break;
+                        }
+                    }
+                }
+                // Announcements may have been missed: reconnect, then resynchronize everything.
+                loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    match catalog.store.changes().await {
+                        Ok(Some(s)) => {
+                            changes = s;
+                            break;
+                        }
+                        Ok(None) => return,
+                        Err(e) => tracing::warn!(error = %e, "cannot listen for changes yet"),
+                    }
+                }
+                match catalog.sync_all().await {
+                    Ok(n) => tracing::info!(changed = n, "resynchronized with the store"),
+                    Err(e) => tracing::error!(error = %e, "resynchronization failed"),
+                }
+            }
+        })))
+    }
+}
