@@ -85,6 +85,7 @@ impl Catalog {
         for entry in entries {
             graph.upsert(entry, &validator);
         }
+        graph.add_tombstones(store.tombstones().await?);
         let (events, _) = broadcast::channel(256);
         Ok(Arc::new(Self {
             store,

@@ -48,6 +48,9 @@ pub struct CatalogGraph {
     rel_index: HashMap<(Arc<str>, Id), Vec<Id>>,
     fields: index::FieldIndex,
     interned_types: HashMap<String, Arc<str>>,
+    /// For entities removed from the catalog: the version their removal was recorded as, so a
+    /// later re-addition continues the numbering of their history.
+    tombstones: HashMap<Arc<str>, i64>,
     /// Rank of each present id in key order, rebuilt lazily.
     rank: std::sync::OnceLock<HashMap<Id, u32>>,
 }
@@ -105,6 +108,7 @@ impl CatalogGraph {
     /// Inserts or replaces an entity. `validator` computes the relations its fields create.
     pub fn upsert(&mut self, entry: CatalogEntry, validator: &Validator) {
         let id = self.intern(&entry.key);
+        self.tombstones.remove(entry.key.as_str());
         if self.entries.contains_key(&id) {
             self.remove_id(id);
         }
@@ -135,6 +139,8 @@ impl CatalogGraph {
     pub fn remove(&mut self, key: &str) -> bool {
         match self.ids.get(key).copied() {
             Some(id) if self.entries.contains_key(&id) => {
+                let version = self.entries[&id].version;
+                self.tombstones.insert(self.keys[id as usize].clone(), version + 1);
                 self.remove_id(id);
                 self.rank = Default::default();
                 true
@@ -160,6 +166,20 @@ impl CatalogGraph {
                 if list.is_empty() {
                     self.incoming.remove(&e.target);
                 }
+            }
+        }
+    }
+
+    /// The last version recorded for a key: the entity's own, or that of its removal.
+    pub fn last_version(&self, key: &str) -> i64 {
+        self.get(key).map_or_else(|| self.tombstones.get(key).copied().unwrap_or(0), |e| e.version)
+    }
+
+    /// Records removals that happened before this read model was built (from the store).
+    pub fn add_tombstones(&mut self, removed: impl IntoIterator<Item = (String, i64)>) {
+        for (key, version) in removed {
+            if self.get(&key).is_none() {
+                self.tombstones.insert(Arc::from(key), version);
             }
         }
     }

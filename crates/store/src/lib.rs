@@ -60,6 +60,8 @@ pub trait Store: Send + Sync + 'static {
     async fn sources(&self) -> Result<Vec<SourceRecord>>;
     /// Records the outcome of a source run that wrote nothing.
     async fn record_source_run(&self, run: &SourceRecord) -> Result<()>;
+    /// Entities that were removed (and not re-added): key and the version of the removal.
+    async fn tombstones(&self) -> Result<Vec<(String, i64)>>;
     /// Current entities of one source (for replicas catching up with another's change).
     async fn load_source(&self, source: &str) -> Result<Vec<portico_model::CatalogEntry>>;
     /// Announcements of committed change sets made by any replica sharing this database:

@@ -65,6 +65,15 @@ macro_rules! impl_store {
                 Self::entries(rows).await
             }
 
+            async fn tombstones(&self) -> $crate::Result<Vec<(String, i64)>> {
+                Ok(sqlx::query_as::<_, (String, i64)>(
+                    "select v.key, max(v.version) from entity_versions v \
+                     where not exists (select 1 from entities e where e.key = v.key) group by v.key",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
             async fn changes(
                 &self,
             ) -> $crate::Result<Option<futures::stream::BoxStream<'static, $crate::Result<(String, String)>>>> {

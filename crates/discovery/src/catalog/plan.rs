@@ -111,7 +111,8 @@ pub(super) fn plan(
                 report.unchanged += 1;
                 continue;
             }
-        let version = existing.map_or(0, |o| o.version) + 1;
+        // A re-added entity continues the history its removal ended.
+        let version = graph.last_version(&c.key) + 1;
         let uid = existing.map_or_else(|| uuid::Uuid::new_v4().to_string(), |o| o.uid.clone());
         let created_at = existing.map_or(at, |o| o.created_at);
         let mut entity = c.entity;

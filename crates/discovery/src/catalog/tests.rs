@@ -190,3 +190,22 @@ async fn chunked_ingest_applies_kinds_declared_in_a_later_chunk() {
     assert_eq!(r.added, 3);
     assert!(c.read().get("environment:default/prod").is_some());
 }
+
+/// Re-adding a removed entity collided with the history of its first life (same version).
+#[tokio::test]
+async fn a_removed_entity_can_come_back_and_its_history_continues() {
+    for db in TestDb::all().await {
+        let c = catalog(&db, OrphanStrategy::Delete).await;
+        c.apply(full("s", vec![component("a", "t")])).await.unwrap();
+        c.apply(full("s", vec![])).await.unwrap();
+        c.apply(full("s", vec![component("a", "u")])).await.unwrap();
+        // And again after a restart, when only the store remembers the removal.
+        c.apply(full("s", vec![])).await.unwrap();
+        let restarted = catalog(&db, OrphanStrategy::Delete).await;
+        restarted.apply(full("s", vec![component("a", "v")])).await.unwrap();
+        let h = db.store.history("component:default/a").await.unwrap();
+        let changes: Vec<(i64, &str)> = h.iter().map(|v| (v.version, v.change.as_str())).collect();
+        assert_eq!(changes, [(1, "added"), (2, "removed"), (3, "added"), (4, "removed"), (5, "added")], "{}", db.backend());
+        assert_eq!(restarted.read().get("component:default/a").unwrap().version, 5);
+    }
+}
