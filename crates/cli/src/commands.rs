@@ -2,6 +2,7 @@
 
 mod bench;
 mod catalog;
+mod diff;
 mod serve;
 mod validate;
 
@@ -38,6 +39,16 @@ enum Command {
     /// Work with the catalog.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// What changed between two times (RFC 3339), with field-level differences.
+    Diff {
+        #[arg(long)]
+        from: String,
+        /// Default: now.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -50,6 +61,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => serve::serve(config).await,
         Command::Demo { data_dir, port } => serve::demo(config, data_dir, port).await,
         Command::Catalog(c) => catalog::run(config, c).await,
+        Command::Diff { from, to, json } => diff::diff(config, &from, to.as_deref(), json).await,
         Command::Bench(b) => bench::run(b).await,
     }
 }

@@ -136,3 +136,32 @@ mod reqwest {
         out.split_once("\r\n\r\n").unwrap().1.to_owned()
     }
 }
+
+#[test]
+fn diff_lists_what_changed_between_two_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog-info.yaml");
+    let component = |owner: &str| format!("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: cart\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n");
+    std::fs::write(&file, component("team-a")).unwrap();
+    let run = |args: &[&str]| portico().env("PORTICO__DATA_DIR", dir.path().join("data")).args(args).output().unwrap();
+    assert!(run(&["catalog", "import", file.to_str().unwrap()]).status.success());
+    std::thread::sleep(Duration::from_millis(30));
+    let t1 = now_rfc3339();
+    std::thread::sleep(Duration::from_millis(30));
+    std::fs::write(&file, component("team-b")).unwrap();
+    assert!(run(&["catalog", "import", file.to_str().unwrap()]).status.success());
+
+    let out = run(&["diff", "--from", &t1]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("changed") && stdout.contains("component:default/cart") && stdout.contains("spec.owner"), "{stdout}");
+
+    let out = run(&["diff", "--from", "not-a-time"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from: \"not-a-time\" is not an RFC 3339 time"));
+}
+
+/// Now as RFC 3339 (UTC, milliseconds).
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -10,6 +10,7 @@ use tokio::sync::{Mutex, broadcast};
 use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 
 mod follow;
+pub mod history;
 mod plan;
 mod session;
 

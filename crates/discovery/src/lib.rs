@@ -16,6 +16,7 @@ pub mod placeholders;
 pub mod providers;
 pub mod reader;
 
+pub use catalog::history::{ChangeReport, EntityChange, parse_time};
 pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, OrphanStrategy};
 pub use mutation::{Mutation, Origin, RawEntity, SourceError};
 pub use providers::location::{LocationService, LocationSpec, ReadOutcome, expand as find_descriptor_files};

@@ -35,3 +35,5 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 
 mod entry;
 pub use entry::CatalogEntry;
+
+pub mod diff;

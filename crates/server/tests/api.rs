@@ -19,6 +19,9 @@ mod bad_input;
 #[path = "api/ops.rs"]
 mod ops;
 
+#[path = "api/history.rs"]
+mod history;
+
 use helpers::{TestApp, json};
 use portico_store::testing::TestDb;
 

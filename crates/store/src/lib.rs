@@ -48,6 +48,13 @@ pub trait Store: Send + Sync + 'static {
     async fn apply(&self, changes: &ChangeSet) -> Result<ApplyStats>;
     /// Every version of one entity, oldest first.
     async fn history(&self, key: &str) -> Result<Vec<VersionRecord>>;
+    /// The entity as it was at `at` (ms since the epoch): its latest version then, with the
+    /// last descriptor it had (an orphaning keeps the descriptor before it). `None` when it did
+    /// not exist then (never added yet, or removed).
+    async fn entity_at(&self, key: &str, at: i64) -> Result<Option<VersionRecord>>;
+    /// Keys of the entities that changed after `from` and up to `to`, with the last change of
+    /// each in that window.
+    async fn changes_between(&self, from: i64, to: i64) -> Result<Vec<VersionRecord>>;
     /// Errors recorded by sources, optionally only those of one entity.
     async fn errors(&self, key: Option<&str>) -> Result<Vec<ErrorRecord>>;
     /// Errors recorded by one source.

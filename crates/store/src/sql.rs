@@ -228,28 +228,55 @@ macro_rules! impl_store {
             }
 
             async fn history(&self, key: &str) -> $crate::Result<Vec<$crate::VersionRecord>> {
-                use sqlx::Row;
                 let rows = sqlx::query(
                     "select key, version, uid, at, source, change, hash, body from entity_versions where key = $1 order by version",
                 )
                 .bind(key)
                 .fetch_all(&self.pool)
                 .await?;
-                rows.into_iter()
-                    .map(|r| {
-                        let body: Option<String> = r.try_get(7)?;
-                        Ok($crate::VersionRecord {
-                            key: r.try_get(0)?,
-                            version: r.try_get(1)?,
-                            uid: r.try_get(2)?,
-                            at: r.try_get(3)?,
-                            source: r.try_get(4)?,
-                            change: r.try_get(5)?,
-                            hash: r.try_get(6)?,
-                            body: body.and_then(|b| serde_json::from_str(&b).ok()),
-                        })
-                    })
-                    .collect()
+                rows.iter().map(Self::version_from_row).collect()
+            }
+
+            async fn entity_at(&self, key: &str, at: i64) -> $crate::Result<Option<$crate::VersionRecord>> {
+                let latest = sqlx::query(
+                    "select key, version, uid, at, source, change, hash, body from entity_versions \
+                     where key = $1 and at <= $2 order by version desc limit 1",
+                )
+                .bind(key)
+                .bind(at)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some(latest) = latest.as_ref().map(Self::version_from_row).transpose()? else { return Ok(None) };
+                if latest.change == "removed" {
+                    return Ok(None);
+                }
+                if latest.body.is_some() {
+                    return Ok(Some(latest));
+                }
+                // Orphaned: the descriptor is the one it had before.
+                let described = sqlx::query(
+                    "select key, version, uid, at, source, change, hash, body from entity_versions \
+                     where key = $1 and at <= $2 and body is not null order by version desc limit 1",
+                )
+                .bind(key)
+                .bind(at)
+                .fetch_optional(&self.pool)
+                .await?;
+                let described = described.as_ref().map(Self::version_from_row).transpose()?;
+                Ok(Some($crate::VersionRecord { body: described.and_then(|d| d.body), ..latest }))
+            }
+
+            async fn changes_between(&self, from: i64, to: i64) -> $crate::Result<Vec<$crate::VersionRecord>> {
+                let rows = sqlx::query(
+                    "select v.key, v.version, v.uid, v.at, v.source, v.change, v.hash, v.body from entity_versions v \
+                     join (select key, max(version) as version from entity_versions where at > $1 and at <= $2 group by key) m \
+                     on v.key = m.key and v.version = m.version order by v.key",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::version_from_row).collect()
             }
 
             async fn errors(&self, key: Option<&str>) -> $crate::Result<Vec<$crate::ErrorRecord>> {
@@ -375,6 +402,21 @@ macro_rules! impl_store {
                     )?);
                 }
                 Ok(out)
+            }
+
+            fn version_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::VersionRecord> {
+                use sqlx::Row;
+                let body: Option<String> = r.try_get(7)?;
+                Ok($crate::VersionRecord {
+                    key: r.try_get(0)?,
+                    version: r.try_get(1)?,
+                    uid: r.try_get(2)?,
+                    at: r.try_get(3)?,
+                    source: r.try_get(4)?,
+                    change: r.try_get(5)?,
+                    hash: r.try_get(6)?,
+                    body: body.and_then(|b| serde_json::from_str(&b).ok()),
+                })
             }
 
             fn error_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::ErrorRecord> {

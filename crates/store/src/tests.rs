@@ -139,3 +139,29 @@ async fn source_runs_are_recorded() {
 async fn bad_urls_are_rejected() {
     assert!(matches!(crate::open("mysql://x").await, Err(StoreError::BadUrl(_))));
 }
+
+#[tokio::test]
+async fn reads_entities_as_of_a_time_and_lists_changes_between_times() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let key = "component:default/a";
+        let gone = |version| EntityGone { key: key.into(), uid: "uid-a".into(), version };
+        s.apply(&ChangeSet { source: "test".into(), at: 10, added: vec![write("a", "t1", 1)], ..Default::default() }).await.unwrap();
+        s.apply(&ChangeSet { source: "test".into(), at: 20, updated: vec![write("a", "t2", 2)], ..Default::default() }).await.unwrap();
+        s.apply(&ChangeSet { source: "test".into(), at: 30, orphaned: vec![gone(3)], ..Default::default() }).await.unwrap();
+        s.apply(&ChangeSet { source: "test".into(), at: 40, removed: vec![gone(4)], ..Default::default() }).await.unwrap();
+
+        let owner_at = |v: Option<VersionRecord>| v.and_then(|v| v.body).map(|b| b["spec"]["owner"].clone());
+        assert!(s.entity_at(key, 9).await.unwrap().is_none(), "{}: not yet added", db.backend());
+        assert_eq!(owner_at(s.entity_at(key, 10).await.unwrap()), Some(json!("t1")));
+        assert_eq!(owner_at(s.entity_at(key, 25).await.unwrap()), Some(json!("t2")));
+        let orphaned = s.entity_at(key, 35).await.unwrap().unwrap();
+        assert_eq!((orphaned.change.as_str(), orphaned.version), ("orphaned", 3));
+        assert_eq!(orphaned.body.unwrap()["spec"]["owner"], json!("t2"), "an orphan keeps its descriptor");
+        assert!(s.entity_at(key, 40).await.unwrap().is_none(), "removed");
+
+        let window: Vec<(i64, String)> = s.changes_between(10, 30).await.unwrap().into_iter().map(|v| (v.version, v.change)).collect();
+        assert_eq!(window, [(3, "orphaned".to_owned())], "{}", db.backend());
+        assert!(s.changes_between(40, 50).await.unwrap().is_empty());
+    }
+}

@@ -1,11 +1,13 @@
 //! Portico's own read endpoints under `/api/v1`: an entity's history (every stored version),
-//! the errors sources recorded, and the catalog's health (sizes and unresolved relations).
+//! an entity as it was at a time, what changed between two times, the errors sources
+//! recorded, and the catalog's health (sizes and unresolved relations).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use portico_graph::Unresolved;
 use portico_model::EntityRef;
+use portico_discovery::{ChangeReport, parse_time};
 use portico_store::{ErrorRecord, VersionRecord};
 use serde::Serialize;
 
@@ -16,7 +18,9 @@ use crate::params::QueryParams;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
+        .route("/entities/{kind}/{namespace}/{name}", get(entity_as_of))
         .route("/entities/{kind}/{namespace}/{name}/history", get(history))
+        .route("/changes", get(changes))
         .route("/errors", get(errors))
         .route("/health/catalog", get(catalog_health))
 }
@@ -40,6 +44,51 @@ pub(crate) async fn history(
         return Err(no_entity_named(&kind, &namespace, &name));
     }
     Ok(Json(Items { items }))
+}
+
+/// An entity's stored descriptor as it was at `asOf` (RFC 3339), with the version and source
+/// of its latest change then. Without `asOf`, as it is now.
+#[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}", tag = "portico",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path),
+        ("asOf" = Option<String>, Query, description = "RFC 3339 time, not in the future")),
+    responses((status = 200, description = "`{version, at, source, change, body}`", body = serde_json::Value),
+              (status = 400, description = "Bad or future `asOf`", body = ErrorResponse),
+              (status = 404, description = "The entity did not exist then", body = ErrorResponse)))]
+pub(crate) async fn entity_as_of(
+    State(state): State<AppState>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<VersionRecord>, ApiError> {
+    let params = QueryParams::parse(raw.as_deref());
+    let at = match params.one("asOf")? {
+        Some(t) => parse_time("asOf", t).map_err(ApiError::Input)?,
+        None => portico_discovery::now_ms(),
+    };
+    match state.catalog.entity_at(&key_of(&kind, &namespace, &name), at).await? {
+        Some(v) => Ok(Json(v)),
+        None => Err(no_entity_named(&kind, &namespace, &name)),
+    }
+}
+
+/// What changed after `from` and up to `to` (RFC 3339; `to` defaults to now): entities added,
+/// removed and changed, with field-level differences and the source of each change.
+#[utoipa::path(get, path = "/api/v1/changes", tag = "portico",
+    params(("from" = String, Query, description = "RFC 3339 time"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time, default now")),
+    responses((status = 200, description = "`{from, to, added, removed, changed, truncated}`", body = serde_json::Value),
+              (status = 400, description = "Missing, malformed, future or reversed times", body = ErrorResponse)))]
+pub(crate) async fn changes(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<ChangeReport>, ApiError> {
+    let params = QueryParams::parse(raw.as_deref());
+    let from = params.one("from")?.ok_or_else(|| ApiError::Input("from: required (an RFC 3339 time)".into()))?;
+    let from = parse_time("from", from).map_err(ApiError::Input)?;
+    let to = match params.one("to")? {
+        Some(t) => parse_time("to", t).map_err(ApiError::Input)?,
+        None => portico_discovery::now_ms(),
+    };
+    if from > to {
+        return Err(ApiError::Input("from must not be after to".into()));
+    }
+    Ok(Json(state.catalog.changes(from, to).await?))
 }
 
 /// Errors recorded by sources (unreadable files, invalid descriptors, conflicts), optionally
