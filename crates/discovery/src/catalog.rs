@@ -14,7 +14,7 @@ pub mod history;
 mod plan;
 mod session;
 
-pub use session::Ingest;
+pub use session::{Ingest, with_declared_kinds};
 use session::extend;
 use crate::IngestError;
 

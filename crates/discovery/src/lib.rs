@@ -17,7 +17,7 @@ pub mod providers;
 pub mod reader;
 
 pub use catalog::history::{ChangeReport, EntityChange, parse_time};
-pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, OrphanStrategy};
+pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, Ingest, OrphanStrategy, with_declared_kinds};
 pub use mutation::{Mutation, Origin, RawEntity, SourceError};
 pub use providers::location::{LocationService, LocationSpec, ReadOutcome, expand as find_descriptor_files};
 pub use reader::{Reader, ReaderConfig, ReadError};
@@ -39,10 +39,16 @@ pub fn now_ms() -> i64 {
 }
 
 
-/// Resident memory of this process in MiB (Linux; 0 elsewhere), for progress logs.
-pub fn rss_mib() -> u64 {
+/// A memory figure of this process from `/proc/self/status` in KiB (`VmRSS:`, `VmHWM:`; Linux,
+/// 0 elsewhere).
+pub fn memory_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
-        .map_or(0, |kib| kib / 1024)
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Resident memory of this process in MiB, for progress logs.
+pub fn rss_mib() -> u64 {
+    memory_kib("VmRSS:") / 1024
 }

@@ -322,7 +322,20 @@ macro_rules! impl_store {
             }
 
             async fn get_location(&self, id: &str) -> $crate::Result<Option<$crate::LocationRecord>> {
-                Ok(self.list_locations().await?.into_iter().find(|l| l.id == id))
+                use sqlx::Row;
+                let row = sqlx::query("select id, type, target, created_at from locations where id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(|r| {
+                    Ok($crate::LocationRecord {
+                        id: r.try_get(0)?,
+                        kind: r.try_get(1)?,
+                        target: r.try_get(2)?,
+                        created_at: r.try_get(3)?,
+                    })
+                })
+                .transpose()
             }
 
             async fn add_location(

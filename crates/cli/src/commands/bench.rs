@@ -78,13 +78,6 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
-}
-
 async fn measure(
     db: &TestDb,
     summary: &synth::SynthSummary,
@@ -102,14 +95,14 @@ async fn measure(
     let locations = LocationService::new(catalog.clone(), reader);
     let spec = LocationSpec { kind: "file".into(), target: summary.root.display().to_string() };
 
-    let rss_before = rss_kib("VmRSS:");
+    let rss_before = portico_discovery::memory_kib("VmRSS:");
     let t = Instant::now();
     let (record, _, _, report) = locations.register(&spec, false).await?;
     let ingest = t.elapsed();
     let report = report.unwrap_or_default();
     row("ingest (read, validate, write, index)", format!("{:.2} s, {} entities, {} errors", ingest.as_secs_f64(), catalog.read().len(), report.errors.len()));
     row("ingest rows written", report.rows_written.to_string());
-    row("peak RSS after ingest (VmHWM)", format!("{} MiB (RSS before ingest {} MiB)", rss_kib("VmHWM:") / 1024, rss_before / 1024));
+    row("peak RSS after ingest (VmHWM)", format!("{} MiB (RSS before ingest {} MiB)", portico_discovery::memory_kib("VmHWM:") / 1024, rss_before / 1024));
 
     let t = Instant::now();
     let again = locations.refresh(&record.id, &|_, _| {}).await?;
@@ -134,7 +127,7 @@ async fn measure(
     let q = format!("{base}/api/catalog/entity-facets?facet=kind");
     row("GET entity-facets facet=kind", latency(&client, &vec![q; requests.min(500)]).await?);
     server.abort();
-    row("peak RSS of the whole run (VmHWM)", format!("{} MiB", rss_kib("VmHWM:") / 1024));
+    row("peak RSS of the whole run (VmHWM)", format!("{} MiB", portico_discovery::memory_kib("VmHWM:") / 1024));
     Ok(out)
 }
 

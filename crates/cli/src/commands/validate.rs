@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use portico_discovery::{Origin, find_descriptor_files};
-use portico_model::{KindRegistry, Validator, yaml};
+use portico_discovery::{Origin, Reader, ReaderConfig, find_descriptor_files, with_declared_kinds};
+use portico_model::{Validator, yaml};
 use serde_json::Value;
 
 pub fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut problems: Vec<String> = Vec::new();
     let mut docs: Vec<(Origin, Value)> = Vec::new();
     let mut files = 0;
+    let reader = Reader::new(ReaderConfig::default());
     for path in paths {
         let found = find_descriptor_files(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if found.is_empty() {
@@ -21,20 +22,12 @@ pub fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         for file in found {
             files += 1;
             let shown = file.display().to_string();
-            let text = match std::fs::metadata(&file) {
-                Ok(m) if m.len() > yaml::MAX_FILE_BYTES as u64 => {
-                    problems.push(format!("{shown}: file is {} bytes, over the limit of {} bytes", m.len(), yaml::MAX_FILE_BYTES));
-                    continue;
-                }
-                Ok(_) => match std::fs::read_to_string(&file) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        problems.push(format!("{shown}: {e}"));
-                        continue;
-                    }
-                },
+            // The same guards as ingest (size limit, text only), rooted at the file itself.
+            let root = file.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            let text = match reader.read_file(&file, &[root]) {
+                Ok((_, text)) => text,
                 Err(e) => {
-                    problems.push(format!("{shown}: {e}"));
+                    problems.push(e.to_string());
                     continue;
                 }
             };
@@ -50,17 +43,11 @@ pub fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         }
     }
     // Kinds declared in the files being linted apply to the other files.
-    let base = Validator::default();
-    let declared: Vec<_> = docs
-        .iter()
-        .filter(|(_, v)| v.get("kind").and_then(Value::as_str) == Some("Kind"))
-        .filter_map(|(_, v)| base.validate(v.clone()).ok())
-        .collect();
-    let validator = match KindRegistry::builtin().with_declared(declared.iter()) {
-        Ok(r) => Validator::new(r),
+    let validator = match with_declared_kinds(&Validator::default(), docs.iter().map(|(_, v)| v)) {
+        Ok(v) => v,
         Err(errs) => {
             problems.extend(errs.iter().map(|e| format!("kind declarations: {e}")));
-            base
+            Validator::default()
         }
     };
     let mut seen: HashMap<String, String> = HashMap::new();

@@ -47,8 +47,17 @@ fn kind_of(v: &Value) -> Option<&str> {
 
 /// `base` extended with the kinds the `Kind` documents among `raw` declare.
 pub(super) fn extend(base: &Validator, raw: &[RawEntity]) -> Result<Validator, Vec<FieldError>> {
+    with_declared_kinds(base, raw.iter().map(|r| &r.value))
+}
+
+/// `base` extended with the kinds that the valid `Kind` documents among `docs` declare (other
+/// documents are ignored). Shared by ingest and `portico catalog validate`.
+pub fn with_declared_kinds<'a>(
+    base: &Validator,
+    docs: impl IntoIterator<Item = &'a Value>,
+) -> Result<Validator, Vec<FieldError>> {
     let declared: Vec<Entity> =
-        raw.iter().filter(|r| kind_of(&r.value) == Some("Kind")).filter_map(|r| base.validate(r.value.clone()).ok()).collect();
+        docs.into_iter().filter(|v| kind_of(v) == Some("Kind")).filter_map(|v| base.validate(v.clone()).ok()).collect();
     if declared.is_empty() {
         return Ok(base.clone());
     }
