@@ -1,0 +1,182 @@
+//! Portico's one expression language: CEL (the `cel` crate) with functions over the catalog
+//! graph, facts and time. Queries use it now; scorecard rules, action policies and permissions
+//! will use the same environment.
+//!
+//! An expression is compiled once ([`Expr::compile`]): the text is parsed, then checked against
+//! a [`Vocabulary`] (the variables in scope and the functions that exist), so an unknown name
+//! or a wrong number of arguments is reported with its position before anything runs. Runs
+//! share a [`Budget`] (graph steps and wall time) and do no I/O.
+
+mod budget;
+mod check;
+mod error;
+mod functions;
+pub mod value;
+
+use std::sync::{Arc, OnceLock};
+
+pub use budget::{Budget, Limits};
+pub use cel;
+pub use check::Path;
+pub use error::{ErrorKind, ExprError, Span};
+pub use functions::{install, EntityId, FunctionDoc, Graph, GraphAccess, FUNCTIONS};
+
+use cel::common::ast::IdedExpr;
+use cel::{Context, Env, ExecutionError, Program, Value};
+
+/// The names an expression may use besides functions.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Vocabulary {
+    pub variables: Vec<VariableDoc>,
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct VariableDoc {
+    pub name: &'static str,
+    pub description: &'static str,
+}
+
+impl Vocabulary {
+    /// The variables of an expression evaluated for one entity, as queries are.
+    pub fn entity() -> Self {
+        let v = |name, description| VariableDoc { name, description };
+        Self {
+            variables: vec![
+                v("ref", "the entity's reference, kind:namespace/name (kind in lower case)"),
+                v("kind", "the entity's kind, e.g. 'Component'"),
+                v("apiVersion", "the entity's apiVersion"),
+                v("metadata", "name, namespace, title, description, labels, annotations, tags, links"),
+                v("spec", "the kind's own fields, e.g. spec.type, spec.owner, spec.lifecycle"),
+                v("status", "status fields, including discovery's facts (status.facts)"),
+                v("relations", "the entity's relations: a list of {type, targetRef}"),
+                v("entity", "the whole entity as one value (with ref and relations)"),
+            ],
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.variables.iter().any(|v| v.name == name)
+    }
+}
+
+/// The CEL environment: the standard library, its macros and the strings extension.
+pub fn env() -> Arc<Env> {
+    static ENV: OnceLock<Arc<Env>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Env::stdlib();
+        env.add_extension(cel::extensions::strings).expect("the strings extension installs on the standard library");
+        Arc::new(env)
+    })
+    .clone()
+}
+
+/// A compiled, checked expression.
+#[derive(Debug)]
+pub struct Expr {
+    source: String,
+    program: Program,
+}
+
+impl Expr {
+    /// Parses and checks `source`.
+    pub fn compile(source: &str, vocabulary: &Vocabulary, limits: &Limits) -> Result<Self, ExprError> {
+        if source.len() > limits.max_length {
+            return Err(ExprError::new(
+                ErrorKind::Limit,
+                format!("the expression is {} bytes long; the limit is {}", source.len(), limits.max_length),
+            ));
+        }
+        if source.trim().is_empty() {
+            return Err(ExprError::new(ErrorKind::Syntax, "the expression is empty"));
+        }
+        let operators = check::count_operators(source);
+        if operators > limits.max_operators {
+            return Err(ExprError::new(
+                ErrorKind::Limit,
+                format!(
+                    "the expression has {operators} operators; the limit is {} (for many alternatives, write `x in ['a', 'b', ...]`)",
+                    limits.max_operators
+                ),
+            ));
+        }
+        // The parser and the checks recurse once per level of the tree.
+        on_big_stack(|| {
+            let program = env().compile(source).map_err(|errors| check::syntax_error(source, &errors))?;
+            let expr = Self { source: source.to_owned(), program };
+            check::check(&expr, vocabulary)?;
+            Ok(expr)
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The syntax tree, for planners that look for indexable conditions.
+    pub fn ast(&self) -> &IdedExpr {
+        self.program.expression()
+    }
+
+    /// Where a node of the tree was written.
+    pub fn span(&self, id: u64) -> Option<Span> {
+        let (start, stop) = self.program.source_info().offset_for(id)?;
+        Some(Span { start: char_to_byte(&self.source, start as usize), end: char_to_byte(&self.source, stop as usize) })
+    }
+
+    /// Where a call was written: its function name (the parser places calls at their `(`).
+    pub fn call_span(&self, id: u64, name: &str) -> Option<Span> {
+        let span = self.span(id)?;
+        let before = &self.source[..span.start];
+        match before.trim_end().strip_suffix(name) {
+            Some(rest) => Some(Span { start: rest.len(), end: rest.len() + name.len() }),
+            None => Some(span),
+        }
+    }
+
+    /// The field paths the expression reads below the entity's variables (`spec.owner`,
+    /// `metadata.annotations`), each with its place.
+    pub fn paths(&self) -> Vec<Path> {
+        check::paths(self)
+    }
+
+    /// Evaluates against a context made by [`context`].
+    pub fn eval(&self, ctx: &Context<'_, '_>) -> Result<Value, ExprError> {
+        self.program.execute(ctx).map_err(|e| self.execution_error(&e))
+    }
+
+    /// An execution error as an [`ExprError`], placed at the node it most likely came from.
+    pub fn execution_error(&self, e: &ExecutionError) -> ExprError {
+        check::execution_error(self, e)
+    }
+}
+
+/// A root context with the standard environment and Portico's functions.
+pub fn context<'v>(graph: Arc<dyn GraphAccess>, budget: Arc<Budget>, now: chrono::DateTime<chrono::FixedOffset>) -> Context<'static, 'v> {
+    let mut ctx = Context::with_env(env());
+    install(&mut ctx, graph, budget, now);
+    ctx
+}
+
+/// Runs `f` on a thread with a stack deep enough for the deepest expression the limits accept
+/// (parsing and evaluation recurse once per level of the tree).
+pub fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("expr".into())
+            .stack_size(BIG_STACK)
+            .spawn_scoped(s, f)
+            .expect("spawning an evaluation thread")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Stack for threads that parse or evaluate expressions.
+pub const BIG_STACK: usize = 64 << 20;
+
+fn char_to_byte(s: &str, chars: usize) -> usize {
+    s.char_indices().nth(chars).map_or(s.len(), |(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests;

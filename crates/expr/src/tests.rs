@@ -1,0 +1,180 @@
+//! The language on a small graph: a → b → c → a (a cycle), d → a; a owned by team.
+
+use std::sync::Arc;
+
+use cel::Value;
+
+use crate::value::{from_json, map};
+use crate::*;
+
+struct Small;
+
+const REFS: &[&str] = &["component:default/a", "component:default/b", "component:default/c", "component:default/d", "group:default/team"];
+const EDGES: &[(u32, &str, u32)] = &[(0, "dependson", 1), (1, "dependson", 2), (2, "dependson", 0), (3, "dependson", 0), (0, "ownedby", 4)];
+
+impl Graph for Small {
+    fn id(&self, reference: &str) -> Option<EntityId> {
+        REFS.iter().position(|r| r.eq_ignore_ascii_case(reference)).map(|i| i as u32)
+    }
+    fn entity(&self, id: EntityId) -> Option<Value> {
+        let r = REFS.get(id as usize)?;
+        Some(map([("ref", Value::from(*r)), ("spec", from_json(&serde_json::json!({"type": "service"})))]))
+    }
+    fn neighbours(&self, id: EntityId, relation: &str, inverse: bool, out: &mut Vec<EntityId>) {
+        let relation = relation.to_lowercase();
+        for &(s, t, d) in EDGES {
+            if t == relation {
+                if !inverse && s == id {
+                    out.push(d);
+                } else if inverse && d == id {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    fn has_relation(&self, id: EntityId, relation: &str, target: Option<&str>) -> bool {
+        let relation = relation.to_lowercase();
+        EDGES.iter().any(|&(s, t, d)| s == id && t == relation && target.is_none_or(|x| self.id(x) == Some(d)))
+    }
+    fn fact(&self, id: EntityId, name: &str) -> Option<Value> {
+        (id == 0 && name == "git.lastCommitAt").then(|| Value::from("2026-11-01T00:00:00Z"))
+    }
+}
+
+struct Access;
+impl GraphAccess for Access {
+    fn with_graph(&self, f: &mut dyn FnMut(&dyn Graph)) {
+        f(&Small)
+    }
+}
+
+fn run_with(limits: Limits, source: &str, this: &str) -> Result<Value, ExprError> {
+    let expr = Expr::compile(source, &Vocabulary::entity(), &limits)?;
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z").unwrap();
+    let mut ctx = context(Arc::new(Access), Arc::new(Budget::new(&limits)), now);
+    ctx.add_variable_from_value("ref", this);
+    ctx.add_variable_from_value("kind", "Component");
+    expr.eval(&ctx)
+}
+
+fn run(source: &str) -> Value {
+    run_with(Limits::default(), source, "component:default/a").unwrap_or_else(|e| panic!("{source}: {e}"))
+}
+
+fn refs(v: Value) -> Vec<String> {
+    let Value::List(items) = v else { panic!("not a list: {v:?}") };
+    items.iter().map(|e| match value::get(e, "ref") {
+        Some(Value::String(s)) => s.to_string(),
+        other => panic!("{other:?}"),
+    }).collect()
+}
+
+fn compile_error(source: &str) -> ExprError {
+    Expr::compile(source, &Vocabulary::entity(), &Limits::default()).expect_err(source)
+}
+
+#[test]
+fn graph_functions() {
+    assert_eq!(refs(run("related('dependsOn')")), ["component:default/b"]);
+    assert_eq!(refs(run("related('DEPENDSON')")), ["component:default/b"], "relation types are case-insensitive");
+    assert_eq!(refs(run("inverse('dependsOn')")), ["component:default/c", "component:default/d"]);
+    assert_eq!(refs(run("reachable('dependsOn')")), ["component:default/b", "component:default/c"], "cycle-safe, itself excluded");
+    assert_eq!(refs(run("reachable('dependsOn', 1)")), ["component:default/b"]);
+    assert_eq!(refs(run("entity('component:default/d').reachable('dependsOn')")), ["component:default/a", "component:default/b", "component:default/c"]);
+    assert_eq!(refs(run("'component:default/d'.related('dependsOn')")), ["component:default/a"], "a reference works as a receiver");
+    assert_eq!(run("has_relation('ownedBy')"), Value::Bool(true));
+    assert_eq!(run("has_relation('ownedBy', 'group:default/team')"), Value::Bool(true));
+    assert_eq!(run("has_relation('ownedBy', 'group:default/other')"), Value::Bool(false));
+    assert_eq!(run("related('dependsOn').exists(e, e.has_relation('dependsOn', 'component:default/c'))"), Value::Bool(true));
+    assert_eq!(run("related('dependsOn').map(e, ref(e))"), Value::List(Arc::new(vec![Value::from("component:default/b")])));
+    assert_eq!(run("entity('component:default/nope')"), Value::Null);
+    assert_eq!(run("fact('git.lastCommitAt')"), Value::from("2026-11-01T00:00:00Z"));
+    assert_eq!(run("fact('nope')"), Value::Null);
+}
+
+#[test]
+fn time_helpers() {
+    assert_eq!(run("since('2026-11-20T00:00:00Z') > days(6) && since('2026-11-20T00:00:00Z') < days(8)"), Value::Bool(true));
+    assert_eq!(run("now() - hours(24) == timestamp('2026-11-26T00:00:00Z')"), Value::Bool(true));
+    assert_eq!(run("since(fact('git.lastCommitAt')) < days(90)"), Value::Bool(true));
+    assert_eq!(run("'Payments'.lowerAscii() == 'payments'"), Value::Bool(true), "strings extension");
+}
+
+#[test]
+fn unknown_function_has_a_caret_and_a_suggestion() {
+    let e = compile_error("kind == 'Component' && relatd('dependsOn').size() > 0");
+    assert_eq!(e.kind, ErrorKind::Check);
+    assert!(e.message.contains("unknown function 'relatd'; did you mean 'related'?"), "{e}");
+    assert_eq!(e.column, Some(24), "{e}");
+    assert!(e.to_string().contains("\n  |                        ^"), "{e}");
+}
+
+#[test]
+fn unknown_name_and_arity() {
+    let e = compile_error("knd == 'API'");
+    assert!(e.message.starts_with("unknown name 'knd'; did you mean 'kind'?"), "{e}");
+    assert_eq!(e.column, Some(1));
+    let e = compile_error("related()");
+    assert!(e.message.contains("related() takes 1 argument(s), not 0"), "{e}");
+    let e = compile_error("[1, 2].exists(x, y > 1)");
+    assert!(e.message.contains("unknown name 'y'"), "{e}");
+    // Comprehension variables are in scope in the body.
+    Expr::compile("related('dependsOn').all(x, x.spec.type == 'service')", &Vocabulary::entity(), &Limits::default()).unwrap();
+}
+
+#[test]
+fn syntax_errors_point_at_the_place() {
+    let e = compile_error("kind == 'Component' &&");
+    assert_eq!(e.kind, ErrorKind::Syntax);
+    assert_eq!(e.line, Some(1));
+    assert!(e.column.is_some(), "{e}");
+    let e = compile_error("spec.owner == 'a\nteam'");
+    assert_eq!(e.kind, ErrorKind::Syntax, "{e}");
+    assert_eq!(compile_error("   ").message, "the expression is empty");
+}
+
+#[test]
+fn size_and_depth_are_bounded() {
+    let long = format!("kind == '{}'", "x".repeat(9000));
+    assert_eq!(compile_error(&long).kind, ErrorKind::Limit);
+    let deep = format!("{}1{}", "(".repeat(500), ")".repeat(500));
+    let e = compile_error(&deep);
+    assert_eq!(e.kind, ErrorKind::Syntax, "{e}");
+}
+
+#[test]
+fn long_operator_chains_are_bounded() {
+    // The deepest tree the limits accept compiles and runs.
+    let chain = vec!["1"; 1000].join(" + ");
+    assert_eq!(on_big_stack(|| run(&chain)), Value::Int(1000));
+    let chain = vec!["1"; 1002].join(" + ");
+    let e = compile_error(&chain);
+    assert_eq!(e.kind, ErrorKind::Limit);
+    assert!(e.message.contains("1001 operators; the limit is 1000"), "{e}");
+}
+
+#[test]
+fn traversal_is_bounded() {
+    let limits = Limits { max_steps: 20, ..Limits::default() };
+    let e = run_with(limits, "[1,2,3,4,5,6,7,8,9,10].all(i, reachable('dependsOn').size() == 2)", "component:default/a").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Evaluation);
+    assert!(e.message.contains("more than 20"), "{e}");
+}
+
+#[test]
+fn evaluation_errors_are_placed() {
+    let e = run_with(Limits::default(), "kind == 'Component' && related(1).size() > 0", "component:default/a").unwrap_err();
+    assert!(e.message.contains("related(): expected a relation type (a string) as argument 1, got int"), "{e}");
+    assert_eq!(e.column, Some(24), "{e}");
+    let e = run_with(Limits::default(), "1 + 'a' == 2", "component:default/a").unwrap_err();
+    assert!(e.message.contains("cannot be applied"), "{e}");
+    let e = run_with(Limits::default(), "related('dependsOn')", "component:default/zzz").unwrap_err();
+    assert!(e.message.contains("no entity \"component:default/zzz\""), "{e}");
+}
+
+#[test]
+fn paths_are_collected() {
+    let expr = Expr::compile("spec.owner == 'x' && metadata.annotations['backstage.io/techdocs-ref'] != '' && kind == 'A'", &Vocabulary::entity(), &Limits::default()).unwrap();
+    let paths: Vec<String> = expr.paths().into_iter().map(|p| p.path).collect();
+    assert_eq!(paths, ["spec.owner", "metadata.annotations.backstage.io/techdocs-ref"]);
+}
