@@ -1,7 +1,10 @@
 //! The catalog: store + read model + validator, and the ingest algorithm.
 
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, RwLock};
 
+use parking_lot::RwLockReadGuard;
+
+use portico_graph::eval::SharedGraph;
 use portico_graph::CatalogGraph;
 use portico_model::{Entity, FieldError, KindRegistry, Validator};
 use portico_store::{ChangeSet, ErrorRecord, SourceRecord, Store};
@@ -59,7 +62,7 @@ pub struct IngestReport {
 /// The catalog: the store, the read model kept in step with it, and the kinds in force.
 pub struct Catalog {
     store: Arc<dyn Store>,
-    graph: RwLock<CatalogGraph>,
+    graph: SharedGraph,
     validator: RwLock<Validator>,
     writer: Mutex<()>,
     events: broadcast::Sender<CatalogEvent>,
@@ -90,7 +93,7 @@ impl Catalog {
         let (events, _) = broadcast::channel(256);
         Ok(Arc::new(Self {
             store,
-            graph: RwLock::new(graph),
+            graph: Arc::new(parking_lot::RwLock::new(graph)),
             validator: RwLock::new(validator),
             writer: Mutex::new(()),
             events,
@@ -105,7 +108,13 @@ impl Catalog {
 
     /// The read model. Hold the guard briefly: writers wait for it.
     pub fn read(&self) -> RwLockReadGuard<'_, CatalogGraph> {
-        self.graph.read().unwrap_or_else(|e| e.into_inner())
+        self.graph.read()
+    }
+
+    /// The read model itself, for evaluation that reads it from several threads
+    /// ([`portico_graph::eval`]).
+    pub fn graph(&self) -> &SharedGraph {
+        &self.graph
     }
 
     pub fn validator(&self) -> Validator {
@@ -241,7 +250,7 @@ impl Catalog {
         let kinds_changed = changes.added.iter().chain(&changes.updated).any(|w| w.entry.entity.kind == "Kind")
             || changes.removed.iter().any(|g| g.key.starts_with("kind:"));
         let mut event = CatalogEvent { source: changes.source.clone(), changed: Vec::new(), removed: Vec::new() };
-        let mut graph = self.graph.write().unwrap_or_else(|e| e.into_inner());
+        let mut graph = self.graph.write();
         for g in changes.removed {
             graph.remove(&g.key);
             event.removed.push(g.key);

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 
 pub use budget::{Budget, Limits};
 pub use cel;
-pub use check::Path;
+pub use check::{select_path, Path};
 pub use error::{ErrorKind, ExprError, Span};
 pub use functions::{install, EntityId, FunctionDoc, Graph, GraphAccess, FUNCTIONS};
 
@@ -151,7 +151,7 @@ impl Expr {
 }
 
 /// A root context with the standard environment and Portico's functions.
-pub fn context<'v>(graph: Arc<dyn GraphAccess>, budget: Arc<Budget>, now: chrono::DateTime<chrono::FixedOffset>) -> Context<'static, 'v> {
+pub fn context<'p, 'v>(graph: Arc<dyn GraphAccess>, budget: Arc<Budget>, now: chrono::DateTime<chrono::FixedOffset>) -> Context<'p, 'v> {
     let mut ctx = Context::with_env(env());
     install(&mut ctx, graph, budget, now);
     ctx

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::Id;
 
 /// Values longer than this are not indexed (as in Backstage).
-const MAX_VALUE_LEN: usize = 200;
+pub(crate) const MAX_VALUE_LEN: usize = 200;
 
 pub(crate) struct Posting {
     /// The value as first seen, when its case differs from the lowercased key (for facets).
@@ -239,6 +239,11 @@ impl FieldIndex {
             }
         }
         out
+    }
+
+    /// Whether some entity has the (lowercased) path as a field or below it.
+    pub fn has_path(&self, path: &str) -> bool {
+        self.exists.contains_key(path) || self.exists.keys().any(|k| k.len() > path.len() && k.starts_with(path) && k.as_bytes()[path.len()] == b'.')
     }
 
     pub fn with_key(&self, key: &str) -> RoaringBitmap {

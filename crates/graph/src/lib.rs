@@ -7,6 +7,7 @@
 //! relation graph and the indexes are compact; a reference to an entity that does not exist yet
 //! still gets an id, which is how unresolved relations are kept and reported.
 
+pub mod eval;
 pub mod filter;
 mod index;
 mod query;

@@ -51,7 +51,7 @@ pub struct Facet {
 }
 
 impl CatalogGraph {
-    fn statement(&self, st: &FilterStatement) -> RoaringBitmap {
+    pub(crate) fn statement(&self, st: &FilterStatement) -> RoaringBitmap {
         let key = st.key.to_lowercase();
         if let Some(rel) = key.strip_prefix("relations.") {
             let mut out = RoaringBitmap::new();

@@ -35,7 +35,7 @@ impl Catalog {
     fn sync(&self, source: Option<&str>, stored: Vec<portico_model::CatalogEntry>) -> usize {
         let validator = self.validator();
         let mut event = CatalogEvent { source: source.unwrap_or("*").to_owned(), changed: Vec::new(), removed: Vec::new() };
-        let mut graph = self.graph.write().unwrap_or_else(|e| e.into_inner());
+        let mut graph = self.graph.write();
         let keep: HashSet<&str> = stored.iter().map(|e| e.key.as_str()).collect();
         let gone: Vec<String> = graph
             .entries()

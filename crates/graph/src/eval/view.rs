@@ -1,0 +1,140 @@
+//! The read model as the expression language sees it: entities as CEL values, relations as
+//! neighbours, and the variables of the entity an expression is evaluated for.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use portico_expr::cel::common::value::CowVal;
+use portico_expr::cel::context::VariableResolver;
+use portico_expr::cel::objects::{Key, Map};
+use portico_expr::cel::{to_value, Value};
+use portico_expr::{EntityId, Graph, GraphAccess};
+use portico_model::{EntityRef, RefDefaults};
+
+use crate::{CatalogGraph, Id};
+
+/// A read model shared between the catalog and the expressions reading it.
+pub type SharedGraph = Arc<RwLock<CatalogGraph>>;
+
+/// Functions reach the graph through a recursive read lock: the run that calls them already
+/// holds one, and a writer waiting in between must not deadlock it.
+pub(crate) struct Access(pub SharedGraph);
+
+impl GraphAccess for Access {
+    fn with_graph(&self, f: &mut dyn FnMut(&dyn Graph)) {
+        let graph = self.0.read_recursive();
+        f(&*graph);
+    }
+}
+
+impl CatalogGraph {
+    /// The key of a reference as users write it (`kind:namespace/name`, namespace optional).
+    pub(crate) fn key_for(reference: &str) -> Option<String> {
+        EntityRef::parse(reference, RefDefaults { kind: None, namespace: Some("default") }).ok().map(|r| r.key())
+    }
+
+    /// An entity as a CEL value: its descriptor plus `ref` and its computed `relations`.
+    pub fn cel_entity(&self, id: Id) -> Option<Value> {
+        let entry = self.entries.get(&id)?;
+        let e = &entry.entity;
+        let mut map: HashMap<Key, Value> = HashMap::with_capacity(8);
+        let mut put = |k: &str, v: Value| {
+            map.insert(Key::String(Arc::new(k.to_owned())), v);
+        };
+        put("ref", Value::String(Arc::new(entry.entity_ref().to_string())));
+        put("apiVersion", Value::String(Arc::new(e.api_version.clone())));
+        put("kind", Value::String(Arc::new(e.kind.clone())));
+        put("metadata", to_value(&e.metadata).unwrap_or(Value::Null));
+        put("spec", e.spec.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)));
+        put("status", e.status.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)));
+        put("relations", self.cel_relations(id));
+        Some(Value::Map(Map { map: Arc::new(map) }))
+    }
+
+    fn cel_relations(&self, id: Id) -> Value {
+        let rels = self.relations(self.key_of(id));
+        Value::List(Arc::new(rels.iter().map(|r| to_value(r).unwrap_or(Value::Null)).collect()))
+    }
+
+    /// Ids that have a relation of type `relation` to `target` (both directions are indexed).
+    fn sources_of(&self, relation: &str, target: Id) -> &[Id] {
+        let Some(rel) = self.interned_types.get(relation.to_ascii_lowercase().as_str()) else { return &[] };
+        self.rel_index.get(&(rel.clone(), target)).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Graph for CatalogGraph {
+    fn id(&self, reference: &str) -> Option<EntityId> {
+        self.id_of(&Self::key_for(reference)?)
+    }
+
+    fn entity(&self, id: EntityId) -> Option<Value> {
+        self.cel_entity(id)
+    }
+
+    fn neighbours(&self, id: EntityId, relation: &str, inverse: bool, out: &mut Vec<EntityId>) {
+        let start = out.len();
+        if inverse {
+            out.extend(self.sources_of(relation, id).iter().copied().filter(|n| self.present.contains(*n)));
+            out[start..].sort_unstable();
+            let mut v = out.split_off(start);
+            v.dedup();
+            out.extend(v);
+        } else {
+            out.extend(self.related(id, relation).into_iter().filter(|n| self.present.contains(*n)));
+        }
+    }
+
+    fn has_relation(&self, id: EntityId, relation: &str, target: Option<&str>) -> bool {
+        let related = self.related(id, relation);
+        match target {
+            None => !related.is_empty(),
+            Some(t) => Self::key_for(t).and_then(|k| self.ids.get(k.as_str()).copied()).is_some_and(|t| related.contains(&t)),
+        }
+    }
+
+    fn fact(&self, id: EntityId, name: &str) -> Option<Value> {
+        let facts = self.entries.get(&id)?.entity.status.as_ref()?.get("facts")?;
+        let value = facts.get(name).or_else(|| name.split('.').try_fold(facts, |v, part| v.get(part)))?;
+        Some(portico_expr::value::from_json(value))
+    }
+}
+
+/// The variables of the entity an expression is being evaluated for; one per thread, pointed
+/// at each entity in turn.
+pub(crate) struct Current<'g> {
+    pub graph: &'g CatalogGraph,
+    pub id: AtomicU32,
+}
+
+impl Current<'_> {
+    pub fn set(&self, id: Id) {
+        self.id.store(id, Ordering::Relaxed);
+    }
+
+    fn value(&self, name: &str) -> Option<Value> {
+        let id = self.id.load(Ordering::Relaxed);
+        let entry = self.graph.entries.get(&id)?;
+        let e = &entry.entity;
+        Some(match name {
+            "ref" => Value::String(Arc::new(entry.entity_ref().to_string())),
+            "kind" => Value::String(Arc::new(e.kind.clone())),
+            "apiVersion" => Value::String(Arc::new(e.api_version.clone())),
+            "metadata" => to_value(&e.metadata).ok()?,
+            "spec" => e.spec.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)),
+            "status" => e.status.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)),
+            "relations" => self.graph.cel_relations(id),
+            "entity" => self.graph.cel_entity(id)?,
+            _ => return None,
+        })
+    }
+}
+
+impl VariableResolver for Current<'_> {
+    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+        let value = self.value(variable)?;
+        value.try_into().ok().map(CowVal::Owned)
+    }
+}
