@@ -54,6 +54,20 @@ pub trait Store: Send + Sync + 'static {
     async fn entity_at(&self, key: &str, at: i64) -> Result<Option<VersionRecord>>;
     /// Keys of the entities that changed after `from` and up to `to`, with the last change of
     /// each in that window.
+    /// Every entity as it was at `at` (ms): the latest version of each key recorded by then,
+    /// without the removed ones; an orphaned entity keeps its last descriptor.
+    async fn entities_at(&self, at: i64) -> Result<Vec<portico_model::CatalogEntry>>;
+    /// How many versions were recorded by `at`, and the time of the last: a cache key for
+    /// [`Store::entities_at`].
+    async fn history_marker(&self, at: i64) -> Result<HistoryMarker>;
+    /// The time of the first recorded version, if any.
+    async fn history_start(&self) -> Result<Option<i64>>;
+    async fn list_saved_queries(&self) -> Result<Vec<SavedQuery>>;
+    async fn get_saved_query(&self, name: &str) -> Result<Option<SavedQuery>>;
+    /// Creates or replaces (keeping `created_at`); true when it was created.
+    async fn put_saved_query(&self, query: &SavedQuery) -> Result<bool>;
+    /// True when there was one to delete.
+    async fn delete_saved_query(&self, name: &str) -> Result<bool>;
     async fn changes_between(&self, from: i64, to: i64) -> Result<Vec<VersionRecord>>;
     /// Errors recorded by sources, optionally only those of one entity.
     async fn errors(&self, key: Option<&str>) -> Result<Vec<ErrorRecord>>;

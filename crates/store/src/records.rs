@@ -97,3 +97,25 @@ pub struct SourceRecord {
     pub last_error: Option<String>,
     pub entity_count: i64,
 }
+
+/// A saved query. `query` is the query as JSON (expression, fields, orderBy, groupBy, limit);
+/// the store keeps it as given, the server checks it before saving.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedQuery {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// An entity reference, usually a group.
+    pub owner: String,
+    pub query: serde_json::Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What the history holds up to a time: two times with the same marker see the same catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HistoryMarker {
+    pub versions: i64,
+    pub last_at: i64,
+}

@@ -266,6 +266,105 @@ macro_rules! impl_store {
                 Ok(Some($crate::VersionRecord { body: described.and_then(|d| d.body), ..latest }))
             }
 
+            async fn entities_at(&self, at: i64) -> $crate::Result<Vec<portico_model::CatalogEntry>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "select v.key, v.uid, v.source, v.change, v.version, v.hash, \
+                       coalesce(v.body, (select b.body from entity_versions b where b.key = v.key and b.version < v.version \
+                                         and b.body is not null order by b.version desc limit 1)) as body, \
+                       (select min(f.at) from entity_versions f where f.key = v.key) as created_at, v.at \
+                     from entity_versions v \
+                     join (select key, max(version) as version from entity_versions where at <= $1 group by key) m \
+                       on m.key = v.key and m.version = v.version \
+                     where v.change <> 'removed'",
+                )
+                .bind(at)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let Some(body): Option<String> = r.try_get(6)? else { continue };
+                    let change: String = r.try_get(3)?;
+                    out.push($crate::sql::entry_from_row(
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        None,
+                        i64::from(change == "orphaned"),
+                        r.try_get(4)?,
+                        r.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
+                        &body,
+                        r.try_get(7)?,
+                        r.try_get(8)?,
+                    )?);
+                }
+                Ok(out)
+            }
+
+            async fn history_marker(&self, at: i64) -> $crate::Result<$crate::HistoryMarker> {
+                let (versions, last_at) = sqlx::query_as::<_, (i64, i64)>(
+                    "select count(*), coalesce(max(at), 0) from entity_versions where at <= $1",
+                )
+                .bind(at)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok($crate::HistoryMarker { versions, last_at })
+            }
+
+            async fn history_start(&self) -> $crate::Result<Option<i64>> {
+                Ok(sqlx::query_as::<_, (Option<i64>,)>("select min(at) from entity_versions").fetch_one(&self.pool).await?.0)
+            }
+
+            async fn list_saved_queries(&self) -> $crate::Result<Vec<$crate::SavedQuery>> {
+                let rows = sqlx::query(
+                    "select name, title, description, owner, query, created_at, updated_at from saved_queries order by name",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::saved_query_from_row).collect()
+            }
+
+            async fn get_saved_query(&self, name: &str) -> $crate::Result<Option<$crate::SavedQuery>> {
+                let row = sqlx::query(
+                    "select name, title, description, owner, query, created_at, updated_at from saved_queries where name = $1",
+                )
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.as_ref().map(Self::saved_query_from_row).transpose()
+            }
+
+            async fn put_saved_query(&self, q: &$crate::SavedQuery) -> $crate::Result<bool> {
+                let mut tx = self.pool.begin().await?;
+                let existed = sqlx::query("select 1 from saved_queries where name = $1")
+                    .bind(&q.name)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+                sqlx::query(
+                    "insert into saved_queries (name, title, description, owner, query, created_at, updated_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7) \
+                     on conflict (name) do update set title = excluded.title, description = excluded.description, \
+                       owner = excluded.owner, query = excluded.query, updated_at = excluded.updated_at",
+                )
+                .bind(&q.name)
+                .bind(&q.title)
+                .bind(&q.description)
+                .bind(&q.owner)
+                .bind(q.query.to_string())
+                .bind(q.created_at)
+                .bind(q.updated_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(!existed)
+            }
+
+            async fn delete_saved_query(&self, name: &str) -> $crate::Result<bool> {
+                let done = sqlx::query("delete from saved_queries where name = $1").bind(name).execute(&self.pool).await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn changes_between(&self, from: i64, to: i64) -> $crate::Result<Vec<$crate::VersionRecord>> {
                 let rows = sqlx::query(
                     "select v.key, v.version, v.uid, v.at, v.source, v.change, v.hash, v.body from entity_versions v \
@@ -415,6 +514,23 @@ macro_rules! impl_store {
                     )?);
                 }
                 Ok(out)
+            }
+
+            fn saved_query_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::SavedQuery> {
+                use sqlx::Row;
+                let name: String = r.try_get(0)?;
+                let query: String = r.try_get(4)?;
+                let query = serde_json::from_str(&query)
+                    .map_err(|e| $crate::StoreError::Corrupt { key: format!("saved query {name}"), reason: e.to_string() })?;
+                Ok($crate::SavedQuery {
+                    name,
+                    title: r.try_get(1)?,
+                    description: r.try_get(2)?,
+                    owner: r.try_get(3)?,
+                    query,
+                    created_at: r.try_get(5)?,
+                    updated_at: r.try_get(6)?,
+                })
             }
 
             fn version_from_row(r: &<$db as sqlx::Database>::Row) -> $crate::Result<$crate::VersionRecord> {

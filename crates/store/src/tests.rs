@@ -165,3 +165,67 @@ async fn reads_entities_as_of_a_time_and_lists_changes_between_times() {
         assert!(s.changes_between(40, 50).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn the_whole_catalog_as_of_a_time() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let gone = |name: &str, version| EntityGone { key: format!("component:default/{name}"), uid: format!("uid-{name}"), version };
+        assert_eq!(s.history_start().await.unwrap(), None);
+        s.apply(&ChangeSet { source: "test".into(), at: 10, added: vec![write("a", "t1", 1), write("b", "t1", 1)], ..Default::default() }).await.unwrap();
+        s.apply(&ChangeSet { source: "test".into(), at: 20, updated: vec![write("a", "t2", 2)], removed: vec![gone("b", 2)], ..Default::default() }).await.unwrap();
+        s.apply(&ChangeSet { source: "test".into(), at: 30, orphaned: vec![gone("a", 3)], added: vec![write("c", "t3", 1)], ..Default::default() }).await.unwrap();
+
+        let at = |t| async move {
+            let mut v: Vec<(String, String, bool, i64)> = s
+                .entities_at(t)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.entity.metadata.name.clone(), e.entity.spec_str("owner").unwrap().to_owned(), e.orphan, e.version))
+                .collect();
+            v.sort();
+            v
+        };
+        let b = db.backend();
+        assert!(at(9).await.is_empty(), "{b}");
+        assert_eq!(at(10).await, [("a".into(), "t1".into(), false, 1), ("b".into(), "t1".into(), false, 1)], "{b}");
+        assert_eq!(at(25).await, [("a".into(), "t2".into(), false, 2)], "{b}: b removed");
+        assert_eq!(at(30).await, [("a".into(), "t2".into(), true, 3), ("c".into(), "t3".into(), false, 1)], "{b}: an orphan keeps its descriptor");
+        let first = s.entities_at(30).await.unwrap().into_iter().find(|e| e.entity.metadata.name == "a").unwrap();
+        assert_eq!((first.created_at, first.updated_at), (10, 30), "{b}");
+
+        assert_eq!(s.history_marker(25).await.unwrap(), s.history_marker(29).await.unwrap(), "{b}: same history, same marker");
+        assert_ne!(s.history_marker(25).await.unwrap(), s.history_marker(30).await.unwrap(), "{b}");
+        assert_eq!(s.history_start().await.unwrap(), Some(10));
+    }
+}
+
+#[tokio::test]
+async fn saved_queries_are_created_replaced_listed_and_deleted() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        let q = SavedQuery {
+            name: "orphans".into(),
+            title: "Orphaned resources".into(),
+            description: "Resources nobody owns or uses".into(),
+            owner: "group:default/platform".into(),
+            query: json!({"expression": "kind == 'Resource' && inverse('dependsOn').size() == 0"}),
+            created_at: 10,
+            updated_at: 10,
+        };
+        assert!(s.put_saved_query(&q).await.unwrap(), "{b}: created");
+        let changed = SavedQuery { title: "Orphans".into(), created_at: 99, updated_at: 20, ..q.clone() };
+        assert!(!s.put_saved_query(&changed).await.unwrap(), "{b}: replaced");
+        let got = s.get_saved_query("orphans").await.unwrap().unwrap();
+        assert_eq!((got.title.as_str(), got.created_at, got.updated_at), ("Orphans", 10, 20), "{b}: created_at kept");
+        assert_eq!(got.query, q.query);
+        s.put_saved_query(&SavedQuery { name: "a-first".into(), ..q.clone() }).await.unwrap();
+        let names: Vec<String> = s.list_saved_queries().await.unwrap().into_iter().map(|q| q.name).collect();
+        assert_eq!(names, ["a-first", "orphans"], "{b}");
+        assert!(s.delete_saved_query("orphans").await.unwrap());
+        assert!(!s.delete_saved_query("orphans").await.unwrap(), "{b}: already gone");
+        assert!(s.get_saved_query("orphans").await.unwrap().is_none());
+    }
+}
