@@ -15,6 +15,7 @@ use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 mod follow;
 pub mod history;
 mod plan;
+pub mod query;
 mod session;
 
 pub use session::{Ingest, with_declared_kinds};
@@ -69,6 +70,23 @@ pub struct Catalog {
     options: CatalogOptions,
     /// This process's identity among the replicas sharing the store.
     replica: String,
+    /// Read models of past times, most recent use last ([`Catalog::graph_at`]).
+    snapshots: Mutex<Vec<(portico_store::HistoryMarker, SharedGraph)>>,
+}
+
+/// A read model of `entries`, validated by the kinds they declare themselves.
+pub(crate) fn build_graph(entries: Vec<portico_model::CatalogEntry>) -> (CatalogGraph, Validator) {
+    let kinds: Vec<&Entity> = entries.iter().filter(|e| e.entity.kind == "Kind").map(|e| &*e.entity).collect();
+    let registry = KindRegistry::builtin().with_declared(kinds).unwrap_or_else(|errors| {
+        tracing::warn!(?errors, "stored kind declarations no longer compile; using built-in kinds only");
+        KindRegistry::builtin()
+    });
+    let validator = Validator::new(registry);
+    let mut graph = CatalogGraph::new();
+    for entry in entries {
+        graph.upsert(entry, &validator);
+    }
+    (graph, validator)
 }
 
 pub(crate) fn record(source: &str, at: i64, location: String, key: Option<String>, message: String) -> ErrorRecord {
@@ -79,16 +97,7 @@ impl Catalog {
     /// Loads the catalog from the store and builds the read model.
     pub async fn open(store: Arc<dyn Store>, options: CatalogOptions) -> Result<Arc<Self>, IngestError> {
         let entries = store.load_entities().await?;
-        let kinds: Vec<&Entity> = entries.iter().filter(|e| e.entity.kind == "Kind").map(|e| &*e.entity).collect();
-        let registry = KindRegistry::builtin().with_declared(kinds).unwrap_or_else(|errors| {
-            tracing::warn!(?errors, "stored kind declarations no longer compile; using built-in kinds only");
-            KindRegistry::builtin()
-        });
-        let validator = Validator::new(registry);
-        let mut graph = CatalogGraph::new();
-        for entry in entries {
-            graph.upsert(entry, &validator);
-        }
+        let (mut graph, validator) = build_graph(entries);
         graph.add_tombstones(store.tombstones().await?);
         let (events, _) = broadcast::channel(256);
         Ok(Arc::new(Self {
@@ -99,6 +108,7 @@ impl Catalog {
             events,
             options,
             replica: uuid::Uuid::new_v4().to_string(),
+            snapshots: Mutex::new(Vec::new()),
         }))
     }
 

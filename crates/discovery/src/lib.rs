@@ -16,7 +16,8 @@ pub mod placeholders;
 pub mod providers;
 pub mod reader;
 
-pub use catalog::history::{ChangeReport, EntityChange, parse_time};
+pub use catalog::history::{ChangeReport, EntityChange, format_time, parse_time};
+pub use catalog::query::{QueryError, QueryOutput, text_table};
 pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, Ingest, OrphanStrategy, with_declared_kinds};
 pub use mutation::{Mutation, Origin, RawEntity, SourceError};
 pub use providers::location::{LocationService, LocationSpec, ReadOutcome, expand as find_descriptor_files};

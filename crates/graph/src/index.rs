@@ -241,6 +241,13 @@ impl FieldIndex {
         out
     }
 
+    /// Field paths entities have, most common first, at most `max`.
+    pub fn paths(&self, max: usize) -> Vec<String> {
+        let mut all: Vec<(&Arc<str>, u64)> = self.exists.iter().map(|(k, ids)| (k, ids.len())).collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        all.into_iter().take(max).map(|(k, _)| k.to_string()).collect()
+    }
+
     /// Whether some entity has the (lowercased) path as a field or below it.
     pub fn has_path(&self, path: &str) -> bool {
         self.exists.contains_key(path) || self.exists.keys().any(|k| k.len() > path.len() && k.starts_with(path) && k.as_bytes()[path.len()] == b'.')

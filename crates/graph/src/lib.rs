@@ -102,6 +102,11 @@ impl CatalogGraph {
         self.ids.get(key).copied().filter(|id| self.present.contains(*id))
     }
 
+    /// Field paths entities have (lowercased), most common first, at most `max`.
+    pub fn field_paths(&self, max: usize) -> Vec<String> {
+        self.fields.paths(max)
+    }
+
     pub fn key_of(&self, id: Id) -> &str {
         &self.keys[id as usize]
     }

@@ -6,7 +6,9 @@ pub(crate) mod facets;
 pub(crate) mod health;
 pub(crate) mod locations;
 pub(crate) mod openapi;
+pub(crate) mod query;
 pub(crate) mod refresh;
+pub(crate) mod saved_queries;
 pub(crate) mod v1;
 
 use axum::Router;
@@ -27,7 +29,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let catalog = entities::router().merge(facets::router()).merge(locations::router()).merge(refresh::router());
     Router::new()
         .nest("/api/catalog", catalog)
-        .nest("/api/v1", v1::router())
+        .nest("/api/v1", v1::router().merge(query::router()).merge(saved_queries::router()))
         .merge(openapi::router())
         .merge(health::router())
         .fallback(no_route)

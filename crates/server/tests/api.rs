@@ -22,11 +22,14 @@ mod ops;
 #[path = "api/history.rs"]
 mod history;
 
+#[path = "api/expr.rs"]
+mod expr;
+
 use helpers::{TestApp, json};
 use portico_store::testing::TestDb;
 
 /// The example catalog's kinds, as Backstage counts them.
-const EXPECTED_KINDS: &[(&str, u64)] = &[
+pub(crate) const EXPECTED_KINDS: &[(&str, u64)] = &[
     ("User", 17),
     ("Component", 13),
     ("API", 10),

@@ -6,6 +6,10 @@ use portico_model::diff::{FieldChange, diff};
 use portico_store::VersionRecord;
 use serde_json::Value;
 
+use std::sync::Arc;
+
+use portico_graph::eval::SharedGraph;
+
 use super::Catalog;
 use crate::IngestError;
 
@@ -71,7 +75,53 @@ fn content(v: &VersionRecord) -> Value {
     body
 }
 
+/// Read models of past times kept in memory.
+const SNAPSHOTS: usize = 2;
+
+/// A time in ms as RFC 3339, for messages.
+pub fn format_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(|| ms.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
 impl Catalog {
+    /// The whole catalog as it was at `at` (ms since the epoch): a read model built from the
+    /// version history, so every read (filters, queries, relations) can answer as of then.
+    /// The last two are kept, keyed by what the history held at their time, so any time
+    /// between the same two changes shares one.
+    pub async fn graph_at(&self, at: i64) -> Result<SharedGraph, IngestError> {
+        match self.store.history_start().await? {
+            None => return Err(IngestError::Invalid("asOf: the catalog has no history yet".into())),
+            Some(start) if at < start => {
+                return Err(IngestError::Invalid(format!(
+                    "asOf: {} is before the catalog's history, which starts at {}",
+                    format_time(at),
+                    format_time(start)
+                )));
+            }
+            Some(_) => {}
+        }
+        let marker = self.store.history_marker(at).await?;
+        let mut snapshots = self.snapshots.lock().await;
+        if let Some(i) = snapshots.iter().position(|(m, _)| *m == marker) {
+            let hit = snapshots.remove(i);
+            let graph = hit.1.clone();
+            snapshots.push(hit);
+            return Ok(graph);
+        }
+        let entries = self.store.entities_at(at).await?;
+        let started = std::time::Instant::now();
+        let graph = tokio::task::spawn_blocking(move || super::build_graph(entries).0)
+            .await
+            .map_err(|e| IngestError::Invalid(format!("building the catalog as of {}: {e}", format_time(at))))?;
+        tracing::debug!(at = %format_time(at), entities = graph.len(), ms = started.elapsed().as_millis() as u64, "built a past catalog");
+        let graph: SharedGraph = Arc::new(parking_lot::RwLock::new(graph));
+        if snapshots.len() >= SNAPSHOTS {
+            snapshots.remove(0);
+        }
+        snapshots.push((marker, graph.clone()));
+        Ok(graph)
+    }
+
     /// The entity `key` as it was at `at` (ms since the epoch).
     pub async fn entity_at(&self, key: &str, at: i64) -> Result<Option<VersionRecord>, IngestError> {
         Ok(self.store.entity_at(key, at).await?)

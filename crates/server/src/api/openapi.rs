@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{entities, facets, health, locations, refresh, v1};
+use super::{entities, facets, health, locations, query, refresh, saved_queries, v1};
 use crate::AppState;
 use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
 
@@ -38,6 +38,13 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         v1::changes,
         v1::errors,
         v1::catalog_health,
+        query::query,
+        query::vocabulary,
+        saved_queries::list,
+        saved_queries::get_one,
+        saved_queries::put,
+        saved_queries::delete,
+        saved_queries::run,
         health::healthz,
         health::readyz,
         health::metrics,

@@ -30,6 +30,12 @@ pub(crate) struct Items<T> {
     items: Vec<T>,
 }
 
+impl<T> Items<T> {
+    pub(crate) fn new(items: Vec<T>) -> Self {
+        Self { items }
+    }
+}
+
 /// Every stored version of an entity, oldest first (removed entities keep their history).
 #[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}/history", tag = "portico",
     params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),

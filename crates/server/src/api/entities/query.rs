@@ -21,7 +21,7 @@ use crate::render::{EntityView, Fields, Rendered};
 pub(crate) const DEFAULT_LIMIT: usize = 20;
 
 /// Parameters a cursor already carries; giving them beside one is an error.
-const CURSOR_CARRIES: &[&str] = &["filter", "orderField", "fullTextFilterTerm", "fullTextFilterFields", "offset"];
+const CURSOR_CARRIES: &[&str] = &["filter", "orderField", "fullTextFilterTerm", "fullTextFilterFields", "offset", "asOf"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cursor {
@@ -33,6 +33,9 @@ struct Cursor {
     text: Option<TextFilter>,
     #[serde(rename = "s")]
     offset: usize,
+    /// `asOf`, ms since the epoch: the pages of a past catalog stay in that past.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    as_of: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -93,6 +96,7 @@ fn cursor_of(params: &QueryParams) -> Result<Cursor, ApiError> {
         order: order_fields(&params.all("orderField"))?,
         text: text_filter(params)?,
         offset: params.offset()?.unwrap_or(0),
+        as_of: params.one("asOf")?.map(|t| portico_discovery::parse_time("asOf", t)).transpose().map_err(ApiError::Input)?,
     })
 }
 
@@ -106,7 +110,8 @@ fn cursor_of(params: &QueryParams) -> Result<Cursor, ApiError> {
         ("fullTextFilterFields" = Option<String>, Query, description = "Comma-separated fields the term is looked for in (all when absent)"),
         ("limit" = Option<usize>, Query, description = "Page size, 0 to 10000, default 20"),
         ("offset" = Option<usize>, Query, description = "Entities to skip"),
-        ("cursor" = Option<String>, Query, description = "`nextCursor` or `prevCursor` of a previous page; excludes filter, orderField, fullTextFilter* and offset"),
+        ("asOf" = Option<String>, Query, description = "RFC 3339 time: answer from the catalog as it was then (Portico's extension)"),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` or `prevCursor` of a previous page; excludes filter, orderField, fullTextFilter*, offset and asOf"),
     ),
     responses((status = 200, description = "`items`, `totalItems` and `pageInfo`", body = serde_json::Value),
               (status = 400, description = "Bad parameters", body = ErrorResponse)))]
@@ -123,8 +128,15 @@ pub(crate) async fn by_query(State(state): State<AppState>, RawQuery(raw): RawQu
         offset: cursor.offset,
         limit: Some(limit),
     };
+    let past = match cursor.as_of {
+        Some(at) => Some(state.catalog.graph_at(at).await?),
+        None => None,
+    };
     let (views, total) = {
-        let graph = state.catalog.read();
+        let graph = match &past {
+            Some(g) => g.read(),
+            None => state.catalog.read(),
+        };
         let page = graph.query(&query);
         let views: Vec<EntityView> = page.ids.iter().filter_map(|id| graph.entry(*id)).map(|e| EntityView::of(&graph, e)).collect();
         (views, page.total)

@@ -1,0 +1,162 @@
+//! Queries in the expression language, now or as of a past time, with their results as JSON
+//! items or as rows for tables and CSV. The server and the CLI both answer through here.
+
+use portico_expr::{ExprError, Limits};
+use portico_graph::eval::{self, Compiled, ExprQuery, ExprResult, SharedGraph};
+use portico_graph::CatalogGraph;
+use serde_json::{Map, Value};
+
+use super::Catalog;
+use crate::IngestError;
+
+/// Why a query has no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The expression is wrong or hit a limit: the user's to fix.
+    #[error("{0}")]
+    Expr(#[from] ExprError),
+    /// The catalog could not answer (bad `asOf`, store failure).
+    #[error(transparent)]
+    Catalog(#[from] IngestError),
+}
+
+/// A query's answer.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryOutput {
+    /// Entities (with their relations) when no fields were asked for, else `ref` and the fields.
+    pub items: Vec<Value>,
+    pub total_items: usize,
+    #[serde(flatten)]
+    pub result: ExprResult,
+    /// The time answered for, when not now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    #[serde(skip)]
+    fields: Vec<String>,
+    #[serde(skip)]
+    group_by: Option<String>,
+}
+
+impl Catalog {
+    /// Runs `query` on the catalog as it is, or as it was at `as_of` (ms since the epoch).
+    pub async fn query(&self, query: ExprQuery, as_of: Option<i64>, limits: &Limits) -> Result<QueryOutput, QueryError> {
+        let compiled = Compiled::new(&query, limits)?;
+        let graph: SharedGraph = match as_of {
+            Some(at) => self.graph_at(at).await?,
+            None => self.graph().clone(),
+        };
+        let now = chrono::Utc::now().fixed_offset();
+        let q = query.clone();
+        let (result, items) = tokio::task::spawn_blocking(move || {
+            let result = eval::run(&graph, &q, &compiled, now)?;
+            let items = items(&graph.read(), &result, &q.fields);
+            Ok::<_, ExprError>((result, items))
+        })
+        .await
+        .map_err(|e| IngestError::Invalid(format!("the query stopped: {e}")))??;
+        Ok(QueryOutput {
+            items,
+            total_items: result.total,
+            result,
+            as_of: as_of.map(super::history::format_time),
+            fields: query.fields,
+            group_by: query.group_by,
+        })
+    }
+}
+
+fn items(graph: &CatalogGraph, result: &ExprResult, fields: &[String]) -> Vec<Value> {
+    result
+        .ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let entry = graph.entry(*id)?;
+            if fields.is_empty() {
+                let mut v = serde_json::to_value(&*entry.entity).ok()?;
+                v["relations"] = serde_json::to_value(graph.relations(&entry.key)).ok()?;
+                return Some(v);
+            }
+            let mut row = Map::new();
+            row.insert("ref".into(), Value::String(entry.entity_ref().to_string()));
+            row.extend(result.rows.get(i).cloned().unwrap_or_default());
+            Some(Value::Object(row))
+        })
+        .collect()
+}
+
+/// Columns shown for whole entities in tables and CSV.
+const ENTITY_COLUMNS: &[(&str, &str)] =
+    &[("kind", "/kind"), ("namespace", "/metadata/namespace"), ("name", "/metadata/name"), ("type", "/spec/type"), ("owner", "/spec/owner"), ("lifecycle", "/spec/lifecycle")];
+
+impl QueryOutput {
+    /// The answer as a header and rows of text: the groups when grouped, else the items.
+    pub fn rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        if let Some(groups) = &self.result.groups {
+            let header = vec![self.group_by.clone().unwrap_or_else(|| "group".into()), "count".into()];
+            return (header, groups.iter().map(|g| vec![text(&g.key), g.count.to_string()]).collect());
+        }
+        if self.fields.is_empty() {
+            let header = ENTITY_COLUMNS.iter().map(|(h, _)| (*h).to_owned()).collect();
+            let rows = self.items.iter().map(|item| ENTITY_COLUMNS.iter().map(|(_, p)| item.pointer(p).map(text).unwrap_or_default()).collect()).collect();
+            return (header, rows);
+        }
+        let mut header = vec!["ref".to_owned()];
+        header.extend(self.fields.iter().cloned());
+        let rows = self.items.iter().map(|item| header.iter().map(|h| item.get(h).map(text).unwrap_or_default()).collect()).collect();
+        (header, rows)
+    }
+}
+
+/// A JSON value as cell text: strings bare, null empty, the rest as JSON.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl QueryOutput {
+    /// The answer as an aligned text table.
+    pub fn table(&self) -> String {
+        let (header, rows) = self.rows();
+        text_table(&header.iter().map(String::as_str).collect::<Vec<_>>(), &rows)
+    }
+
+    /// The answer as CSV (RFC 4180).
+    pub fn csv(&self) -> String {
+        let (header, rows) = self.rows();
+        let write = || -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(&header)?;
+            for r in &rows {
+                w.write_record(r)?;
+            }
+            Ok(w.into_inner()?)
+        };
+        // Writing to memory cannot fail.
+        String::from_utf8(write().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// Columns aligned with two spaces between them, trailing spaces trimmed.
+pub fn text_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells.iter().enumerate().map(|(i, c)| format!("{c:<w$}", w = widths[i])).collect::<Vec<_>>().join("  ").trim_end().to_owned()
+    };
+    let mut out = vec![line(header.to_vec())];
+    for row in rows {
+        out.push(line(row.iter().map(String::as_str).collect()));
+    }
+    out.join("\n")
+}
