@@ -3,6 +3,7 @@
 mod bench;
 mod catalog;
 mod diff;
+mod query;
 mod serve;
 mod validate;
 
@@ -49,6 +50,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Query the catalog in the expression language (CEL with graph functions).
+    Query(query::QueryArgs),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -62,6 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo { data_dir, port } => serve::demo(config, data_dir, port).await,
         Command::Catalog(c) => catalog::run(config, c).await,
         Command::Diff { from, to, json } => diff::diff(config, &from, to.as_deref(), json).await,
+        Command::Query(q) => query::query(config, q).await,
         Command::Bench(b) => bench::run(b).await,
     }
 }

@@ -165,3 +165,46 @@ fn diff_lists_what_changed_between_two_times() {
 fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+#[test]
+fn query_answers_as_a_table_csv_or_json_and_points_at_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_env = |c: &mut Command| {
+        c.env("PORTICO__DATA_DIR", dir.path()).env("PORTICO__READING__ALLOWED_ROOTS", format!("[\"{}\"]", examples().display()));
+    };
+    let mut import = portico();
+    with_env(&mut import);
+    assert!(import.args(["catalog", "import"]).arg(examples().join("acme/org.yaml")).output().unwrap().status.success());
+    let run = |args: &[&str]| {
+        let mut c = portico();
+        with_env(&mut c);
+        c.arg("query").args(args).output().unwrap()
+    };
+
+    let out = run(&["kind == 'Group' && related('childOf').size() == 0", "-f", "metadata.name", "-f", "reachable('parentOf').size()"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("ref"), "{table}");
+    assert!(table.contains("group:default/acme-corp"), "{table}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("matched"), "a summary on stderr");
+
+    let out = run(&["kind == 'User'", "--group-by", "related('memberOf').map(g, g.metadata.name)[0]", "--format", "csv"]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.starts_with("\"related('memberOf').map(g, g.metadata.name)[0]\",count\n"), "{csv}");
+
+    let out = run(&["kind == 'Group'", "--format", "json", "--limit", "1"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    assert!(v["totalItems"].as_u64().unwrap() > 1);
+
+    let out = run(&["kind == 'Group' && relatd('x')"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown function 'relatd'; did you mean 'related'?") && err.contains("\n  |                    ^^^^^^"), "{err}");
+
+    let out = run(&["true", "--as-of", "2999-01-01T00:00:00Z"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--as-of: 2999-01-01T00:00:00Z is in the future"));
+    let out = run(&["--saved", "nope"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no saved query named \"nope\""));
+}

@@ -1,0 +1,103 @@
+//! `portico query '<expression>'`: a query in the expression language over the local catalog,
+//! now or as of a time, printed as a table, JSON or CSV.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use portico_discovery::{parse_time, QueryError};
+use portico_expr::Limits;
+use portico_graph::eval::{ExprQuery, OrderBy};
+
+use super::catalog::open;
+use crate::config::Config;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// The condition, e.g. "kind == 'Component' && reachable('dependsOn').exists(e, e.ref == 'resource:default/db')".
+    #[arg(required_unless_present = "saved")]
+    expression: Option<String>,
+    /// A field or expression to show per entity; repeat for more columns.
+    #[arg(long = "field", short = 'f')]
+    fields: Vec<String>,
+    /// An expression to order by; repeat for ties. Prefix with `desc:` for descending order.
+    #[arg(long)]
+    order_by: Vec<String>,
+    /// Count matching entities per value of this expression instead of listing them.
+    #[arg(long)]
+    group_by: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    /// Answer as the catalog was at this RFC 3339 time.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Run a saved query instead of an expression.
+    #[arg(long, conflicts_with_all = ["expression", "fields", "order_by", "group_by"])]
+    saved: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub async fn query(config: Config, args: QueryArgs) -> anyhow::Result<ExitCode> {
+    let as_of = args.as_of.as_deref().map(|t| parse_time("--as-of", t)).transpose().map_err(anyhow::Error::msg)?;
+    let (catalog, _) = open(&config).await?;
+    let query = match &args.saved {
+        Some(name) => {
+            let saved = catalog.store().get_saved_query(name).await?.with_context(|| format!("no saved query named {name:?}"))?;
+            let mut q: ExprQuery = serde_json::from_value(saved.query).with_context(|| format!("saved query {name} no longer reads"))?;
+            q.offset = args.offset;
+            q.limit = args.limit;
+            q
+        }
+        None => ExprQuery {
+            expression: args.expression.unwrap_or_default(),
+            fields: args.fields,
+            order_by: args
+                .order_by
+                .iter()
+                .map(|o| match o.strip_prefix("desc:") {
+                    Some(e) => OrderBy { expression: e.trim().to_owned(), desc: true },
+                    None => OrderBy { expression: o.trim().to_owned(), desc: false },
+                })
+                .collect(),
+            group_by: args.group_by,
+            offset: args.offset,
+            limit: args.limit,
+        },
+    };
+    let output = match catalog.query(query, as_of, &Limits::default()).await {
+        Ok(o) => o,
+        Err(QueryError::Expr(e)) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(QueryError::Catalog(e)) => return Err(e.into()),
+    };
+    for w in &output.result.warnings {
+        eprintln!("warning: {w}");
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&output)?),
+        Format::Csv => print!("{}", output.csv()),
+        Format::Table => println!("{}", output.table()),
+    }
+    let plan = &output.result.plan;
+    let how = if plan.indexed.is_empty() { "a full scan".to_owned() } else { format!("indexes: {}", plan.indexed.join(", ")) };
+    eprintln!(
+        "{} matched; showing {}; {} evaluated ({how}) in {:.1} ms",
+        output.total_items,
+        output.items.len(),
+        plan.evaluated,
+        plan.elapsed_ms
+    );
+    Ok(ExitCode::SUCCESS)
+}
