@@ -119,7 +119,7 @@ fn the_demo_serves_the_bundled_catalog() {
     let facets: serde_json::Value = serde_json::from_str(&body).unwrap();
     let kinds = facets["facets"]["kind"].as_array().unwrap();
     let count = |k: &str| kinds.iter().find(|v| v["value"] == k).map(|v| v["count"].as_u64().unwrap());
-    assert_eq!(count("Component"), Some(14));
+    assert_eq!(count("Component"), Some(16));
     assert_eq!(count("Environment"), Some(2), "the demo's custom kind");
 }
 
@@ -207,4 +207,36 @@ fn query_answers_as_a_table_csv_or_json_and_points_at_mistakes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--as-of: 2999-01-01T00:00:00Z is in the future"));
     let out = run(&["--saved", "nope"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no saved query named \"nope\""));
+}
+
+/// The questions of docs/how-to/query-the-catalog.md, on the demo catalog, with their answers.
+#[test]
+fn the_query_how_to_answers_what_it_says() {
+    let demo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/demo"));
+    let dir = tempfile::tempdir().unwrap();
+    let with_env = |c: &mut Command| {
+        c.env("PORTICO__DATA_DIR", dir.path()).env("PORTICO__READING__ALLOWED_ROOTS", format!("[\"{}\"]", demo.display()));
+    };
+    let mut import = portico();
+    with_env(&mut import);
+    import.args(["catalog", "import"]).arg(demo.join("catalog-info.yaml")).output().unwrap();
+    let refs = |expression: &str| -> Vec<String> {
+        let mut c = portico();
+        with_env(&mut c);
+        let out = c.args(["query", expression, "--format", "json"]).output().unwrap();
+        assert!(out.status.success(), "{expression}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["items"].as_array().unwrap().iter().map(|e| format!("{}:{}", e["kind"].as_str().unwrap().to_lowercase(), e["metadata"]["name"].as_str().unwrap())).collect()
+    };
+    assert_eq!(refs("kind == 'Resource' && (related('ownedBy').size() == 0 || inverse('dependsOn').size() == 0)"), ["resource:legacy-artifacts"]);
+    assert_eq!(refs("reachable('dependsOn').exists(e, e.ref == 'resource:default/portico-db')"), ["component:portico", "component:scorecard-worker"]);
+    assert_eq!(
+        refs("kind == 'Component' && spec.type == 'service' && inverse('deploys').exists(d, d.has_relation('runsIn', 'environment:default/staging'))"),
+        ["component:portico", "component:scorecard-worker"]
+    );
+    assert_eq!(
+        refs("kind == 'API' && inverse('consumesApi').exists(c, c.related('partOf').exists(s, s.related('ownedBy').exists(o, o.ref == 'group:default/infrastructure' || o.reachable('childOf').exists(p, p.ref == 'group:default/infrastructure'))))"),
+        ["api:catalog-api"]
+    );
+    assert_eq!(refs("kind == 'Component' && related('ownedBy').size() == 0"), ["component:billing-export"]);
 }

@@ -23,7 +23,7 @@ pub type EntityId = u32;
 pub trait Graph {
     /// The entity an entity reference (`kind:namespace/name`, case-insensitive) names, if present.
     fn id(&self, reference: &str) -> Option<EntityId>;
-    /// The entity as a CEL map: its descriptor plus `ref` (its reference) and `relations`.
+    /// The entity as a CEL map: its descriptor plus `ref` (its reference).
     fn entity(&self, id: EntityId) -> Option<Value>;
     /// Present entities `id` has a `relation` to (case-insensitive type); with `inverse`, the
     /// present entities that have a `relation` to `id`. Appends to `out`.

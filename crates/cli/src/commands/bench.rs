@@ -126,9 +126,64 @@ async fn measure(
     row("GET by-query relations.dependsOn=hub limit 100", latency(&client, &vec![q; requests]).await?);
     let q = format!("{base}/api/catalog/entity-facets?facet=kind");
     row("GET entity-facets facet=kind", latency(&client, &vec![q; requests.min(500)]).await?);
+    for (what, body, n) in expression_queries(summary, requests) {
+        row(&what, post_latency(&client, &format!("{base}/api/v1/query"), &body, n).await?);
+    }
+    let now = portico_discovery::format_time(portico_discovery::now_ms());
+    let urls: Vec<String> = components.iter().map(|n| format!("{base}/api/v1/entities/component/default/{n}?asOf={now}")).collect();
+    row("GET one entity asOf (from history)", latency(&client, &urls).await?);
+    let past = serde_json::json!({"expression": format!("kind == 'Component' && spec.owner == '{}'", owner.rsplit('/').next().unwrap_or_default()), "asOf": now, "limit": 100});
+    let t = Instant::now();
+    post_latency(&client, &format!("{base}/api/v1/query"), &past, 1).await?;
+    row("POST query asOf, first (builds the past catalog)", format!("{:.0} ms", t.elapsed().as_secs_f64() * 1000.0));
+    row("POST query asOf, cached past catalog", post_latency(&client, &format!("{base}/api/v1/query"), &past, requests.min(200)).await?);
     server.abort();
     row("peak RSS of the whole run (VmHWM)", format!("{} MiB", portico_discovery::memory_kib("VmHWM:") / 1024));
     Ok(out)
+}
+
+/// The expression-language queries measured: (label, body, requests).
+fn expression_queries(summary: &synth::SynthSummary, requests: usize) -> Vec<(String, serde_json::Value, usize)> {
+    use serde_json::json;
+    let owner = summary.sample_owner.rsplit('/').next().unwrap_or_default().to_owned();
+    vec![
+        (
+            "POST query kind+owner (indexed) limit 100".into(),
+            json!({"expression": format!("kind == 'Component' && spec.owner == '{owner}'"), "limit": 100}),
+            requests,
+        ),
+        (
+            format!("POST query reachable('dependencyOf') of the hub ({} direct)", summary.hub_dependents),
+            json!({"expression": format!("ref == '{}'", summary.hub_resource), "fields": ["reachable('dependencyOf').size()"]}),
+            requests.min(500),
+        ),
+        (
+            "POST query full scan: metadata.name.contains('42')".into(),
+            json!({"expression": "metadata.name.contains('42')", "limit": 100}),
+            requests.min(30),
+        ),
+        ("POST query groupBy spec.lifecycle over all".into(), json!({"expression": "true", "groupBy": "spec.lifecycle", "limit": 0}), requests.min(30)),
+    ]
+}
+
+/// Posts `body` `n` times, one after another; the same summary as [`latency`].
+async fn post_latency(client: &reqwest::Client, url: &str, body: &serde_json::Value, n: usize) -> anyhow::Result<String> {
+    let mut times: Vec<Duration> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let resp = client.post(url).json(body).send().await?;
+        let status = resp.status();
+        let text = resp.text().await?;
+        times.push(t.elapsed());
+        anyhow::ensure!(status.is_success(), "{url} {body}: HTTP {status}: {text}");
+    }
+    Ok(percentiles(times))
+}
+
+fn percentiles(mut times: Vec<Duration>) -> String {
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).saturating_sub(1).min(times.len() - 1)].as_secs_f64() * 1000.0;
+    format!("p50 {:.2} ms, p99 {:.2} ms ({} requests)", pct(0.50), pct(0.99), times.len())
 }
 
 /// Sends the requests one after another; returns "p50 … ms, p99 … ms (n requests)".
@@ -146,7 +201,5 @@ async fn latency(client: &reqwest::Client, urls: &[String]) -> anyhow::Result<St
         times.push(t.elapsed());
         anyhow::ensure!(status.is_success(), "{u}: HTTP {status}");
     }
-    times.sort();
-    let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).saturating_sub(1).min(times.len() - 1)].as_secs_f64() * 1000.0;
-    Ok(format!("p50 {:.2} ms, p99 {:.2} ms ({} requests)", pct(0.50), pct(0.99), times.len()))
+    Ok(percentiles(times))
 }

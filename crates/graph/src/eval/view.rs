@@ -35,7 +35,8 @@ impl CatalogGraph {
         EntityRef::parse(reference, RefDefaults { kind: None, namespace: Some("default") }).ok().map(|r| r.key())
     }
 
-    /// An entity as a CEL value: its descriptor plus `ref` and its computed `relations`.
+    /// An entity as a CEL value: its descriptor plus `ref`. Its relations are reached through
+    /// the graph functions (`e.related('ownedBy')`) rather than copied into every value.
     pub fn cel_entity(&self, id: Id) -> Option<Value> {
         let entry = self.entries.get(&id)?;
         let e = &entry.entity;
@@ -49,7 +50,6 @@ impl CatalogGraph {
         put("metadata", to_value(&e.metadata).unwrap_or(Value::Null));
         put("spec", e.spec.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)));
         put("status", e.status.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)));
-        put("relations", self.cel_relations(id));
         Some(Value::Map(Map { map: Arc::new(map) }))
     }
 
@@ -126,7 +126,11 @@ impl Current<'_> {
             "spec" => e.spec.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)),
             "status" => e.status.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)),
             "relations" => self.graph.cel_relations(id),
-            "entity" => self.graph.cel_entity(id)?,
+            "entity" => {
+                let Value::Map(mut m) = self.graph.cel_entity(id)? else { return None };
+                std::sync::Arc::make_mut(&mut m.map).insert(Key::String(Arc::new("relations".into())), self.graph.cel_relations(id));
+                Value::Map(m)
+            }
             _ => return None,
         })
     }
