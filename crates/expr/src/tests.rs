@@ -178,3 +178,40 @@ fn paths_are_collected() {
     let paths: Vec<String> = expr.paths().into_iter().map(|p| p.path).collect();
     assert_eq!(paths, ["spec.owner", "metadata.annotations.backstage.io/techdocs-ref"]);
 }
+
+/// A small deterministic fuzz of the parser, checks and evaluator that runs with the tests
+/// (the coverage-guided one is `fuzz/fuzz_targets/expr.rs`): sequences of CEL tokens, most of
+/// them not expressions, must compile or be refused, and run or fail, never panic.
+#[test]
+fn random_token_soup_never_panics() {
+    const TOKENS: &[&str] = &[
+        "kind", "spec", ".", "owner", "metadata", "[", "]", "(", ")", "{", "}", ",", ":", "'a'", "\"b\"", "1", "2.5", "-",
+        "+", "*", "/", "%", "==", "!=", "<", ">=", "&&", "||", "!", "?", "in", "related", "reachable", "inverse",
+        "has_relation", "'dependsOn'", "exists", "all", "map", "filter", "e", "has", "size", "now", "days", "since",
+        "entity", "ref", "fact", "true", "null", "timestamp", "duration", "'1h'", "matches", "'[a-z'", "lowerAscii",
+        "int", "string", "dyn", "type", "9223372036854775807", "1u", "b'x'", "\\", "'unterminated", "\n",
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let limits = Limits { max_steps: 1_000, timeout: std::time::Duration::from_millis(100), ..Limits::default() };
+    let mut compiled = 0;
+    for _ in 0..3000 {
+        let n = 1 + (next() % 24) as usize;
+        let source: Vec<&str> = (0..n).map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize]).collect();
+        let source = source.join(if next() % 2 == 0 { " " } else { "" });
+        if let Ok(expr) = Expr::compile(&source, &Vocabulary::entity(), &limits) {
+            compiled += 1;
+            let now = chrono::DateTime::parse_from_rfc3339("2026-11-27T00:00:00Z").unwrap();
+            let mut ctx = context(Arc::new(Access), Arc::new(Budget::new(&limits)), now);
+            ctx.add_variable_from_value("ref", "component:default/a");
+            ctx.add_variable_from_value("kind", "Component");
+            let _ = expr.eval(&ctx);
+        }
+    }
+    assert!(compiled > 20, "the soup should hold some valid expressions ({compiled})");
+}
