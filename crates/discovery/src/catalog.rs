@@ -12,6 +12,7 @@ use tokio::sync::{Mutex, broadcast};
 
 use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 
+pub mod analytics;
 mod follow;
 pub mod history;
 mod plan;

@@ -16,6 +16,7 @@ pub mod placeholders;
 pub mod providers;
 pub mod reader;
 
+pub use catalog::analytics::{Line, Series, SeriesBy};
 pub use catalog::history::{ChangeReport, EntityChange, format_time, parse_time};
 pub use catalog::query::{QueryError, QueryOutput, text_table};
 pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, Ingest, OrphanStrategy, with_declared_kinds};

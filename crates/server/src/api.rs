@@ -1,6 +1,7 @@
 //! The routes, one module per resource, merged here with the middleware every request passes
 //! through (outermost first): request id, tracing span, metrics, error shape.
 
+pub(crate) mod analytics;
 pub(crate) mod entities;
 pub(crate) mod facets;
 pub(crate) mod health;
@@ -29,7 +30,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let catalog = entities::router().merge(facets::router()).merge(locations::router()).merge(refresh::router());
     Router::new()
         .nest("/api/catalog", catalog)
-        .nest("/api/v1", v1::router().merge(query::router()).merge(saved_queries::router()))
+        .nest("/api/v1", v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()))
         .merge(openapi::router())
         .merge(health::router())
         .fallback(no_route)

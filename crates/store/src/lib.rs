@@ -62,6 +62,9 @@ pub trait Store: Send + Sync + 'static {
     async fn history_marker(&self, at: i64) -> Result<HistoryMarker>;
     /// The time of the first recorded version, if any.
     async fn history_start(&self) -> Result<Option<i64>>;
+    /// Every version, oldest first, reduced to what catalog analytics count by: key, time,
+    /// change, and the `spec.owner` and `spec.lifecycle` it had.
+    async fn version_summaries(&self) -> Result<Vec<VersionSummary>>;
     async fn list_saved_queries(&self) -> Result<Vec<SavedQuery>>;
     async fn get_saved_query(&self, name: &str) -> Result<Option<SavedQuery>>;
     /// Creates or replaces (keeping `created_at`); true when it was created.

@@ -37,6 +37,11 @@ impl PgStore {
         sqlx::migrate!("migrations/postgres")
     }
 
+    /// [`crate::Store::version_summaries`]: JSON paths are the one thing the dialects spell differently.
+    const VERSION_SUMMARIES: &'static str = "select key, at, change, \
+        body::jsonb #>> '{spec,owner}', body::jsonb #>> '{spec,lifecycle}' \
+        from entity_versions order by at, key, version";
+
     /// NOTIFY inside the change set's transaction: delivered only if it commits.
     async fn announce(&self, tx: &mut sqlx::PgConnection, replica: &str, source: &str) -> Result<()> {
         sqlx::query("select pg_notify($1, $2)")

@@ -119,3 +119,14 @@ pub struct HistoryMarker {
     pub versions: i64,
     pub last_at: i64,
 }
+
+/// One version, reduced for analytics ([`crate::Store::version_summaries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSummary {
+    pub key: String,
+    pub at: i64,
+    /// `added`, `updated`, `removed` or `orphaned`.
+    pub change: String,
+    pub owner: Option<String>,
+    pub lifecycle: Option<String>,
+}

@@ -315,6 +315,16 @@ macro_rules! impl_store {
                 Ok(sqlx::query_as::<_, (Option<i64>,)>("select min(at) from entity_versions").fetch_one(&self.pool).await?.0)
             }
 
+            async fn version_summaries(&self) -> $crate::Result<Vec<$crate::VersionSummary>> {
+                let rows = sqlx::query_as::<_, (String, i64, String, Option<String>, Option<String>)>(Self::VERSION_SUMMARIES)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(key, at, change, owner, lifecycle)| $crate::VersionSummary { key, at, change, owner, lifecycle })
+                    .collect())
+            }
+
             async fn list_saved_queries(&self) -> $crate::Result<Vec<$crate::SavedQuery>> {
                 let rows = sqlx::query(
                     "select name, title, description, owner, query, created_at, updated_at from saved_queries order by name",

@@ -30,6 +30,11 @@ impl SqliteStore {
         sqlx::migrate!("migrations/sqlite")
     }
 
+    /// [`crate::Store::version_summaries`]: JSON paths are the one thing the dialects spell differently.
+    const VERSION_SUMMARIES: &'static str = "select key, at, change, \
+        cast(json_extract(body, '$.spec.owner') as text), cast(json_extract(body, '$.spec.lifecycle') as text) \
+        from entity_versions order by at, key, version";
+
     /// One process owns an SQLite database: there is nobody to tell.
     async fn announce(&self, _tx: &mut sqlx::SqliteConnection, _replica: &str, _source: &str) -> Result<()> {
         Ok(())

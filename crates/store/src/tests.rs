@@ -229,3 +229,29 @@ async fn saved_queries_are_created_replaced_listed_and_deleted() {
         assert!(s.get_saved_query("orphans").await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn version_summaries_carry_owner_and_lifecycle() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        s.apply(&ChangeSet { source: "test".into(), at: 10, added: vec![write("a", "t1", 1)], ..Default::default() }).await.unwrap();
+        s.apply(&ChangeSet { source: "test".into(), at: 20, updated: vec![write("a", "t2", 2)], ..Default::default() }).await.unwrap();
+        s.apply(&ChangeSet {
+            source: "test".into(),
+            at: 30,
+            removed: vec![EntityGone { key: "component:default/a".into(), uid: "uid-a".into(), version: 3 }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let got: Vec<(i64, String, Option<String>, Option<String>)> =
+            s.version_summaries().await.unwrap().into_iter().map(|v| (v.at, v.change, v.owner, v.lifecycle)).collect();
+        let p = Some("production".to_owned());
+        assert_eq!(
+            got,
+            [(10, "added".into(), Some("t1".into()), p.clone()), (20, "updated".into(), Some("t2".into()), p), (30, "removed".into(), None, None)],
+            "{}",
+            db.backend()
+        );
+    }
+}

@@ -209,3 +209,25 @@ async fn a_removed_entity_can_come_back_and_its_history_continues() {
         assert_eq!(restarted.read().get("component:default/a").unwrap().version, 5);
     }
 }
+
+#[tokio::test]
+async fn counts_over_time_per_kind_and_owner() {
+    for db in TestDb::all().await {
+        let c = catalog(&db, OrphanStrategy::Delete).await;
+        let t0 = crate::now_ms();
+        c.apply(full("s", vec![component("a", "t1"), component("b", "t1")])).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let t1 = crate::now_ms();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        c.apply(full("s", vec![component("a", "t2")])).await.unwrap();
+        let t2 = crate::now_ms();
+        let by_owner = c.series(analytics::SeriesBy::Owner, t0 - 10, t2, 1, 8).await.unwrap();
+        assert_eq!(by_owner.lines, [analytics::Line { name: "t2".into(), values: vec![1] }], "{}", db.backend());
+        let s = c.series(analytics::SeriesBy::Owner, t0 - 10, t1, 2, 8).await.unwrap();
+        assert_eq!(s.lines, [analytics::Line { name: "t1".into(), values: vec![0, 2] }]);
+        let s = c.series(analytics::SeriesBy::Kind, t1, t2, 2, 1).await.unwrap();
+        assert_eq!(s.lines, [analytics::Line { name: "Component".into(), values: vec![2, 1] }], "kinds by their names");
+        assert!(c.series(analytics::SeriesBy::Kind, t2, t1, 2, 1).await.is_err());
+        assert!(c.series(analytics::SeriesBy::Kind, t1, t2, 0, 1).await.is_err());
+    }
+}

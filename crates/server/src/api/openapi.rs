@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{entities, facets, health, locations, query, refresh, saved_queries, v1};
+use super::{analytics, entities, facets, health, locations, query, refresh, saved_queries, v1};
 use crate::AppState;
 use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
 
@@ -45,6 +45,7 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         saved_queries::put,
         saved_queries::delete,
         saved_queries::run,
+        analytics::series,
         health::healthz,
         health::readyz,
         health::metrics,

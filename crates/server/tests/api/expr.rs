@@ -219,3 +219,32 @@ async fn saved_queries_are_stored_shared_and_run_on_every_backend() {
         error(app.client.post(format!("{}/api/v1/queries/websites/run", app.url)).send().await.unwrap(), 404, "NotFoundError", "POST").await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_over_time_come_from_the_history() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+    let s = json(app.get("/api/v1/analytics/series?by=kind&points=3&top=3").await, 200).await;
+    assert_eq!(s["by"], "kind");
+    assert_eq!(s["times"].as_array().unwrap().len(), 3);
+    let lines = s["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 4, "three kinds and the rest: {s}");
+    assert_eq!(lines[0]["name"], "User");
+    assert_eq!(lines[0]["values"][2], 17);
+    assert_eq!(lines[3]["name"], "other");
+    let total: u64 = lines.iter().map(|l| l["values"][2].as_u64().unwrap()).sum();
+    assert_eq!(total, 66);
+    let s = json(app.get("/api/v1/analytics/series?by=lifecycle&points=1").await, 200).await;
+    assert!(s["lines"].as_array().unwrap().iter().any(|l| l["name"] == "production"));
+    for (q, needle) in [
+        ("", "by: required"),
+        ("by=team", "not one of"),
+        ("by=kind&points=0", "points"),
+        ("by=kind&points=9999", "points"),
+        ("by=kind&top=x", "top"),
+        ("by=kind&from=2999-01-01T00:00:00Z", "future"),
+        ("by=kind&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "after"),
+    ] {
+        let m = error(app.get(&format!("/api/v1/analytics/series?{q}")).await, 400, "InputError", "GET").await;
+        assert!(m.contains(needle), "{q}: {m}");
+    }
+}
