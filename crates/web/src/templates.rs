@@ -44,6 +44,15 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
             panic!("template {name} does not compile: {e:#}");
         }
     }
+    env.set_formatter(|out, state, value| {
+        // Escape as HTML needs (`& < > " '`), leaving `/` readable in URLs and paths.
+        if matches!(state.auto_escape(), AutoEscape::Html) && !value.is_safe()
+            && let Some(s) = value.as_str()
+        {
+            return out.write_str(&escape(s)).map_err(minijinja::Error::from);
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     env.add_global("version", env!("CARGO_PKG_VERSION"));
     env.add_global("asset_version", crate::assets::version());
     env.add_filter("datetime", datetime);
@@ -59,6 +68,22 @@ pub(crate) fn render<S: Serialize>(name: &str, ctx: S) -> Result<Html<String>, P
         .render(Value::from(Serde(ctx)))
         .map(Html)
         .map_err(|e| PageError::Internal(format!("rendering {name}: {e:#}")))
+}
+
+/// `s` escaped for HTML text and quoted attributes.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Milliseconds since the epoch as `2026-11-27 09:00:00 UTC`.
@@ -84,6 +109,12 @@ mod tests {
         for (name, _) in super::TEMPLATES {
             assert!(super::ENV.get_template(name).is_ok(), "{name}");
         }
+    }
+
+    #[test]
+    fn values_are_escaped_but_slashes_stay_readable() {
+        let html = super::render("error.html", serde_json::json!({"status": 400, "heading": "x", "message": "<b>a/b & \"c\"</b>"})).unwrap().0;
+        assert!(html.contains("&lt;b&gt;a/b &amp; &quot;c&quot;&lt;/b&gt;"), "{html}");
     }
 
     #[test]

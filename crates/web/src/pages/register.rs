@@ -69,7 +69,8 @@ pub(crate) async fn submit(State(state): State<AppState>, body: String) -> Resul
     if target.len() > MAX_TARGET {
         return failed(page, StatusCode::BAD_REQUEST, format!("the target is longer than {MAX_TARGET} characters"));
     }
-    let kind = if target.starts_with("http://") || target.starts_with("https://") { "url" } else { "file" };
+    // Anything with a scheme is a URL (and only http(s) ones are accepted); the rest are paths.
+    let kind = if target.contains("://") { "url" } else { "file" };
     match register_location(&state, kind.to_owned(), target, dry_run).await {
         Ok(Registration { entities, exists, errors, .. }) => {
             page.outcome = Some(if dry_run { "preview" } else { "import" });
