@@ -46,9 +46,17 @@
     var v = input.value; input.value = ""; input.value = v;
   }
 
-  // Graphs: click a drawn graph's background to switch between fitting and full size.
+  // Graphs open centred on where they start; a click on the background switches between
+  // full size and fitting the box.
+  var centre = function (box) {
+    box.scrollLeft = (box.scrollWidth - box.clientWidth) / 2;
+    box.scrollTop = (box.scrollHeight - box.clientHeight) / 2;
+  };
+  document.querySelectorAll("[data-graph]").forEach(centre);
   document.addEventListener("click", function (ev) {
     var svg = ev.target.closest("[data-graph] svg");
-    if (svg && !ev.target.closest("a")) svg.classList.toggle("zoomed");
+    if (!svg || ev.target.closest("a")) return;
+    svg.classList.toggle("fit");
+    centre(svg.parentElement);
   });
 })();

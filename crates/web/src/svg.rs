@@ -21,3 +21,19 @@ pub(crate) fn colour(name: &str) -> String {
     let h = name.bytes().fold(5381u32, |h, b| h.wrapping_mul(33) ^ u32::from(b.to_ascii_lowercase()));
     format!("c{}", h % 8)
 }
+
+/// The colour class of a kind: fixed for Backstage's kinds so they read alike on every page.
+pub(crate) fn kind_colour(kind: &str) -> String {
+    let fixed = match kind.to_ascii_lowercase().as_str() {
+        "component" => "c2",
+        "api" => "c5",
+        "group" => "c0",
+        "user" => "c4",
+        "system" => "c6",
+        "domain" => "c3",
+        "resource" => "c7",
+        "location" => "c1",
+        _ => return colour(kind),
+    };
+    fixed.to_owned()
+}

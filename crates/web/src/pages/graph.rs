@@ -54,6 +54,8 @@ struct TypeOption {
 #[derive(Serialize)]
 pub(crate) struct GraphView {
     svg: String,
+    /// Kinds drawn and their colour class, for the legend.
+    kinds: Vec<(String, String)>,
     depth: u8,
     depths: Vec<(u8, String)>,
     types: Vec<TypeOption>,
@@ -86,6 +88,7 @@ impl GraphView {
         Ok(GraphView {
             nodes: drawing.nodes.len(),
             omitted: drawing.omitted,
+            kinds: drawing.kinds.clone(),
             svg: drawing.to_svg()?,
             depth: o.depth,
             depths: (1..=3).map(|d| (d, format!("{}#graph", o.url.with(page, &[("depth", Some(&d.to_string()))])))).collect(),

@@ -41,7 +41,7 @@ pub(crate) fn kinds(counts: &[(String, u64)]) -> Result<String, PageError> {
             url: format!("/catalog?kind={}", kind.to_ascii_lowercase()),
             y: i as u32 * ROW,
             width: ((*count as f64 / max as f64) * f64::from(room)).round().max(2.0) as u32,
-            colour: super::colour(kind),
+            colour: super::kind_colour(kind),
         })
         .collect();
     let height = (counts.len() as u32 * ROW).max(ROW);

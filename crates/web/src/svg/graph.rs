@@ -16,10 +16,12 @@ use crate::view::{entity_url, short_label};
 /// Most entities drawn in one graph.
 pub(crate) const MAX_NODES: usize = 150;
 /// Room each entity needs along its ring.
-const SPACING: f64 = 122.0;
+const SPACING: f64 = 112.0;
 /// Distance between rings.
 const RING: f64 = 170.0;
 const MARGIN: f64 = 90.0;
+/// The widest a ring may get, however crowded.
+const MAX_RADIUS: f64 = 2400.0;
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Node {
@@ -57,6 +59,8 @@ pub(crate) struct Drawing {
     pub edges: Vec<Edge>,
     /// Relation types drawn, with their colour class, for the legend.
     pub legend: Vec<(String, String)>,
+    /// Kinds drawn, with their colour class.
+    pub kinds: Vec<(String, String)>,
     pub omitted: usize,
     pub title: String,
 }
@@ -74,34 +78,19 @@ pub(crate) fn layout(graph: &CatalogGraph, hood: &Neighbourhood, title: String) 
     for (id, d) in &hood.nodes {
         rings[*d as usize].push(*id);
     }
-    // Who reached whom first: the parent's angle orders each ring.
-    let mut parent: HashMap<Id, Id> = HashMap::new();
-    for e in &hood.edges {
-        parent.entry(e.to).or_insert(e.from);
-    }
-    let mut angle: HashMap<Id, f64> = HashMap::new();
+    let angle = radial_tree(graph, hood);
     let mut radius = vec![0.0f64; depth + 1];
     for d in 0..=depth {
-        let ring = &mut rings[d];
-        let needed = ring.len() as f64 * SPACING / TAU;
-        radius[d] = if d == 0 {
-            if ring.len() <= 1 { 0.0 } else { needed.max(60.0) }
-        } else {
-            needed.max(radius[d - 1] + RING)
+        let mut angles: Vec<f64> = rings[d].iter().map(|id| angle[id]).collect();
+        angles.sort_by(f64::total_cmp);
+        // The closest neighbours on the ring decide how far out it must be for labels to fit.
+        let gap = angles.windows(2).map(|w| w[1] - w[0]).chain(angles.first().zip(angles.last()).map(|(f, l)| f + TAU - l)).fold(TAU, f64::min);
+        let needed = (SPACING / gap.max(1e-3)).min(MAX_RADIUS);
+        radius[d] = match d {
+            0 if rings[0].len() <= 1 => 0.0,
+            0 => (rings[0].len() as f64 * SPACING / TAU).max(60.0),
+            _ => needed.max(radius[d - 1] + RING),
         };
-        if d > 0 {
-            ring.sort_by(|a, b| {
-                let pa = parent.get(a).and_then(|p| angle.get(p)).copied().unwrap_or(0.0);
-                let pb = parent.get(b).and_then(|p| angle.get(p)).copied().unwrap_or(0.0);
-                pa.total_cmp(&pb).then_with(|| graph.key_of(*a).cmp(graph.key_of(*b)))
-            });
-        }
-        // Start each ring at its first parent's angle so children sit near their parents.
-        let start = ring.first().and_then(|f| parent.get(f)).and_then(|p| angle.get(p)).copied().unwrap_or(-TAU / 4.0);
-        let n = ring.len().max(1) as f64;
-        for (i, id) in ring.iter().enumerate() {
-            angle.insert(*id, start + TAU * i as f64 / n);
-        }
     }
     let outer = radius.iter().copied().fold(0.0, f64::max);
     let half = outer + MARGIN;
@@ -116,16 +105,19 @@ pub(crate) fn layout(graph: &CatalogGraph, hood: &Neighbourhood, title: String) 
             nodes.push(Node {
                 x,
                 y,
-                label: super::clip(&short_label(&r, None).replace("default/", ""), 20),
+                label: super::clip(&short_label(&r, Some(r.kind())), 18),
                 full: r.to_string(),
                 kind: r.kind().to_owned(),
-                colour: super::colour(r.kind()),
+                colour: super::kind_colour(r.kind()),
                 url: graph.is_present(*id).then(|| entity_url(&r)),
                 seed: d == 0,
             });
         }
     }
-    let label_edges = hood.edges.len() <= 40;
+    let label_edges = hood.edges.len() <= 16;
+    let mut kinds: Vec<(String, String)> = nodes.iter().map(|n| (n.kind.clone(), n.colour.clone())).collect();
+    kinds.sort();
+    kinds.dedup();
     let mut legend: Vec<(String, String)> = Vec::new();
     let edges = hood
         .edges
@@ -152,7 +144,47 @@ pub(crate) fn layout(graph: &CatalogGraph, hood: &Neighbourhood, title: String) 
         .collect();
     legend.sort();
     let size = (2.0 * half).round() as i32;
-    Drawing { width: size, height: size, nodes, edges, legend, omitted: hood.omitted, title }
+    Drawing { width: size, height: size, nodes, edges, legend, kinds, omitted: hood.omitted, title }
+}
+
+/// Angles of a radial tree: each entity gets a sector of the circle in proportion to how many
+/// entities it leads to, and its children share that sector, so branches never interleave.
+fn radial_tree(graph: &CatalogGraph, hood: &Neighbourhood) -> HashMap<Id, f64> {
+    let depth: HashMap<Id, u8> = hood.nodes.iter().copied().collect();
+    let mut children: HashMap<Id, Vec<Id>> = HashMap::new();
+    let mut has_parent: HashMap<Id, bool> = HashMap::new();
+    // The first link into an entity from one hop nearer is the one it was reached by.
+    for e in &hood.edges {
+        let (Some(df), Some(dt)) = (depth.get(&e.from), depth.get(&e.to)) else { continue };
+        if *dt == df + 1 && !has_parent.contains_key(&e.to) {
+            has_parent.insert(e.to, true);
+            children.entry(e.from).or_default().push(e.to);
+        }
+    }
+    for list in children.values_mut() {
+        list.sort_by(|a, b| graph.key_of(*a).cmp(graph.key_of(*b)));
+    }
+    let mut weight: HashMap<Id, f64> = HashMap::new();
+    for (id, _) in hood.nodes.iter().rev() {
+        let w: f64 = children.get(id).map_or(0.0, |c| c.iter().map(|c| weight[c]).sum());
+        weight.insert(*id, w.max(1.0));
+    }
+    let seeds: Vec<Id> = hood.nodes.iter().filter(|(id, d)| *d == 0 || !has_parent.contains_key(id)).map(|n| n.0).collect();
+    let mut angle = HashMap::new();
+    let mut stack: Vec<(Vec<Id>, f64, f64)> = vec![(seeds, -TAU / 4.0, TAU)];
+    while let Some((ids, start, span)) = stack.pop() {
+        let total: f64 = ids.iter().map(|id| weight[id]).sum();
+        let mut at = start;
+        for id in ids {
+            let share = span * weight[&id] / total;
+            angle.insert(id, at + share / 2.0);
+            if let Some(c) = children.get(&id) {
+                stack.push((c.clone(), at, share));
+            }
+            at += share;
+        }
+    }
+    angle
 }
 
 /// The reference of an id: the entity's own when present, else parsed from its key.
