@@ -2,6 +2,7 @@
 
 /// (relative path, contents)
 pub const FILES: &[(&str, &str)] = &[
+    ("to-import/catalog-info.yaml", include_str!("../demo/to-import/catalog-info.yaml")),
     ("backstage/NOTICE.md", include_str!("../demo/backstage/NOTICE.md")),
     ("backstage/acme/backstage-group.yaml", include_str!("../demo/backstage/acme/backstage-group.yaml")),
     ("backstage/acme/boxoffice-group.yaml", include_str!("../demo/backstage/acme/boxoffice-group.yaml")),

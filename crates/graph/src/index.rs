@@ -31,7 +31,7 @@ pub(crate) struct FieldIndex {
 /// Calls `f(path, value)` for every leaf of an entity, Backstage style, without allocating per
 /// leaf (one path buffer is reused). Walks the typed entity directly: this runs for every
 /// entity at start, on ingest and on removal, and for full-text filters.
-pub(crate) fn visit_leaves(entity: &Entity, f: &mut dyn FnMut(&str, &str)) {
+pub fn visit_leaves(entity: &Entity, f: &mut dyn FnMut(&str, &str)) {
     let m = &entity.metadata;
     f("apiVersion", &entity.api_version);
     f("kind", &entity.kind);

@@ -10,6 +10,7 @@
 pub mod eval;
 pub mod filter;
 mod index;
+mod neighbours;
 mod query;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -18,6 +19,8 @@ use std::sync::Arc;
 use portico_model::{CatalogEntry, Relation, Validator};
 use roaring::RoaringBitmap;
 
+pub use index::visit_leaves;
+pub use neighbours::{Neighbourhood, NeighbourhoodEdge};
 pub use query::{EntityQuery, Facet, FacetValue, OrderField, Page, TextFilter};
 
 /// An interned entity reference.

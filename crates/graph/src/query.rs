@@ -25,6 +25,8 @@ pub struct OrderField {
 #[derive(Debug, Clone, Default)]
 pub struct EntityQuery {
     pub filter: Option<EntityFilter>,
+    /// When set, only these ids can match (e.g. the candidates a text index found).
+    pub within: Option<RoaringBitmap>,
     pub text: Option<TextFilter>,
     pub order: Vec<OrderField>,
     pub offset: usize,
@@ -121,7 +123,10 @@ impl CatalogGraph {
 
     /// Runs a query: filter, full-text filter, order (default: by reference), offset and limit.
     pub fn query(&self, q: &EntityQuery) -> Page {
-        let set = self.matching(q.filter.as_ref());
+        let mut set = self.matching(q.filter.as_ref());
+        if let Some(within) = &q.within {
+            set &= within;
+        }
         let mut ids: Vec<Id> = match &q.text {
             Some(t) => {
                 let term = t.term.trim().to_lowercase();

@@ -1,39 +1,24 @@
-use std::sync::Arc;
-
-use portico_model::{CatalogEntry, Entity, Validator};
+use portico_model::{CatalogEntry, Validator};
 use serde_json::json;
 
 use super::*;
 use crate::filter::parse_filter_params;
 
-fn entry(v: serde_json::Value) -> CatalogEntry {
-    let entity: Entity = Validator::default().validate(v).unwrap();
-    let key = entity.entity_ref().key();
-    CatalogEntry {
-        uid: format!("uid-{key}"),
-        key,
-        entity: Arc::new(entity),
-        hash: String::new(),
-        source: "test".into(),
-        parent: None,
-        orphan: false,
-        version: 1,
-        created_at: 0,
-        updated_at: 0,
-    }
+pub(crate) fn entry(v: serde_json::Value) -> CatalogEntry {
+    CatalogEntry::new(Validator::default().validate(v).unwrap(), "test")
 }
 
-fn component(name: &str, owner: &str, deps: &[&str]) -> CatalogEntry {
+pub(crate) fn component(name: &str, owner: &str, deps: &[&str]) -> CatalogEntry {
     entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": name, "tags": ["java"]},
         "spec": {"type": "service", "lifecycle": "production", "owner": owner, "dependsOn": deps}}))
 }
 
-fn group(name: &str, children: &[&str]) -> CatalogEntry {
+pub(crate) fn group(name: &str, children: &[&str]) -> CatalogEntry {
     entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": name},
         "spec": {"type": "team", "children": children}}))
 }
 
-fn graph() -> CatalogGraph {
+pub(crate) fn graph() -> CatalogGraph {
     let v = Validator::default();
     let mut g = CatalogGraph::new();
     g.upsert(group("team-a", &["team-b"]), &v);

@@ -26,6 +26,24 @@ pub struct CatalogEntry {
 }
 
 impl CatalogEntry {
+    /// A first version of `entity` from `source`, with no parent, a placeholder uid
+    /// (`uid-<key>`) and no times: for tests and tools that build read models by hand.
+    pub fn new(entity: Entity, source: &str) -> Self {
+        let key = entity.entity_ref().key();
+        Self {
+            uid: format!("uid-{key}"),
+            key,
+            entity: Arc::new(entity),
+            hash: String::new(),
+            source: source.to_owned(),
+            parent: None,
+            orphan: false,
+            version: 1,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
     pub fn entity_ref(&self) -> EntityRef {
         self.entity.entity_ref()
     }

@@ -9,12 +9,16 @@
 //! deleting an entity) goes through the discovery crate's one write path. Every error has one
 //! JSON shape ([`error::ApiError`]).
 //!
+//! `fullTextFilter` is answered with the help of the search index ([`portico_search`]): it
+//! names the candidates, the read model checks them.
+//!
 //! Start it with [`Application::build`] then [`Application::run_until_stopped`]; tests bind
-//! port 0 and read [`Application::port`].
+//! port 0 and read [`Application::port`]. [`Application::build_with`] serves another router
+//! instead (the web crate's pages, which fall back to this API).
 
 mod api;
 pub mod error;
-mod params;
+pub mod params;
 mod render;
 mod startup;
 pub mod telemetry;
@@ -25,9 +29,12 @@ use std::time::Instant;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use portico_discovery::{Catalog, LocationService};
+use portico_search::SearchIndex;
 
+pub use api::locations::{Registration, SourceProblem, register_location};
 pub use api::openapi::ApiDoc;
 pub use error::ApiError;
+pub use render::EntityView;
 pub use startup::Application;
 
 /// What every handler can reach. Cheap to clone.
@@ -38,12 +45,16 @@ pub struct AppState {
     /// Renders `/metrics`; see [`telemetry::prometheus_handle`].
     pub metrics: PrometheusHandle,
     pub started: Instant,
+    /// Full-text index of the catalog, kept current from its change feed.
+    pub search: Arc<SearchIndex>,
 }
 
 impl AppState {
-    /// A state with the process's metrics recorder and the start time set to now.
+    /// A state with the process's metrics recorder, the start time set to now, and a search
+    /// index that builds itself in the background and then follows the catalog's changes.
     pub fn new(catalog: Arc<Catalog>, locations: LocationService) -> Self {
-        Self { catalog, locations, metrics: telemetry::prometheus_handle(), started: Instant::now() }
+        let search = SearchIndex::follow(&catalog).expect("an in-memory search index can always be created");
+        Self { catalog, locations, metrics: telemetry::prometheus_handle(), started: Instant::now(), search }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Query-string parsing shared by the routes. The raw query is split with `form_urlencoded`
+//! Query-string parsing shared by the routes (and the web pages). The raw query is split with `form_urlencoded`
 //! so repeated parameters (`filter=a&filter=b`) are all kept, as Backstage's API needs, and
 //! every malformed value becomes an [`ApiError::Input`] that names the parameter.
 
@@ -10,13 +10,13 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// The largest page a client may ask for.
-pub(crate) const MAX_LIMIT: usize = 10_000;
+pub const MAX_LIMIT: usize = 10_000;
 /// Cursors longer than this are not decoded.
 const MAX_CURSOR_LEN: usize = 64 * 1024;
 
 /// A request's query parameters in order, repeats kept.
 #[derive(Debug, Default)]
-pub(crate) struct QueryParams(Vec<(String, String)>);
+pub struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
     pub fn parse(raw: Option<&str>) -> Self {
@@ -26,6 +26,16 @@ impl QueryParams {
     /// Every value of a parameter, in order.
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The names of the parameters given, in order, repeats kept.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Every parameter as given, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
     }
 
     pub fn has(&self, name: &str) -> bool {

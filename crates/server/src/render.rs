@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 /// An entity and its computed relations, ready to serialize.
 #[derive(Debug, Clone)]
-pub(crate) struct EntityView {
+pub struct EntityView {
     pub entity: Arc<Entity>,
     pub relations: Vec<Relation>,
 }
@@ -28,7 +28,7 @@ impl EntityView {
     }
 
     /// The view with a projection applied when serialized.
-    pub fn render<'a>(&'a self, fields: Option<&'a Fields>) -> Rendered<'a> {
+    pub(crate) fn render<'a>(&'a self, fields: Option<&'a Fields>) -> Rendered<'a> {
         Rendered { view: self, fields }
     }
 }

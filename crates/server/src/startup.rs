@@ -21,9 +21,14 @@ pub struct Application {
 impl Application {
     /// Binds `addr` and builds the router. Nothing is served until [`Self::run_until_stopped`].
     pub async fn build(state: AppState, addr: SocketAddr) -> io::Result<Self> {
+        let router = crate::router(state.clone());
+        Self::build_with(state, addr, router).await
+    }
+
+    /// Like [`Self::build`], serving `router` (which should include [`crate::router`]).
+    pub async fn build_with(state: AppState, addr: SocketAddr, router: Router) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let router = crate::router(state.clone());
         Ok(Self { listener, addr, router, state })
     }
 

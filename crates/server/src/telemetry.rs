@@ -60,7 +60,7 @@ pub(crate) async fn upkeep(handle: PrometheusHandle) {
 
 /// Middleware: counts requests and records their latency by route template (never by raw
 /// path, which would make one series per entity).
-pub(crate) async fn track(req: Request, next: Next) -> Response {
+pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().as_str().to_owned();
     let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());

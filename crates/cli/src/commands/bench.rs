@@ -13,6 +13,8 @@ use portico_testkit::TestDb;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Serve the web pages over a synthetic catalog and time them (server time, in process).
+    Web(super::bench_web::WebBench),
     /// Ingest and query a synthetic catalog.
     Catalog {
         #[arg(long, default_value_t = 100_000)]
@@ -31,7 +33,10 @@ pub enum BenchCommand {
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Catalog { entities, backends, requests, in_process } = command;
+    let (entities, backends, requests, in_process) = match command {
+        BenchCommand::Catalog { entities, backends, requests, in_process } => (entities, backends, requests, in_process),
+        BenchCommand::Web(web) => return super::bench_web::run(web).await,
+    };
     if !in_process {
         for backend in &backends {
             let status = std::process::Command::new(std::env::current_exe()?)
@@ -42,20 +47,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let dir = tempfile::tempdir()?;
-    let t = Instant::now();
-    let summary = synth::generate(dir.path(), &SynthOptions::with_entities(entities))?;
-    println!(
-        "generated {} entities in {} files in {:.2} s ({}; hot owner {} owns {} components; hub {} has {} dependents)",
-        summary.entities,
-        summary.files,
-        t.elapsed().as_secs_f64(),
-        dir.path().display(),
-        summary.sample_owner,
-        summary.sample_owner_components,
-        summary.hub_resource,
-        summary.hub_dependents
-    );
+    let (dir, summary) = generate(entities)?;
     let mut rows = Vec::new();
     for backend in &backends {
         let db = match backend.as_str() {
@@ -180,7 +172,27 @@ async fn post_latency(client: &reqwest::Client, url: &str, body: &serde_json::Va
     Ok(percentiles(times))
 }
 
-fn percentiles(mut times: Vec<Duration>) -> String {
+/// Generates the synthetic catalog of `entities` into a temporary directory, saying so.
+pub(super) fn generate(entities: usize) -> anyhow::Result<(tempfile::TempDir, synth::SynthSummary)> {
+    let dir = tempfile::tempdir()?;
+    let t = Instant::now();
+    let summary = synth::generate(dir.path(), &SynthOptions::with_entities(entities))?;
+    println!(
+        "generated {} entities in {} files in {:.2} s ({}; hot owner {} owns {} components; hub {} has {} dependents)",
+        summary.entities,
+        summary.files,
+        t.elapsed().as_secs_f64(),
+        dir.path().display(),
+        summary.sample_owner,
+        summary.sample_owner_components,
+        summary.hub_resource,
+        summary.hub_dependents
+    );
+    Ok((dir, summary))
+}
+
+/// "p50 … ms, p99 … ms (n requests)" of a set of timings.
+pub(super) fn percentiles(mut times: Vec<Duration>) -> String {
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).saturating_sub(1).min(times.len() - 1)].as_secs_f64() * 1000.0;
     format!("p50 {:.2} ms, p99 {:.2} ms ({} requests)", pct(0.50), pct(0.99), times.len())

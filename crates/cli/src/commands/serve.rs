@@ -46,7 +46,8 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .parse()
         .with_context(|| format!("invalid server address {}:{}", config.server.host, config.server.port))?;
     let entities = catalog.read().len();
-    let app = Application::build(AppState::new(catalog, locations), addr)
+    let state = AppState::new(catalog, locations);
+    let app = Application::build_with(state.clone(), addr, portico_web::router(state))
         .await
         .with_context(|| format!("failed to listen on {addr}"))?;
     println!("Portico is running at {} ({entities} entities). Press Ctrl-C to stop.", app.url());
@@ -72,10 +73,13 @@ pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u1
     if let Some(p) = port {
         config.server.port = p;
     }
+    // The Register page may read files of the demo directory (try `to-import/`).
+    config.reading.allowed_roots.push(demo.clone());
     config.catalog.locations.push(portico_discovery::LocationSpec {
         kind: "file".into(),
         target: demo.join("catalog-info.yaml").display().to_string(),
     });
     println!("Demo data directory: {}", dir.display());
+    println!("To try the Register page, preview then import {}", demo.join("to-import/catalog-info.yaml").display());
     serve(config).await
 }

@@ -91,7 +91,7 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery)
     };
     let filter = parse_filter_params(&params.all("filter"))?;
     let order = legacy_order(&params.all("order"))?;
-    let query = EntityQuery { filter, text: None, order, offset, limit };
+    let query = EntityQuery { filter, within: None, text: None, order, offset, limit };
     let (views, total) = {
         let graph = state.catalog.read();
         let page = graph.query(&query);

@@ -82,10 +82,22 @@ struct CreateResponse {
     errors: Vec<SourceProblem>,
 }
 
-#[derive(Serialize)]
-struct SourceProblem {
-    location: String,
-    message: String,
+/// A part of a location that could not be read.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceProblem {
+    pub location: String,
+    pub message: String,
+}
+
+/// What registering a location did, or with a dry run would do.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub location: LocationRecord,
+    /// The entities it provides (a dry run: would provide), in key order for a registration.
+    pub entities: Vec<EntityView>,
+    /// A dry run only: whether the location is registered already.
+    pub exists: Option<bool>,
+    pub errors: Vec<SourceProblem>,
 }
 
 /// Refuses file targets outside the reader's configured roots (globs: their fixed prefix).
@@ -123,7 +135,16 @@ pub(crate) async fn create(
     ApiJson(input): ApiJson<LocationInput>,
 ) -> Result<Response, ApiError> {
     let dry_run = QueryParams::parse(raw.as_deref()).flag("dryRun")?;
-    let spec = LocationService::normalize(&LocationSpec { kind: input.kind, target: input.target }).map_err(ApiError::Input)?;
+    let Registration { location, entities, exists, errors } = register_location(&state, input.kind, input.target, dry_run).await?;
+    // Backstage answers a dry run with 201 too.
+    Ok((StatusCode::CREATED, Json(CreateResponse { location, entities, exists, errors })).into_response())
+}
+
+/// Registers a location (`file` or `url`) and ingests it, or with `dry_run` only reads and
+/// validates it (an invalid descriptor then fails the whole preview, as in Backstage). The one
+/// implementation behind the API and the web pages' register form.
+pub async fn register_location(state: &AppState, kind: String, target: String, dry_run: bool) -> Result<Registration, ApiError> {
+    let spec = LocationService::normalize(&LocationSpec { kind, target }).map_err(ApiError::Input)?;
     if spec.kind == "file" {
         check_file_target(&state.locations, &spec.target)?;
     }
@@ -145,7 +166,7 @@ pub(crate) async fn create(
         let errors = report
             .map(|r| r.errors.into_iter().map(|e| SourceProblem { location: e.location, message: e.message }).collect())
             .unwrap_or_default();
-        return Ok((StatusCode::CREATED, Json(CreateResponse { location, entities, exists: None, errors })).into_response());
+        return Ok(Registration { location, entities, exists: None, errors });
     }
     // A dry run: what ingest would accept; invalid descriptors fail it, as in Backstage.
     let mut problems: Vec<String> = Vec::new();
@@ -167,8 +188,7 @@ pub(crate) async fn create(
         return Err(ApiError::Input(message));
     }
     let errors = outcome.errors.into_iter().map(|e| SourceProblem { location: e.location, message: e.message }).collect();
-    // Backstage answers a dry run with 201 too.
-    Ok((StatusCode::CREATED, Json(CreateResponse { location, entities, exists: Some(exists), errors })).into_response())
+    Ok(Registration { location, entities, exists: Some(exists), errors })
 }
 
 /// Unregisters a location and removes the entities it provided.

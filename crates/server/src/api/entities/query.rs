@@ -106,7 +106,7 @@ fn cursor_of(params: &QueryParams) -> Result<Cursor, ApiError> {
         ("filter" = Option<Vec<String>>, Query, description = "Backstage filter, e.g. `kind=component,spec.type=service`; repeat for OR"),
         ("fields" = Option<Vec<String>>, Query, description = "Dotted paths to return, comma-separated or repeated"),
         ("orderField" = Option<Vec<String>>, Query, description = "`<field>,asc` or `<field>,desc`; repeat for ties"),
-        ("fullTextFilterTerm" = Option<String>, Query, description = "Case-insensitive substring to look for"),
+        ("fullTextFilterTerm" = Option<String>, Query, description = "Case-insensitive substring to look for, from the start of a word"),
         ("fullTextFilterFields" = Option<String>, Query, description = "Comma-separated fields the term is looked for in (all when absent)"),
         ("limit" = Option<usize>, Query, description = "Page size, 0 to 10000, default 20"),
         ("offset" = Option<usize>, Query, description = "Entities to skip"),
@@ -121,8 +121,12 @@ pub(crate) async fn by_query(State(state): State<AppState>, RawQuery(raw): RawQu
     let limit = params.limit()?.unwrap_or(DEFAULT_LIMIT);
     let cursor = cursor_of(&params)?;
     let filter = parse_filter_params(&cursor.filter.iter().map(String::as_str).collect::<Vec<_>>())?;
+    // The index names the candidates (entities with words starting as the term's do); the read
+    // model checks each for the substring, so the result keeps Backstage's meaning.
+    let within = cursor.text.as_ref().and_then(|t| state.search.candidates(t.term.trim()));
     let query = EntityQuery {
         filter,
+        within,
         text: cursor.text.clone(),
         order: cursor.order.clone(),
         offset: cursor.offset,

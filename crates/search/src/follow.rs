@@ -1,0 +1,89 @@
+//! Keeping the index current: a thread of its own builds it from the read model, then applies
+//! each batch of [`CatalogEvent`]s as they come. Indexing is CPU work that must not hold up the
+//! async runtime, and the read model's lock is held only to copy out `Arc`s of the entities.
+//! The thread ends when the catalog is dropped (its event channel closes).
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+
+use portico_discovery::{Catalog, CatalogEvent};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+use crate::{SearchError, SearchIndex, snapshot};
+
+impl SearchIndex {
+    /// An index of `catalog`, built in the background and then kept current from its events.
+    /// Returns at once; the index is [ready](Self::is_ready) when the first build is done.
+    pub fn follow(catalog: &Arc<Catalog>) -> Result<Arc<Self>, SearchError> {
+        let index = Arc::new(Self::new()?);
+        let events = catalog.subscribe();
+        let weak = Arc::downgrade(catalog);
+        let this = index.clone();
+        let spawned = std::thread::Builder::new().name("search-index".into()).spawn(move || this.run(&weak, events));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the search indexer; full-text filters will scan");
+        }
+        Ok(index)
+    }
+
+    fn run(&self, catalog: &Weak<Catalog>, mut events: tokio::sync::broadcast::Receiver<CatalogEvent>) {
+        let started = std::time::Instant::now();
+        if !self.rebuild_from(catalog) {
+            return;
+        }
+        tracing::info!(documents = self.len(), ms = started.elapsed().as_millis() as u64, "search index built");
+        loop {
+            let mut batch = match events.blocking_recv() {
+                Ok(e) => vec![e],
+                Err(RecvError::Lagged(_)) => {
+                    if !self.rebuild_from(catalog) {
+                        return;
+                    }
+                    continue;
+                }
+                Err(RecvError::Closed) => return,
+            };
+            let mut lagged = false;
+            loop {
+                match events.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(TryRecvError::Lagged(_)) => lagged = true,
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                }
+            }
+            if lagged {
+                if !self.rebuild_from(catalog) {
+                    return;
+                }
+                continue;
+            }
+            let Some(catalog) = catalog.upgrade() else { return };
+            let (changed, removed): (Vec<String>, Vec<String>) = batch.into_iter().fold((Vec::new(), Vec::new()), |mut acc, e| {
+                acc.0.extend(e.changed);
+                acc.1.extend(e.removed);
+                acc
+            });
+            let docs = snapshot(&catalog.read(), changed.iter().map(String::as_str));
+            drop(catalog);
+            let gone: Vec<&str> = changed.iter().chain(&removed).map(String::as_str).collect();
+            if let Err(e) = self.write(docs, &gone, false) {
+                tracing::error!(error = %e, "search index update failed");
+            }
+        }
+    }
+
+    /// Rebuilds from the catalog's read model; false when the catalog is gone.
+    fn rebuild_from(&self, catalog: &Weak<Catalog>) -> bool {
+        let Some(catalog) = catalog.upgrade() else { return false };
+        let docs = {
+            let graph = catalog.read();
+            snapshot(&graph, graph.entries().map(|e| e.key.as_str()))
+        };
+        drop(catalog);
+        match self.write(docs, &[], true) {
+            Ok(()) => self.ready.store(true, Ordering::Release),
+            Err(e) => tracing::error!(error = %e, "search index build failed; full-text filters will scan"),
+        }
+        true
+    }
+}

@@ -1,0 +1,73 @@
+//! Portico's web portal: server-rendered HTML pages over the catalog (home, catalog tables,
+//! entity pages with history and a relation graph, search, a graph explorer, and a form to
+//! register locations), served by the same binary as the API.
+//!
+//! Pages are rendered with minijinja from templates compiled into the binary; the little
+//! JavaScript there is (theme switch, instant search, auto-submitting filters) and the
+//! stylesheet are embedded too, so `cargo run` needs no Node build. Charts and graphs are SVG
+//! drawn on the server; every node of a graph is a link, so the pages work without JavaScript.
+//! Every filter lives in the URL, so any view can be shared.
+//!
+//! The trade-off: every interaction is a request, which is fine because every page answers from
+//! the in-memory read model and the search index in milliseconds.
+//!
+//! [`router`] serves the pages and falls back to the API router of [`portico_server`] for
+//! everything else (`/api/…`, health and metrics), so one listener serves both. Bad input
+//! (unknown filters, pages past the end, malformed references) gets a friendly HTML error page
+//! with the right status; no input leads to a 500.
+
+mod assets;
+mod definition;
+mod error;
+mod links;
+mod pages;
+mod params;
+mod svg;
+mod templates;
+mod view;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use portico_server::AppState;
+use tower::ServiceExt as _;
+use tower_http::trace::TraceLayer;
+
+pub use error::PageError;
+
+/// The pages, with the API (and its own error shape) behind them.
+pub fn router(state: AppState) -> Router {
+    let api = portico_server::router(state.clone());
+    let pages = Router::new()
+        .route("/", get(pages::home::page))
+        .route("/catalog", get(pages::catalog::page))
+        .route("/catalog/{namespace}/{kind}/{name}", get(pages::entity::page))
+        .route("/catalog/{namespace}/{kind}/{name}/history", get(pages::history::page))
+        .route("/catalog/{namespace}/{kind}/{name}/graph.svg", get(pages::graph::entity_svg))
+        .route("/search", get(pages::search::page))
+        .route("/graph", get(pages::graph::explorer))
+        .route("/graph.svg", get(pages::graph::explorer_svg))
+        .route("/register", get(pages::register::form).post(pages::register::submit))
+        .route("/static/{file}", get(assets::serve))
+        .with_state(state)
+        .method_not_allowed_fallback(|| async { PageError::MethodNotAllowed })
+        .layer(middleware::from_fn(portico_server::telemetry::track))
+        .layer(TraceLayer::new_for_http());
+    pages.fallback(move |req: Request| {
+        let api = api.clone();
+        async move {
+            if serves_api(req.uri().path()) {
+                api.oneshot(req).await.into_response()
+            } else {
+                PageError::NotFound(format!("there is no page at {}", req.uri().path())).into_response()
+            }
+        }
+    })
+}
+
+/// Paths the API answers (with JSON errors); everything else is a page.
+fn serves_api(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/api" || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}

@@ -1,0 +1,263 @@
+//! `/catalog`: a table of one kind's entities with facet filters (owner, lifecycle, type,
+//! namespace, tag, system), a text filter, sortable columns and pages. Everything is a URL
+//! parameter: `?kind=component&owner=team-a&lifecycle=production&q=cart&sort=owner&dir=desc&page=2`.
+//! A facet may repeat (`owner=a&owner=b`: either); different facets all apply.
+
+use axum::extract::{RawQuery, State};
+use axum::response::Html;
+use portico_graph::filter::{AllOf, EntityFilter, FilterStatement};
+use portico_graph::{CatalogGraph, EntityQuery, OrderField, TextFilter};
+use portico_model::{EntityRef, RefDefaults};
+use portico_server::AppState;
+use serde::Serialize;
+
+use crate::error::PageError;
+use crate::links::{Pager, UrlState, join};
+use crate::params::{Params, check_page};
+use crate::view::{EntitySummary, short_label};
+
+/// Rows per page unless `size` says otherwise.
+const PAGE_SIZE: usize = 25;
+/// Values listed per facet (the selected ones always are).
+const FACET_VALUES: usize = 12;
+
+/// A facet: its URL parameter, its label, and the search key it filters.
+struct FacetDef {
+    param: &'static str,
+    label: &'static str,
+    key: &'static str,
+}
+
+const FACETS: &[FacetDef] = &[
+    FacetDef { param: "owner", label: "Owner", key: "relations.ownedBy" },
+    FacetDef { param: "lifecycle", label: "Lifecycle", key: "spec.lifecycle" },
+    FacetDef { param: "type", label: "Type", key: "spec.type" },
+    FacetDef { param: "namespace", label: "Namespace", key: "metadata.namespace" },
+    FacetDef { param: "tag", label: "Tag", key: "metadata.tags" },
+    FacetDef { param: "system", label: "System", key: "spec.system" },
+];
+
+/// Sortable columns and the field each sorts by.
+const SORTS: &[(&str, &str)] = &[
+    ("name", "metadata.name"),
+    ("owner", "spec.owner"),
+    ("type", "spec.type"),
+    ("lifecycle", "spec.lifecycle"),
+    ("system", "spec.system"),
+];
+
+const PARAMS: &[&str] = &["kind", "owner", "lifecycle", "type", "namespace", "tag", "system", "q", "sort", "dir", "page", "size"];
+
+/// The columns a kind's table shows.
+fn columns(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "component" | "api" | "resource" => &["name", "system", "owner", "type", "lifecycle", "description", "tags"],
+        "system" | "domain" => &["name", "owner", "description", "tags"],
+        "group" => &["name", "type", "description"],
+        "user" => &["name", "description"],
+        _ => &["name", "owner", "type", "description", "tags"],
+    }
+}
+
+#[derive(Serialize)]
+struct FacetOption {
+    value: String,
+    count: u64,
+    selected: bool,
+    /// This page with the value toggled.
+    url: String,
+}
+
+#[derive(Serialize)]
+struct FacetView {
+    param: &'static str,
+    label: &'static str,
+    options: Vec<FacetOption>,
+    more: usize,
+}
+
+#[derive(Serialize)]
+struct KindTab {
+    kind: String,
+    count: u64,
+    url: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct Column {
+    id: &'static str,
+    /// For sortable columns: the URL that sorts by it (toggling direction), and the current order.
+    sort_url: Option<String>,
+    sorted: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Catalog {
+    nav: &'static str,
+    kind: String,
+    kind_label: String,
+    tabs: Vec<KindTab>,
+    facets: Vec<FacetView>,
+    columns: Vec<Column>,
+    rows: Vec<EntitySummary>,
+    total: usize,
+    q: String,
+    pager: Pager,
+    hidden: Vec<(String, String)>,
+    clear_url: Option<String>,
+}
+
+/// An owner as a user writes it (`team-a`, `group:ops/sre`) as the relation target it means.
+fn owner_key(value: &str) -> Result<String, PageError> {
+    EntityRef::parse(value, RefDefaults { kind: Some("group"), namespace: None })
+        .map(|r| r.to_string())
+        .map_err(|e| PageError::BadRequest(format!("`owner`: {e}")))
+}
+
+pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+    let params = Params::parse(raw.as_deref(), PARAMS)?;
+    let page = params.page()?;
+    let size = params.number("size", 1, 100, PAGE_SIZE)?;
+    let q = params.one("q")?.unwrap_or_default().to_owned();
+    let order = match params.one("sort")? {
+        None => Vec::new(),
+        Some(s) => {
+            let (_, field) = SORTS.iter().find(|(name, _)| *name == s).ok_or_else(|| {
+                PageError::BadRequest(format!("cannot sort by {s:?}; sortable columns are {}", SORTS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")))
+            })?;
+            let desc = match params.one("dir")? {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(d) => return Err(PageError::BadRequest(format!("`dir` must be asc or desc, not {d:?}"))),
+            };
+            vec![OrderField { field: (*field).to_owned(), desc }]
+        }
+    };
+    let url = UrlState(params.0.pairs().to_vec());
+    let within = if q.is_empty() { None } else { state.search.candidates(&q) };
+
+    let graph = state.catalog.read();
+    let tabs_counts: Vec<(String, u64)> =
+        graph.facets(&["kind".to_owned()], None).into_iter().flat_map(|f| f.values).map(|v| (v.value, v.count)).collect();
+    let kind = match params.one("kind")? {
+        Some(k) => k.to_ascii_lowercase(),
+        None => tabs_counts.iter().find(|(k, _)| k.eq_ignore_ascii_case("component")).or(tabs_counts.first()).map_or_else(|| "component".to_owned(), |(k, _)| k.to_ascii_lowercase()),
+    };
+    let kind_label = tabs_counts.iter().find(|(k, _)| k.eq_ignore_ascii_case(&kind)).map(|(k, _)| k.clone());
+    let kind_label = match kind_label {
+        Some(l) => l,
+        None if state.catalog.validator().kinds().get(&kind).is_some() => kind.clone(),
+        None => {
+            let known: Vec<&str> = tabs_counts.iter().map(|(k, _)| k.as_str()).collect();
+            return Err(PageError::BadRequest(format!("unknown kind {kind:?}; the catalog has {}", known.join(", "))));
+        }
+    };
+
+    // One statement per facet in use; each facet's counts apply every other facet.
+    let mut selected: Vec<(usize, FilterStatement)> = Vec::new();
+    for (i, f) in FACETS.iter().enumerate() {
+        let values = params.list(f.param);
+        if values.is_empty() {
+            continue;
+        }
+        let values = if f.param == "owner" { values.iter().map(|v| owner_key(v)).collect::<Result<_, _>>()? } else { values };
+        selected.push((i, FilterStatement { key: f.key.to_owned(), values: Some(values) }));
+    }
+    let kind_statement = FilterStatement { key: "kind".into(), values: Some(vec![kind.clone()]) };
+    let filter_without = |skip: Option<usize>| EntityFilter {
+        any_of: vec![AllOf {
+            all_of: std::iter::once(kind_statement.clone())
+                .chain(selected.iter().filter(|(i, _)| Some(*i) != skip).map(|(_, s)| s.clone()))
+                .collect(),
+        }],
+    };
+    let query = EntityQuery {
+        filter: Some(filter_without(None)),
+        within: within.clone(),
+        text: (!q.is_empty()).then(|| TextFilter { term: q.clone(), fields: Vec::new() }),
+        order,
+        offset: (page - 1).saturating_mul(size),
+        limit: Some(size),
+    };
+    let result = graph.query(&query);
+    check_page(page, result.total, size)?;
+    let rows: Vec<EntitySummary> = result.ids.iter().filter_map(|id| graph.entry(*id)).map(|e| EntitySummary::of(&graph, e)).collect();
+    let facets = FACETS.iter().enumerate().map(|(i, f)| facet_view(&graph, &url, f, &filter_without(Some(i)), &params)).collect();
+    drop(graph);
+
+    let sort = params.one("sort")?;
+    let desc = params.one("dir")? == Some("desc");
+    let columns = columns(&kind)
+        .iter()
+        .map(|c| {
+            let sortable = SORTS.iter().any(|(n, _)| n == c);
+            let current = sort == Some(*c);
+            Column {
+                id: c,
+                sort_url: sortable.then(|| {
+                    let dir = if current && !desc { "desc" } else { "asc" };
+                    url.with("/catalog", &[("sort", Some(c)), ("dir", Some(dir))])
+                }),
+                sorted: current.then_some(if desc { "descending" } else { "ascending" }),
+            }
+        })
+        .collect();
+    let pages = result.total.div_ceil(size).max(1);
+    let tabs = tabs_counts
+        .into_iter()
+        .map(|(k, count)| {
+            let lower = k.to_ascii_lowercase();
+            KindTab { url: join("/catalog", &[("kind", &lower)]), selected: lower == kind, kind: k, count }
+        })
+        .collect();
+    let filtered = FACETS.iter().any(|f| params.0.has(f.param)) || !q.is_empty();
+    let hidden = url.0.iter().filter(|(k, _)| k != "q" && k != "page").cloned().collect();
+    crate::templates::render(
+        "catalog.html",
+        Catalog {
+            nav: "catalog",
+            kind_label,
+            tabs,
+            facets,
+            columns,
+            rows,
+            total: result.total,
+            pager: Pager::new(&url, "/catalog", page, pages),
+            hidden,
+            clear_url: filtered.then(|| join("/catalog", &[("kind", &kind)])),
+            kind,
+            q,
+        },
+    )
+}
+
+fn facet_view(graph: &CatalogGraph, url: &UrlState, f: &FacetDef, filter: &EntityFilter, params: &Params) -> FacetView {
+    let chosen = params.list(f.param);
+    let values = graph.facets(&[f.key.to_owned()], Some(filter)).into_iter().next().map(|f| f.values).unwrap_or_default();
+    let shown = |v: &str| -> String {
+        if f.param == "owner" {
+            EntityRef::parse_full(v).map(|r| short_label(&r, Some("group"))).unwrap_or_else(|_| v.to_owned())
+        } else {
+            v.to_owned()
+        }
+    };
+    let mut options: Vec<FacetOption> = Vec::new();
+    let mut more = 0;
+    for v in &values {
+        let value = shown(&v.value);
+        let selected = chosen.iter().any(|c| c.eq_ignore_ascii_case(&value));
+        if options.len() < FACET_VALUES || selected {
+            options.push(FacetOption { url: url.toggled("/catalog", f.param, &value), value, count: v.count, selected });
+        } else {
+            more += 1;
+        }
+    }
+    // A chosen value no entity has any more still shows, so it can be unchosen.
+    for c in &chosen {
+        if !options.iter().any(|o| o.value.eq_ignore_ascii_case(c)) {
+            options.push(FacetOption { url: url.toggled("/catalog", f.param, c), value: c.clone(), count: 0, selected: true });
+        }
+    }
+    FacetView { param: f.param, label: f.label, options, more }
+}

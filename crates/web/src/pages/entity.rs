@@ -1,0 +1,190 @@
+//! `/catalog/{namespace}/{kind}/{name}`: one entity. Header (kind, name, title, owner,
+//! lifecycle, tags), about (description, links, system, domain, source), relations grouped by
+//! type, the relation graph around it (`?depth=1..3&rel=<type>…`), its API definition, the
+//! descriptor as YAML, its latest versions and its errors. Groups and users also show their
+//! organisation: parent, children, members, memberships and what they own.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::response::Html;
+use portico_graph::CatalogGraph;
+use portico_model::{Entity, EntityRef, RefDefaults};
+use portico_server::AppState;
+use serde::Serialize;
+
+use crate::definition::Definition;
+use crate::error::PageError;
+use crate::params::Params;
+use crate::pages::graph::{GraphOptions, GraphView};
+use crate::view::{EntitySummary, RefLink, ref_link, spec_ref};
+
+/// Versions listed on the page; the history page has them all.
+const VERSIONS: usize = 8;
+
+/// The reference a page path names: 400 when it cannot be one.
+fn path_ref(namespace: &str, kind: &str, name: &str) -> Result<EntityRef, PageError> {
+    let bad = |why: String| PageError::BadRequest(format!("{kind}:{namespace}/{name} is not a valid entity reference: {why}"));
+    let r = EntityRef::parse_full(&format!("{kind}:{namespace}/{name}")).map_err(|e| bad(e.to_string()))?;
+    if !portico_model::naming::is_valid_object_name(name) {
+        return Err(bad("a name is 1 to 63 letters, digits and `-_.`, starting and ending with a letter or digit".into()));
+    }
+    Ok(r)
+}
+
+/// The entity a page's path (`/catalog/{namespace}/{kind}/{name}/…`) names; a path that
+/// cannot name one is a 400.
+pub(crate) struct EntityPath(pub EntityRef);
+
+impl<S: Send + Sync> FromRequestParts<S> for EntityPath {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        let Path((namespace, kind, name)) = Path::<(String, String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| PageError::BadRequest(e.body_text()))?;
+        path_ref(&namespace, &kind, &name).map(Self)
+    }
+}
+
+/// 404 for a reference the catalog does not hold, pointing at search.
+pub(crate) fn not_found(r: &EntityRef) -> PageError {
+    PageError::NotFound(format!("the catalog has no entity {r}; search for \"{}\" to find similar ones", r.name()))
+}
+
+#[derive(Serialize)]
+pub(crate) struct RelationGroup {
+    #[serde(rename = "type")]
+    pub relation: String,
+    pub items: Vec<RefLink>,
+}
+
+#[derive(Serialize)]
+struct About {
+    links: Vec<(String, String)>,
+    domain: Option<RefLink>,
+    source: Option<String>,
+    annotations: Vec<(String, String)>,
+    labels: Vec<(String, String)>,
+}
+
+#[derive(Serialize)]
+struct VersionLine {
+    version: i64,
+    at: i64,
+    change: String,
+    source: String,
+}
+
+#[derive(Serialize)]
+struct ErrorLine {
+    location: String,
+    message: String,
+    at: i64,
+}
+
+#[derive(Serialize)]
+struct EntityPage {
+    nav: &'static str,
+    e: EntitySummary,
+    about: About,
+    relations: Vec<RelationGroup>,
+    org: Vec<RelationGroup>,
+    graph: GraphView,
+    definition: Option<Definition>,
+    yaml: String,
+    versions: Vec<VersionLine>,
+    more_versions: usize,
+    history_url: String,
+    errors: Vec<ErrorLine>,
+}
+
+const PARAMS: &[&str] = &["depth", "rel"];
+
+pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPath, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+    let params = Params::parse(raw.as_deref(), PARAMS)?;
+    let options = GraphOptions::parse(&params, 1)?;
+    let key = r.key();
+    let (summary, entity, about, relations, org, graph) = {
+        let graph = state.catalog.read();
+        let entry = graph.get(&key).ok_or_else(|| not_found(&r))?;
+        let id = graph.id_of(&key).ok_or_else(|| not_found(&r))?;
+        let summary = EntitySummary::of(&graph, entry);
+        let relations = grouped(&graph, &key);
+        let view = GraphView::around(&graph, &[id], &options, &format!("{}/graph.svg", summary.url), &summary.url, &summary.full)?;
+        (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view)
+    };
+    let history = state.catalog.store().history(&key).await?;
+    let errors = state.catalog.store().errors(Some(&key)).await?;
+    let yaml = serde_saphyr::to_string(&*entity).unwrap_or_else(|e| format!("# cannot show as YAML: {e}"));
+    let more_versions = history.len().saturating_sub(VERSIONS);
+    let page = EntityPage {
+        nav: "catalog",
+        history_url: format!("{}/history", summary.url),
+        e: summary,
+        about,
+        relations,
+        org,
+        graph,
+        definition: crate::definition::of(&entity),
+        yaml,
+        versions: history
+            .into_iter()
+            .rev()
+            .take(VERSIONS)
+            .map(|v| VersionLine { version: v.version, at: v.at, change: v.change, source: v.source })
+            .collect(),
+        more_versions,
+        errors: errors.into_iter().map(|e| ErrorLine { location: e.location, message: e.message, at: e.at }).collect(),
+    };
+    crate::templates::render("entity.html", page)
+}
+
+/// The entity's relations grouped by type, and the organisation groups for groups and users.
+fn grouped(graph: &CatalogGraph, key: &str) -> (Vec<RelationGroup>, Vec<RelationGroup>) {
+    let mut groups: Vec<RelationGroup> = Vec::new();
+    for rel in graph.relations(key) {
+        let Ok(target) = EntityRef::parse_full(&rel.target_ref) else { continue };
+        let link = ref_link(graph, &target, None);
+        match groups.last_mut() {
+            Some(g) if g.relation == rel.kind => g.items.push(link),
+            _ => groups.push(RelationGroup { relation: rel.kind.clone(), items: vec![link] }),
+        }
+    }
+    let kind = key.split(':').next().unwrap_or_default();
+    let org_types: &[(&str, &str)] = match kind {
+        "group" => &[("childOf", "Parent"), ("parentOf", "Children"), ("hasMember", "Members"), ("ownerOf", "Owns")],
+        "user" => &[("memberOf", "Member of"), ("ownerOf", "Owns")],
+        _ => &[],
+    };
+    let org = org_types
+        .iter()
+        .map(|(t, label)| RelationGroup {
+            relation: (*label).to_owned(),
+            items: groups.iter().find(|g| g.relation == *t).map(|g| g.items.clone()).unwrap_or_default(),
+        })
+        .collect();
+    (groups, org)
+}
+
+fn about(graph: &CatalogGraph, e: &Arc<Entity>) -> About {
+    let m = &e.metadata;
+    // A system names its domain; a component's domain is its system's.
+    let domain = spec_ref(graph, e, "domain", "domain").or_else(|| {
+        let system = EntityRef::parse(e.spec_str("system")?, RefDefaults { kind: Some("system"), namespace: Some(&m.namespace) }).ok()?;
+        let system = graph.get(&system.key())?;
+        spec_ref(graph, &system.entity, "domain", "domain")
+    });
+    let source = e
+        .annotation(portico_model::ANNOTATION_SOURCE_LOCATION)
+        .or_else(|| e.annotation(portico_model::ANNOTATION_LOCATION))
+        .map(str::to_owned);
+    About {
+        links: m.links.iter().map(|l| (l.url.clone(), l.title.clone().unwrap_or_else(|| l.url.clone()))).collect(),
+        domain,
+        source,
+        annotations: m.annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        labels: m.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    }
+}

@@ -1,0 +1,208 @@
+//! Relation graphs: the one on each entity page, its SVG export
+//! (`/catalog/{ns}/{kind}/{name}/graph.svg`), and the explorer (`/graph`, export `/graph.svg`)
+//! which starts from an entity (`ref=component:default/cart`) or from every entity a filter
+//! matches (`filter=kind=system,spec.owner=team-a`, Backstage's syntax). Both take `depth`
+//! (1 to 3) and `rel` (relation types to follow; repeat for more; all when absent).
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use portico_graph::filter::parse_filter_params;
+use portico_graph::{CatalogGraph, EntityQuery, Id};
+use portico_model::{EntityRef, RefDefaults};
+use portico_server::AppState;
+use serde::Serialize;
+
+use crate::error::PageError;
+use crate::links::{UrlState, join};
+use crate::pages::entity::{EntityPath, not_found};
+use crate::params::Params;
+use crate::svg::graph::{MAX_NODES, layout};
+
+/// Most start entities a filter may give the explorer.
+const MAX_SEEDS: usize = 25;
+const EXPLORER_PARAMS: &[&str] = &["ref", "filter", "depth", "rel"];
+
+/// Depth and relation types of a graph, from the URL.
+pub(crate) struct GraphOptions {
+    pub depth: u8,
+    pub rels: Vec<String>,
+    /// The query string, to keep in the links the view makes.
+    url: UrlState,
+}
+
+impl GraphOptions {
+    pub fn parse(params: &Params, default_depth: usize) -> Result<Self, PageError> {
+        let depth = params.number("depth", 1, 3, default_depth)? as u8;
+        let rels = params.list("rel");
+        if let Some(bad) = rels.iter().find(|r| r.len() > 64 || !r.chars().all(|c| c.is_ascii_alphanumeric())) {
+            return Err(PageError::BadRequest(format!("{bad:?} is not a relation type (such as ownedBy or dependsOn)")));
+        }
+        Ok(Self { depth, rels, url: UrlState(params.0.pairs().to_vec()) })
+    }
+}
+
+#[derive(Serialize)]
+struct TypeOption {
+    name: String,
+    colour: String,
+    selected: bool,
+    url: String,
+}
+
+/// A drawn graph with its controls, for a page.
+#[derive(Serialize)]
+pub(crate) struct GraphView {
+    svg: String,
+    /// Kinds drawn and their colour class, for the legend.
+    kinds: Vec<(String, String)>,
+    depth: u8,
+    depths: Vec<(u8, String)>,
+    types: Vec<TypeOption>,
+    export_url: String,
+    nodes: usize,
+    omitted: usize,
+    filtered: bool,
+    clear_url: String,
+}
+
+impl GraphView {
+    /// The graph around `seeds`; links go to `page` (this view) and `export` (its SVG).
+    pub fn around(graph: &CatalogGraph, seeds: &[Id], o: &GraphOptions, export: &str, page: &str, title: &str) -> Result<Self, PageError> {
+        let hood = graph.neighbourhood(seeds, o.depth, &o.rels, MAX_NODES);
+        let drawing = layout(graph, &hood, format!("Relations of {title}"));
+        let types = hood
+            .relation_types
+            .iter()
+            .map(|t| {
+                let selected = o.rels.iter().any(|r| r.eq_ignore_ascii_case(t));
+                TypeOption {
+                    name: t.clone(),
+                    colour: crate::svg::colour(t),
+                    selected,
+                    url: format!("{}#graph", o.url.toggled(page, "rel", t)),
+                }
+            })
+            .collect();
+        let query = o.url.with("", &[]);
+        Ok(GraphView {
+            nodes: drawing.nodes.len(),
+            omitted: drawing.omitted,
+            kinds: drawing.kinds.clone(),
+            svg: drawing.to_svg()?,
+            depth: o.depth,
+            depths: (1..=3).map(|d| (d, format!("{}#graph", o.url.with(page, &[("depth", Some(&d.to_string()))])))).collect(),
+            types,
+            export_url: format!("{export}{query}"),
+            filtered: !o.rels.is_empty(),
+            clear_url: format!("{}#graph", o.url.with(page, &[("rel", None)])),
+        })
+    }
+}
+
+fn svg_response(svg: String, filename: &str) -> Response {
+    let mut res = svg.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml; charset=utf-8"));
+    let disposition = format!("attachment; filename=\"{}\"", filename.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "-"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+/// `/catalog/{ns}/{kind}/{name}/graph.svg`: the entity page's graph as a file.
+pub(crate) async fn entity_svg(State(state): State<AppState>, EntityPath(r): EntityPath, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+    let params = Params::parse(raw.as_deref(), &["depth", "rel"])?;
+    let o = GraphOptions::parse(&params, 1)?;
+    let graph = state.catalog.read();
+    let id = graph.id_of(&r.key()).ok_or_else(|| not_found(&r))?;
+    let hood = graph.neighbourhood(&[id], o.depth, &o.rels, MAX_NODES);
+    let svg = layout(&graph, &hood, format!("Relations of {r}")).to_svg()?;
+    Ok(svg_response(svg, &format!("{}-graph.svg", r.name())))
+}
+
+/// Start entities of the explorer: from `ref`, or from `filter`. `None` when neither is given.
+struct Seeds {
+    ids: Vec<Id>,
+    title: String,
+    matched: usize,
+}
+
+fn seeds(graph: &CatalogGraph, params: &Params) -> Result<Option<Seeds>, PageError> {
+    if let Some(r) = params.one("ref")? {
+        let parsed = EntityRef::parse(r, RefDefaults { kind: Some("component"), namespace: None })
+            .map_err(|e| PageError::BadRequest(format!("`ref`: {e}")))?;
+        let id = graph.id_of(&parsed.key()).ok_or_else(|| not_found(&parsed))?;
+        return Ok(Some(Seeds { ids: vec![id], title: parsed.to_string(), matched: 1 }));
+    }
+    if let Some(f) = params.one("filter")? {
+        let filter = parse_filter_params(&[f]).map_err(|e| PageError::BadRequest(format!("`filter`: {e}")))?;
+        let page = graph.query(&EntityQuery { filter, limit: Some(MAX_SEEDS), ..Default::default() });
+        return Ok(Some(Seeds { ids: page.ids, title: format!("entities matching {f}"), matched: page.total }));
+    }
+    Ok(None)
+}
+
+#[derive(Serialize)]
+struct Explorer {
+    nav: &'static str,
+    r#ref: String,
+    filter: String,
+    title: Option<String>,
+    matched: usize,
+    seeds: usize,
+    graph: Option<GraphView>,
+    examples: Vec<(String, String)>,
+}
+
+/// `/graph`: the explorer.
+pub(crate) async fn explorer(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+    let params = Params::parse(raw.as_deref(), EXPLORER_PARAMS)?;
+    let o = GraphOptions::parse(&params, 2)?;
+    let page = {
+        let graph = state.catalog.read();
+        let seeds = seeds(&graph, &params)?;
+        let view = match &seeds {
+            Some(s) => Some(GraphView::around(&graph, &s.ids, &o, "/graph.svg", "/graph", &s.title)?),
+            None => None,
+        };
+        let examples = examples(&graph);
+        Explorer {
+            nav: "graph",
+            r#ref: params.one("ref")?.unwrap_or_default().to_owned(),
+            filter: params.one("filter")?.unwrap_or_default().to_owned(),
+            matched: seeds.as_ref().map_or(0, |s| s.matched),
+            seeds: seeds.as_ref().map_or(0, |s| s.ids.len()),
+            title: seeds.map(|s| s.title),
+            graph: view,
+            examples,
+        }
+    };
+    crate::templates::render("graph.html", page)
+}
+
+/// `/graph.svg`: the explorer's graph as a file.
+pub(crate) async fn explorer_svg(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+    let params = Params::parse(raw.as_deref(), EXPLORER_PARAMS)?;
+    let o = GraphOptions::parse(&params, 2)?;
+    let graph = state.catalog.read();
+    let s = seeds(&graph, &params)?.ok_or_else(|| PageError::BadRequest("give `ref` (an entity) or `filter` (which entities) to draw".into()))?;
+    let hood = graph.neighbourhood(&s.ids, o.depth, &o.rels, MAX_NODES);
+    let svg = layout(&graph, &hood, format!("Relations of {}", s.title)).to_svg()?;
+    Ok(svg_response(svg, "portico-graph.svg"))
+}
+
+/// A few starting points to try: the first system and component of the catalog.
+fn examples(graph: &CatalogGraph) -> Vec<(String, String)> {
+    ["system", "component"]
+        .iter()
+        .filter_map(|kind| {
+            let filter = parse_filter_params(&[&format!("kind={kind}")]).ok()?;
+            let page = graph.query(&EntityQuery { filter, limit: Some(1), ..Default::default() });
+            let entry = graph.entry(*page.ids.first()?)?;
+            let r = entry.entity_ref().to_string();
+            Some((r.clone(), join("/graph", &[("ref", &r)])))
+        })
+        .collect()
+}

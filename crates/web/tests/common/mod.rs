@@ -1,0 +1,120 @@
+//! The harness of the web tests: the real portal (pages and API) on a random loopback port over
+//! a fresh SQLite database, holding Backstage's example catalog, with a directory of extra
+//! descriptors the register form may read.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_server::{AppState, Application};
+use portico_store::testing::TestDb;
+
+pub const ALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/backstage/examples/all.yaml");
+pub const ORG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/backstage/examples/acme/org.yaml");
+
+/// A descriptor the catalog does not hold yet, for the register form.
+pub const TO_IMPORT: &str = "\
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: checkout-service
+  description: Takes orders and payments
+spec:
+  type: service
+  lifecycle: experimental
+  owner: team-a
+  dependsOn: [resource:checkout-db]
+---
+apiVersion: backstage.io/v1alpha1
+kind: Resource
+metadata:
+  name: checkout-db
+spec:
+  type: database
+  owner: team-a
+";
+
+pub struct WebApp {
+    pub url: String,
+    pub state: AppState,
+    /// Holds `to-import/catalog-info.yaml` ([`TO_IMPORT`]).
+    pub extra: tempfile::TempDir,
+    pub client: reqwest::Client,
+    _db: TestDb,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for WebApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl WebApp {
+    pub async fn spawn() -> Self {
+        let db = TestDb::sqlite().await;
+        let extra = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(extra.path().join("to-import")).unwrap();
+        std::fs::write(extra.path().join("to-import/catalog-info.yaml"), TO_IMPORT).unwrap();
+        let examples = Path::new(ALL).parent().unwrap().canonicalize().unwrap();
+        let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await.unwrap();
+        let roots = vec![examples, extra.path().canonicalize().unwrap()];
+        let locations = LocationService::new(catalog.clone(), Reader::new(ReaderConfig { allowed_roots: roots, ..Default::default() }));
+        for target in [ALL, ORG] {
+            locations.register(&LocationSpec { kind: "file".into(), target: target.into() }, false).await.unwrap();
+        }
+        let state = AppState::new(catalog, locations);
+        let app = Application::build_with(state.clone(), "127.0.0.1:0".parse().unwrap(), portico_web::router(state.clone()))
+            .await
+            .unwrap();
+        let url = app.url();
+        let server = tokio::spawn(app.run_until(std::future::pending()));
+        let app = Self { url, state, extra, client: reqwest::Client::new(), _db: db, server };
+        app.wait_for_search().await;
+        app
+    }
+
+    /// Waits until the search index holds every entity of the read model.
+    pub async fn wait_for_search(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let want = self.state.catalog.read().len() as u64;
+            if self.state.search.is_ready() && self.state.search.len() == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the search index did not catch up");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn import_path(&self) -> PathBuf {
+        self.extra.path().canonicalize().unwrap().join("to-import/catalog-info.yaml")
+    }
+
+    /// GET a path: its status and body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let res = self.client.get(format!("{}{path}", self.url)).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// POST a form: its status and body.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let res = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+}
+
+/// HTML with the auto-escaped `/` read back, for simple `contains` checks.
+pub fn plain(html: &str) -> String {
+    html.replace("&#x2f;", "/").replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&")
+}
