@@ -33,6 +33,7 @@ use portico_search::SearchIndex;
 
 pub use api::locations::{Registration, SourceProblem, register_location};
 pub use api::openapi::ApiDoc;
+pub use api::saved_queries::save_query;
 pub use error::ApiError;
 pub use render::EntityView;
 pub use startup::Application;

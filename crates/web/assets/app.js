@@ -59,4 +59,87 @@
     svg.classList.toggle("fit");
     centre(svg.parentElement);
   });
+
+  // Query console: completion of functions, names, kinds and fields, from the vocabulary the
+  // API publishes; Ctrl+Enter runs the query.
+  var completable = document.querySelectorAll("[data-complete]");
+  if (completable.length) {
+    var words = null;
+    var load = function () {
+      if (words) return Promise.resolve(words);
+      return fetch("/api/v1/query/vocabulary").then(function (r) { return r.json(); }).then(function (v) {
+        words = [];
+        v.functions.forEach(function (f) { words.push({ text: f.name + "(", label: f.name, hint: f.signature }); });
+        v.variables.variables.forEach(function (x) { words.push({ text: x.name, label: x.name, hint: x.description }); });
+        v.kinds.forEach(function (k) { words.push({ text: k, label: k, hint: "kind", kind: true }); });
+        v.fields.forEach(function (f) { words.push({ text: f, label: f, hint: "field" }); });
+        ["size()", "exists(e, ", "all(e, ", "map(e, ", "filter(e, ", "contains(", "startsWith(", "matches("].forEach(function (m) {
+          words.push({ text: m, label: m, hint: "CEL", method: true });
+        });
+        return words;
+      });
+    };
+    var list = document.createElement("ul");
+    list.className = "completion"; list.setAttribute("role", "listbox"); list.hidden = true; list.id = "completion";
+    document.body.appendChild(list);
+    var active = null, items = [], selected = 0, start = 0;
+    var close = function () { list.hidden = true; items = []; if (active) active.removeAttribute("aria-activedescendant"); };
+    var render = function () {
+      list.innerHTML = "";
+      items.forEach(function (w, i) {
+        var li = document.createElement("li");
+        li.id = "completion-" + i; li.setAttribute("role", "option"); li.setAttribute("aria-selected", i === selected ? "true" : "false");
+        var a = document.createElement("span"); a.textContent = w.label;
+        var b = document.createElement("span"); b.className = "hint"; b.textContent = w.hint;
+        li.appendChild(a); li.appendChild(b);
+        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); selected = i; accept(); });
+        list.appendChild(li);
+      });
+      var r = active.getBoundingClientRect();
+      list.style.left = (window.scrollX + r.left) + "px";
+      list.style.top = (window.scrollY + r.bottom + 2) + "px";
+      list.hidden = items.length === 0;
+      if (items.length) active.setAttribute("aria-activedescendant", "completion-" + selected);
+    };
+    var accept = function () {
+      var w = items[selected]; if (!w) return;
+      var v = active.value, end = active.selectionStart;
+      active.value = v.slice(0, start) + w.text + v.slice(end);
+      var caret = start + w.text.length; active.setSelectionRange(caret, caret);
+      close(); active.focus();
+    };
+    var suggest = function (el) {
+      active = el;
+      var v = el.value, end = el.selectionStart;
+      var m = /[A-Za-z_][A-Za-z0-9_.]*$/.exec(v.slice(0, end));
+      var quoted = /kind\s*==\s*['"]([A-Za-z]*)$/.exec(v.slice(0, end));
+      if (!m && !quoted) { close(); return; }
+      load().then(function (all) {
+        var word = quoted ? quoted[1] : m[0];
+        var member = !quoted && word.indexOf(".") < 0 && v.slice(0, end - word.length).slice(-1) === ".";
+        start = end - word.length;
+        var lower = word.toLowerCase();
+        items = all.filter(function (w) {
+          if (quoted) return w.kind && w.text.toLowerCase().indexOf(lower) === 0;
+          if (w.kind) return false;
+          if (member) return (w.method || /\($/.test(w.text)) && w.text.toLowerCase().indexOf(lower) === 0;
+          return w.text.toLowerCase().indexOf(lower) === 0 && w.text !== word;
+        }).slice(0, 12);
+        selected = 0; render();
+      }).catch(close);
+    };
+    completable.forEach(function (el) {
+      el.setAttribute("aria-autocomplete", "list"); el.setAttribute("aria-controls", "completion");
+      el.addEventListener("input", function () { suggest(el); });
+      el.addEventListener("blur", function () { setTimeout(close, 100); });
+      el.addEventListener("keydown", function (ev) {
+        if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); close(); el.form.requestSubmit(); return; }
+        if (list.hidden) return;
+        if (ev.key === "ArrowDown") { ev.preventDefault(); selected = (selected + 1) % items.length; render(); }
+        else if (ev.key === "ArrowUp") { ev.preventDefault(); selected = (selected + items.length - 1) % items.length; render(); }
+        else if (ev.key === "Enter" || ev.key === "Tab") { ev.preventDefault(); accept(); }
+        else if (ev.key === "Escape") { ev.preventDefault(); close(); }
+      });
+    });
+  }
 })();

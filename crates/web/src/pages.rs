@@ -1,9 +1,11 @@
 //! One module per page (or group of pages sharing a URL prefix).
 
 pub(crate) mod catalog;
+pub(crate) mod dashboards;
 pub(crate) mod entity;
 pub(crate) mod graph;
 pub(crate) mod history;
 pub(crate) mod home;
+pub(crate) mod query;
 pub(crate) mod register;
 pub(crate) mod search;

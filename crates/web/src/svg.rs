@@ -1,9 +1,10 @@
-//! Pictures drawn on the server as SVG: the entity-count bar chart and relation graphs. Layout
+//! Pictures drawn on the server as SVG: bar charts, line charts over time and relation graphs. Layout
 //! is computed here; the markup comes from templates (`chart.svg`, `graph.svg`), escaped like
 //! the pages.
 
 pub(crate) mod chart;
 pub(crate) mod graph;
+pub(crate) mod lines;
 
 /// Shortens a label to `max` characters, with an ellipsis.
 pub(crate) fn clip(s: &str, max: usize) -> String {

@@ -30,6 +30,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "register.html",
     "error.html",
     "chart.svg",
+    "lines.svg",
+    "query.html",
+    "dashboards.html",
     "graph.svg",
 ];
 

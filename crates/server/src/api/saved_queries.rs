@@ -99,24 +99,38 @@ pub(crate) async fn get_one(State(state): State<AppState>, Path(name): Path<Stri
               (status = 200, description = "Replaced", body = serde_json::Value),
               (status = 400, description = "Bad name, owner or query", body = ErrorResponse)))]
 pub(crate) async fn put(State(state): State<AppState>, Path(name): Path<String>, ApiJson(body): ApiJson<SaveRequest>) -> Result<Response, ApiError> {
-    check_name(&name)?;
-    let owner = EntityRef::parse(&body.owner, portico_model::RefDefaults { kind: Some("group"), namespace: Some("default") })
+    let (saved, created) = save_query(&state, &name, body.title.as_deref(), &body.description, &body.owner, &body.query).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(view(saved))).into_response())
+}
+
+/// Checks and saves a query under `name` (the API's `PUT` and the console's save form):
+/// the name's syntax, the owner's reference (kind defaults to `group`), and that the query
+/// compiles. Returns what was stored and whether it was created.
+pub async fn save_query(
+    state: &AppState,
+    name: &str,
+    title: Option<&str>,
+    description: &str,
+    owner: &str,
+    query: &ExprQuery,
+) -> Result<(SavedQuery, bool), ApiError> {
+    check_name(name)?;
+    let owner = EntityRef::parse(owner, portico_model::RefDefaults { kind: Some("group"), namespace: Some("default") })
         .map_err(|e| ApiError::Input(format!("owner: {e}")))?;
-    Compiled::new(&body.query, &Limits::default()).map_err(|e| query_error(e.into()))?;
+    Compiled::new(query, &Limits::default()).map_err(|e| query_error(e.into()))?;
     let now = portico_discovery::now_ms();
     let saved = SavedQuery {
-        title: body.title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| name.clone()),
-        name,
-        description: body.description,
+        title: title.map(str::trim).filter(|t| !t.is_empty()).map_or_else(|| name.to_owned(), str::to_owned),
+        name: name.to_owned(),
+        description: description.to_owned(),
         owner: owner.to_string(),
-        query: serde_json::to_value(&body.query).map_err(|e| ApiError::Internal(e.to_string()))?,
+        query: serde_json::to_value(query).map_err(|e| ApiError::Internal(e.to_string()))?,
         created_at: now,
         updated_at: now,
     };
     let created = state.catalog.store().put_saved_query(&saved).await?;
-    let saved = load(&state, &saved.name).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(view(saved))).into_response())
+    Ok((load(state, name).await?, created))
 }
 
 /// Deletes a saved query.

@@ -1,4 +1,5 @@
-//! A horizontal bar chart of entity counts by kind; each bar links to that kind's table.
+//! Horizontal bar charts: entity counts by kind (each bar links to that kind's table), and the
+//! groups of a query (each bar links to the query narrowed to that group).
 
 use serde::Serialize;
 
@@ -13,7 +14,7 @@ const BAR: u32 = 18;
 struct Bar {
     label: String,
     count: u64,
-    url: String,
+    url: Option<String>,
     y: u32,
     width: u32,
     colour: String,
@@ -21,6 +22,7 @@ struct Bar {
 
 #[derive(Serialize)]
 struct Chart {
+    title: String,
     width: u32,
     height: u32,
     label: u32,
@@ -30,20 +32,31 @@ struct Chart {
 
 /// The chart of `counts` (kind, count), largest first as given.
 pub(crate) fn kinds(counts: &[(String, u64)]) -> Result<String, PageError> {
+    bars("Entities by kind", counts, |kind| Some(format!("/catalog?kind={}", kind.to_ascii_lowercase())), super::kind_colour)
+}
+
+/// A chart of `counts` (label, count) in the order given; `url` links a bar, `colour` picks
+/// its colour class.
+pub(crate) fn bars(
+    title: &str,
+    counts: &[(String, u64)],
+    url: impl Fn(&str) -> Option<String>,
+    colour: impl Fn(&str) -> String,
+) -> Result<String, PageError> {
     let max = counts.iter().map(|c| c.1).max().unwrap_or(1).max(1);
     let room = WIDTH - LABEL - 60;
     let bars = counts
         .iter()
         .enumerate()
         .map(|(i, (kind, count))| Bar {
-            label: kind.clone(),
+            label: super::clip(kind, 18),
             count: *count,
-            url: format!("/catalog?kind={}", kind.to_ascii_lowercase()),
+            url: url(kind),
             y: i as u32 * ROW,
             width: ((*count as f64 / max as f64) * f64::from(room)).round().max(2.0) as u32,
-            colour: super::kind_colour(kind),
+            colour: colour(kind),
         })
         .collect();
     let height = (counts.len() as u32 * ROW).max(ROW);
-    crate::templates::render("chart.svg", Chart { width: WIDTH, height, label: LABEL, bar: BAR, bars }).map(|h| h.0)
+    crate::templates::render("chart.svg", Chart { title: title.to_owned(), width: WIDTH, height, label: LABEL, bar: BAR, bars }).map(|h| h.0)
 }

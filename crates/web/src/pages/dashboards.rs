@@ -1,0 +1,121 @@
+//! `/dashboards`: the catalog at a glance. Counts over time per kind, owner and lifecycle (from
+//! the version history), health figures that each open the query behind them (orphaned
+//! resources, components whose owner does not exist, unresolved relations, entities with
+//! errors), and one panel per saved query: its count, and its groups as a bar chart when it
+//! counts by something.
+
+use std::collections::HashSet;
+
+use axum::extract::{RawQuery, State};
+use axum::response::Html;
+use portico_discovery::SeriesBy;
+use portico_expr::Limits;
+use portico_graph::eval::ExprQuery;
+use portico_server::AppState;
+use serde::Serialize;
+
+use crate::error::PageError;
+use crate::links::join;
+use crate::params::Params;
+
+const DAY_MS: i64 = 86_400_000;
+/// Saved queries shown.
+const PANELS: usize = 24;
+/// Groups drawn per saved query.
+const BARS: usize = 12;
+
+/// Health figures: label, condition, what a lower number means.
+const HEALTH: &[(&str, &str)] = &[
+    ("Orphaned resources", "kind == 'Resource' && (related('ownedBy').size() == 0 || inverse('dependsOn').size() == 0)"),
+    ("Components whose owner does not exist", "kind == 'Component' && related('ownedBy').size() == 0"),
+    ("APIs nobody provides", "kind == 'API' && inverse('providesApi').size() == 0"),
+];
+
+#[derive(Serialize)]
+struct Figure {
+    label: String,
+    value: usize,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Panel {
+    title: String,
+    name: String,
+    owner: String,
+    description: String,
+    url: String,
+    total: Option<usize>,
+    chart: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Dashboards {
+    nav: &'static str,
+    figures: Vec<Figure>,
+    over_time: Vec<(String, String)>,
+    since: String,
+    panels: Vec<Panel>,
+}
+
+pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+    let params = Params::parse(raw.as_deref(), &["days"])?;
+    let days = params.number("days", 1, 3650, 30)? as i64;
+    let to = portico_discovery::now_ms();
+    let start = state.catalog.store().history_start().await?.unwrap_or(to);
+    let from = (to - days * DAY_MS).max(start).min(to);
+
+    let mut figures = Vec::new();
+    let (total, unresolved) = {
+        let graph = state.catalog.read();
+        (graph.len(), graph.unresolved().len())
+    };
+    figures.push(Figure { label: "Entities".into(), value: total, url: "/catalog".into() });
+    for (label, condition) in HEALTH {
+        let q = ExprQuery { expression: (*condition).to_owned(), limit: 0, ..Default::default() };
+        let n = state.catalog.query(q, None, &Limits::default()).await.map(|o| o.total_items).map_err(|e| PageError::Internal(e.to_string()))?;
+        figures.push(Figure { label: (*label).into(), value: n, url: join("/query", &[("q", condition)]) });
+    }
+    figures.push(Figure { label: "Unresolved relations".into(), value: unresolved, url: "/api/v1/health/catalog".into() });
+    let errors = state.catalog.store().errors(None).await?;
+    let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).collect::<HashSet<_>>().len();
+    figures.push(Figure { label: "Entities with errors".into(), value: with_errors, url: "/".into() });
+
+    let mut over_time = Vec::new();
+    for (id, by, title) in [("by-kind", SeriesBy::Kind, "Entities by kind"), ("by-owner", SeriesBy::Owner, "Entities by owner"), ("by-lifecycle", SeriesBy::Lifecycle, "Entities by lifecycle")] {
+        let series = state.catalog.series(by, from, to, 30, 8).await?;
+        let legend = series.lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>().join(", ");
+        over_time.push((crate::svg::lines::chart(id, title, &series)?, format!("{title}: {legend}")));
+    }
+
+    let mut panels = Vec::new();
+    for saved in state.catalog.store().list_saved_queries().await?.into_iter().take(PANELS) {
+        let url = join("/query", &[("saved", &saved.name)]);
+        let mut panel = Panel { title: saved.title.clone(), name: saved.name.clone(), owner: saved.owner.clone(), description: saved.description.clone(), url, total: None, chart: None, error: None };
+        match serde_json::from_value::<ExprQuery>(saved.query.clone()) {
+            Err(e) => panel.error = Some(format!("no longer reads: {e}")),
+            Ok(mut q) => {
+                q.limit = 0;
+                q.offset = 0;
+                match state.catalog.query(q.clone(), None, &Limits::default()).await {
+                    Err(e) => panel.error = Some(e.to_string()),
+                    Ok(o) => {
+                        panel.total = Some(o.total_items);
+                        if let (Some(groups), Some(by)) = (&o.result.groups, &q.group_by) {
+                            let counts: Vec<(String, u64)> = groups
+                                .iter()
+                                .take(BARS)
+                                .map(|g| (g.key.as_str().map_or_else(|| g.key.to_string(), str::to_owned), g.count as u64))
+                                .collect();
+                            panel.chart = Some(crate::svg::chart::bars(&format!("{}: count by {by}", saved.title), &counts, |_| None, crate::svg::colour)?);
+                        }
+                    }
+                }
+            }
+        }
+        panels.push(panel);
+    }
+    let since = chrono::DateTime::from_timestamp_millis(from).map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+    crate::templates::render("dashboards.html", Dashboards { nav: "dashboards", figures, over_time, since, panels })
+}
