@@ -56,25 +56,26 @@ pub(crate) fn ranked(fields: &Fields, words: &[String], typing: bool, whole: &st
     Box::new(BooleanQuery::new(clauses))
 }
 
-/// Entities where every word is the start of some word in some field: a superset of those
-/// holding the term as a substring that begins at a word boundary.
+/// Entities where every word is the start of a word of one same field: a superset of those
+/// holding the term as a substring that begins at a word boundary (such a substring lies in one
+/// value, and each value is indexed in one field), and far tighter than words spread anywhere.
 pub(crate) fn word_prefixes(fields: &Fields, words: &[String]) -> Box<dyn Query> {
-    let clauses = words
+    let per_field = fields
+        .text()
         .iter()
-        .map(|word| {
-            let any_field: Vec<(Occur, Box<dyn Query>)> = fields
-                .text()
+        .map(|f| {
+            let all_words: Vec<(Occur, Box<dyn Query>)> = words
                 .iter()
-                .map(|f| {
+                .map(|word| {
                     let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(Term::from_field_text(f.field, word), 0, false));
-                    (Occur::Should, q)
+                    (Occur::Must, q)
                 })
                 .collect();
-            let q: Box<dyn Query> = Box::new(BooleanQuery::new(any_field));
-            (Occur::Must, q)
+            let q: Box<dyn Query> = Box::new(BooleanQuery::new(all_words));
+            (Occur::Should, q)
         })
         .collect();
-    Box::new(BooleanQuery::new(clauses))
+    Box::new(BooleanQuery::new(per_field))
 }
 
 #[cfg(test)]
