@@ -185,7 +185,15 @@ impl CatalogGraph {
     /// Counts of each value of each facet key among the entities matching `filter`.
     /// Values are sorted by count (descending), then value.
     pub fn facets(&self, keys: &[String], filter: Option<&EntityFilter>) -> Vec<Facet> {
-        let set = self.matching(filter);
+        self.facets_within(keys, filter, None)
+    }
+
+    /// Like [`Self::facets`], counting only entities that are also in `within` when given.
+    pub fn facets_within(&self, keys: &[String], filter: Option<&EntityFilter>, within: Option<&RoaringBitmap>) -> Vec<Facet> {
+        let mut set = self.matching(filter);
+        if let Some(w) = within {
+            set &= w;
+        }
         keys.iter()
             .map(|key| {
                 let lower = key.to_lowercase();

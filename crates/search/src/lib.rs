@@ -236,8 +236,8 @@ impl SearchIndex {
         Ok(SearchResults { hits, total, kinds })
     }
 
-    /// For `fullTextFilter`: ids of the entities where every word of `term` starts a word
-    /// somewhere, a superset of those containing `term` from a word boundary on. `None` when
+    /// For `fullTextFilter`: ids of the entities where every word of `term` starts a word of one
+    /// same field, a superset of those containing `term` from a word boundary on. `None` when
     /// the index cannot answer (not ready, no words, a word too long to be indexed): scan then.
     pub fn candidates(&self, term: &str) -> Option<RoaringBitmap> {
         if !self.is_ready() || term.len() > MAX_QUERY_LEN {

@@ -4,7 +4,8 @@
 //! Ranked: every word must match some field. A word matches exactly (scored by BM25, counted
 //! twice), or within a Levenshtein distance that grows with its length (0 up to 3 characters,
 //! 1 up to 7, then 2; a transposition costs one), and the last word, while the user is still
-//! typing it, also as a prefix. Each field's weight multiplies what it contributes, so a match
+//! typing it, also as a prefix (of names, titles and tags only while it is one or two
+//! characters long). Each field's weight multiplies what it contributes, so a match
 //! in a name outranks one in a description; a query equal to an entity's whole name earns a
 //! large bonus.
 
@@ -44,7 +45,9 @@ pub(crate) fn ranked(fields: &Fields, words: &[String], typing: bool, whole: &st
             if distance > 0 {
                 alternatives.push((Occur::Should, boosted(Box::new(FuzzyTermQuery::new(term.clone(), distance, true)), f.weight)));
             }
-            if last && typing {
+            // A prefix of one or two characters would match nearly everything in long fields:
+            // while that short, it only looks at names, titles and tags.
+            if last && typing && (word.chars().count() > 2 || f.weight >= fields.tags.weight) {
                 let prefix = FuzzyTermQuery::new_prefix(term, distance, true);
                 alternatives.push((Occur::Should, boosted(Box::new(prefix), 1.5 * f.weight)));
             }
@@ -56,25 +59,26 @@ pub(crate) fn ranked(fields: &Fields, words: &[String], typing: bool, whole: &st
     Box::new(BooleanQuery::new(clauses))
 }
 
-/// Entities where every word is the start of some word in some field: a superset of those
-/// holding the term as a substring that begins at a word boundary.
+/// Entities where every word is the start of a word of one same field: a superset of those
+/// holding the term as a substring that begins at a word boundary (such a substring lies in one
+/// value, and each value is indexed in one field), and far tighter than words spread anywhere.
 pub(crate) fn word_prefixes(fields: &Fields, words: &[String]) -> Box<dyn Query> {
-    let clauses = words
+    let per_field = fields
+        .text()
         .iter()
-        .map(|word| {
-            let any_field: Vec<(Occur, Box<dyn Query>)> = fields
-                .text()
+        .map(|f| {
+            let all_words: Vec<(Occur, Box<dyn Query>)> = words
                 .iter()
-                .map(|f| {
+                .map(|word| {
                     let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(Term::from_field_text(f.field, word), 0, false));
-                    (Occur::Should, q)
+                    (Occur::Must, q)
                 })
                 .collect();
-            let q: Box<dyn Query> = Box::new(BooleanQuery::new(any_field));
-            (Occur::Must, q)
+            let q: Box<dyn Query> = Box::new(BooleanQuery::new(all_words));
+            (Occur::Should, q)
         })
         .collect();
-    Box::new(BooleanQuery::new(clauses))
+    Box::new(BooleanQuery::new(per_field))
 }
 
 #[cfg(test)]

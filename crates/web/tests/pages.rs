@@ -65,6 +65,8 @@ async fn catalog_columns_sort_both_ways_and_text_filters_use_the_index() {
     assert!(plain(&desc).contains("aria-sort=\"descending\""));
     assert_eq!(names(&text).len(), 4, "{:?}", names(&text));
     assert!(names(&text).iter().all(|n| n.starts_with("wayback")));
+    let team_a = plain(&text).split("data-value=\"team-a\">").nth(1).unwrap().split("</a>").next().unwrap().to_owned();
+    assert!(team_a.contains("<span class=\"count\">3</span>"), "facets count the text matches only: {team_a}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,6 +187,9 @@ async fn register_previews_without_writing_then_imports_and_history_shows_change
     let (status, again) = app.post_form("/register", &[("target", &target), ("action", "import")]).await;
     assert_eq!(status, 409, "importing twice is refused");
     assert!(plain(&again).contains("already exists"));
+    app.wait_for_search().await;
+    let (_, found) = app.get("/search?q=checkout").await;
+    assert!(plain(&found).contains("href=\"/catalog/default/component/checkout-service\""), "the index follows the import");
 
     // A second version, then the history compares them.
     std::fs::write(app.import_path(), common::TO_IMPORT.replace("Takes orders and payments", "Takes orders")).unwrap();

@@ -39,8 +39,8 @@ pub async fn run(opts: WebBench) -> anyhow::Result<ExitCode> {
     while !state.search.is_ready() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut rows: Vec<(&str, String)> = vec![(
-        "search index build (in RAM)",
+    let mut rows: Vec<(String, String)> = vec![(
+        "search index build (in RAM)".to_owned(),
         format!("{:.2} s, {} documents, RSS {} MiB", t.elapsed().as_secs_f64(), state.search.len(), portico_discovery::rss_mib()),
     )];
     let router = portico_web::router(state);
@@ -63,10 +63,14 @@ pub async fn run(opts: WebBench) -> anyhow::Result<ExitCode> {
         "/catalog?kind=group&page=3".to_owned(),
     ];
     let table_urls: Vec<String> = tables.iter().cycle().take(opts.requests).cloned().collect();
-    rows.push(("catalog table page (facets, sort, pages, text filter)", time(&router, &table_urls).await?));
+    rows.push(("catalog table page (facets, sort, pages, text filter)".to_owned(), time(&router, &table_urls).await?));
+    for t in &tables {
+        let each = vec![t.clone(); (opts.requests / tables.len()).max(10)];
+        rows.push((format!("  `{t}`"), time(&router, &each).await?));
+    }
 
     let entity_urls: Vec<String> = names.iter().map(|n| format!("/catalog/default/component/{n}")).collect();
-    rows.push(("entity page (depth-1 graph, history, YAML)", time(&router, &entity_urls).await?));
+    rows.push(("entity page (depth-1 graph, history, YAML)".to_owned(), time(&router, &entity_urls).await?));
 
     // Every prefix of a few names and words, as someone typing them.
     let words = ["svc-00042", "api-01234", "team-0003", "res-00000", "artist lookup", "sys-0012"];
@@ -77,12 +81,12 @@ pub async fn run(opts: WebBench) -> anyhow::Result<ExitCode> {
         .map(|q| format!("/search?q={}&partial=1", q.replace(' ', "+")))
         .collect();
     let typed: Vec<String> = typed.iter().cycle().take(opts.requests).cloned().collect();
-    rows.push(("search as you type (prefixes, partial results)", time(&router, &typed).await?));
+    rows.push(("search as you type (prefixes, partial results)".to_owned(), time(&router, &typed).await?));
 
     let graph_urls: Vec<String> = names.iter().map(|n| format!("/catalog/default/component/{n}/graph.svg?depth=2")).collect();
-    rows.push(("graph neighbourhood depth 2 (SVG)", time(&router, &graph_urls).await?));
+    rows.push(("graph neighbourhood depth 2 (SVG)".to_owned(), time(&router, &graph_urls).await?));
     let hub = format!("/graph.svg?ref={}&depth=2", summary.hub_resource);
-    rows.push(("graph depth 2 around the hub resource", time(&router, &vec![hub; opts.requests.min(200)]).await?));
+    rows.push(("graph depth 2 around the hub resource".to_owned(), time(&router, &vec![hub; opts.requests.min(200)]).await?));
 
     println!("\n| measure | value |\n| --- | --- |");
     for (what, value) in rows {

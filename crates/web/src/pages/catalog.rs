@@ -9,6 +9,7 @@ use portico_graph::filter::{AllOf, EntityFilter, FilterStatement};
 use portico_graph::{CatalogGraph, EntityQuery, OrderField, TextFilter};
 use portico_model::{EntityRef, RefDefaults};
 use portico_server::AppState;
+use roaring::RoaringBitmap;
 use serde::Serialize;
 
 use crate::error::PageError;
@@ -172,10 +173,17 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                 .collect(),
         }],
     };
+    // The entities of this kind whose text matches, checked once: the table and every facet
+    // count within them.
+    let text_matches: Option<RoaringBitmap> = (!q.is_empty()).then(|| {
+        let kind_only = EntityFilter { any_of: vec![AllOf { all_of: vec![kind_statement.clone()] }] };
+        let text = TextFilter { term: q.clone(), fields: Vec::new() };
+        graph.query(&EntityQuery { filter: Some(kind_only), within, text: Some(text), ..Default::default() }).ids.into_iter().collect()
+    });
     let query = EntityQuery {
         filter: Some(filter_without(None)),
-        within: within.clone(),
-        text: (!q.is_empty()).then(|| TextFilter { term: q.clone(), fields: Vec::new() }),
+        within: text_matches.clone(),
+        text: None,
         order,
         offset: (page - 1).saturating_mul(size),
         limit: Some(size),
@@ -183,7 +191,11 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     let result = graph.query(&query);
     check_page(page, result.total, size)?;
     let rows: Vec<EntitySummary> = result.ids.iter().filter_map(|id| graph.entry(*id)).map(|e| EntitySummary::of(&graph, e)).collect();
-    let facets = FACETS.iter().enumerate().map(|(i, f)| facet_view(&graph, &url, f, &filter_without(Some(i)), &params)).collect();
+    let facets = FACETS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| facet_view(&graph, &url, f, &filter_without(Some(i)), text_matches.as_ref(), &params))
+        .collect();
     drop(graph);
 
     let sort = params.one("sort")?;
@@ -232,9 +244,9 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     )
 }
 
-fn facet_view(graph: &CatalogGraph, url: &UrlState, f: &FacetDef, filter: &EntityFilter, params: &Params) -> FacetView {
+fn facet_view(graph: &CatalogGraph, url: &UrlState, f: &FacetDef, filter: &EntityFilter, within: Option<&RoaringBitmap>, params: &Params) -> FacetView {
     let chosen = params.list(f.param);
-    let values = graph.facets(&[f.key.to_owned()], Some(filter)).into_iter().next().map(|f| f.values).unwrap_or_default();
+    let values = graph.facets_within(&[f.key.to_owned()], Some(filter), within).into_iter().next().map(|f| f.values).unwrap_or_default();
     let shown = |v: &str| -> String {
         if f.param == "owner" {
             EntityRef::parse_full(v).map(|r| short_label(&r, Some("group"))).unwrap_or_else(|_| v.to_owned())

@@ -47,7 +47,7 @@ struct Home {
 pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     Params::parse(raw.as_deref(), &[])?;
     let mut errors = state.catalog.store().errors(None).await?;
-    errors.sort_by(|a, b| b.at.cmp(&a.at));
+    errors.sort_by_key(|e| std::cmp::Reverse(e.at));
     let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).collect::<HashSet<_>>().len();
     let home = {
         let graph = state.catalog.read();

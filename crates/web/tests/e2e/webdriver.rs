@@ -92,16 +92,20 @@ impl Browser {
         Self { http, session: format!("{base}/session/{id}"), driver: child, driver_port: port, session_id: id, _profile: profile }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    async fn try_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
         let mut req = self.http.request(method, format!("{}{path}", self.session));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let res: Value = req.send().await.unwrap().json().await.unwrap();
-        if let Some(err) = res["value"].get("error") {
-            panic!("webdriver {path}: {err}: {}", res["value"]["message"]);
+        match res["value"].get("error") {
+            Some(err) => Err(format!("webdriver {path}: {err}: {}", res["value"]["message"])),
+            None => Ok(res["value"].clone()),
         }
-        res["value"].clone()
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub async fn goto(&self, url: &str) {
@@ -139,9 +143,17 @@ impl Browser {
         }
     }
 
+    /// Clicks the first element matching `css`, finding it again if the page changed under it.
     pub async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let id = self.find(css).await;
+            match self.try_call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await {
+                Ok(_) => return,
+                Err(e) if e.contains("stale element") && Instant::now() < deadline => continue,
+                Err(e) => panic!("{e}"),
+            }
+        }
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
@@ -149,9 +161,19 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
     }
 
+    /// The text of the first element matching `css`, waiting for it to appear. Read by script,
+    /// so a page that changes between finding and reading cannot leave a stale reference.
     pub async fn text(&self, css: &str) -> String {
-        let id = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{id}/text"), None).await.as_str().unwrap_or_default().to_owned()
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let script = json!({"script": "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", "args": [css]});
+            // A page in the middle of loading may refuse the script: ask again.
+            if let Ok(Value::String(text)) = self.try_call(reqwest::Method::POST, "/execute/sync", Some(script)).await {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no element matches {css:?} on {}", self.url().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits until the page's URL satisfies `f`.

@@ -59,7 +59,8 @@ async fn bad_urls_get_friendly_error_pages_with_the_right_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_register_forms_are_shown_again_with_the_problem() {
     let app = WebApp::spawn().await;
-    let cases: &[(&[(&str, &str)], u16, &str)] = &[
+    type Form<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Form, u16, &str)] = &[
         (&[("target", ""), ("action", "preview")], 400, "give a path on the server or an http(s) URL"),
         (&[("target", "/etc/passwd"), ("action", "preview")], 400, "is outside the allowed roots"),
         (&[("target", "ftp://example.com/x.yaml"), ("action", "preview")], 400, "only http and https URLs are supported"),
