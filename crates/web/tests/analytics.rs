@@ -56,7 +56,7 @@ async fn mistakes_are_shown_on_the_console_with_their_place() {
     for (url, status, needle) in [
         (format!("/query?q=true&asOf={}", q("2999-01-01T00:00:00Z")), 400, "in the future"),
         ("/query?q=true&view=pie".to_owned(), 400, "view"),
-        ("/query?q=true&page=99999".to_owned(), 404, ""),
+        ("/query?q=true&page=99999".to_owned(), 400, "past the end"),
         ("/query?q=true&colour=red".to_owned(), 400, "colour"),
         ("/query?saved=nope".to_owned(), 404, "nope"),
         (format!("/query?q={}", q(&"x".repeat(9000))), 400, "limit"),
