@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/register", get(pages::register::form).post(pages::register::submit))
         .route("/query", get(pages::query::page))
         .route("/query.csv", get(pages::query::csv))
+        .route("/query/graph.svg", get(pages::query::graph_svg))
         .route("/query/save", axum::routing::post(pages::query::save))
         .route("/dashboards", get(pages::dashboards::page))
         .route("/static/{file}", get(assets::serve))

@@ -41,6 +41,11 @@ async fn the_console_answers_as_a_table_a_chart_or_a_graph() {
     let graph = plain(&graph);
     assert!(graph.contains("data-graph") && graph.contains("<svg"), "the matching entities and their relations are drawn");
 
+    assert!(graph.contains("href=\"/query/graph.svg?q=kind"), "the graph exports as SVG");
+    let res = app.client.get(format!("{}/query/graph.svg?q={}", app.url, q("kind == 'System'"))).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "image/svg+xml; charset=utf-8");
+    assert!(res.text().await.unwrap().starts_with("<svg"));
+
     let (_, csv) = app.get(&format!("/query.csv?q={}&fields=metadata.name", q("kind == 'Domain'"))).await;
     assert_eq!(csv.lines().count(), 4, "{csv}");
 }

@@ -100,7 +100,7 @@ impl GraphView {
     }
 }
 
-fn svg_response(svg: String, filename: &str) -> Response {
+pub(crate) fn svg_response(svg: String, filename: &str) -> Response {
     let mut res = svg.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml; charset=utf-8"));

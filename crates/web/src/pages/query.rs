@@ -297,7 +297,7 @@ fn answer(
         let options = GraphOptions::parse(params, 1)?;
         let here = url.with("/query", &[]);
         let title = format!("{} matching entit{}", seeds.len(), if seeds.len() == 1 { "y" } else { "ies" });
-        Some(GraphView::around(&graph, &seeds, &options, "/graph.svg", &here, &title)?)
+        Some(GraphView::around(&graph, &seeds, &options, "/query/graph.svg", &here, &title)?)
     } else {
         None
     };
@@ -346,6 +346,33 @@ pub(crate) async fn csv(State(state): State<AppState>, RawQuery(raw): RawQuery) 
         QueryError::Catalog(e) => e.into(),
     })?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"query.csv\"")], output.csv()).into_response())
+}
+
+/// `/query/graph.svg`: the graph view of the console's query (its first 25 matches and their
+/// relations) as a file.
+pub(crate) async fn graph_svg(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+    let params = Params::parse(raw.as_deref(), PARAMS)?;
+    let one = |n: &str| -> Result<String, PageError> { Ok(params.one(n)?.unwrap_or_default().to_owned()) };
+    let form = Form { q: one("q")?, fields: one("fields")?, order: one("order")?, ..Default::default() };
+    let as_of = match params.one("asOf")?.filter(|t| !t.trim().is_empty()) {
+        Some(t) => Some(parse_time("asOf", t).map_err(PageError::BadRequest)?),
+        None => None,
+    };
+    let output = state.catalog.query(form.query(0, GRAPH_SEEDS), as_of, &Limits::default()).await.map_err(|e| match e {
+        QueryError::Expr(e) => PageError::BadRequest(e.to_string()),
+        QueryError::Catalog(e) => e.into(),
+    })?;
+    let shared: SharedGraph = match as_of {
+        Some(t) => state.catalog.graph_at(t).await?,
+        None => state.catalog.graph().clone(),
+    };
+    let options = GraphOptions::parse(&params, 1)?;
+    let svg = {
+        let graph = shared.read();
+        let hood = graph.neighbourhood(&output.result.ids, options.depth, &options.rels, crate::svg::graph::MAX_NODES);
+        crate::svg::graph::layout(&graph, &hood, format!("Relations of the matches of {}", form.q.trim())).to_svg()?
+    };
+    Ok(crate::pages::graph::svg_response(svg, "query-graph.svg"))
 }
 
 /// `POST /query/save`: saves the console's query under a name, then opens it.
