@@ -55,6 +55,8 @@ pub struct CatalogGraph {
     /// For entities removed from the catalog: the version their removal was recorded as, so a
     /// later re-addition continues the numbering of their history.
     tombstones: HashMap<Arc<str>, i64>,
+    /// Entities as expression values, converted on first use ([`CatalogGraph::cel_entity`]).
+    cel_cache: parking_lot::Mutex<HashMap<Id, portico_expr::cel::Value>>,
     /// Rank of each present id in key order, rebuilt lazily.
     rank: std::sync::OnceLock<HashMap<Id, u32>>,
 }
@@ -117,6 +119,7 @@ impl CatalogGraph {
     /// Inserts or replaces an entity. `validator` computes the relations its fields create.
     pub fn upsert(&mut self, entry: CatalogEntry, validator: &Validator) {
         let id = self.intern(&entry.key);
+        self.cel_cache.get_mut().remove(&id);
         self.tombstones.remove(entry.key.as_str());
         if self.entries.contains_key(&id) {
             self.remove_id(id);
@@ -159,6 +162,7 @@ impl CatalogGraph {
     }
 
     fn remove_id(&mut self, id: Id) {
+        self.cel_cache.get_mut().remove(&id);
         let Some(entry) = self.entries.remove(&id) else { return };
         self.present.remove(id);
         self.by_uid.remove(&entry.uid);

@@ -115,3 +115,17 @@ async fn a_saved_query_opens_by_its_link_and_charts_on_the_dashboards() {
     let (status, _) = app.get("/dashboards?days=7").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_explorer_draws_the_past_too() {
+    let app = WebApp::spawn().await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let now = q(&chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let (status, html) = app.get(&format!("/graph?ref=component:default/artist-lookup&asOf={now}")).await;
+    assert_eq!(status, 200);
+    assert!(plain(&html).contains("artist-lookup") && html.contains("<svg"));
+    let (status, _) = app.get("/graph?ref=component:default/artist-lookup&asOf=1999-01-01T00:00:00Z").await;
+    assert_eq!(status, 400, "before the history");
+    let (status, _) = app.get(&format!("/graph.svg?ref=component:default/artist-lookup&asOf={now}")).await;
+    assert_eq!(status, 200);
+}

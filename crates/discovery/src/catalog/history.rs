@@ -75,8 +75,8 @@ fn content(v: &VersionRecord) -> Value {
     body
 }
 
-/// Read models of past times kept in memory.
-const SNAPSHOTS: usize = 2;
+/// Read models of past times kept in memory (each is as large as the live one).
+const SNAPSHOTS: usize = 1;
 
 /// A time in ms as RFC 3339, for messages.
 pub fn format_time(ms: i64) -> String {
@@ -86,7 +86,7 @@ pub fn format_time(ms: i64) -> String {
 impl Catalog {
     /// The whole catalog as it was at `at` (ms since the epoch): a read model built from the
     /// version history, so every read (filters, queries, relations) can answer as of then.
-    /// The last two are kept, keyed by what the history held at their time, so any time
+    /// The last one is kept, keyed by what the history held at their time, so any time
     /// between the same two changes shares one.
     pub async fn graph_at(&self, at: i64) -> Result<SharedGraph, IngestError> {
         match self.store.history_start().await? {

@@ -81,6 +81,9 @@ pub struct Group {
 pub struct PlanInfo {
     /// Conditions answered by an index; empty when every entity was evaluated.
     pub indexed: Vec<String>,
+    /// Whether the whole condition was checked without the evaluator (it is made of
+    /// indexable parts only).
+    pub native: bool,
     /// Entities the expression was evaluated on.
     pub evaluated: u64,
     /// Graph steps the functions took.
@@ -127,8 +130,12 @@ pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTi
     let candidates: Vec<Id> = plan.candidates.iter().collect();
     let env = Env { graph: &graph, access: &access, budget: &budget, now };
 
-    // The condition, on every candidate.
-    let outcomes = env.map(&candidates, |ctx, _| compiled.predicate.eval(ctx))?;
+    // The condition, on every candidate: checked directly when it is made of indexable parts
+    // only, else evaluated.
+    let outcomes = match &plan.native {
+        Some(native) => candidates.iter().map(|&id| Ok(Value::Bool(native.check(&graph, id)))).collect(),
+        None => env.map(&candidates, |ctx, _| compiled.predicate.eval(ctx))?,
+    };
     let mut matches = Vec::new();
     let mut failed: Option<(Id, ExprError)> = None;
     let mut failures = 0usize;
@@ -173,8 +180,16 @@ pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTi
     };
 
     // Order, then the page.
+    let total = matches.len();
     if compiled.order.is_empty() {
-        matches.sort_unstable_by(|a, b| graph.key_of(*a).cmp(graph.key_of(*b)));
+        // Only the page needs ordering: select it, then sort it.
+        let by_key = |a: &Id, b: &Id| graph.key_of(*a).cmp(graph.key_of(*b));
+        let wanted = q.offset.saturating_add(q.limit);
+        if wanted < matches.len() {
+            matches.select_nth_unstable_by(wanted, by_key);
+            matches.truncate(wanted);
+        }
+        matches.sort_unstable_by(by_key);
     } else {
         let keys = env.map(&matches, |ctx, _| {
             Ok(compiled.order.iter().map(|(e, _)| e.eval(ctx).map(|v| portico_expr::value::to_json(&v)).unwrap_or(Json::Null)).collect::<Vec<_>>())
@@ -192,7 +207,6 @@ pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTi
         });
         matches = keyed.into_iter().map(|(id, _)| id).collect();
     }
-    let total = matches.len();
     let page: Vec<Id> = matches.into_iter().skip(q.offset).take(q.limit).collect();
     let rows = if compiled.fields.is_empty() {
         Vec::new()
@@ -216,6 +230,7 @@ pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTi
         warnings,
         plan: PlanInfo {
             indexed: plan.indexed,
+            native: plan.native.is_some(),
             evaluated: candidates.len() as u64,
             steps: budget.used(),
             elapsed_ms: budget.elapsed().as_secs_f64() * 1000.0,

@@ -17,12 +17,95 @@ pub struct Plan {
     pub candidates: RoaringBitmap,
     /// The indexed conditions used, e.g. `kind = component`; empty for a full scan.
     pub indexed: Vec<String>,
+    /// When the whole condition is made of indexable parts, the same condition checked
+    /// exactly (case-sensitively, as CEL compares) without the evaluator.
+    pub native: Option<Native>,
 }
 
 pub fn plan(graph: &CatalogGraph, expr: &Expr) -> Plan {
+    let native = native(expr.ast());
     match index(graph, expr.ast()) {
-        Some((candidates, indexed)) => Plan { candidates: candidates & &graph.present, indexed },
-        None => Plan { candidates: graph.present.clone(), indexed: Vec::new() },
+        Some((candidates, indexed)) => Plan { candidates: candidates & &graph.present, indexed, native },
+        None => Plan { candidates: graph.present.clone(), indexed: Vec::new(), native: None },
+    }
+}
+
+/// A condition of indexable parts, checked on an entity without CEL.
+#[derive(Debug, Clone)]
+pub enum Native {
+    And(Box<Native>, Box<Native>),
+    Or(Box<Native>, Box<Native>),
+    /// The string at a path is one of the values.
+    Field { path: String, values: Vec<String> },
+    /// The entity's reference is one of the values.
+    Ref(Vec<String>),
+    Relation { relation: String, target: String },
+}
+
+fn native(node: &IdedExpr) -> Option<Native> {
+    let Node::Call(call) = &node.expr else { return None };
+    let args = &call.args;
+    if call.target.is_some() || args.len() != 2 {
+        return None;
+    }
+    let leaf = |path: String, values: Vec<String>| match path.as_str() {
+        "ref" => Some(Native::Ref(values)),
+        p if native_path(p) => Some(Native::Field { path, values }),
+        _ => None,
+    };
+    match call.func_name.as_str() {
+        "_&&_" => Some(Native::And(Box::new(native(&args[0])?), Box::new(native(&args[1])?))),
+        "_||_" => Some(Native::Or(Box::new(native(&args[0])?), Box::new(native(&args[1])?))),
+        "_==_" => match (path_of(&args[0]), string_of(&args[1])) {
+            (Some(p), Some(v)) => leaf(p, vec![v]),
+            _ => leaf(path_of(&args[1])?, vec![string_of(&args[0])?]),
+        },
+        "@in" => {
+            let Node::List(list) = &args[1].expr else { return None };
+            let values: Option<Vec<String>> = list.elements.iter().map(string_of).collect();
+            leaf(path_of(&args[0])?, values?)
+        }
+        "has_relation" => Some(Native::Relation { relation: string_of(&args[0])?, target: string_of(&args[1])? }),
+        _ => None,
+    }
+}
+
+/// Paths [`Native::check`] reads itself.
+fn native_path(path: &str) -> bool {
+    matches!(path, "kind" | "apiVersion" | "metadata.name" | "metadata.namespace" | "metadata.title" | "metadata.description")
+        || path.strip_prefix("spec.").is_some_and(|p| !p.is_empty())
+}
+
+impl Native {
+    pub fn check(&self, graph: &CatalogGraph, id: crate::Id) -> bool {
+        let Some(entry) = graph.entry(id) else { return false };
+        let e = &entry.entity;
+        match self {
+            Native::And(a, b) => a.check(graph, id) && b.check(graph, id),
+            Native::Or(a, b) => a.check(graph, id) || b.check(graph, id),
+            Native::Ref(values) => {
+                let r = entry.entity_ref().to_string();
+                values.iter().any(|v| *v == r)
+            }
+            Native::Relation { relation, target } => portico_expr::Graph::has_relation(graph, id, relation, Some(target)),
+            Native::Field { path, values } => {
+                let m = &e.metadata;
+                let found: Option<&str> = match path.as_str() {
+                    "kind" => Some(&e.kind),
+                    "apiVersion" => Some(&e.api_version),
+                    "metadata.name" => Some(&m.name),
+                    "metadata.namespace" => Some(&m.namespace),
+                    "metadata.title" => m.title.as_deref(),
+                    "metadata.description" => m.description.as_deref(),
+                    p => {
+                        let mut parts = p.strip_prefix("spec.").unwrap_or_default().split('.');
+                        let first = e.spec.as_ref().and_then(|s| s.get(parts.next()?));
+                        parts.try_fold(first, |v, part| Some(v?.get(part))).flatten().and_then(|v| v.as_str())
+                    }
+                };
+                found.is_some_and(|f| values.iter().any(|v| v == f))
+            }
+        }
     }
 }
 

@@ -136,6 +136,12 @@ fn planner_uses_indexes_and_never_loses_a_match() {
     assert_eq!(found, ["component:default/cart", "component:default/pricing"]);
     assert_eq!(r.plan.evaluated, 2);
     assert_eq!(r.plan.indexed, ["kind = component", "spec.owner = checkout-team"]);
+    assert!(r.plan.native, "indexable parts only: checked without the evaluator");
+    let (found, r) = query(&g, ExprQuery { expression: "kind == 'Component' && spec.owner == 'checkout-team' && related('dependsOn').size() > 0".into(), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(found, ["component:default/cart", "component:default/pricing"]);
+    assert!(!r.plan.native);
+    let (found, _) = query(&g, ExprQuery { expression: "ref == 'component:default/cart' || (kind == 'Resource' && spec.type in ['database'])".into(), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(found, ["component:default/cart", "resource:default/orders-db"]);
     // Case: the index is case-insensitive, the expression is not.
     assert!(refs(&g, "kind == 'component'").is_empty());
     let (found, r) = query(&g, ExprQuery { expression: "kind in ['API', 'Resource'] || has_relation('ownedBy', 'group:search-team')".into(), limit: 20, ..Default::default() }).unwrap();

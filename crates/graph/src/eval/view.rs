@@ -10,6 +10,7 @@ use portico_expr::cel::common::value::CowVal;
 use portico_expr::cel::context::VariableResolver;
 use portico_expr::cel::objects::{Key, Map};
 use portico_expr::cel::{to_value, Value};
+use portico_expr::value::{from_json, map};
 use portico_expr::{EntityId, Graph, GraphAccess};
 use portico_model::{EntityRef, RefDefaults};
 
@@ -37,7 +38,22 @@ impl CatalogGraph {
 
     /// An entity as a CEL value: its descriptor plus `ref`. Its relations are reached through
     /// the graph functions (`e.related('ownedBy')`) rather than copied into every value.
+    /// Values are cached per entity (dropped when it changes, and all at once past a bound), so
+    /// a traversal that meets the same entities again does not convert them again.
     pub fn cel_entity(&self, id: Id) -> Option<Value> {
+        if let Some(v) = self.cel_cache.lock().get(&id) {
+            return Some(v.clone());
+        }
+        let v = self.cel_entity_uncached(id)?;
+        let mut cache = self.cel_cache.lock();
+        if cache.len() >= CEL_CACHE {
+            cache.clear();
+        }
+        cache.insert(id, v.clone());
+        Some(v)
+    }
+
+    fn cel_entity_uncached(&self, id: Id) -> Option<Value> {
         let entry = self.entries.get(&id)?;
         let e = &entry.entity;
         let mut map: HashMap<Key, Value> = HashMap::with_capacity(8);
@@ -47,9 +63,9 @@ impl CatalogGraph {
         put("ref", Value::String(Arc::new(entry.entity_ref().to_string())));
         put("apiVersion", Value::String(Arc::new(e.api_version.clone())));
         put("kind", Value::String(Arc::new(e.kind.clone())));
-        put("metadata", to_value(&e.metadata).unwrap_or(Value::Null));
-        put("spec", e.spec.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)));
-        put("status", e.status.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)));
+        put("metadata", metadata(&e.metadata));
+        put("spec", e.spec.as_ref().map_or(Value::Null, json_map));
+        put("status", e.status.as_ref().map_or(Value::Null, from_json));
         Some(Value::Map(Map { map: Arc::new(map) }))
     }
 
@@ -102,6 +118,46 @@ impl Graph for CatalogGraph {
     }
 }
 
+/// Entity values kept by [`CatalogGraph::cel_entity`] before the cache starts over.
+const CEL_CACHE: usize = 50_000;
+
+fn string(s: &str) -> Value {
+    Value::String(Arc::new(s.to_owned()))
+}
+
+fn json_map(m: &serde_json::Map<String, serde_json::Value>) -> Value {
+    map(m.iter().map(|(k, v)| (k.as_str(), from_json(v))))
+}
+
+/// `metadata` built field by field (faster than going through a serializer).
+fn metadata(m: &portico_model::Metadata) -> Value {
+    let mut fields: Vec<(&str, Value)> = Vec::with_capacity(10 + m.extra.len());
+    fields.push(("name", string(&m.name)));
+    fields.push(("namespace", string(&m.namespace)));
+    for (k, v) in [("uid", &m.uid), ("etag", &m.etag), ("title", &m.title), ("description", &m.description)] {
+        if let Some(v) = v {
+            fields.push((k, string(v)));
+        }
+    }
+    let strings = |b: &std::collections::BTreeMap<String, String>| map(b.iter().map(|(k, v)| (k.as_str(), string(v))));
+    if !m.labels.is_empty() {
+        fields.push(("labels", strings(&m.labels)));
+    }
+    if !m.annotations.is_empty() {
+        fields.push(("annotations", strings(&m.annotations)));
+    }
+    if !m.tags.is_empty() {
+        fields.push(("tags", Value::List(Arc::new(m.tags.iter().map(|t| string(t)).collect()))));
+    }
+    if !m.links.is_empty() {
+        fields.push(("links", to_value(&m.links).unwrap_or(Value::Null)));
+    }
+    for (k, v) in &m.extra {
+        fields.push((k.as_str(), from_json(v)));
+    }
+    map(fields)
+}
+
 /// The variables of the entity an expression is being evaluated for; one per thread, pointed
 /// at each entity in turn.
 pub(crate) struct Current<'g> {
@@ -122,9 +178,9 @@ impl Current<'_> {
             "ref" => Value::String(Arc::new(entry.entity_ref().to_string())),
             "kind" => Value::String(Arc::new(e.kind.clone())),
             "apiVersion" => Value::String(Arc::new(e.api_version.clone())),
-            "metadata" => to_value(&e.metadata).ok()?,
-            "spec" => e.spec.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)),
-            "status" => e.status.as_ref().map_or(Value::Null, |s| to_value(s).unwrap_or(Value::Null)),
+            "metadata" => metadata(&e.metadata),
+            "spec" => e.spec.as_ref().map_or(Value::Null, json_map),
+            "status" => e.status.as_ref().map_or(Value::Null, from_json),
             "relations" => self.graph.cel_relations(id),
             "entity" => {
                 let Value::Map(mut m) = self.graph.cel_entity(id)? else { return None };

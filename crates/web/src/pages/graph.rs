@@ -2,7 +2,8 @@
 //! (`/catalog/{ns}/{kind}/{name}/graph.svg`), and the explorer (`/graph`, export `/graph.svg`)
 //! which starts from an entity (`ref=component:default/cart`) or from every entity a filter
 //! matches (`filter=kind=system,spec.owner=team-a`, Backstage's syntax). Both take `depth`
-//! (1 to 3) and `rel` (relation types to follow; repeat for more; all when absent).
+//! (1 to 3) and `rel` (relation types to follow; repeat for more; all when absent); the explorer
+//! also takes `asOf` (RFC 3339) to draw the catalog as it was then.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
@@ -21,7 +22,18 @@ use crate::svg::graph::{MAX_NODES, layout};
 
 /// Most start entities a filter may give the explorer.
 const MAX_SEEDS: usize = 25;
-const EXPLORER_PARAMS: &[&str] = &["ref", "filter", "depth", "rel"];
+const EXPLORER_PARAMS: &[&str] = &["ref", "filter", "depth", "rel", "asOf"];
+
+/// The read model to draw from: the catalog as it is, or as it was at `asOf` (RFC 3339).
+async fn graph_of(state: &AppState, params: &Params) -> Result<portico_graph::eval::SharedGraph, PageError> {
+    match params.one("asOf")?.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(state.catalog.graph().clone()),
+        Some(t) => {
+            let at = portico_discovery::parse_time("asOf", t).map_err(PageError::BadRequest)?;
+            Ok(state.catalog.graph_at(at).await?)
+        }
+    }
+}
 
 /// Depth and relation types of a graph, from the URL.
 pub(crate) struct GraphOptions {
@@ -160,8 +172,9 @@ struct Explorer {
 pub(crate) async fn explorer(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), EXPLORER_PARAMS)?;
     let o = GraphOptions::parse(&params, 2)?;
+    let shared = graph_of(&state, &params).await?;
     let page = {
-        let graph = state.catalog.read();
+        let graph = shared.read();
         let seeds = seeds(&graph, &params)?;
         let view = match &seeds {
             Some(s) => Some(GraphView::around(&graph, &s.ids, &o, "/graph.svg", "/graph", &s.title)?),
@@ -186,7 +199,8 @@ pub(crate) async fn explorer(State(state): State<AppState>, RawQuery(raw): RawQu
 pub(crate) async fn explorer_svg(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     let params = Params::parse(raw.as_deref(), EXPLORER_PARAMS)?;
     let o = GraphOptions::parse(&params, 2)?;
-    let graph = state.catalog.read();
+    let shared = graph_of(&state, &params).await?;
+    let graph = shared.read();
     let s = seeds(&graph, &params)?.ok_or_else(|| PageError::BadRequest("give `ref` (an entity) or `filter` (which entities) to draw".into()))?;
     let hood = graph.neighbourhood(&s.ids, o.depth, &o.rels, MAX_NODES);
     let svg = layout(&graph, &hood, format!("Relations of {}", s.title)).to_svg()?;
