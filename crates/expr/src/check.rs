@@ -325,3 +325,27 @@ fn find(node: &IdedExpr, needle: &Needle) -> Option<u64> {
         _ => None,
     }
 }
+
+/// The first-level fields read below `var` (`spec.owner` reads `owner` of `spec`), or `None`
+/// when the variable is used whole somewhere (so every field may be needed).
+pub(crate) fn field_use(node: &IdedExpr, var: &str, out: &mut std::collections::BTreeSet<String>) -> bool {
+    match &node.expr {
+        Node::Ident(name) => name != var,
+        Node::Select(s) => match &s.operand.expr {
+            Node::Ident(name) if name == var => {
+                out.insert(s.field.clone());
+                true
+            }
+            _ => field_use(&s.operand, var, out),
+        },
+        Node::Call(c) => c.target.iter().map(|t| t.as_ref()).chain(c.args.iter()).all(|n| field_use(n, var, out)),
+        Node::List(l) => l.elements.iter().all(|n| field_use(n, var, out)),
+        Node::Map(m) => m.entries.iter().all(|entry| match &entry.expr {
+            EntryExpr::MapEntry(e) => field_use(&e.key, var, out) && field_use(&e.value, var, out),
+            _ => false,
+        }),
+        Node::Comprehension(c) => [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result].into_iter().all(|n| field_use(n, var, out)),
+        Node::Struct(_) => false,
+        Node::Literal(_) | Node::Unspecified => true,
+    }
+}

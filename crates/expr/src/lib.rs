@@ -139,6 +139,13 @@ impl Expr {
         check::paths(self)
     }
 
+    /// The fields read below the variable `var` (`spec.owner` reads `owner`), or `None` when
+    /// it is used whole: lets a caller build only the part of a value the expression reads.
+    pub fn fields_of(&self, var: &str) -> Option<std::collections::BTreeSet<String>> {
+        let mut out = std::collections::BTreeSet::new();
+        check::field_use(self.ast(), var, &mut out).then_some(out)
+    }
+
     /// Evaluates against a context made by [`context`].
     pub fn eval(&self, ctx: &Context<'_, '_>) -> Result<Value, ExprError> {
         self.program.execute(ctx).map_err(|e| self.execution_error(&e))

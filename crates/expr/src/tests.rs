@@ -215,3 +215,14 @@ fn random_token_soup_never_panics() {
     }
     assert!(compiled > 20, "the soup should hold some valid expressions ({compiled})");
 }
+
+#[test]
+fn fields_read_below_a_variable() {
+    let e = |s: &str| Expr::compile(s, &Vocabulary::entity(), &Limits::default()).unwrap();
+    let set = |v: &[&str]| Some(v.iter().map(|s| (*s).to_owned()).collect::<std::collections::BTreeSet<_>>());
+    assert_eq!(e("metadata.name.contains('4') && has(metadata.annotations) && spec.x == 1").fields_of("metadata"), set(&["annotations", "name"]));
+    assert_eq!(e("metadata.annotations['a/b'] == 'c'").fields_of("metadata"), set(&["annotations"]));
+    assert_eq!(e("kind == 'A'").fields_of("spec"), set(&[]));
+    assert_eq!(e("size(spec) > 2").fields_of("spec"), None, "used whole");
+    assert_eq!(e("[spec].exists(s, s.owner == 'a')").fields_of("spec"), None);
+}

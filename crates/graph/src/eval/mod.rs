@@ -115,7 +115,7 @@ impl Compiled {
         })
     }
 
-    fn exprs(&self) -> impl Iterator<Item = &Expr> {
+    fn exprs(&self) -> impl Iterator<Item = &Expr> + Clone {
         std::iter::once(&self.predicate).chain(self.fields.iter().map(|f| &f.1)).chain(self.order.iter().map(|o| &o.0)).chain(self.group.iter())
     }
 }
@@ -128,7 +128,8 @@ pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTi
     let plan = plan::plan(&graph, &compiled.predicate);
     let warnings = unknown_fields(&graph, compiled);
     let candidates: Vec<Id> = plan.candidates.iter().collect();
-    let env = Env { graph: &graph, access: &access, budget: &budget, now };
+    let fields = view::Fields::of(compiled.exprs());
+    let env = Env { graph: &graph, access: &access, budget: &budget, now, fields: &fields };
 
     // The condition, on every candidate: checked directly when it is made of indexable parts
     // only, else evaluated.
@@ -167,10 +168,13 @@ pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTi
     let groups = match &compiled.group {
         None => None,
         Some(g) => {
-            let keys = env.map(&matches, |ctx, _| g.eval(ctx))?;
+            // A plain field is read directly; anything else is evaluated.
+            let keys: Vec<Json> = match plan::native_leaf(g) {
+                Some(path) => matches.iter().map(|&id| plan::leaf_json(&graph, id, &path)).collect(),
+                None => env.map(&matches, |ctx, _| g.eval(ctx))?.into_iter().map(|k| k.map(|v| portico_expr::value::to_json(&v)).unwrap_or(Json::Null)).collect(),
+            };
             let mut counts: HashMap<String, (Json, usize)> = HashMap::new();
             for k in keys {
-                let k = k.map(|v| portico_expr::value::to_json(&v)).unwrap_or(Json::Null);
                 counts.entry(k.to_string()).or_insert((k, 0)).1 += 1;
             }
             let mut groups: Vec<Group> = counts.into_values().map(|(key, count)| Group { key, count }).collect();
@@ -264,6 +268,8 @@ struct Env<'a> {
     access: &'a Arc<dyn GraphAccess>,
     budget: &'a Arc<Budget>,
     now: DateTime<FixedOffset>,
+    /// What the expressions read of the entity's fields: only that is converted.
+    fields: &'a view::Fields,
 }
 
 type Ctx<'c> = portico_expr::cel::Context<'c, 'c>;
@@ -299,7 +305,7 @@ impl Env<'_> {
     }
 
     fn run_part<T>(&self, part: &[Id], f: &(impl Fn(&Ctx<'_>, Id) -> Result<T, ExprError> + Sync)) -> Result<Vec<Result<T, ExprError>>, ExprError> {
-        let current = Current { graph: self.graph, id: AtomicU32::new(0) };
+        let current = Current { graph: self.graph, id: AtomicU32::new(0), fields: self.fields };
         let mut ctx = portico_expr::context(self.access.clone(), self.budget.clone(), self.now);
         ctx.set_variable_resolver(&current);
         let mut out = Vec::with_capacity(part.len());

@@ -40,9 +40,13 @@ pub enum Native {
     /// The entity's reference is one of the values.
     Ref(Vec<String>),
     Relation { relation: String, target: String },
+    True,
 }
 
 fn native(node: &IdedExpr) -> Option<Native> {
+    if let Node::Literal(LiteralValue::Boolean(b)) = &node.expr {
+        return (**b).then_some(Native::True);
+    }
     let Node::Call(call) = &node.expr else { return None };
     let args = &call.args;
     if call.target.is_some() || args.len() != 2 {
@@ -81,6 +85,7 @@ impl Native {
         let Some(entry) = graph.entry(id) else { return false };
         let e = &entry.entity;
         match self {
+            Native::True => true,
             Native::And(a, b) => a.check(graph, id) && b.check(graph, id),
             Native::Or(a, b) => a.check(graph, id) || b.check(graph, id),
             Native::Ref(values) => {
@@ -88,24 +93,51 @@ impl Native {
                 values.iter().any(|v| *v == r)
             }
             Native::Relation { relation, target } => portico_expr::Graph::has_relation(graph, id, relation, Some(target)),
-            Native::Field { path, values } => {
-                let m = &e.metadata;
-                let found: Option<&str> = match path.as_str() {
-                    "kind" => Some(&e.kind),
-                    "apiVersion" => Some(&e.api_version),
-                    "metadata.name" => Some(&m.name),
-                    "metadata.namespace" => Some(&m.namespace),
-                    "metadata.title" => m.title.as_deref(),
-                    "metadata.description" => m.description.as_deref(),
-                    p => {
-                        let mut parts = p.strip_prefix("spec.").unwrap_or_default().split('.');
-                        let first = e.spec.as_ref().and_then(|s| s.get(parts.next()?));
-                        parts.try_fold(first, |v, part| Some(v?.get(part))).flatten().and_then(|v| v.as_str())
-                    }
-                };
-                found.is_some_and(|f| values.iter().any(|v| v == f))
-            }
+            Native::Field { path, values } => match leaf(e, path) {
+                Some(Leaf::Str(f)) => values.iter().any(|v| v == f),
+                _ => false,
+            },
         }
+    }
+}
+
+/// A value at a native path.
+enum Leaf<'a> {
+    Str(&'a str),
+    Json(&'a serde_json::Value),
+}
+
+fn leaf<'a>(e: &'a portico_model::Entity, path: &str) -> Option<Leaf<'a>> {
+    let m = &e.metadata;
+    match path {
+        "kind" => Some(Leaf::Str(&e.kind)),
+        "apiVersion" => Some(Leaf::Str(&e.api_version)),
+        "metadata.name" => Some(Leaf::Str(&m.name)),
+        "metadata.namespace" => Some(Leaf::Str(&m.namespace)),
+        "metadata.title" => m.title.as_deref().map(Leaf::Str),
+        "metadata.description" => m.description.as_deref().map(Leaf::Str),
+        p => {
+            let mut parts = p.strip_prefix("spec.")?.split('.');
+            let first = e.spec.as_ref().and_then(|s| s.get(parts.next()?));
+            let v = parts.try_fold(first, |v, part| Some(v?.get(part))).flatten()?;
+            Some(v.as_str().map_or(Leaf::Json(v), Leaf::Str))
+        }
+    }
+}
+
+/// The path of an expression that is only a field native checks can read (for groups).
+pub fn native_leaf(expr: &Expr) -> Option<String> {
+    let path = portico_expr::select_path(expr.ast())?;
+    native_path(&path).then_some(path)
+}
+
+/// The value at a native path as JSON (null when missing), as a group key.
+pub fn leaf_json(graph: &CatalogGraph, id: crate::Id, path: &str) -> serde_json::Value {
+    let Some(entry) = graph.entry(id) else { return serde_json::Value::Null };
+    match leaf(&entry.entity, path) {
+        Some(Leaf::Str(s)) => serde_json::Value::String(s.to_owned()),
+        Some(Leaf::Json(v)) => v.clone(),
+        None => serde_json::Value::Null,
     }
 }
 

@@ -1,7 +1,7 @@
 //! The read model as the expression language sees it: entities as CEL values, relations as
 //! neighbours, and the variables of the entity an expression is evaluated for.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -129,6 +129,59 @@ fn json_map(m: &serde_json::Map<String, serde_json::Value>) -> Value {
     map(m.iter().map(|(k, v)| (k.as_str(), from_json(v))))
 }
 
+/// Only the fields an expression reads, when it reads only some (see [`Fields`]).
+fn json_map_of(m: &serde_json::Map<String, serde_json::Value>, only: Option<&BTreeSet<String>>) -> Value {
+    match only {
+        None => json_map(m),
+        Some(only) => map(only.iter().filter_map(|k| Some((k.as_str(), from_json(m.get(k)?))))),
+    }
+}
+
+/// `metadata`, only the fields an expression reads when it reads only some.
+fn metadata_of(m: &portico_model::Metadata, only: Option<&BTreeSet<String>>) -> Value {
+    let Some(only) = only else { return metadata(m) };
+    let full = |k: &str| only.contains(k);
+    let mut fields: Vec<(&str, Value)> = Vec::with_capacity(only.len());
+    if full("name") {
+        fields.push(("name", string(&m.name)));
+    }
+    if full("namespace") {
+        fields.push(("namespace", string(&m.namespace)));
+    }
+    if only.iter().any(|k| !matches!(k.as_str(), "name" | "namespace")) {
+        // Anything else: take it from the whole value (rarer; still only what is read).
+        if let Value::Map(all) = metadata(m) {
+            for k in only.iter().filter(|k| !matches!(k.as_str(), "name" | "namespace")) {
+                if let Some(v) = all.map.get(&Key::String(Arc::new(k.clone()))) {
+                    fields.push((k.as_str(), v.clone()));
+                }
+            }
+        }
+    }
+    map(fields)
+}
+
+/// What an expression reads of `metadata`, `spec` and `status`: `None` for all of it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Fields {
+    pub metadata: Option<BTreeSet<String>>,
+    pub spec: Option<BTreeSet<String>>,
+    pub status: Option<BTreeSet<String>>,
+}
+
+impl Fields {
+    /// The union of what `exprs` read.
+    pub fn of<'a>(exprs: impl Iterator<Item = &'a portico_expr::Expr> + Clone) -> Self {
+        let union = |var: &str| {
+            exprs.clone().try_fold(BTreeSet::new(), |mut acc, e| {
+                acc.extend(e.fields_of(var)?);
+                Some(acc)
+            })
+        };
+        Self { metadata: union("metadata"), spec: union("spec"), status: union("status") }
+    }
+}
+
 /// `metadata` built field by field (faster than going through a serializer).
 fn metadata(m: &portico_model::Metadata) -> Value {
     let mut fields: Vec<(&str, Value)> = Vec::with_capacity(10 + m.extra.len());
@@ -163,6 +216,7 @@ fn metadata(m: &portico_model::Metadata) -> Value {
 pub(crate) struct Current<'g> {
     pub graph: &'g CatalogGraph,
     pub id: AtomicU32,
+    pub fields: &'g Fields,
 }
 
 impl Current<'_> {
@@ -178,9 +232,13 @@ impl Current<'_> {
             "ref" => Value::String(Arc::new(entry.entity_ref().to_string())),
             "kind" => Value::String(Arc::new(e.kind.clone())),
             "apiVersion" => Value::String(Arc::new(e.api_version.clone())),
-            "metadata" => metadata(&e.metadata),
-            "spec" => e.spec.as_ref().map_or(Value::Null, json_map),
-            "status" => e.status.as_ref().map_or(Value::Null, from_json),
+            "metadata" => metadata_of(&e.metadata, self.fields.metadata.as_ref()),
+            "spec" => e.spec.as_ref().map_or(Value::Null, |s| json_map_of(s, self.fields.spec.as_ref())),
+            "status" => match (&e.status, self.fields.status.as_ref()) {
+                (Some(serde_json::Value::Object(o)), only) => json_map_of(o, only),
+                (Some(other), _) => from_json(other),
+                (None, _) => Value::Null,
+            },
             "relations" => self.graph.cel_relations(id),
             "entity" => {
                 let Value::Map(mut m) = self.graph.cel_entity(id)? else { return None };
