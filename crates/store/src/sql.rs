@@ -268,30 +268,44 @@ macro_rules! impl_store {
 
             async fn entities_at(&self, at: i64) -> $crate::Result<Vec<portico_model::CatalogEntry>> {
                 use sqlx::Row;
+                // The latest version of each key by then, in one pass (window functions, which
+                // both backends plan well), without the removed ones.
                 let rows = sqlx::query(
-                    "select v.key, v.uid, v.source, v.change, v.version, v.hash, \
-                       coalesce(v.body, (select b.body from entity_versions b where b.key = v.key and b.version < v.version \
-                                         and b.body is not null order by b.version desc limit 1)) as body, \
-                       (select min(f.at) from entity_versions f where f.key = v.key) as created_at, v.at \
-                     from entity_versions v \
-                     join (select key, max(version) as version from entity_versions where at <= $1 group by key) m \
-                       on m.key = v.key and m.version = v.version \
-                     where v.change <> 'removed'",
+                    "select key, uid, source, change, version, hash, body, created_at, at from ( \
+                       select key, uid, source, change, version, hash, body, at, \
+                         min(at) over (partition by key) as created_at, \
+                         row_number() over (partition by key order by version desc) as rn \
+                       from entity_versions where at <= $1) v \
+                     where rn = 1 and change <> 'removed'",
                 )
                 .bind(at)
                 .fetch_all(&self.pool)
                 .await?;
                 let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
-                    let Some(body): Option<String> = r.try_get(6)? else { continue };
+                    let key: String = r.try_get(0)?;
+                    let version: i64 = r.try_get(4)?;
+                    let body: Option<String> = match r.try_get(6)? {
+                        Some(b) => Some(b),
+                        // Orphaned: the descriptor it had before.
+                        None => sqlx::query_scalar(
+                            "select body from entity_versions where key = $1 and version < $2 and body is not null \
+                             order by version desc limit 1",
+                        )
+                        .bind(&key)
+                        .bind(version)
+                        .fetch_optional(&self.pool)
+                        .await?,
+                    };
+                    let Some(body) = body else { continue };
                     let change: String = r.try_get(3)?;
                     out.push($crate::sql::entry_from_row(
-                        r.try_get(0)?,
+                        key,
                         r.try_get(1)?,
                         r.try_get(2)?,
                         None,
                         i64::from(change == "orphaned"),
-                        r.try_get(4)?,
+                        version,
                         r.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
                         &body,
                         r.try_get(7)?,

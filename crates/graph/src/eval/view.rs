@@ -119,7 +119,7 @@ impl Graph for CatalogGraph {
 }
 
 /// Entity values kept by [`CatalogGraph::cel_entity`] before the cache starts over.
-const CEL_CACHE: usize = 50_000;
+const CEL_CACHE: usize = 150_000;
 
 fn string(s: &str) -> Value {
     Value::String(Arc::new(s.to_owned()))
