@@ -9,6 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use portico_graph::filter::parse_filter_params;
+use portico_graph::eval::SharedGraph;
 use portico_graph::{CatalogGraph, EntityQuery, Id};
 use portico_model::{EntityRef, RefDefaults};
 use portico_server::AppState;
@@ -25,13 +26,20 @@ const MAX_SEEDS: usize = 25;
 const EXPLORER_PARAMS: &[&str] = &["ref", "filter", "depth", "rel", "asOf"];
 
 /// The read model to draw from: the catalog as it is, or as it was at `asOf` (RFC 3339).
-async fn graph_of(state: &AppState, params: &Params) -> Result<portico_graph::eval::SharedGraph, PageError> {
-    match params.one("asOf")?.map(str::trim).filter(|t| !t.is_empty()) {
+async fn graph_of(state: &AppState, params: &Params) -> Result<SharedGraph, PageError> {
+    read_model(state, as_of(params)?).await
+}
+
+/// `asOf` (RFC 3339) of a page's URL, as ms since the epoch; empty means now.
+pub(crate) fn as_of(params: &Params) -> Result<Option<i64>, PageError> {
+    params.one("asOf")?.map(str::trim).filter(|t| !t.is_empty()).map(|t| portico_discovery::parse_time("asOf", t).map_err(PageError::BadRequest)).transpose()
+}
+
+/// The catalog as it is, or as it was at `at`.
+pub(crate) async fn read_model(state: &AppState, at: Option<i64>) -> Result<SharedGraph, PageError> {
+    match at {
         None => Ok(state.catalog.graph().clone()),
-        Some(t) => {
-            let at = portico_discovery::parse_time("asOf", t).map_err(PageError::BadRequest)?;
-            Ok(state.catalog.graph_at(at).await?)
-        }
+        Some(at) => Ok(state.catalog.graph_at(at).await?),
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::error::PageError;
 use crate::links::{Pager, UrlState, join};
-use crate::pages::graph::{GraphOptions, GraphView};
+use crate::pages::graph::{GraphOptions, GraphView, as_of, read_model};
 use crate::params::Params;
 use crate::view::{RefLink, ref_link};
 
@@ -80,6 +80,20 @@ impl Form {
             }
         }
         join("/query", &pairs)
+    }
+
+    /// The form as a console URL gives it.
+    fn of(params: &Params) -> Result<Self, PageError> {
+        let one = |n: &str| -> Result<String, PageError> { Ok(params.one(n)?.unwrap_or_default().to_owned()) };
+        Ok(Form {
+            q: one("q")?,
+            fields: one("fields")?,
+            order: one("order")?,
+            group_by: one("groupBy")?,
+            view: one("view")?,
+            as_of: one("asOf")?,
+            saved: one("saved")?,
+        })
     }
 
     fn from_saved(saved: &portico_store::SavedQuery) -> Result<Self, PageError> {
@@ -157,16 +171,7 @@ struct ConsolePage {
 
 pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     let params = Params::parse(raw.as_deref(), PARAMS)?;
-    let one = |n: &str| -> Result<String, PageError> { Ok(params.one(n)?.unwrap_or_default().to_owned()) };
-    let mut form = Form {
-        q: one("q")?,
-        fields: one("fields")?,
-        order: one("order")?,
-        group_by: one("groupBy")?,
-        view: one("view")?,
-        as_of: one("asOf")?,
-        saved: one("saved")?,
-    };
+    let mut form = Form::of(&params)?;
     let mut saved_title = None;
     if !form.saved.is_empty() {
         let saved = state
@@ -235,10 +240,7 @@ async fn console(state: &AppState, form: Form, params: &Params, page: usize, sav
     };
     let pages = output.total_items.div_ceil(PAGE).max(1);
     crate::params::check_page(page, output.total_items, PAGE)?;
-    let graph: SharedGraph = match as_of {
-        Some(t) => state.catalog.graph_at(t).await?,
-        None => state.catalog.graph().clone(),
-    };
+    let graph = read_model(state, as_of).await?;
     let answer = answer(&graph, &form, &query, output, view, params, &url, page, pages)?;
     console.answer = Some(answer);
     Ok((StatusCode::OK, console))
@@ -332,19 +334,20 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A query that cannot be answered, for the download routes (the console shows the error
+/// under its form instead).
+fn query_error(e: QueryError) -> PageError {
+    match e {
+        QueryError::Expr(e) => PageError::BadRequest(e.to_string()),
+        QueryError::Catalog(e) => e.into(),
+    }
+}
+
 /// `/query.csv`: the console's query (all pages, up to 10,000 rows) as a CSV download.
 pub(crate) async fn csv(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     let params = Params::parse(raw.as_deref(), &["q", "fields", "order", "groupBy", "asOf"])?;
-    let one = |n: &str| -> Result<String, PageError> { Ok(params.one(n)?.unwrap_or_default().to_owned()) };
-    let form = Form { q: one("q")?, fields: one("fields")?, order: one("order")?, group_by: one("groupBy")?, ..Default::default() };
-    let as_of = match params.one("asOf")?.filter(|t| !t.trim().is_empty()) {
-        Some(t) => Some(parse_time("asOf", t).map_err(PageError::BadRequest)?),
-        None => None,
-    };
-    let output = state.catalog.query(form.query(0, 10_000), as_of, &Limits::default()).await.map_err(|e| match e {
-        QueryError::Expr(e) => PageError::BadRequest(e.to_string()),
-        QueryError::Catalog(e) => e.into(),
-    })?;
+    let form = Form::of(&params)?;
+    let output = state.catalog.query(form.query(0, 10_000), as_of(&params)?, &Limits::default()).await.map_err(query_error)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"query.csv\"")], output.csv()).into_response())
 }
 
@@ -352,20 +355,10 @@ pub(crate) async fn csv(State(state): State<AppState>, RawQuery(raw): RawQuery) 
 /// relations) as a file.
 pub(crate) async fn graph_svg(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     let params = Params::parse(raw.as_deref(), PARAMS)?;
-    let one = |n: &str| -> Result<String, PageError> { Ok(params.one(n)?.unwrap_or_default().to_owned()) };
-    let form = Form { q: one("q")?, fields: one("fields")?, order: one("order")?, ..Default::default() };
-    let as_of = match params.one("asOf")?.filter(|t| !t.trim().is_empty()) {
-        Some(t) => Some(parse_time("asOf", t).map_err(PageError::BadRequest)?),
-        None => None,
-    };
-    let output = state.catalog.query(form.query(0, GRAPH_SEEDS), as_of, &Limits::default()).await.map_err(|e| match e {
-        QueryError::Expr(e) => PageError::BadRequest(e.to_string()),
-        QueryError::Catalog(e) => e.into(),
-    })?;
-    let shared: SharedGraph = match as_of {
-        Some(t) => state.catalog.graph_at(t).await?,
-        None => state.catalog.graph().clone(),
-    };
+    let form = Form { group_by: String::new(), ..Form::of(&params)? };
+    let as_of = as_of(&params)?;
+    let output = state.catalog.query(form.query(0, GRAPH_SEEDS), as_of, &Limits::default()).await.map_err(query_error)?;
+    let shared = read_model(&state, as_of).await?;
     let options = GraphOptions::parse(&params, 1)?;
     let svg = {
         let graph = shared.read();
