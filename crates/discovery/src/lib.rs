@@ -11,6 +11,7 @@
 //! everything (`complete: false`) never deletes anything.
 
 mod catalog;
+pub mod engine;
 mod mutation;
 pub mod placeholders;
 pub mod providers;
