@@ -15,6 +15,34 @@ pub fn is_valid_object_name(s: &str) -> bool {
         && b.iter().all(|&c| is_alnum(c) || matches!(c, b'-' | b'_' | b'.'))
 }
 
+/// Makes a valid `metadata.name` out of an outside-world name (a package name such as
+/// `@acme/cart-ui`, a Terraform address, an LDAP cn): characters outside `[a-zA-Z0-9-_.]`
+/// become `-`, runs of separators collapse, separators are trimmed from both ends, and the
+/// result is cut to 63 characters. `None` when nothing usable is left.
+pub fn sanitize_object_name(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len().min(63));
+    let mut pending: Option<char> = None;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            if let Some(sep) = pending.take()
+                && !out.is_empty()
+            {
+                out.push(sep);
+            }
+            out.push(c);
+        } else if pending.is_none() {
+            pending = Some(if matches!(c, '-' | '_' | '.') { c } else { '-' });
+        }
+    }
+    if out.len() > 63 {
+        out.truncate(63);
+        while out.ends_with(['-', '_', '.']) {
+            out.pop();
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// A DNS label: 1–63 characters of `[a-z0-9]` runs separated by single `-`.
 pub fn is_valid_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
@@ -133,5 +161,31 @@ mod tests {
         assert!(is_valid_kind("AiResource"));
         assert!(!is_valid_kind("1Kind"));
         assert!(!is_valid_kind("my-kind"));
+    }
+}
+
+#[cfg(test)]
+mod sanitize_tests {
+    use super::*;
+
+    #[test]
+    fn sanitized_names_are_valid() {
+        for (input, expected) in [
+            ("@acme/cart-ui", Some("acme-cart-ui")),
+            ("module.vpc.aws_subnet.private[0]", Some("module.vpc.aws_subnet.private-0")),
+            ("Payments Team", Some("Payments-Team")),
+            ("--x--", Some("x")),
+            ("a//b", Some("a-b")),
+            ("???", None),
+            ("", None),
+        ] {
+            let got = sanitize_object_name(input);
+            assert_eq!(got.as_deref(), expected, "{input}");
+            if let Some(g) = got {
+                assert!(is_valid_object_name(&g), "{g}");
+            }
+        }
+        let long = sanitize_object_name(&"ab-".repeat(40)).unwrap();
+        assert!(long.len() <= 63 && is_valid_object_name(&long), "{long}");
     }
 }
