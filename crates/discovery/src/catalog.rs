@@ -198,6 +198,9 @@ impl Catalog {
         validated.extend(validate_parallel(&validator, deferred, &|_, _| false));
         tracing::debug!(validate_ms, rss_mib = crate::rss_mib(), "validated");
 
+        // A delta replaces the errors of the entities it touches and keeps everyone else's.
+        let touched: Option<std::collections::HashSet<String>> = (!full)
+            .then(|| validated.iter().filter_map(|v| v.key_hint.clone()).chain(removals.iter().cloned()).collect());
         let planned = std::time::Instant::now();
         let (mut changes, mut report) = {
             let graph = self.read();
@@ -220,7 +223,15 @@ impl Catalog {
         report.orphaned = changes.orphaned.len();
         let total = self.read().entries().filter(|e| e.source == source).count() as i64 + report.added as i64
             - report.removed as i64;
-        let errors_changed = full || !errors.is_empty();
+        if let Some(touched) = &touched {
+            let previous = self.store.source_errors(&source).await?;
+            let kept: Vec<ErrorRecord> =
+                previous.into_iter().filter(|e| e.key.as_ref().is_none_or(|k| !touched.contains(k))).collect();
+            errors.splice(0..0, kept);
+            let mut seen = std::collections::HashSet::new();
+            errors.retain(|e| seen.insert((e.location.clone(), e.key.clone(), e.message.clone())));
+        }
+        let errors_changed = full || !errors.is_empty() || touched.is_some();
         if errors_changed {
             let previous = self.store.source_errors(&source).await?;
             if !same_errors(&previous, &errors) {

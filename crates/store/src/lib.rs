@@ -7,6 +7,7 @@
 //! Writes come in [`ChangeSet`]s, each applied in one transaction: the catalog never holds half
 //! of a source's update.
 
+pub mod discovery;
 mod postgres;
 mod records;
 mod sql;
@@ -15,6 +16,7 @@ pub mod testing;
 
 use std::sync::Arc;
 
+pub use discovery::{ContributionRow, ContributionWrite, DiscoveryRun, DiscoveryStore};
 pub use postgres::PgStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
@@ -37,7 +39,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The catalog's storage.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: DiscoveryStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Creates or upgrades the schema.

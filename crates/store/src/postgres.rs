@@ -68,3 +68,4 @@ impl PgStore {
 }
 
 crate::sql::impl_store!(PgStore, Postgres, "postgres");
+crate::discovery::impl_discovery_store!(PgStore, Postgres);

@@ -46,3 +46,4 @@ impl SqliteStore {
 }
 
 crate::sql::impl_store!(SqliteStore, Sqlite, "sqlite");
+crate::discovery::impl_discovery_store!(SqliteStore, Sqlite);

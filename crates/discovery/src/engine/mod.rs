@@ -1,7 +1,152 @@
 //! The discovery engine: runs [`Provider`]s, keeps every source's contributions, merges them
 //! by evidence and priority into entities with per-field provenance, and hands the result to
 //! the catalog's one write path.
+//!
+//! Contributions live in the store, not in memory, so several replicas can share the work:
+//! each run reads the source's previous contributions, diffs them with what it sees now,
+//! re-merges only the entities touched, and writes them as one delta under the catalog source
+//! [`CATALOG_SOURCE`]. Scheduled runs are shared out through leases in the store.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use portico_store::DiscoveryRun;
+use tokio::sync::Mutex;
+
+use crate::reader::Reader;
+use crate::Catalog;
+
+pub mod config;
+pub mod drift;
+pub mod merge;
+pub mod provenance;
 pub mod provider;
+mod run;
+pub use run::Trigger;
+mod schedule;
+pub mod webhook;
 
+pub use config::{SourceDecl, parse_interval, parse_sources};
+pub use merge::FieldProvenance;
 pub use provider::{Contribution, Doc, Evidence, Provider, ProviderError, ProgressFn, Scan, ScanContext, ScanProgress, ScopeOutcome, ScopeScan};
+
+/// The catalog source every merged discovery entity is written under.
+pub const CATALOG_SOURCE: &str = "discovery";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no discovery source named `{0}`")]
+    UnknownSource(String),
+    #[error(transparent)]
+    Store(#[from] portico_store::StoreError),
+    #[error(transparent)]
+    Ingest(#[from] crate::IngestError),
+}
+
+/// A configured source and its provider.
+pub struct Source {
+    pub decl: SourceDecl,
+    pub provider: Arc<dyn Provider>,
+    /// One run at a time per source in this process.
+    running: Mutex<()>,
+}
+
+/// What a source is doing right now.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveStatus {
+    pub running: bool,
+    pub started_at: Option<i64>,
+    pub progress: Option<ScanProgress>,
+}
+
+pub struct Engine {
+    catalog: Arc<Catalog>,
+    reader: Reader,
+    cache_root: PathBuf,
+    sources: Vec<Arc<Source>>,
+    /// Shared with progress callbacks, which only hold it weakly.
+    live: Arc<RwLock<HashMap<String, LiveStatus>>>,
+    /// This process among replicas, for leases.
+    holder: String,
+}
+
+impl Engine {
+    /// Builds the providers of the declared sources. Errors name the source and field.
+    pub fn new(catalog: Arc<Catalog>, reader: Reader, cache_root: PathBuf, decls: Vec<SourceDecl>) -> Result<Arc<Self>, String> {
+        let mut sources = Vec::new();
+        for decl in decls {
+            let provider = crate::providers::build(&decl.kind, &decl.settings)
+                .map_err(|e| format!("discovery source `{}`: {e}", decl.name))?;
+            sources.push(Arc::new(Source { decl, provider, running: Mutex::new(()) }));
+        }
+        Ok(Self::with_sources(catalog, reader, cache_root, sources))
+    }
+
+    /// An engine over providers built elsewhere (tests, benchmarks).
+    pub fn with_providers(
+        catalog: Arc<Catalog>,
+        reader: Reader,
+        cache_root: PathBuf,
+        sources: Vec<(SourceDecl, Arc<dyn Provider>)>,
+    ) -> Arc<Self> {
+        let sources = sources.into_iter().map(|(decl, provider)| Arc::new(Source { decl, provider, running: Mutex::new(()) })).collect();
+        Self::with_sources(catalog, reader, cache_root, sources)
+    }
+
+    fn with_sources(catalog: Arc<Catalog>, reader: Reader, cache_root: PathBuf, sources: Vec<Arc<Source>>) -> Arc<Self> {
+        Arc::new(Self {
+            catalog,
+            reader,
+            cache_root,
+            sources,
+            live: Arc::new(RwLock::new(HashMap::new())),
+            holder: uuid::Uuid::new_v4().to_string(),
+        })
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    pub fn sources(&self) -> impl Iterator<Item = &SourceDecl> {
+        self.sources.iter().map(|s| &s.decl)
+    }
+
+    pub fn source(&self, name: &str) -> Result<&Arc<Source>, EngineError> {
+        self.sources.iter().find(|s| s.decl.name == name).ok_or_else(|| EngineError::UnknownSource(name.to_owned()))
+    }
+
+    pub fn live(&self, name: &str) -> LiveStatus {
+        self.live.read().get(name).cloned().unwrap_or_default()
+    }
+
+    /// The configured priority of a source (0 for one no longer configured).
+    fn priority(&self, source: &str) -> i32 {
+        self.sources.iter().find(|s| s.decl.name == source).map_or(0, |s| s.decl.priority)
+    }
+
+    /// The latest runs, newest first.
+    pub async fn runs(&self, source: Option<&str>, limit: i64) -> Result<Vec<DiscoveryRun>, EngineError> {
+        Ok(self.catalog.store().discovery_runs(source, limit).await?)
+    }
+
+    /// Markdown documents sources found for an entity: `(source, doc)`.
+    pub async fn docs(&self, key: &str) -> Result<Vec<(String, Doc)>, EngineError> {
+        docs_of(&self.catalog, key).await
+    }
+}
+
+/// Markdown documents discovery found for an entity, by any source: `(source, doc)`.
+pub async fn docs_of(catalog: &Catalog, key: &str) -> Result<Vec<(String, Doc)>, EngineError> {
+    let rows = catalog.store().contributions_to(&[key.to_owned()]).await?;
+    let mut out = Vec::new();
+    for row in rows {
+        if let Ok(docs) = serde_json::from_value::<Vec<Doc>>(row.docs) {
+            out.extend(docs.into_iter().map(|d| (row.source.clone(), d)));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,1 @@
+//! Engine runs against a real store.
