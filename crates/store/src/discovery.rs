@@ -29,8 +29,8 @@ pub struct ContributionRow {
 pub struct ContributionWrite {
     pub source: String,
     pub upserts: Vec<ContributionRow>,
-    /// Keys of this source's contributions that are gone.
-    pub removals: Vec<String>,
+    /// This source's contributions that are gone: (key, evidence).
+    pub removals: Vec<(String, String)>,
     /// Per-field provenance of each merged entity touched; `None` deletes it.
     pub provenance: Vec<(String, Option<Value>)>,
     pub at: i64,
@@ -152,10 +152,11 @@ macro_rules! impl_discovery_store {
 
             async fn write_contributions(&self, w: &$crate::ContributionWrite) -> $crate::Result<()> {
                 let mut tx = self.pool.begin().await?;
-                for key in &w.removals {
-                    sqlx::query("delete from discovery_contributions where source = $1 and key = $2")
+                for (key, evidence) in &w.removals {
+                    sqlx::query("delete from discovery_contributions where source = $1 and key = $2 and evidence = $3")
                         .bind(&w.source)
                         .bind(key)
+                        .bind(evidence)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -176,7 +177,7 @@ macro_rules! impl_discovery_store {
                             .push_bind(c.updated_at);
                     });
                     q.push(
-                        " on conflict (source, key) do update set scope = excluded.scope, evidence = excluded.evidence, \
+                        " on conflict (source, key, evidence) do update set scope = excluded.scope, \
                          location = excluded.location, document = excluded.document, docs = excluded.docs, \
                          hash = excluded.hash, updated_at = excluded.updated_at",
                     );

@@ -130,7 +130,7 @@ pub async fn report(catalog: &Catalog, source_kinds: &HashMap<String, String>) -
                 sources: sources.clone(),
             });
         }
-        if entry.entity.spec_str("owner").is_none_or(str::is_empty) && !belongs {
+        if entry.entity.annotation(super::ANNOTATION_NO_OWNER).is_some() && !belongs {
             items.push(DriftItem {
                 kind: DriftKind::RunningWithoutOwner,
                 entity_ref: this,
@@ -191,7 +191,7 @@ pub async fn report(catalog: &Catalog, source_kinds: &HashMap<String, String>) -
 
     // Owners that do not exist, for every entity in the catalog.
     for u in graph.unresolved() {
-        if u.relation == "ownedBy" {
+        if u.relation == "ownedBy" && u.target != super::UNOWNED {
             items.push(DriftItem {
                 kind: DriftKind::MissingOwner,
                 entity_ref: u.source.clone(),

@@ -35,6 +35,12 @@ pub use provider::{Contribution, Doc, Evidence, Provider, ProviderError, Progres
 /// The catalog source every merged discovery entity is written under.
 pub const CATALOG_SOURCE: &str = "discovery";
 
+/// The owner given to a discovered entity of a kind that requires one when no source names
+/// one (a Terraform resource without owner tags). Such entities also carry
+/// [`ANNOTATION_NO_OWNER`], and the drift report lists them.
+pub const UNOWNED: &str = "group:default/unowned";
+pub const ANNOTATION_NO_OWNER: &str = "portico.dev/no-owner";
+
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("no discovery source named `{0}`")]

@@ -34,7 +34,7 @@ impl Trigger {
 #[derive(Default)]
 struct Diff {
     upserts: Vec<ContributionRow>,
-    removals: Vec<String>,
+    removals: Vec<Id>,
     errors: Vec<SourceError>,
     unchanged: i64,
     partial: bool,
@@ -121,7 +121,7 @@ impl Engine {
         let mut errors = diff.errors;
 
         let touched: Vec<String> = {
-            let mut keys: Vec<String> = diff.upserts.iter().map(|r| r.key.clone()).chain(diff.removals.iter().cloned()).collect();
+            let mut keys: Vec<String> = diff.upserts.iter().map(|r| r.key.clone()).chain(diff.removals.iter().map(|id| id.0.clone())).collect();
             keys.sort();
             keys.dedup();
             keys
@@ -156,24 +156,25 @@ impl Engine {
         name: &str,
         touched: &[String],
         upserts: Vec<ContributionRow>,
-        removals: Vec<String>,
+        removals: Vec<Id>,
         now: i64,
     ) -> Result<(ContributionWrite, Mutation), EngineError> {
         let store = self.catalog.store();
         let mut by_key: HashMap<String, Vec<ContributionRow>> = HashMap::new();
-        let removed: HashSet<&String> = removals.iter().collect();
-        let mut own: HashMap<String, ContributionRow> = HashMap::new();
+        let removed: HashSet<&Id> = removals.iter().collect();
+        let mut own: HashMap<Id, ContributionRow> = HashMap::new();
         for row in store.contributions_to(touched).await? {
+            let id = (row.key.clone(), row.evidence.clone());
             if row.source != name {
                 by_key.entry(row.key.clone()).or_default().push(row);
-            } else if !removed.contains(&row.key) {
-                own.insert(row.key.clone(), row);
+            } else if !removed.contains(&id) {
+                own.insert(id, row);
             }
         }
         for row in &upserts {
-            own.insert(row.key.clone(), row.clone());
+            own.insert((row.key.clone(), row.evidence.clone()), row.clone());
         }
-        for (key, row) in own {
+        for ((key, _), row) in own {
             by_key.entry(key).or_default().push(row);
         }
         let previous: HashMap<String, Vec<FieldProvenance>> = store
@@ -241,6 +242,9 @@ impl Engine {
     }
 }
 
+/// Kinds whose Backstage schema requires `spec.owner`.
+const OWNED_KINDS: &[&str] = &["Component", "Resource", "API", "System", "Domain"];
+
 fn parse_evidence(s: &str) -> Evidence {
     match s {
         "declared" => Evidence::Declared,
@@ -249,12 +253,32 @@ fn parse_evidence(s: &str) -> Evidence {
     }
 }
 
-/// Marks a merged entity with the sources that describe it.
+/// Marks a merged entity with the sources that describe it; a document no source gave an
+/// `apiVersion` gets Backstage's.
 fn annotate(doc: &mut Value, sources: &str) {
+    if let Some(obj) = doc.as_object_mut() {
+        obj.entry("apiVersion").or_insert_with(|| json!("backstage.io/v1alpha1"));
+    }
+    let needs_owner = doc.get("kind").and_then(Value::as_str).is_some_and(|k| OWNED_KINDS.contains(&k));
+    let mut unowned = false;
+    if needs_owner
+        && let Some(obj) = doc.as_object_mut()
+    {
+        let spec = obj.entry("spec").or_insert_with(|| json!({}));
+        if let Some(spec) = spec.as_object_mut()
+            && spec.get("owner").and_then(Value::as_str).is_none_or(str::is_empty)
+        {
+            spec.insert("owner".into(), json!(super::UNOWNED));
+            unowned = true;
+        }
+    }
     if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
         let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
         if let Some(a) = annotations.as_object_mut() {
             a.insert("portico.dev/discovered-by".into(), Value::String(sources.to_owned()));
+            if unowned {
+                a.insert(super::ANNOTATION_NO_OWNER.into(), json!("true"));
+            }
         }
     }
 }
@@ -283,26 +307,31 @@ fn to_row(source: &str, scope: &str, key: String, c: Contribution, at: i64) -> C
     }
 }
 
+/// A contribution's identity within its source: one per entity and evidence class (a
+/// repository may both declare and imply the same component).
+type Id = (String, String);
+
 /// Compares a scan with the source's stored contributions.
 fn diff(name: &str, existing: Vec<ContributionRow>, scopes: Vec<super::ScopeScan>, exhaustive: bool, at: i64) -> Diff {
     let mut out = Diff::default();
-    let mut by_scope: HashMap<String, Vec<String>> = HashMap::new();
-    let mut stored: HashMap<String, (String, String)> = HashMap::new();
+    let mut by_scope: HashMap<String, Vec<Id>> = HashMap::new();
+    let mut stored: HashMap<Id, (String, String)> = HashMap::new();
     for row in existing {
-        by_scope.entry(row.scope.clone()).or_default().push(row.key.clone());
-        stored.insert(row.key, (row.scope, row.hash));
+        let id = (row.key, row.evidence);
+        by_scope.entry(row.scope.clone()).or_default().push(id.clone());
+        stored.insert(id, (row.scope, row.hash));
     }
-    // Keys claimed in this run, and where: one entity per source.
-    let mut claimed: HashMap<String, String> = HashMap::new();
+    // Contributions claimed in this run, and where: one per entity and evidence per source.
+    let mut claimed: HashMap<Id, String> = HashMap::new();
     let mut listed: HashSet<String> = HashSet::new();
     for s in &scopes {
         if matches!(s.outcome, ScopeOutcome::Unchanged | ScopeOutcome::Failed { .. }) {
-            for key in by_scope.get(&s.scope).into_iter().flatten() {
-                claimed.insert(key.clone(), s.scope.clone());
+            for id in by_scope.get(&s.scope).into_iter().flatten() {
+                claimed.insert(id.clone(), s.scope.clone());
             }
         }
     }
-    let mut take = |scope: &str, c: Contribution, out: &mut Diff, present: &mut HashSet<String>| {
+    let mut take = |scope: &str, c: Contribution, out: &mut Diff, present: &mut HashSet<Id>| {
         let Some(key) = c.key() else {
             out.errors.push(SourceError {
                 location: c.location.clone(),
@@ -311,8 +340,9 @@ fn diff(name: &str, existing: Vec<ContributionRow>, scopes: Vec<super::ScopeScan
             });
             return;
         };
-        if let Some(first) = claimed.get(&key)
-            && (first != scope || present.contains(&key))
+        let id = (key.clone(), c.evidence.as_str().to_owned());
+        if let Some(first) = claimed.get(&id)
+            && (first != scope || present.contains(&id))
         {
             out.errors.push(SourceError {
                 location: c.location.clone(),
@@ -321,10 +351,10 @@ fn diff(name: &str, existing: Vec<ContributionRow>, scopes: Vec<super::ScopeScan
             });
             return;
         }
-        claimed.insert(key.clone(), scope.to_owned());
-        present.insert(key.clone());
-        let row = to_row(name, scope, key.clone(), c, at);
-        if stored.get(&key).is_none_or(|(s, h)| *s != row.scope || *h != row.hash) {
+        claimed.insert(id.clone(), scope.to_owned());
+        present.insert(id.clone());
+        let row = to_row(name, scope, key, c, at);
+        if stored.get(&id).is_none_or(|(s, h)| *s != row.scope || *h != row.hash) {
             out.upserts.push(row);
         }
     };
@@ -338,9 +368,9 @@ fn diff(name: &str, existing: Vec<ContributionRow>, scopes: Vec<super::ScopeScan
                     take(&s.scope, c, &mut out, &mut present);
                 }
                 if complete {
-                    for key in by_scope.get(&s.scope).into_iter().flatten() {
-                        if !present.contains(key) {
-                            out.removals.push(key.clone());
+                    for id in by_scope.get(&s.scope).into_iter().flatten() {
+                        if !present.contains(id) {
+                            out.removals.push(id.clone());
                         }
                     }
                 } else {
@@ -352,7 +382,8 @@ fn diff(name: &str, existing: Vec<ContributionRow>, scopes: Vec<super::ScopeScan
                 for c in upserts {
                     take(&s.scope, c, &mut out, &mut present);
                 }
-                out.removals.extend(removals.into_iter().filter(|k| stored.contains_key(k) && !present.contains(k)));
+                let removals: HashSet<String> = removals.into_iter().collect();
+                out.removals.extend(stored.keys().filter(|id| removals.contains(&id.0) && !present.contains(*id)).cloned());
             }
             ScopeOutcome::Unchanged => out.unchanged += 1,
             ScopeOutcome::Failed { error } => {
@@ -363,9 +394,9 @@ fn diff(name: &str, existing: Vec<ContributionRow>, scopes: Vec<super::ScopeScan
         }
     }
     if exhaustive {
-        for (scope, keys) in &by_scope {
+        for (scope, ids) in &by_scope {
             if !listed.contains(scope) {
-                out.removals.extend(keys.iter().cloned());
+                out.removals.extend(ids.iter().cloned());
             }
         }
     }

@@ -11,7 +11,7 @@ create table discovery_contributions (
     docs text not null,
     hash text not null,
     updated_at bigint not null,
-    primary key (source, key)
+    primary key (source, key, evidence)
 );
 create index discovery_contributions_key on discovery_contributions (key);
 
