@@ -4,6 +4,7 @@ mod bench;
 mod bench_web;
 mod catalog;
 mod diff;
+mod discover;
 mod query;
 mod serve;
 mod validate;
@@ -51,6 +52,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run discovery sources now (all, or the one named), with progress.
+    Discover(discover::DiscoverArgs),
+    /// Where declarations and what runs disagree (the drift report).
+    Drift {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Query the catalog in the expression language (CEL with graph functions).
     Query(query::QueryArgs),
     /// Benchmarks.
@@ -67,6 +76,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Catalog(c) => catalog::run(config, c).await,
         Command::Diff { from, to, json } => diff::diff(config, &from, to.as_deref(), json).await,
         Command::Query(q) => query::query(config, q).await,
+        Command::Discover(d) => discover::discover(config, d).await,
+        Command::Drift { json } => discover::drift(config, json).await,
         Command::Bench(b) => bench::run(b).await,
     }
 }

@@ -18,6 +18,18 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub catalog: CatalogConfig,
     pub reading: ReaderConfig,
+    pub discovery: DiscoveryConfig,
+}
+
+/// `discovery`: the sources the engine runs (see docs/reference/discovery.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DiscoveryConfig {
+    /// Each source: `name`, `type`, `interval`, `priority`, `webhookSecret`, `enabled`, and
+    /// the provider's own settings. Checked by [`portico_discovery::engine::parse_sources`].
+    pub sources: Vec<Value>,
+    /// Where providers keep caches (git clones); default `<dataDir>/discovery`.
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +70,7 @@ impl Default for Config {
             data_dir: PathBuf::from(".portico"),
             catalog: CatalogConfig::default(),
             reading: ReaderConfig::default(),
+            discovery: DiscoveryConfig::default(),
         }
     }
 }

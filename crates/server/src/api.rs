@@ -2,6 +2,7 @@
 //! through (outermost first): request id, tracing span, metrics, error shape.
 
 pub(crate) mod analytics;
+pub(crate) mod discovery;
 pub(crate) mod entities;
 pub(crate) mod facets;
 pub(crate) mod health;
@@ -30,7 +31,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let catalog = entities::router().merge(facets::router()).merge(locations::router()).merge(refresh::router());
     Router::new()
         .nest("/api/catalog", catalog)
-        .nest("/api/v1", v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()))
+        .nest("/api/v1", v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()))
         .merge(openapi::router())
         .merge(health::router())
         .fallback(no_route)

@@ -36,6 +36,9 @@ pub enum ApiError {
     /// 409.
     #[error("{0}")]
     Conflict(String),
+    /// 401: the request did not prove who sent it (a webhook without its secret).
+    #[error("{0}")]
+    Unauthorized(String),
     /// 500: the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -47,6 +50,7 @@ impl ApiError {
             ApiError::Input(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -57,6 +61,7 @@ impl ApiError {
             ApiError::Input(_) => "InputError",
             ApiError::NotFound(_) => "NotFoundError",
             ApiError::Conflict(_) => "ConflictError",
+            ApiError::Unauthorized(_) => "AuthenticationError",
             ApiError::Internal(_) => "InternalError",
         }
     }
@@ -64,7 +69,7 @@ impl ApiError {
     /// What the client is told.
     fn public_message(&self) -> String {
         match self {
-            ApiError::Input(m) | ApiError::NotFound(m) | ApiError::Conflict(m) => m.clone(),
+            ApiError::Input(m) | ApiError::NotFound(m) | ApiError::Conflict(m) | ApiError::Unauthorized(m) => m.clone(),
             ApiError::Internal(_) => "internal error".to_owned(),
         }
     }

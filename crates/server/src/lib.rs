@@ -28,6 +28,7 @@ use std::time::Instant;
 
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
+use portico_discovery::engine::Engine;
 use portico_discovery::{Catalog, LocationService};
 use portico_search::SearchIndex;
 
@@ -48,6 +49,8 @@ pub struct AppState {
     pub started: Instant,
     /// Full-text index of the catalog, kept current from its change feed.
     pub search: Arc<SearchIndex>,
+    /// The discovery engine (no sources unless configured: [`AppState::with_discovery`]).
+    pub discovery: Arc<Engine>,
 }
 
 impl AppState {
@@ -55,7 +58,14 @@ impl AppState {
     /// index that builds itself in the background and then follows the catalog's changes.
     pub fn new(catalog: Arc<Catalog>, locations: LocationService) -> Self {
         let search = SearchIndex::follow(&catalog).expect("an in-memory search index can always be created");
-        Self { catalog, locations, metrics: telemetry::prometheus_handle(), started: Instant::now(), search }
+        let discovery = Engine::with_providers(catalog.clone(), locations.reader().clone(), std::env::temp_dir(), Vec::new());
+        Self { catalog, locations, metrics: telemetry::prometheus_handle(), started: Instant::now(), search, discovery }
+    }
+
+    /// The state with a configured discovery engine.
+    pub fn with_discovery(mut self, engine: Arc<Engine>) -> Self {
+        self.discovery = engine;
+        self
     }
 }
 

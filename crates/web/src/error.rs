@@ -51,7 +51,7 @@ impl PageError {
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::Input(m) => PageError::BadRequest(m),
+            ApiError::Input(m) | ApiError::Unauthorized(m) => PageError::BadRequest(m),
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::Conflict(m) => PageError::Conflict(m),
             ApiError::Internal(m) => PageError::Internal(m),

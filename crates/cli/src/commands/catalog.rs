@@ -66,6 +66,13 @@ pub async fn open(config: &Config) -> anyhow::Result<(Arc<Catalog>, LocationServ
     Ok((catalog, locations))
 }
 
+/// The discovery engine of the configured sources.
+pub fn engine(config: &Config, catalog: &Arc<Catalog>) -> anyhow::Result<Arc<portico_discovery::engine::Engine>> {
+    let decls = portico_discovery::engine::parse_sources(&config.discovery.sources).map_err(anyhow::Error::msg)?;
+    let cache = config.discovery.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("discovery"));
+    portico_discovery::engine::Engine::new(catalog.clone(), Reader::new(config.reading.clone()), cache, decls).map_err(anyhow::Error::msg)
+}
+
 /// `url` for http(s) targets, `file` otherwise.
 pub fn spec_of(location: &str) -> LocationSpec {
     let kind = if location.starts_with("http://") || location.starts_with("https://") { "url" } else { "file" };

@@ -9,11 +9,12 @@ use anyhow::Context;
 use portico_discovery::LocationService;
 use portico_server::{AppState, Application};
 
-use super::catalog::open;
+use super::catalog::{engine, open};
 use crate::config::Config;
 
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     let (catalog, locations) = open(&config).await?;
+    let discovery = engine(&config, &catalog)?;
     // With PostgreSQL, other replicas may write too: follow their changes.
     if catalog.follow().await.context("failed to listen for other replicas' changes")?.is_some() {
         tracing::info!(replica = catalog.replica(), "following changes made by other replicas");
@@ -46,7 +47,9 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
         .parse()
         .with_context(|| format!("invalid server address {}:{}", config.server.host, config.server.port))?;
     let entities = catalog.read().len();
-    let state = AppState::new(catalog, locations);
+    let state = AppState::new(catalog, locations).with_discovery(discovery.clone());
+    // Scheduled discovery: leases in the store let one replica run each source per interval.
+    discovery.start_schedule();
     let app = Application::build_with(state.clone(), addr, portico_web::router(state))
         .await
         .with_context(|| format!("failed to listen on {addr}"))?;

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{analytics, entities, facets, health, locations, query, refresh, saved_queries, v1};
+use super::{analytics, discovery, entities, facets, health, locations, query, refresh, saved_queries, v1};
 use crate::AppState;
 use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
 
@@ -46,6 +46,12 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         saved_queries::delete,
         saved_queries::run,
         analytics::series,
+        discovery::sources,
+        discovery::runs,
+        discovery::refresh,
+        discovery::hook,
+        discovery::drift_report,
+        discovery::entity_provenance,
         health::healthz,
         health::readyz,
         health::metrics,
@@ -56,6 +62,7 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         (name = "catalog", description = "Backstage-compatible entity routes"),
         (name = "locations", description = "Backstage-compatible location routes"),
         (name = "portico", description = "Portico's own routes"),
+        (name = "discovery", description = "Discovery sources, runs, webhooks, drift and provenance"),
         (name = "health", description = "Probes and metrics"),
     )
 )]
