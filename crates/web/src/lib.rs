@@ -20,6 +20,7 @@ mod assets;
 mod definition;
 mod error;
 mod links;
+mod markdown;
 mod pages;
 mod params;
 mod svg;
@@ -45,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .route("/catalog", get(pages::catalog::page))
         .route("/catalog/{namespace}/{kind}/{name}", get(pages::entity::page))
         .route("/catalog/{namespace}/{kind}/{name}/history", get(pages::history::page))
+        .route("/catalog/{namespace}/{kind}/{name}/docs", get(pages::docs::page))
+        .route("/discovery", get(pages::discovery::page))
+        .route("/discovery/{source}/run", axum::routing::post(pages::discovery::run_now))
+        .route("/drift", get(pages::discovery::drift_page))
         .route("/catalog/{namespace}/{kind}/{name}/graph.svg", get(pages::graph::entity_svg))
         .route("/search", get(pages::search::page))
         .route("/graph", get(pages::graph::explorer))

@@ -2,6 +2,8 @@
 
 pub(crate) mod catalog;
 pub(crate) mod dashboards;
+pub(crate) mod discovery;
+pub(crate) mod docs;
 pub(crate) mod entity;
 pub(crate) mod graph;
 pub(crate) mod history;

@@ -34,6 +34,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "query.html",
     "dashboards.html",
     "graph.svg",
+    "docs.html",
+    "discovery.html",
+    "drift.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

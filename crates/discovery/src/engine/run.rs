@@ -42,6 +42,17 @@ struct Diff {
 }
 
 impl Engine {
+    /// Runs a source in the background (a webhook, a button); failures are logged and
+    /// recorded on the source's runs.
+    pub fn spawn_run(self: &Arc<Self>, name: String, trigger: Trigger, only: Option<String>) -> tokio::task::JoinHandle<()> {
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Err(e) = engine.run(&name, trigger, only, None).await {
+                tracing::warn!(source = %name, error = %e, "discovery run failed");
+            }
+        })
+    }
+
     /// Runs a source now. `only` narrows it to one scope (a repository named by a webhook).
     /// A provider that fails records a failed run and changes nothing.
     pub async fn run(

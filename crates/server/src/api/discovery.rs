@@ -149,12 +149,7 @@ pub(crate) async fn hook(
 }
 
 fn spawn_run(state: &AppState, source: String, trigger: Trigger, scope: Option<String>) {
-    let engine = state.discovery.clone();
-    tokio::spawn(async move {
-        if let Err(e) = engine.run(&source, trigger, scope, None).await {
-            tracing::warn!(source = %source, error = %e, "discovery run failed");
-        }
-    });
+    state.discovery.spawn_run(source, trigger, scope);
 }
 
 /// Where declarations and what runs disagree: declared services nothing runs, workloads and

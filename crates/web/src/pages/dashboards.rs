@@ -57,6 +57,7 @@ struct Dashboards {
     over_time: Vec<(String, String)>,
     since: String,
     panels: Vec<Panel>,
+    drift_chart: String,
 }
 
 pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
@@ -81,6 +82,14 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     let errors = state.catalog.store().errors(None).await?;
     let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).collect::<HashSet<_>>().len();
     figures.push(Figure { label: "Entities with errors".into(), value: with_errors, url: "/".into() });
+    // Drift: declarations against what discovery observes.
+    let drift = crate::pages::discovery::drift_counts(&state).await?;
+    let drift_chart = crate::svg::chart::bars(
+        "Drift",
+        &drift.iter().map(|(title, _, n)| (title.clone(), *n as u64)).collect::<Vec<_>>(),
+        |title| drift.iter().find(|d| d.0 == title).map(|d| format!("/drift#{}", d.1)),
+        crate::svg::colour,
+    )?;
 
     let mut over_time = Vec::new();
     for (id, by, title) in [("by-kind", SeriesBy::Kind, "Entities by kind"), ("by-owner", SeriesBy::Owner, "Entities by owner"), ("by-lifecycle", SeriesBy::Lifecycle, "Entities by lifecycle")] {
@@ -117,5 +126,5 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         panels.push(panel);
     }
     let since = chrono::DateTime::from_timestamp_millis(from).map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
-    crate::templates::render("dashboards.html", Dashboards { nav: "dashboards", figures, over_time, since, panels })
+    crate::templates::render("dashboards.html", Dashboards { nav: "dashboards", figures, over_time, since, panels, drift_chart })
 }

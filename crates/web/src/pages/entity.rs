@@ -98,6 +98,28 @@ struct EntityPage {
     more_versions: usize,
     history_url: String,
     errors: Vec<ErrorLine>,
+    provenance: Option<ProvenanceView>,
+    docs_url: Option<String>,
+}
+
+/// Who set each field: the sources, and one line per field.
+#[derive(Serialize)]
+struct ProvenanceView {
+    method: &'static str,
+    sources: Vec<(String, String, String)>,
+    fields: Vec<FieldLine>,
+}
+
+#[derive(Serialize)]
+struct FieldLine {
+    path: String,
+    value: String,
+    source: String,
+    evidence: String,
+    location: String,
+    set_at: i64,
+    also: String,
+    overridden: Vec<String>,
 }
 
 const PARAMS: &[&str] = &["depth", "rel"];
@@ -115,12 +137,19 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
         let view = GraphView::around(&graph, &[id], &options, &format!("{}/graph.svg", summary.url), &summary.url, &summary.full)?;
         (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view)
     };
+    let provenance = portico_discovery::engine::provenance::provenance(&state.catalog, &key)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map(|p| provenance_view(p, &entity));
+    let has_docs = !portico_discovery::engine::docs_of(&state.catalog, &key).await.map_err(|e| PageError::Internal(e.to_string()))?.is_empty();
     let history = state.catalog.store().history(&key).await?;
     let errors = state.catalog.store().errors(Some(&key)).await?;
     let yaml = serde_saphyr::to_string(&*entity).unwrap_or_else(|e| format!("# cannot show as YAML: {e}"));
     let more_versions = history.len().saturating_sub(VERSIONS);
     let page = EntityPage {
         nav: "catalog",
+        provenance,
+        docs_url: has_docs.then(|| format!("{}/docs", summary.url)),
         history_url: format!("{}/history", summary.url),
         e: summary,
         about,
@@ -139,6 +168,35 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
         errors: errors.into_iter().map(|e| ErrorLine { location: e.location, message: e.message, at: e.at }).collect(),
     };
     crate::templates::render("entity.html", page)
+}
+
+fn provenance_view(p: portico_discovery::engine::provenance::Provenance, entity: &Entity) -> ProvenanceView {
+    let value = serde_json::to_value(entity).unwrap_or_default();
+    let short = |v: &serde_json::Value| {
+        let s = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        crate::svg::clip(&s, 80)
+    };
+    ProvenanceView {
+        method: p.method,
+        sources: p.sources.into_iter().map(|s| (s.source, s.evidence.as_str().to_owned(), s.location)).collect(),
+        fields: p
+            .fields
+            .into_iter()
+            .map(|f| FieldLine {
+                value: short(&portico_discovery::engine::provenance::value_at(&value, &f.path)),
+                overridden: f.overridden.iter().map(|o| format!("{} ({}): {}", o.source, o.evidence.as_str(), short(&o.value))).collect(),
+                also: f.also.join(", "),
+                path: f.path,
+                source: f.source,
+                evidence: f.evidence.as_str().to_owned(),
+                location: f.location,
+                set_at: f.set_at,
+            })
+            .collect(),
+    }
 }
 
 /// The entity's relations grouped by type, and the organisation groups for groups and users.
