@@ -34,6 +34,8 @@ pub(crate) struct Fields {
     pub description: TextField,
     pub annotations: TextField,
     pub definition: TextField,
+    /// README and docs/ pages discovery found.
+    pub docs: TextField,
     /// Every other value of the descriptor (owner, type, system, links, …).
     pub rest: TextField,
 }
@@ -46,7 +48,7 @@ impl Fields {
         );
         let mut t = |name: &str, weight: f32| TextField { field: b.add_text_field(name, text.clone()), weight };
         let (name, title, tags, description) = (t("name", 6.0), t("title", 4.0), t("tags", 2.5), t("description", 1.5));
-        let (annotations, definition, rest) = (t("annotations", 0.6), t("definition", 0.5), t("rest", 0.4));
+        let (annotations, definition, docs, rest) = (t("annotations", 0.6), t("definition", 0.5), t("docs", 0.45), t("rest", 0.4));
         let fields = Fields {
             key: b.add_text_field("key", STRING),
             name_exact: b.add_text_field("name_exact", STRING),
@@ -58,14 +60,15 @@ impl Fields {
             description,
             annotations,
             definition,
+            docs,
             rest,
         };
         (b.build(), fields)
     }
 
     /// Every field of text, most important first.
-    pub fn text(&self) -> [TextField; 7] {
-        [self.name, self.title, self.tags, self.description, self.annotations, self.definition, self.rest]
+    pub fn text(&self) -> [TextField; 8] {
+        [self.name, self.title, self.tags, self.description, self.annotations, self.definition, self.docs, self.rest]
     }
 
     pub fn key_term(&self, key: &str) -> Term {
@@ -73,9 +76,12 @@ impl Fields {
     }
 
     /// The document of one entity.
-    pub fn document(&self, id: Id, key: &str, kind: u64, entity: &Entity) -> TantivyDocument {
-        let mut texts: [String; 7] = Default::default();
-        let [name, title, tags, description, annotations, definition, rest] = &mut texts;
+    pub fn document(&self, id: Id, key: &str, kind: u64, entity: &Entity, docs_text: Option<&str>) -> TantivyDocument {
+        let mut texts: [String; 8] = Default::default();
+        let [name, title, tags, description, annotations, definition, docs, rest] = &mut texts;
+        if let Some(text) = docs_text {
+            docs.push_str(text);
+        }
         let push = |s: &mut String, v: &str| {
             if !s.is_empty() {
                 s.push('\n');

@@ -9,7 +9,29 @@ use std::sync::{Arc, Weak};
 use portico_discovery::{Catalog, CatalogEvent};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use crate::{SearchError, SearchIndex, snapshot};
+use crate::{Indexable, SearchError, SearchIndex, snapshot};
+
+thread_local! {
+    /// The runtime the indexer thread reads docs from the store with (none outside one).
+    static DOCS_RUNTIME: std::cell::RefCell<Option<tokio::runtime::Handle>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Adds the text of the docs discovery found to the discovered entities among `docs`.
+fn attach_docs(catalog: &Catalog, docs: &mut [Indexable]) {
+    let keys: Vec<String> = docs.iter().filter(|d| d.discovered).map(|d| d.key.clone()).collect();
+    if keys.is_empty() {
+        return;
+    }
+    let Some(runtime) = DOCS_RUNTIME.with(|r| r.borrow().clone()) else { return };
+    match runtime.block_on(portico_discovery::engine::docs_text(catalog, &keys)) {
+        Ok(mut texts) => {
+            for d in docs.iter_mut().filter(|d| d.discovered) {
+                d.docs = texts.remove(&d.key);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read docs to index; searching them waits for the next change"),
+    }
+}
 
 impl SearchIndex {
     /// An index of `catalog`, built in the background and then kept current from its events.
@@ -19,7 +41,12 @@ impl SearchIndex {
         let events = catalog.subscribe();
         let weak = Arc::downgrade(catalog);
         let this = index.clone();
-        let spawned = std::thread::Builder::new().name("search-index".into()).spawn(move || this.run(&weak, events));
+        // Docs live in the store: the indexer thread reads them through the caller's runtime.
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let spawned = std::thread::Builder::new().name("search-index".into()).spawn(move || {
+            DOCS_RUNTIME.with(|r| *r.borrow_mut() = runtime);
+            this.run(&weak, events)
+        });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start the search indexer; full-text filters will scan");
         }
@@ -63,7 +90,8 @@ impl SearchIndex {
                 acc.1.extend(e.removed);
                 acc
             });
-            let docs = snapshot(&catalog.read(), changed.iter().map(String::as_str));
+            let mut docs = snapshot(&catalog.read(), changed.iter().map(String::as_str));
+            attach_docs(&catalog, &mut docs);
             drop(catalog);
             let gone: Vec<&str> = changed.iter().chain(&removed).map(String::as_str).collect();
             if let Err(e) = self.write(docs, &gone, false) {
@@ -75,10 +103,11 @@ impl SearchIndex {
     /// Rebuilds from the catalog's read model; false when the catalog is gone.
     fn rebuild_from(&self, catalog: &Weak<Catalog>) -> bool {
         let Some(catalog) = catalog.upgrade() else { return false };
-        let docs = {
+        let mut docs = {
             let graph = catalog.read();
             snapshot(&graph, graph.entries().map(|e| e.key.as_str()))
         };
+        attach_docs(&catalog, &mut docs);
         drop(catalog);
         match self.write(docs, &[], true) {
             Ok(()) => self.ready.store(true, Ordering::Release),

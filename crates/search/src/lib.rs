@@ -101,6 +101,9 @@ pub(crate) struct Indexable {
     id: Id,
     key: String,
     entity: Arc<Entity>,
+    /// Written by discovery, which may have found docs for it.
+    discovered: bool,
+    docs: Option<String>,
 }
 
 impl SearchIndex {
@@ -183,7 +186,7 @@ impl SearchIndex {
         }
         for d in docs {
             let kind = self.kind_ordinal(&d.entity.kind);
-            writer.add_document(self.fields.document(d.id, &d.key, kind, &d.entity))?;
+            writer.add_document(self.fields.document(d.id, &d.key, kind, &d.entity, d.docs.as_deref()))?;
         }
         writer.commit()?;
         drop(writer);
@@ -276,7 +279,8 @@ fn snapshot<'a>(graph: &CatalogGraph, keys: impl Iterator<Item = &'a str>) -> Ve
     keys.filter_map(|key| {
         let id = graph.id_of(key)?;
         let entry = graph.entry(id)?;
-        Some(Indexable { id, key: entry.key.clone(), entity: entry.entity.clone() })
+        let discovered = entry.source == portico_discovery::engine::CATALOG_SOURCE;
+        Some(Indexable { id, key: entry.key.clone(), entity: entry.entity.clone(), discovered, docs: None })
     })
     .collect()
 }

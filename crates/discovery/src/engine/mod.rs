@@ -145,6 +145,20 @@ impl Engine {
     }
 }
 
+/// The Markdown text of every document discovery found for each of `keys` (for search).
+pub async fn docs_text(catalog: &Catalog, keys: &[String]) -> Result<HashMap<String, String>, EngineError> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    for row in catalog.store().contributions_to(keys).await? {
+        let Ok(docs) = serde_json::from_value::<Vec<Doc>>(row.docs) else { continue };
+        for d in docs {
+            let text = out.entry(row.key.clone()).or_default();
+            text.push_str(&d.markdown);
+            text.push('\n');
+        }
+    }
+    Ok(out)
+}
+
 /// Markdown documents discovery found for an entity, by any source: `(source, doc)`.
 pub async fn docs_of(catalog: &Catalog, key: &str) -> Result<Vec<(String, Doc)>, EngineError> {
     let rows = catalog.store().contributions_to(&[key.to_owned()]).await?;
