@@ -26,6 +26,7 @@ pub mod provider;
 mod run;
 pub use run::Trigger;
 mod schedule;
+pub mod techdocs;
 pub mod webhook;
 
 pub use config::{SourceDecl, parse_interval, parse_sources};
@@ -139,9 +140,18 @@ impl Engine {
         Ok(self.catalog.store().discovery_runs(source, limit).await?)
     }
 
-    /// Markdown documents sources found for an entity: `(source, doc)`.
+    /// Markdown documents of an entity: what sources found, `(source, doc)`, and for
+    /// entities from local descriptors the folder their `techdocs-ref` names (`(location, doc)`).
     pub async fn docs(&self, key: &str) -> Result<Vec<(String, Doc)>, EngineError> {
-        docs_of(&self.catalog, key).await
+        let mut docs = docs_of(&self.catalog, key).await?;
+        let entry = self.catalog.read().get(key).cloned();
+        if let Some(entry) = entry.filter(|e| e.source != CATALOG_SOURCE) {
+            let reader = self.reader.clone();
+            let source = entry.source.clone();
+            let local = tokio::task::spawn_blocking(move || techdocs::local_docs(&entry.entity, &reader)).await.unwrap_or_default();
+            docs.extend(local.into_iter().map(|d| (source.clone(), d)));
+        }
+        Ok(docs)
     }
 }
 

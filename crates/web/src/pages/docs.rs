@@ -37,7 +37,7 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
         let entry = graph.get(&key).ok_or_else(|| not_found(&r))?;
         EntitySummary::of(&graph, entry)
     };
-    let mut docs = portico_discovery::engine::docs_of(&state.catalog, &key).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    let mut docs = state.discovery.docs(&key).await.map_err(|e| PageError::Internal(e.to_string()))?;
     // README first, then by path.
     docs.sort_by_key(|(_, d)| (!d.path.to_ascii_lowercase().ends_with("readme.md"), d.path.clone()));
     docs.dedup_by(|a, b| a.1.path == b.1.path);

@@ -141,7 +141,7 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
         .map(|p| provenance_view(p, &entity));
-    let has_docs = !portico_discovery::engine::docs_of(&state.catalog, &key).await.map_err(|e| PageError::Internal(e.to_string()))?.is_empty();
+    let has_docs = !state.discovery.docs(&key).await.map_err(|e| PageError::Internal(e.to_string()))?.is_empty();
     let history = state.catalog.store().history(&key).await?;
     let errors = state.catalog.store().errors(Some(&key)).await?;
     let yaml = serde_saphyr::to_string(&*entity).unwrap_or_else(|e| format!("# cannot show as YAML: {e}"));
