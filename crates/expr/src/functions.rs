@@ -69,30 +69,32 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
 
 /// Registers Portico's functions on a root context.
 pub fn install(ctx: &mut Context<'_, '_>, graph: Arc<dyn GraphAccess>, budget: Arc<Budget>, now: DateTime<FixedOffset>) {
-    let g = graph.clone();
-    let b = budget.clone();
-    add(ctx, "related", move |ftx: &FunctionContext, Arguments(args): Arguments| {
-        let relation = string_arg(ftx, &args, 0, "a relation type")?;
-        neighbours(ftx, &*g, &b, &relation, false)
-    });
-    let g = graph.clone();
-    let b = budget.clone();
-    add(ctx, "inverse", move |ftx: &FunctionContext, Arguments(args): Arguments| {
-        let relation = string_arg(ftx, &args, 0, "a relation type")?;
-        neighbours(ftx, &*g, &b, &relation, true)
-    });
-    let g = graph.clone();
-    let b = budget.clone();
-    add(ctx, "reachable", move |ftx: &FunctionContext, Arguments(args): Arguments| {
-        let relation = string_arg(ftx, &args, 0, "a relation type")?;
-        let depth = match args.get(1) {
-            None => usize::MAX,
-            Some(Value::Int(d)) if *d >= 0 => *d as usize,
-            Some(Value::UInt(d)) => *d as usize,
-            Some(other) => return Err(ftx.error(format!("expected a max depth (a non-negative int) as argument 2, got {}", value::type_name(other)))),
-        };
-        reachable(ftx, &*g, &b, &relation, depth)
-    });
+    for (how, prefix) in [(Answer::Entities, ""), (Answer::Count, crate::rewrite::COUNT_PREFIX)] {
+        let g = graph.clone();
+        let b = budget.clone();
+        add(ctx, &format!("{prefix}related"), move |ftx: &FunctionContext, Arguments(args): Arguments| {
+            let relation = string_arg(ftx, &args, 0, "a relation type")?;
+            neighbours(ftx, &*g, &b, &relation, false, how)
+        });
+        let g = graph.clone();
+        let b = budget.clone();
+        add(ctx, &format!("{prefix}inverse"), move |ftx: &FunctionContext, Arguments(args): Arguments| {
+            let relation = string_arg(ftx, &args, 0, "a relation type")?;
+            neighbours(ftx, &*g, &b, &relation, true, how)
+        });
+        let g = graph.clone();
+        let b = budget.clone();
+        add(ctx, &format!("{prefix}reachable"), move |ftx: &FunctionContext, Arguments(args): Arguments| {
+            let relation = string_arg(ftx, &args, 0, "a relation type")?;
+            let depth = match args.get(1) {
+                None => usize::MAX,
+                Some(Value::Int(d)) if *d >= 0 => *d as usize,
+                Some(Value::UInt(d)) => *d as usize,
+                Some(other) => return Err(ftx.error(format!("expected a max depth (a non-negative int) as argument 2, got {}", value::type_name(other)))),
+            };
+            reachable(ftx, &*g, &b, &relation, depth, how)
+        });
+    }
     let g = graph.clone();
     add(ctx, "has_relation", move |ftx: &FunctionContext, Arguments(args): Arguments| {
         let relation = string_arg(ftx, &args, 0, "a relation type")?;
@@ -202,16 +204,31 @@ fn with_subject(
     out
 }
 
-fn neighbours(ftx: &FunctionContext, access: &dyn GraphAccess, budget: &Budget, relation: &str, inverse: bool) -> Result<Value, ExecutionError> {
+/// What a graph function answers with: the entities, or (when only their number is read, see
+/// `rewrite.rs`) how many there are.
+#[derive(Clone, Copy)]
+enum Answer {
+    Entities,
+    Count,
+}
+
+fn answer(graph: &dyn Graph, ids: &[EntityId], how: Answer) -> Value {
+    match how {
+        Answer::Entities => entities(graph, ids),
+        Answer::Count => Value::Int(i64::try_from(ids.len()).unwrap_or(i64::MAX)),
+    }
+}
+
+fn neighbours(ftx: &FunctionContext, access: &dyn GraphAccess, budget: &Budget, relation: &str, inverse: bool, how: Answer) -> Result<Value, ExecutionError> {
     with_subject(ftx, access, |graph, id| {
         let mut ids = Vec::new();
         graph.neighbours(id, relation, inverse, &mut ids);
         budget.charge(1 + ids.len() as u64).map_err(|e| ftx.error(e))?;
-        Ok(entities(graph, &ids))
+        Ok(answer(graph, &ids, how))
     })
 }
 
-fn reachable(ftx: &FunctionContext, access: &dyn GraphAccess, budget: &Budget, relation: &str, max_depth: usize) -> Result<Value, ExecutionError> {
+fn reachable(ftx: &FunctionContext, access: &dyn GraphAccess, budget: &Budget, relation: &str, max_depth: usize, how: Answer) -> Result<Value, ExecutionError> {
     with_subject(ftx, access, |graph, start| {
         let mut seen = HashSet::new();
         seen.insert(start);
@@ -232,7 +249,7 @@ fn reachable(ftx: &FunctionContext, access: &dyn GraphAccess, budget: &Budget, r
                 }
             }
         }
-        Ok(entities(graph, &order))
+        Ok(answer(graph, &order, how))
     })
 }
 

@@ -11,6 +11,7 @@ mod budget;
 mod check;
 mod error;
 mod functions;
+mod rewrite;
 pub mod value;
 
 use std::sync::{Arc, OnceLock};
@@ -75,6 +76,8 @@ pub fn env() -> Arc<Env> {
 pub struct Expr {
     source: String,
     program: Program,
+    /// The tree evaluated: the program's, rewritten to spare work ([`rewrite`]).
+    evaluated: cel::parser::Expression,
 }
 
 impl Expr {
@@ -102,7 +105,8 @@ impl Expr {
         // The parser and the checks recurse once per level of the tree.
         on_big_stack(|| {
             let program = env().compile(source).map_err(|errors| check::syntax_error(source, &errors))?;
-            let expr = Self { source: source.to_owned(), program };
+            let evaluated = rewrite::for_evaluation(program.expression());
+            let expr = Self { source: source.to_owned(), program, evaluated };
             check::check(&expr, vocabulary)?;
             Ok(expr)
         })
@@ -148,7 +152,7 @@ impl Expr {
 
     /// Evaluates against a context made by [`context`].
     pub fn eval(&self, ctx: &Context<'_, '_>) -> Result<Value, ExprError> {
-        self.program.execute(ctx).map_err(|e| self.execution_error(&e))
+        cel::Value::resolve(&self.evaluated, ctx).map_err(|e| self.execution_error(&rewrite::as_written(e)))
     }
 
     /// An execution error as an [`ExprError`], placed at the node it most likely came from.
