@@ -82,7 +82,36 @@ pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u1
         kind: "file".into(),
         target: demo.join("catalog-info.yaml").display().to_string(),
     });
+    if config.discovery.sources.is_empty() {
+        config.discovery.sources = demo_sources(&demo);
+    }
     println!("Demo data directory: {}", dir.display());
     println!("To try the Register page, preview then import {}", demo.join("to-import/catalog-info.yaml").display());
     serve(config).await
+}
+
+/// What the demo discovers: the git repository it runs in (Portico's own, in a checkout),
+/// inferring components from its manifests, and the bundled Terraform state of the demo's
+/// infrastructure. Descriptors in the repository are left to the demo catalog
+/// (`catalogFiles: []`), so nothing is declared twice.
+fn demo_sources(demo: &std::path::Path) -> Vec<serde_json::Value> {
+    let mut sources = vec![serde_json::json!({
+        "name": "demo-infrastructure",
+        "type": "terraform",
+        "interval": "5m",
+        "states": [demo.join("infra/production.tfstate").display().to_string()],
+    })];
+    let here = std::env::current_dir().ok();
+    if let Some(repo) = here.as_deref().and_then(|d| d.ancestors().find(|a| a.join(".git").exists())) {
+        println!("Discovering the git repository {} (and the demo's Terraform state)", repo.display());
+        sources.insert(0, serde_json::json!({
+            "name": "this-repository",
+            "type": "git",
+            "interval": "5m",
+            "repositories": [repo.display().to_string()],
+            "catalogFiles": [],
+            "defaultOwner": "group:default/platform",
+        }));
+    }
+    sources
 }
