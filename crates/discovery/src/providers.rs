@@ -14,16 +14,21 @@ use crate::engine::Provider;
 
 pub mod infer;
 pub mod location;
+pub mod postgres;
+pub mod terraform;
 
 /// The source types `build` knows, for error messages and docs.
-pub const KINDS: &[&str] = &[];
+pub const KINDS: &[&str] = &["postgres", "terraform"];
 
 /// Builds the provider of a declared source from its type-specific settings (the source's
 /// fields other than `name`, `type`, `interval`, `priority` and `webhookSecret`). Errors name
 /// the field at fault.
 pub fn build(kind: &str, settings: &Value) -> Result<Arc<dyn Provider>, String> {
-    let _ = settings;
-    Err(format!("unknown source type {kind:?}; expected one of: {}", KINDS.join(", ")))
+    match kind {
+        "postgres" => Ok(Arc::new(postgres::PostgresProvider::from_settings(settings)?)),
+        "terraform" => Ok(Arc::new(terraform::TerraformProvider::from_settings(settings)?)),
+        _ => Err(format!("unknown source type {kind:?}; expected one of: {}", KINDS.join(", "))),
+    }
 }
 
 /// Deserializes a provider's settings, naming the field at fault.
