@@ -102,7 +102,7 @@ pub fn synthetic_state(resources: usize) -> String {
                     "dependencies": deps,
                 });
                 let module = format!("module.region_{}.module.base", i % 4);
-                (resource(&module, "managed", "azurerm_resource_group", "this", "hashicorp/azurerm", None, vec![inst]), 1)
+                (resource(&module, "managed", "azurerm_resource_group", &format!("rg_{i}"), "hashicorp/azurerm", None, vec![inst]), 1)
             }
             _ => {
                 let inst = json!({

@@ -3,7 +3,7 @@
 //! would collide after sanitizing (or exceed 63 characters) get a short hash of the full
 //! address instead of depending on order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use portico_model::naming::sanitize_object_name;
 use serde_json::{Map, json};
@@ -59,11 +59,11 @@ pub(crate) fn contributions(state: &State, m: &Mapping, file: &str) -> Vec<Contr
         .map(|(i, row)| {
             let (source, short) = providers.entry(row.resource.provider.as_str()).or_insert_with(|| provider_source(&row.resource.provider)).clone();
             let mut depends_on: Vec<String> = Vec::new();
+            let mut seen = HashSet::new();
             for dep in &row.instance.dependencies {
                 for &j in by_resource.get(&without_keys(dep)).map_or(&[][..], Vec::as_slice) {
-                    let r = format!("resource:default/{}", names[j]);
-                    if j != i && !depends_on.contains(&r) {
-                        depends_on.push(r);
+                    if j != i && seen.insert(j) {
+                        depends_on.push(format!("resource:default/{}", names[j]));
                     }
                 }
             }
