@@ -46,18 +46,21 @@ fn failure(outcome: &ScopeOutcome) -> String {
     }
 }
 
+/// Requests seen: path and Authorization header.
+type Hits = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// A tiny HTTP/1.1 server answering by path, counting requests and keeping the last
 /// Authorization header.
 struct Backend {
     url: String,
-    hits: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    hits: Hits,
 }
 
 impl Backend {
     fn start(state: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let hits: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+        let hits: Hits = Arc::default();
         let seen = hits.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
