@@ -16,9 +16,11 @@ pub mod infer;
 pub mod kubernetes;
 pub mod ldap;
 pub mod location;
+pub mod postgres;
+pub mod terraform;
 
 /// The source types `build` knows, for error messages and docs.
-pub const KINDS: &[&str] = &[kubernetes::KIND, ldap::KIND];
+pub const KINDS: &[&str] = &[kubernetes::KIND, ldap::KIND, "postgres", "terraform"];
 
 /// Builds the provider of a declared source from its type-specific settings (the source's
 /// fields other than `name`, `type`, `interval`, `priority` and `webhookSecret`). Errors name
@@ -27,6 +29,8 @@ pub fn build(kind: &str, settings: &Value) -> Result<Arc<dyn Provider>, String> 
     match kind {
         kubernetes::KIND => Ok(Arc::new(kubernetes::KubernetesProvider::from_settings(settings)?)),
         ldap::KIND => Ok(Arc::new(ldap::LdapProvider::from_settings(settings)?)),
+        "postgres" => Ok(Arc::new(postgres::PostgresProvider::from_settings(settings)?)),
+        "terraform" => Ok(Arc::new(terraform::TerraformProvider::from_settings(settings)?)),
         _ => Err(format!("unknown source type {kind:?}; expected one of: {}", KINDS.join(", "))),
     }
 }

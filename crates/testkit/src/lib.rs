@@ -3,6 +3,7 @@
 //! `portico bench` share.
 
 pub mod synth;
+pub mod tfstate;
 
 pub use portico_store::testing::TestDb;
 
