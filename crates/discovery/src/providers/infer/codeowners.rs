@@ -23,8 +23,6 @@ struct Rule {
 /// A parsed CODEOWNERS file.
 #[derive(Default)]
 pub(crate) struct CodeOwners {
-    /// Path of the file, when the repository has one.
-    pub path: Option<String>,
     rules: Vec<Rule>,
 }
 
@@ -35,12 +33,11 @@ impl CodeOwners {
             return Self::default();
         };
         let text = tree.read(path).ok().flatten().unwrap_or_default();
-        Self { path: Some((*path).to_owned()), ..Self::parse(&text) }
+        Self::parse(&text)
     }
 
     pub fn parse(text: &str) -> Self {
-        let rules = text.lines().filter_map(parse_line).collect();
-        Self { path: None, rules }
+        Self { rules: text.lines().filter_map(parse_line).collect() }
     }
 
     /// Owner of a folder (`""` is the root): the last rule that matches it or one of its
