@@ -104,7 +104,7 @@ fn five_thousand_files_are_inferred_quickly_reading_only_what_matters() {
         files.push((format!("services/svc{s}/go.mod"), format!("module example.com/shop/svc{s}\n")));
         files.push((format!("services/svc{s}/main.go"), "package main\n".into()));
         files.push((format!("services/svc{s}/README.md"), format!("# svc{s}\n\nService number {s}.\n")));
-        for f in 0..96 {
+        for f in 0..97 {
             files.push((format!("services/svc{s}/internal/pkg{}/file{f}.go", f % 8), "package pkg\n".into()));
         }
     }
