@@ -61,9 +61,11 @@ pub(crate) struct Manifest {
 }
 
 type Parser = fn(&Cx<'_>, &str, &str) -> Result<Verdict, String>;
+/// Tells a manifest by its file name.
+type IsManifest = fn(&str) -> bool;
 
 /// Manifest file kinds in order of precedence: a file-name test and a parser of its text.
-const KINDS: &[(fn(&str) -> bool, Parser)] = &[
+const KINDS: &[(IsManifest, Parser)] = &[
     (|n| n == "Cargo.toml", native::cargo),
     (|n| n == "go.mod", native::go_mod),
     (|n| n == "pom.xml", jvm::pom),
