@@ -7,10 +7,29 @@
 //! from CODEOWNERS, description from the README, dependencies and Resources from Kubernetes
 //! manifests, Helm templates and docker-compose, and presence facts for scorecards.
 
+mod apis;
+mod codeowners;
+mod components;
+mod compose;
+mod facts;
+mod kubernetes;
+mod manifests;
+mod readme;
+mod tree;
+mod workloads;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
 use serde_json::{Map, Value};
 
 use crate::engine::Contribution;
 use crate::mutation::SourceError;
+
+/// Fact listing the dependencies found in deployment files (Kubernetes manifests, Helm
+/// templates, docker-compose), for the drift report to compare with declared ones.
+pub const OBSERVED_DEPENDS_ON: &str = "discovery.observedDependsOn";
 
 /// A file tree to infer from.
 pub trait Files: Sync {
@@ -23,13 +42,16 @@ pub trait Files: Sync {
 
 /// An entity a descriptor (`catalog-info.yaml`) declares, and the folder it was found in.
 /// Inference for that folder uses the declared name, so both describe the same entity.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Declared {
     /// Folder of the descriptor, relative to the root (`""` for the root).
     pub dir: String,
     pub kind: String,
     pub namespace: String,
     pub name: String,
+    /// Its `backstage.io/techdocs-ref` annotation, when it has one: a `dir:<path>` reference
+    /// (relative to `dir`) names the folder its docs are read from.
+    pub techdocs_ref: Option<String>,
 }
 
 /// What the caller knows about the tree.
@@ -69,8 +91,58 @@ pub struct Inference {
     pub errors: Vec<SourceError>,
 }
 
-/// Infers the entities of a tree.
+/// Infers the entities of a tree. Reads only the files whose paths may matter (manifests,
+/// READMEs, docs, CODEOWNERS, API definitions, YAML), never the whole tree.
 pub fn infer(repo: &RepoInfo, files: &dyn Files, options: &InferOptions) -> Inference {
-    let _ = (repo, files, options);
-    Inference::default()
+    let mut cx = Cx::new(repo, files, options);
+    let manifests = manifests::detect(&mut cx);
+    let mut components = components::build(&mut cx, manifests);
+    let mut contributions = apis::detect(&mut cx, &mut components);
+    contributions.extend(workloads::apply(&mut cx, &mut components));
+    let mut all: Vec<Contribution> = components.into_iter().map(|c| components::contribution(&cx, c)).collect();
+    all.extend(contributions);
+    Inference { contributions: all, errors: cx.errors }
+}
+
+/// What every part of inference shares: the tree, the caller's information, owners, and the
+/// errors met so far.
+pub(crate) struct Cx<'a> {
+    pub repo: &'a RepoInfo,
+    pub options: &'a InferOptions,
+    pub tree: tree::Tree<'a>,
+    pub owners: codeowners::CodeOwners,
+    pub errors: Vec<SourceError>,
+    /// YAML files and their text, read once for APIs and workloads.
+    yaml: std::cell::OnceCell<Vec<(&'a str, std::sync::Arc<str>)>>,
+}
+
+impl<'a> Cx<'a> {
+    fn new(repo: &'a RepoInfo, files: &'a dyn Files, options: &'a InferOptions) -> Self {
+        let tree = tree::Tree::new(files);
+        let owners = codeowners::CodeOwners::load(&tree);
+        Self { repo, options, tree, owners, errors: Vec::new(), yaml: std::cell::OnceCell::new() }
+    }
+
+    /// Location of a file: `<repo location>:<path>`.
+    pub fn location(&self, path: &str) -> String {
+        format!("{}:{path}", self.repo.location)
+    }
+
+    /// Records a problem with a file; `message` may start with `line:col: `.
+    pub fn error(&mut self, path: &str, message: String) {
+        let message = if message.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("{path}:{message}")
+        } else {
+            format!("{path}: {message}")
+        };
+        self.errors.push(SourceError { location: self.location(path), key: None, message });
+    }
+
+    /// Owner of a folder, and whether CODEOWNERS named it.
+    pub fn owner_of(&self, dir: &str) -> (String, bool) {
+        match self.owners.owner_of_dir(dir) {
+            Some(o) => (o.to_owned(), true),
+            None => (self.options.default_owner.clone(), false),
+        }
+    }
 }

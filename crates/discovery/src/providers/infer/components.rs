@@ -1,0 +1,169 @@
+//! Components from manifests: names (the declared one when a descriptor sits in the same
+//! folder), type, owner, description, docs, presence facts, and finally the documents.
+
+use std::collections::{BTreeSet, HashMap};
+
+use portico_model::naming::sanitize_object_name;
+use serde_json::{Map, Value, json};
+
+use super::manifests::{Manifest, Type, is_dockerfile};
+use super::tree::{ancestors, dir_of, file_name};
+use super::{Cx, facts, readme};
+use crate::engine::{Contribution, Doc, Evidence};
+
+/// An inferred component, before its relations are complete.
+#[derive(Debug)]
+pub(crate) struct Component {
+    pub dir: String,
+    /// Path of the manifest it was inferred from.
+    pub manifest: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub spec_type: Type,
+    pub language: Option<&'static str>,
+    pub owner: String,
+    /// Lower-case names workloads may use for it: its name, its folder's name.
+    pub aliases: Vec<String>,
+    pub description: Option<String>,
+    pub facts: Map<String, Value>,
+    pub docs: Vec<Doc>,
+    pub provides_apis: BTreeSet<String>,
+    pub consumes_apis: BTreeSet<String>,
+    pub depends_on: BTreeSet<String>,
+}
+
+impl Component {
+    /// Entity reference, `component:default/cart`.
+    pub fn entity_ref(&self) -> String {
+        format!("{}:{}/{}", self.kind.to_ascii_lowercase(), self.namespace, self.name)
+    }
+}
+
+/// Name of a folder's entity: the manifest's package name, else the folder's (the
+/// repository's for the root).
+fn component_name(cx: &Cx<'_>, m: &Manifest) -> Option<String> {
+    let folder = if m.dir.is_empty() { cx.repo.name.as_str() } else { file_name(&m.dir) };
+    m.found.name.as_deref().and_then(sanitize_object_name).or_else(|| sanitize_object_name(folder))
+}
+
+/// Which component each kept path belongs to: the nearest component folder above it.
+fn own_files<'a>(cx: &Cx<'a>, dirs: &[&str]) -> Vec<Vec<&'a str>> {
+    let index: HashMap<&str, usize> = dirs.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    let mut own = vec![Vec::new(); dirs.len()];
+    for p in &cx.tree.paths {
+        if let Some(i) = ancestors(dir_of(p)).find_map(|a| index.get(a)) {
+            own[*i].push(*p);
+        }
+    }
+    own
+}
+
+pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component> {
+    let dirs: Vec<&str> = manifests.iter().map(|m| m.dir.as_str()).collect();
+    let own = own_files(cx, &dirs);
+    let repo = cx.repo;
+    let mut out: Vec<Component> = Vec::new();
+    for (m, own) in manifests.iter().zip(own) {
+        let declared = repo.declared.iter().find(|d| d.dir == m.dir && d.kind.eq_ignore_ascii_case("component"));
+        let (kind, namespace, name) = match (declared, component_name(cx, m)) {
+            (Some(d), _) => (d.kind.clone(), d.namespace.clone(), d.name.clone()),
+            (None, Some(n)) => ("Component".to_owned(), portico_model::DEFAULT_NAMESPACE.to_owned(), n),
+            (None, None) => {
+                cx.error(&m.path, "no usable name: the package name and the folder name are empty".to_owned());
+                continue;
+            }
+        };
+        if let Some(other) = out.iter().find(|c| c.namespace == namespace && c.name.eq_ignore_ascii_case(&name)) {
+            let msg = format!("component name {name:?} is already used by {}; this one is skipped", other.manifest);
+            cx.error(&m.path, msg);
+            continue;
+        }
+        let has_dockerfile = own.iter().any(|p| is_dockerfile(file_name(p)));
+        let spec_type = m.found.kind.unwrap_or(if has_dockerfile { Type::Service } else { Type::Library });
+        let (owner, owned) = cx.owner_of(&m.dir);
+        let techdocs = declared.and_then(|d| d.techdocs_ref.as_deref());
+        let description = readme::readme_of(&cx.tree, &m.dir)
+            .and_then(|p| cx.tree.read(&p).ok().flatten())
+            .and_then(|t| readme::description(&t));
+        let mut aliases = vec![name.to_ascii_lowercase()];
+        let folder = if m.dir.is_empty() { cx.repo.name.as_str() } else { file_name(&m.dir) };
+        for a in [m.found.name.as_deref(), Some(folder)].into_iter().flatten() {
+            let a = a.to_ascii_lowercase();
+            if !aliases.contains(&a) {
+                aliases.push(a);
+            }
+        }
+        let mut facts = cx.repo.facts.clone();
+        facts.extend(facts::presence(cx, &m.dir, &own, m.found.language, owned));
+        out.push(Component {
+            docs: readme::docs(&cx.tree, &m.dir, techdocs),
+            dir: m.dir.clone(),
+            manifest: m.path.clone(),
+            kind,
+            namespace,
+            name,
+            spec_type,
+            language: m.found.language,
+            owner,
+            aliases,
+            description,
+            facts,
+            provides_apis: BTreeSet::new(),
+            consumes_apis: BTreeSet::new(),
+            depends_on: BTreeSet::new(),
+        });
+    }
+    out
+}
+
+/// The component whose folder is nearest above `path`.
+pub(crate) fn holder(components: &[Component], path: &str) -> Option<usize> {
+    ancestors(dir_of(path)).find_map(|a| components.iter().position(|c| c.dir == a))
+}
+
+/// The `backstage.io/source-location` of a folder.
+pub(crate) fn source_location(cx: &Cx<'_>, dir: &str) -> String {
+    let base = cx.repo.location.rsplit_once('@').map_or(cx.repo.location.as_str(), |(url, _)| url);
+    let base = base.trim_end_matches(".git").trim_end_matches('/');
+    if dir.is_empty() { format!("url:{base}/") } else { format!("url:{base}/{dir}/") }
+}
+
+/// The contribution of a component.
+pub(crate) fn contribution(cx: &Cx<'_>, c: Component) -> Contribution {
+    let mut metadata = json!({
+        "name": c.name,
+        "annotations": {"backstage.io/source-location": source_location(cx, &c.dir)},
+    });
+    if c.namespace != portico_model::DEFAULT_NAMESPACE {
+        metadata["namespace"] = json!(c.namespace);
+    }
+    if let Some(l) = c.language {
+        metadata["annotations"]["portico.dev/language"] = json!(l);
+        metadata["tags"] = json!([l]);
+    }
+    if let Some(d) = &c.description {
+        metadata["description"] = json!(d);
+    }
+    let mut spec = json!({"type": c.spec_type.as_str(), "lifecycle": cx.options.lifecycle, "owner": c.owner});
+    let mut facts = c.facts;
+    let lists = [("providesApis", &c.provides_apis), ("consumesApis", &c.consumes_apis), ("dependsOn", &c.depends_on)];
+    for (field, set) in lists {
+        if !set.is_empty() {
+            spec[field] = json!(set);
+        }
+    }
+    if !c.depends_on.is_empty() {
+        facts.insert(super::OBSERVED_DEPENDS_ON.into(), json!(c.depends_on));
+    }
+    let document = json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": c.kind,
+        "metadata": metadata,
+        "spec": spec,
+        "status": {"facts": facts},
+    });
+    let mut contribution = Contribution::new(Evidence::Inferred, cx.location(&c.manifest), document);
+    contribution.docs = c.docs;
+    contribution
+}

@@ -1,0 +1,147 @@
+//! Kubernetes manifests and Helm templates: Deployments, StatefulSets, DaemonSets, Jobs,
+//! CronJobs and Pods become workloads, Services other names for them. YAML that is not a
+//! Kubernetes object is skipped quietly. Helm templates are rendered just enough to parse:
+//! `.Values.*`, `.Chart.Name` and `default` are resolved from the chart, other directives
+//! dropped.
+
+mod helm;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use super::Cx;
+use super::compose::is_compose_file;
+use super::workloads::{ServiceAlias, Workload, image_base};
+use super::yaml;
+
+const WORKLOAD_KINDS: &[&str] =
+    &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "DeploymentConfig", "Rollout"];
+
+/// Cheap test before parsing: could the text hold a Kubernetes workload or Service?
+fn may_hold_objects(text: &str) -> bool {
+    text.contains("apiVersion") && text.contains("kind:")
+}
+
+/// A plain manifest (no template) declaring an object at the top level: worth an error
+/// when it does not parse.
+fn looks_like_object(text: &str) -> bool {
+    !text.contains("{{") && text.lines().any(|l| l.starts_with("apiVersion:")) && text.lines().any(|l| l.starts_with("kind:"))
+}
+
+fn labels(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .unwrap_or_default()
+}
+
+fn workload(path: &str, doc: &Value) -> Option<Workload> {
+    let kind = doc.get("kind")?.as_str()?;
+    let (pod, pod_meta) = match kind {
+        "Pod" => (doc.get("spec")?, doc.get("metadata")),
+        "CronJob" => {
+            let t = doc.pointer("/spec/jobTemplate/spec/template")?;
+            (t.get("spec")?, t.get("metadata"))
+        }
+        k if WORKLOAD_KINDS.contains(&k) => {
+            let t = doc.pointer("/spec/template")?;
+            (t.get("spec")?, t.get("metadata"))
+        }
+        _ => return None,
+    };
+    let meta_labels = labels(doc.pointer("/metadata/labels"));
+    let pod_labels = labels(pod_meta.and_then(|m| m.get("labels")));
+    let mut names: Vec<String> = Vec::new();
+    let mut push = |n: &str| {
+        if !n.is_empty() && !names.iter().any(|x| x == n) {
+            names.push(n.to_owned());
+        }
+    };
+    if let Some(n) = doc.pointer("/metadata/name").and_then(Value::as_str) {
+        push(n);
+    }
+    for l in [&meta_labels, &pod_labels] {
+        for key in ["app.kubernetes.io/name", "app"] {
+            if let Some(n) = l.get(key) {
+                push(n);
+            }
+        }
+    }
+    let containers: Vec<&Value> = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|k| pod.get(*k).and_then(Value::as_array))
+        .flatten()
+        .collect();
+    let mut images = Vec::new();
+    let mut env = Vec::new();
+    for c in &containers {
+        if let Some(n) = c.get("name").and_then(Value::as_str) {
+            push(n);
+        }
+        if let Some(i) = c.get("image").and_then(Value::as_str) {
+            images.push(i.to_owned());
+        }
+        for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+            if let (Some(k), Some(v)) = (e.get("name").and_then(Value::as_str), e.get("value").and_then(Value::as_str)) {
+                env.push((k.to_owned(), v.to_owned()));
+            }
+        }
+    }
+    for i in &images {
+        push(image_base(i));
+    }
+    let labels = if pod_labels.is_empty() { meta_labels } else { pod_labels };
+    Some(Workload { path: path.to_owned(), names, images, env, labels, ..Workload::default() })
+}
+
+fn service(doc: &Value) -> Option<ServiceAlias> {
+    if doc.get("kind")?.as_str()? != "Service" {
+        return None;
+    }
+    let name = doc.pointer("/metadata/name")?.as_str()?.to_owned();
+    Some(ServiceAlias { name, selector: labels(doc.pointer("/spec/selector")) })
+}
+
+/// Objects of a parsed document; `List` kinds are unwrapped.
+fn objects(doc: Value) -> Vec<Value> {
+    match doc.get("kind").and_then(Value::as_str) {
+        Some("List") => doc.get("items").and_then(Value::as_array).cloned().unwrap_or_default(),
+        _ => vec![doc],
+    }
+}
+
+/// Workloads and Services of every Kubernetes manifest and Helm template of the tree.
+pub(crate) fn collect(cx: &mut Cx<'_>) -> (Vec<Workload>, Vec<ServiceAlias>) {
+    let mut workloads = Vec::new();
+    let mut services = Vec::new();
+    let mut charts: HashMap<String, Option<helm::Chart>> = HashMap::new();
+    for (path, text) in yaml::texts(cx) {
+        if is_compose_file(path) || !may_hold_objects(&text) {
+            continue;
+        }
+        let chart_dir = helm::chart_dir(&cx.tree, path);
+        let docs: Vec<Value> = match &chart_dir {
+            Some(dir) => {
+                let chart = charts.entry(dir.clone()).or_insert_with(|| helm::Chart::load(&cx.tree, dir));
+                let Some(chart) = chart else { continue };
+                // A template's documents are parsed one by one: one that renders badly
+                // must not hide the others.
+                helm::documents(&chart.render(&text)).filter_map(|d| portico_model::yaml::parse_documents(d).ok()).flatten().collect()
+            }
+            None => match portico_model::yaml::parse_documents(&text) {
+                Ok(d) => d,
+                Err(e) => {
+                    if looks_like_object(&text) {
+                        cx.error(path, e.to_string());
+                    }
+                    continue;
+                }
+            },
+        };
+        for doc in docs.into_iter().flat_map(objects) {
+            workloads.extend(workload(path, &doc));
+            services.extend(service(&doc));
+        }
+    }
+    (workloads, services)
+}
