@@ -12,18 +12,21 @@ use serde_json::Value;
 
 use crate::engine::Provider;
 
+pub mod git;
 pub mod infer;
 pub mod location;
 
 /// The source types `build` knows, for error messages and docs.
-pub const KINDS: &[&str] = &[];
+pub const KINDS: &[&str] = &[git::KIND];
 
 /// Builds the provider of a declared source from its type-specific settings (the source's
 /// fields other than `name`, `type`, `interval`, `priority` and `webhookSecret`). Errors name
 /// the field at fault.
 pub fn build(kind: &str, settings: &Value) -> Result<Arc<dyn Provider>, String> {
-    let _ = settings;
-    Err(format!("unknown source type {kind:?}; expected one of: {}", KINDS.join(", ")))
+    match kind {
+        git::KIND => Ok(Arc::new(git::GitProvider::from_settings(settings)?)),
+        _ => Err(format!("unknown source type {kind:?}; expected one of: {}", KINDS.join(", "))),
+    }
 }
 
 /// Deserializes a provider's settings, naming the field at fault.
