@@ -285,8 +285,10 @@ impl Drop for Daemon {
 }
 
 fn git_daemon(root: &Path, port: u16) -> Daemon {
-    let child = Command::new("git")
-        .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
+    // `git daemon` would run git-daemon as a child that outlives a killed `git`: start it directly.
+    let exec_path = repos::git(root, &["--exec-path"]);
+    let child = Command::new(Path::new(&exec_path).join("git-daemon"))
+        .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
         .arg(format!("--base-path={}", root.display()))
         .arg(root)
         .env("GIT_CONFIG_NOSYSTEM", "1")

@@ -13,6 +13,8 @@ use crate::reader::{ReadError, Reader};
 
 /// Configuration every opened repository gets: never follow redirects to other hosts.
 const OVERRIDES: &[&str] = &["http.followRedirects=false"];
+/// What a clone mirrors: every branch, as a bare clone does.
+const BRANCHES: &str = "+refs/heads/*:refs/heads/*";
 
 /// One configured repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,7 +256,9 @@ fn sync(remote: &Remote, dir: &Path, scope: &str) -> Result<gix::Repository, Str
 }
 
 fn fetch(repo: &gix::Repository, interrupt: &AtomicBool) -> Result<(), String> {
-    let remote = repo.find_remote("origin").map_err(|e| chain(&e))?;
+    let mut remote = repo.find_remote("origin").map_err(|e| chain(&e))?;
+    // gix does not write a bare clone's refspec to its configuration: name it every time.
+    remote.replace_refspecs([BRANCHES], gix::remote::Direction::Fetch).map_err(|e| chain(&e))?;
     let connection = remote.connect(gix::remote::Direction::Fetch).map_err(|e| chain(&e))?;
     let prepared = connection.prepare_fetch(gix::progress::Discard, Default::default()).map_err(|e| chain(&e))?;
     prepared.receive(gix::progress::Discard, interrupt).map_err(|e| chain(&e))?;
