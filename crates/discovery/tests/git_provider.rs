@@ -463,3 +463,26 @@ fn cgi(stream: TcpStream, root: &Path) -> std::io::Result<()> {
     out.write_all(payload)?;
     out.flush()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_unchanged_repositories_cost_little() {
+    let tmp = tempfile::tempdir().unwrap();
+    let template = tmp.path().join("template");
+    repos::synthetic_repo(&template, 30);
+    let paths: Vec<String> = (0..100)
+        .map(|i| {
+            let dir = tmp.path().join(format!("r{i:03}"));
+            // Shared objects and no hook samples: a hundred small `.git` folders, quick to remove.
+            repos::git(tmp.path(), &["clone", "--quiet", "--bare", "--shared", "--template=", template.to_str().unwrap(), dir.to_str().unwrap()]);
+            dir.display().to_string()
+        })
+        .collect();
+    let p = provider(json!({"repositories": paths, "infer": false}));
+    let mut ctx = context(&tmp.path().join("cache"), &[]);
+    assert!(scan(&*p, &mut ctx).await.scopes.iter().all(|s| matches!(s.outcome, ScopeOutcome::Full { complete: true, .. })));
+    let started = Instant::now();
+    let again = scan(&*p, &mut ctx).await;
+    let elapsed = started.elapsed();
+    assert!(again.scopes.iter().all(|s| matches!(s.outcome, ScopeOutcome::Unchanged)));
+    assert!(elapsed < Duration::from_secs(2), "100 unchanged repositories took {elapsed:?}");
+}
