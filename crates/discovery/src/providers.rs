@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::engine::Provider;
 
+pub mod git;
 pub mod infer;
 pub mod kubernetes;
 pub mod ldap;
@@ -20,13 +21,14 @@ pub mod postgres;
 pub mod terraform;
 
 /// The source types `build` knows, for error messages and docs.
-pub const KINDS: &[&str] = &[kubernetes::KIND, ldap::KIND, "postgres", "terraform"];
+pub const KINDS: &[&str] = &[git::KIND, kubernetes::KIND, ldap::KIND, "postgres", "terraform"];
 
 /// Builds the provider of a declared source from its type-specific settings (the source's
 /// fields other than `name`, `type`, `interval`, `priority` and `webhookSecret`). Errors name
 /// the field at fault.
 pub fn build(kind: &str, settings: &Value) -> Result<Arc<dyn Provider>, String> {
     match kind {
+        git::KIND => Ok(Arc::new(git::GitProvider::from_settings(settings)?)),
         kubernetes::KIND => Ok(Arc::new(kubernetes::KubernetesProvider::from_settings(settings)?)),
         ldap::KIND => Ok(Arc::new(ldap::LdapProvider::from_settings(settings)?)),
         "postgres" => Ok(Arc::new(postgres::PostgresProvider::from_settings(settings)?)),

@@ -1,7 +1,8 @@
 //! Test and benchmark support: fresh databases on every backend ([`TestDb`]), a running portal on
 //! a random port ([`TestApp`]), and the synthetic catalog generator ([`synth`]) that tests and
-//! `portico bench` share.
+//! `portico bench` share, and real git repositories ([`repos`]) for discovery tests and benchmarks.
 
+pub mod repos;
 pub mod synth;
 pub mod tfstate;
 
