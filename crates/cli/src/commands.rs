@@ -1,6 +1,7 @@
 //! The command line.
 
 mod bench;
+mod bench_discovery;
 mod bench_web;
 mod catalog;
 mod diff;

@@ -25,6 +25,9 @@ mod history;
 #[path = "api/expr.rs"]
 mod expr;
 
+#[path = "api/discovery.rs"]
+mod discovery;
+
 use helpers::{TestApp, json};
 use portico_store::testing::TestDb;
 

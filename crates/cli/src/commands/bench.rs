@@ -15,6 +15,9 @@ use portico_testkit::TestDb;
 pub enum BenchCommand {
     /// Serve the web pages over a synthetic catalog and time them (server time, in process).
     Web(super::bench_web::WebBench),
+    /// Time the discovery engine: large and many git repositories, a large Terraform state,
+    /// webhook to visible.
+    Discovery(super::bench_discovery::DiscoveryBench),
     /// Ingest and query a synthetic catalog.
     Catalog {
         #[arg(long, default_value_t = 100_000)]
@@ -36,6 +39,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     let (entities, backends, requests, in_process) = match command {
         BenchCommand::Catalog { entities, backends, requests, in_process } => (entities, backends, requests, in_process),
         BenchCommand::Web(web) => return super::bench_web::run(web).await,
+        BenchCommand::Discovery(d) => return super::bench_discovery::run(d).await,
     };
     if !in_process {
         for backend in &backends {

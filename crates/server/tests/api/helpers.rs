@@ -35,18 +35,26 @@ impl TestApp {
     }
 
     /// As [`Self::spawn`], with extra allowed roots, and optionally without the examples.
-    pub async fn spawn_with_roots(db: TestDb, mut roots: Vec<PathBuf>, examples: bool) -> Self {
+    pub async fn spawn_with_roots(db: TestDb, roots: Vec<PathBuf>, examples: bool) -> Self {
+        Self::spawn_with_sources(db, roots, examples, &[]).await
+    }
+
+    /// As [`Self::spawn_with_roots`], with discovery sources declared as in `portico.yaml`.
+    pub async fn spawn_with_sources(db: TestDb, mut roots: Vec<PathBuf>, examples: bool, sources: &[Value]) -> Self {
         roots.push(examples_dir());
         let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await.unwrap();
         let reader = Reader::new(ReaderConfig { allowed_roots: roots, ..Default::default() });
-        let locations = LocationService::new(catalog.clone(), reader);
+        let locations = LocationService::new(catalog.clone(), reader.clone());
+        let decls = portico_discovery::engine::parse_sources(sources).unwrap();
+        let cache = std::env::temp_dir().join(format!("portico-api-cache-{}", std::process::id()));
+        let engine = portico_discovery::engine::Engine::new(catalog.clone(), reader, cache, decls).unwrap();
         if examples {
             for target in [ALL, ORG] {
                 let spec = LocationSpec { kind: "file".into(), target: target.into() };
                 locations.register(&spec, false).await.unwrap();
             }
         }
-        let app = Application::build(AppState::new(catalog, locations), "127.0.0.1:0".parse().unwrap())
+        let app = Application::build(AppState::new(catalog, locations).with_discovery(engine), "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
         assert_ne!(app.port(), 0);

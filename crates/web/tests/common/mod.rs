@@ -54,6 +54,11 @@ impl Drop for WebApp {
 
 impl WebApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with_sources(&[]).await
+    }
+
+    /// As [`Self::spawn`], with discovery sources declared as in `portico.yaml`.
+    pub async fn spawn_with_sources(sources: &[serde_json::Value]) -> Self {
         let db = TestDb::sqlite().await;
         let extra = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(extra.path().join("to-import")).unwrap();
@@ -65,7 +70,9 @@ impl WebApp {
         for target in [ALL, ORG] {
             locations.register(&LocationSpec { kind: "file".into(), target: target.into() }, false).await.unwrap();
         }
-        let state = AppState::new(catalog, locations);
+        let decls = portico_discovery::engine::parse_sources(sources).unwrap();
+        let engine = portico_discovery::engine::Engine::new(catalog.clone(), locations.reader().clone(), extra.path().join("cache"), decls).unwrap();
+        let state = AppState::new(catalog, locations).with_discovery(engine);
         let app = Application::build_with(state.clone(), "127.0.0.1:0".parse().unwrap(), portico_web::router(state.clone()))
             .await
             .unwrap();
