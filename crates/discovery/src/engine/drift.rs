@@ -99,7 +99,11 @@ pub async fn report(catalog: &Catalog, source_kinds: &HashMap<String, String>) -
     for r in &rows {
         by_key.entry(r.key.as_str()).or_default().push(r);
     }
-    let declared = |key: &str| by_key.get(key).is_some_and(|rs| rs.iter().any(|r| r.evidence == "declared"));
+    // Declared: by a descriptor a source found, or registered as a location (a descriptor too).
+    let declared = |key: &str| {
+        by_key.get(key).is_some_and(|rs| rs.iter().any(|r| r.evidence == "declared"))
+            || graph.get(key).is_some_and(|e| e.source != super::CATALOG_SOURCE)
+    };
     let runtime_keys: HashSet<&str> = rows.iter().filter(|r| runtime(&r.source)).map(|r| r.key.as_str()).collect();
     let mut items = Vec::new();
 
@@ -141,20 +145,31 @@ pub async fn report(catalog: &Catalog, source_kinds: &HashMap<String, String>) -
         }
     }
 
+    // Declared services nothing runs: from discovered descriptors and registered locations.
+    if runtime_sources {
+        for entry in graph.entries() {
+            let is_service = entry.entity.kind == "Component" && entry.entity.spec_str("type") == Some("service");
+            if !is_service || evidenced.contains(&entry.key) || !declared(&entry.key) {
+                continue;
+            }
+            let sources = match by_key.get(entry.key.as_str()) {
+                Some(rs) => rs.iter().filter(|r| r.evidence == "declared").map(|r| r.source.clone()).collect(),
+                None => vec![entry.source.clone()],
+            };
+            items.push(DriftItem {
+                kind: DriftKind::DeclaredNotRunning,
+                entity_ref: entry.entity.entity_ref().to_string(),
+                target: None,
+                detail: "service declared in a descriptor, but no runtime source has seen it".into(),
+                sources,
+            });
+        }
+    }
+
     for (key, rs) in &by_key {
         let Some(entry) = graph.get(key) else { continue };
         let this = entry.entity.entity_ref();
         let declared_rows: Vec<&&ContributionRow> = rs.iter().filter(|r| r.evidence == "declared").collect();
-        let is_service = entry.entity.kind == "Component" && entry.entity.spec_str("type") == Some("service");
-        if runtime_sources && is_service && !declared_rows.is_empty() && !evidenced.contains(*key) {
-            items.push(DriftItem {
-                kind: DriftKind::DeclaredNotRunning,
-                entity_ref: this.to_string(),
-                target: None,
-                detail: "service declared in a descriptor, but no runtime source has seen it".into(),
-                sources: declared_rows.iter().map(|r| r.source.clone()).collect(),
-            });
-        }
         if declared_rows.is_empty() {
             continue;
         }

@@ -244,6 +244,17 @@ async fn drift_compares_declarations_with_what_runs() {
             json!({}),
         ))]);
         let e = engine(&db, vec![(decl("repos", "git", 0), declared), (decl("k8s", "kubernetes", 0), running)]).await;
+        // Registered locations declare too (regression: only discovered descriptors counted).
+        let registered = |name: &str| crate::RawEntity {
+            value: component(name, json!({"type": "service", "lifecycle": "production", "owner": "group:default/team-a"})),
+            origin: crate::Origin { location: "catalog-info.yaml".into(), text: None, document: 0 },
+            parent: None,
+            degraded: false,
+        };
+        e.catalog()
+            .apply(crate::Mutation::Full { source: "location:x".into(), entities: vec![registered("legacy"), registered("payments")], errors: Vec::new(), complete: true })
+            .await
+            .unwrap();
         e.run("repos", Trigger::Manual, None, None).await.unwrap();
         e.run("k8s", Trigger::Manual, None, None).await.unwrap();
         let kinds: HashMap<String, String> = e.sources().map(|d| (d.name.clone(), d.kind.clone())).collect();
@@ -260,7 +271,8 @@ async fn drift_compares_declarations_with_what_runs() {
         assert!(has(DriftKind::UndeclaredDependency, "component:default/cart", Some("resource:default/redis-cart")), "{b}: {:#?}", report.items);
         assert!(has(DriftKind::UnobservedDependency, "component:default/cart", Some("component:default/payments")), "{b}");
         assert!(has(DriftKind::MissingOwner, "component:default/idle", Some("group:default/ghosts")), "{b}");
-        assert_eq!(report.counts[&DriftKind::MissingOwner], 3, "{b}: team-a is missing too (cart and cart-deploy): {:#?}", report.items);
+        assert!(has(DriftKind::DeclaredNotRunning, "component:default/legacy", None), "{b}: a registered service nothing runs");
+        assert_eq!(report.counts[&DriftKind::MissingOwner], 5, "{b}: team-a is missing too (cart, cart-deploy, legacy, payments): {:#?}", report.items);
     }
 }
 
