@@ -4,7 +4,7 @@
 //! at a hub with thousands of dependents, the difference between milliseconds and hundreds of
 //! them. The checks run on the tree as written; only evaluation uses the rewritten one.
 
-use cel::common::ast::{CallExpr, EntryExpr, Expr as Node};
+use cel::common::ast::{CallExpr, EntryExpr, Expr as Node, IdedEntryExpr};
 use cel::parser::Expression;
 
 /// Graph functions whose results may be counted without being built.
@@ -34,6 +34,16 @@ fn countable(node: &Expression) -> bool {
     matches!(&node.expr, Node::Call(c) if COUNTABLE.contains(&c.func_name.as_str()))
 }
 
+fn rewrite_entry(e: &mut IdedEntryExpr) {
+    match &mut e.expr {
+        EntryExpr::MapEntry(entry) => {
+            rewrite(&mut entry.key);
+            rewrite(&mut entry.value);
+        }
+        EntryExpr::StructField(field) => rewrite(&mut field.value),
+    }
+}
+
 fn rewrite(node: &mut Expression) {
     // Children first, so nested counts are rewritten too.
     match &mut node.expr {
@@ -49,28 +59,8 @@ fn rewrite(node: &mut Expression) {
             }
         }
         Node::List(l) => l.elements.iter_mut().for_each(rewrite),
-        Node::Map(m) => {
-            for e in &mut m.entries {
-                match &mut e.expr {
-                    EntryExpr::MapEntry(entry) => {
-                        rewrite(&mut entry.key);
-                        rewrite(&mut entry.value);
-                    }
-                    EntryExpr::StructField(field) => rewrite(&mut field.value),
-                }
-            }
-        }
-        Node::Struct(s) => {
-            for e in &mut s.entries {
-                match &mut e.expr {
-                    EntryExpr::MapEntry(entry) => {
-                        rewrite(&mut entry.key);
-                        rewrite(&mut entry.value);
-                    }
-                    EntryExpr::StructField(field) => rewrite(&mut field.value),
-                }
-            }
-        }
+        Node::Map(m) => m.entries.iter_mut().for_each(rewrite_entry),
+        Node::Struct(s) => s.entries.iter_mut().for_each(rewrite_entry),
         Node::Select(s) => rewrite(&mut s.operand),
         _ => {}
     }

@@ -54,17 +54,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     let (dir, summary) = generate(entities)?;
     let mut rows = Vec::new();
     for backend in &backends {
-        let db = match backend.as_str() {
-            "sqlite" => TestDb::sqlite().await,
-            "postgres" => match TestDb::postgres().await {
-                Some(db) => db,
-                None => {
-                    println!("postgres: skipped (no server reachable)");
-                    continue;
-                }
-            },
-            other => anyhow::bail!("unknown backend {other:?}; expected sqlite or postgres"),
-        };
+        let Some(db) = database(backend).await? else { continue };
         rows.extend(measure(&db, &summary, dir.path(), requests).await?);
     }
     println!("\n| backend | measure | value |\n| --- | --- | --- |");
@@ -174,6 +164,22 @@ async fn post_latency(client: &reqwest::Client, url: &str, body: &serde_json::Va
         anyhow::ensure!(status.is_success(), "{url} {body}: HTTP {status}: {text}");
     }
     Ok(percentiles(times))
+}
+
+/// A fresh database of the named backend; `None` (said on stdout) when PostgreSQL is not
+/// reachable.
+pub(super) async fn database(backend: &str) -> anyhow::Result<Option<TestDb>> {
+    match backend {
+        "sqlite" => Ok(Some(TestDb::sqlite().await)),
+        "postgres" => {
+            let db = TestDb::postgres().await;
+            if db.is_none() {
+                println!("postgres: skipped (no server reachable)");
+            }
+            Ok(db)
+        }
+        other => anyhow::bail!("unknown backend {other:?}; expected sqlite or postgres"),
+    }
 }
 
 /// Generates the synthetic catalog of `entities` into a temporary directory, saying so.

@@ -14,6 +14,7 @@ use portico_discovery::engine::{Engine, Provider, ScanContext, SourceDecl, Trigg
 use portico_discovery::{Catalog, CatalogOptions, LocationService, Reader, ReaderConfig};
 use portico_server::{AppState, Application};
 use portico_testkit::{TestDb, repos, tfstate};
+
 use serde_json::{Value, json};
 
 use super::bench::percentiles;
@@ -118,17 +119,7 @@ pub async fn run(opts: DiscoveryBench) -> anyhow::Result<ExitCode> {
     row(&mut rows, &format!("terraform: parse a state of {} resources (provider)", opts.resources), percentiles(scans));
 
     for backend in &opts.backends {
-        let db = match backend.as_str() {
-            "sqlite" => TestDb::sqlite().await,
-            "postgres" => match TestDb::postgres().await {
-                Some(db) => db,
-                None => {
-                    println!("postgres: skipped (no server reachable)");
-                    continue;
-                }
-            },
-            other => anyhow::bail!("unknown backend {other:?}"),
-        };
+        let Some(db) = super::bench::database(backend).await? else { continue };
         println!("{backend}:");
         let cache = work.path().join(format!("cache-{backend}"));
         let big_settings = json!({"repositories": [big.display().to_string()]});
