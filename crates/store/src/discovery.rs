@@ -160,7 +160,7 @@ macro_rules! impl_discovery_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                for chunk in w.upserts.chunks($crate::sql::BATCH / 10) {
+                for chunk in w.upserts.chunks($crate::sql::BATCH / 4) {
                     let mut q = sqlx::QueryBuilder::<$db>::new(format!(
                         "insert into discovery_contributions ({}) ",
                         $crate::discovery::CONTRIBUTION_COLUMNS
@@ -183,23 +183,25 @@ macro_rules! impl_discovery_store {
                     );
                     q.build().execute(&mut *tx).await?;
                 }
-                for (key, fields) in &w.provenance {
-                    match fields {
-                        Some(fields) => {
-                            sqlx::query(
-                                "insert into discovery_provenance (key, fields, updated_at) values ($1, $2, $3) \
-                                 on conflict (key) do update set fields = excluded.fields, updated_at = excluded.updated_at",
-                            )
-                            .bind(key)
-                            .bind(fields.to_string())
-                            .bind(w.at)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        None => {
-                            sqlx::query("delete from discovery_provenance where key = $1").bind(key).execute(&mut *tx).await?;
-                        }
+                // Many rows per statement: a run that touches ten thousand entities must not
+                // pay ten thousand round trips.
+                let (kept, gone): (Vec<_>, Vec<_>) = w.provenance.iter().partition(|(_, f)| f.is_some());
+                for chunk in gone.chunks($crate::sql::BATCH) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("delete from discovery_provenance where key in (");
+                    let mut list = q.separated(", ");
+                    for (key, _) in chunk {
+                        list.push_bind(key.as_str());
                     }
+                    q.push(")");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in kept.chunks($crate::sql::BATCH / 4) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("insert into discovery_provenance (key, fields, updated_at) ");
+                    q.push_values(chunk, |mut b, (key, fields)| {
+                        b.push_bind(key.as_str()).push_bind(fields.as_ref().map(|f| f.to_string())).push_bind(w.at);
+                    });
+                    q.push(" on conflict (key) do update set fields = excluded.fields, updated_at = excluded.updated_at");
+                    q.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
