@@ -177,7 +177,7 @@ fn provenance_view(p: portico_discovery::engine::provenance::Provenance, entity:
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        crate::svg::clip(&s, 80)
+        crate::svg::clip(&s, 240)
     };
     ProvenanceView {
         method: p.method,
