@@ -17,7 +17,6 @@ use portico_server::{AppState, Application};
 pub struct TestApp {
     pub url: String,
     pub catalog: Arc<Catalog>,
-    pub discovery: Arc<portico_discovery::engine::Engine>,
     pub locations: LocationService,
     pub db: TestDb,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -26,29 +25,13 @@ pub struct TestApp {
 impl TestApp {
     /// Starts a portal over `db`, reading files under `roots` (and no URLs).
     pub async fn spawn(db: TestDb, roots: Vec<std::path::PathBuf>) -> anyhow::Result<Self> {
-        Self::spawn_with_sources(db, roots, &[], ReaderConfig::default()).await
-    }
-
-    /// Starts a portal with discovery `sources` declared as in `portico.yaml`
-    /// (`discovery.sources`), reading with `reading` (its roots extended by `roots`).
-    pub async fn spawn_with_sources(
-        db: TestDb,
-        roots: Vec<std::path::PathBuf>,
-        sources: &[serde_json::Value],
-        mut reading: ReaderConfig,
-    ) -> anyhow::Result<Self> {
         let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await?;
-        reading.allowed_roots.extend(roots);
-        let reader = Reader::new(reading);
-        let locations = LocationService::new(catalog.clone(), reader.clone());
-        let decls = portico_discovery::engine::parse_sources(sources).map_err(anyhow::Error::msg)?;
-        let cache = std::env::temp_dir().join(format!("portico-test-cache-{}", uuid::Uuid::new_v4()));
-        let discovery = portico_discovery::engine::Engine::new(catalog.clone(), reader, cache, decls).map_err(anyhow::Error::msg)?;
-        let state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone());
-        let app = Application::build(state, "127.0.0.1:0".parse()?).await?;
+        let reader = Reader::new(ReaderConfig { allowed_roots: roots, ..Default::default() });
+        let locations = LocationService::new(catalog.clone(), reader);
+        let app = Application::build(AppState::new(catalog.clone(), locations.clone()), "127.0.0.1:0".parse()?).await?;
         let url = app.url();
         let server = tokio::spawn(app.run_until_stopped());
-        Ok(Self { url, catalog, discovery, locations, db, server })
+        Ok(Self { url, catalog, locations, db, server })
     }
 }
 

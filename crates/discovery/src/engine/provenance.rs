@@ -45,11 +45,7 @@ pub async fn provenance(catalog: &Catalog, key: &str) -> Result<Option<Provenanc
             .await?
             .into_iter()
             .map(|r| SourceSummary {
-                evidence: match r.evidence.as_str() {
-                    "declared" => Evidence::Declared,
-                    "observed" => Evidence::Observed,
-                    _ => Evidence::Inferred,
-                },
+                evidence: Evidence::parse(&r.evidence),
                 source: r.source,
                 location: r.location,
                 updated_at: r.updated_at,

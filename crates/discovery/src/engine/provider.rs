@@ -26,6 +26,15 @@ pub enum Evidence {
 }
 
 impl Evidence {
+    /// The evidence a stored name stands for (`inferred` for anything unknown).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "declared" => Evidence::Declared,
+            "observed" => Evidence::Observed,
+            _ => Evidence::Inferred,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Evidence::Inferred => "inferred",

@@ -37,6 +37,8 @@ struct Diff {
     removals: Vec<Id>,
     errors: Vec<SourceError>,
     unchanged: i64,
+    /// Contributions of the source after the run (it is counted on its runs).
+    count: i64,
     partial: bool,
     failed_scopes: Vec<String>,
 }
@@ -121,7 +123,8 @@ impl Engine {
             Err(e) => {
                 run.status = "failed".into();
                 run.errors = json!([{ "location": name, "message": e.message }]);
-                return self.finish_run(run, None).await;
+                let count = store.contributions_of(name).await?.len() as i64;
+                return self.finish_run(run, None, count).await;
             }
         };
 
@@ -157,7 +160,7 @@ impl Engine {
             run.status = "partial".into();
         }
         run.errors = Value::Array(errors.iter().map(error_json).collect());
-        self.finish_run(run, Some(state)).await
+        self.finish_run(run, Some(state), diff.count).await
     }
 
     /// Re-merges the touched entities from every source's contributions, this source's
@@ -205,7 +208,7 @@ impl Engine {
                 gone.push(key.clone());
                 continue;
             }
-            let evidence: Vec<Evidence> = rows.iter().map(|r| parse_evidence(&r.evidence)).collect();
+            let evidence: Vec<Evidence> = rows.iter().map(|r| Evidence::parse(&r.evidence)).collect();
             let mut parts: Vec<Part<'_>> = rows
                 .iter()
                 .zip(&evidence)
@@ -231,12 +234,11 @@ impl Engine {
         Ok((write, Mutation::Delta { source: CATALOG_SOURCE.to_owned(), upserts: raws, removals: gone }))
     }
 
-    async fn finish_run(&self, mut run: DiscoveryRun, state: Option<Value>) -> Result<DiscoveryRun, EngineError> {
+    async fn finish_run(&self, mut run: DiscoveryRun, state: Option<Value>, count: i64) -> Result<DiscoveryRun, EngineError> {
         let store = self.catalog.store();
         run.finished_at = now_ms();
         run.state = state;
         run.id = store.record_discovery_run(&run).await?;
-        let count = store.contributions_of(&run.source).await?.len() as i64;
         let last_error = run.errors.as_array().and_then(|a| a.first()).map(|e| {
             format!("{}: {}", e["location"].as_str().unwrap_or_default(), e["message"].as_str().unwrap_or_default())
         });
@@ -255,14 +257,6 @@ impl Engine {
 
 /// Kinds whose Backstage schema requires `spec.owner`.
 const OWNED_KINDS: &[&str] = &["Component", "Resource", "API", "System", "Domain"];
-
-fn parse_evidence(s: &str) -> Evidence {
-    match s {
-        "declared" => Evidence::Declared,
-        "observed" => Evidence::Observed,
-        _ => Evidence::Inferred,
-    }
-}
 
 /// Marks a merged entity with the sources that describe it; a document no source gave an
 /// `apiVersion` gets Backstage's.
@@ -413,6 +407,8 @@ fn diff(name: &str, existing: Vec<ContributionRow>, scopes: Vec<super::ScopeScan
     }
     out.removals.sort();
     out.removals.dedup();
+    let added = out.upserts.iter().filter(|r| !stored.contains_key(&(r.key.clone(), r.evidence.clone()))).count();
+    out.count = (stored.len() + added - out.removals.len()) as i64;
     out
 }
 
