@@ -19,92 +19,111 @@ pub(crate) struct Posting {
     /// The value as first seen, when its case differs from the lowercased key (for facets).
     pub original: Option<Box<str>>,
     pub ids: RoaringBitmap,
+    /// The ids whose pair is not exactly the first-seen spelling of the path and the value as a
+    /// plain string field: another case, a list item, a number, a key with a dot in it. The
+    /// other ids have exactly that string there, which lets equality be answered exactly
+    /// (case-sensitively, as the expression language compares) from the index alone.
+    pub inexact: RoaringBitmap,
 }
 
 #[derive(Default)]
 pub(crate) struct FieldIndex {
     pub postings: HashMap<Arc<str>, HashMap<Box<str>, Posting>>,
     pub exists: HashMap<Arc<str>, RoaringBitmap>,
-    keys: HashMap<String, Arc<str>>,
+    /// Lowercased path → the interned key and the path as first seen.
+    keys: HashMap<String, (Arc<str>, Box<str>)>,
+}
+
+/// The entities whose field surely has a value, and those that may have it (to be checked one
+/// by one).
+#[derive(Debug, Default, Clone)]
+pub struct Exact {
+    pub sure: RoaringBitmap,
+    pub maybe: RoaringBitmap,
 }
 
 /// Calls `f(path, value)` for every leaf of an entity, Backstage style, without allocating per
 /// leaf (one path buffer is reused). Walks the typed entity directly: this runs for every
 /// entity at start, on ingest and on removal, and for full-text filters.
 pub fn visit_leaves(entity: &Entity, f: &mut dyn FnMut(&str, &str)) {
+    visit_typed_leaves(entity, &mut |k, v, _| f(k, v));
+}
+
+/// [`visit_leaves`], also saying whether the pair is plain: the path, read segment by segment,
+/// leads to exactly this string (not a list item, a number, a `path.item` flag, or a key with a
+/// dot in it).
+fn visit_typed_leaves(entity: &Entity, f: &mut dyn FnMut(&str, &str, bool)) {
     let m = &entity.metadata;
-    f("apiVersion", &entity.api_version);
-    f("kind", &entity.kind);
-    f("metadata.name", &m.name);
-    f("metadata.namespace", &m.namespace);
+    f("apiVersion", &entity.api_version, true);
+    f("kind", &entity.kind, true);
+    f("metadata.name", &m.name, true);
+    f("metadata.namespace", &m.namespace, true);
     for (k, v) in [("metadata.uid", &m.uid), ("metadata.etag", &m.etag), ("metadata.title", &m.title), ("metadata.description", &m.description)] {
         if let Some(v) = v {
-            f(k, v);
+            f(k, v, true);
         }
     }
     let mut path = String::with_capacity(96);
-    let mut with = |prefix: &str, key: &str, value: &str, f: &mut dyn FnMut(&str, &str)| {
+    let mut with = |prefix: &str, key: &str, value: &str, plain: bool, f: &mut dyn FnMut(&str, &str, bool)| {
         path.clear();
         path.push_str(prefix);
         path.push_str(key);
-        f(&path, value);
+        f(&path, value, plain && !key.contains('.'));
     };
     for (k, v) in &m.labels {
-        with("metadata.labels.", k, v, f);
+        with("metadata.labels.", k, v, true, f);
     }
     for (k, v) in &m.annotations {
-        with("metadata.annotations.", k, v, f);
+        with("metadata.annotations.", k, v, true, f);
     }
     for t in &m.tags {
-        f("metadata.tags", t);
-        with("metadata.tags.", t, "true", f);
+        f("metadata.tags", t, false);
+        with("metadata.tags.", t, "true", false, f);
     }
     for l in &m.links {
-        f("metadata.links.url", &l.url);
+        f("metadata.links.url", &l.url, false);
         for (k, v) in [("metadata.links.title", &l.title), ("metadata.links.icon", &l.icon), ("metadata.links.type", &l.link_type)] {
             if let Some(v) = v {
-                f(k, v);
+                f(k, v, false);
             }
         }
     }
     let mut path = String::with_capacity(96);
-    for (k, v) in &m.extra {
+    let mut field = |prefix: &str, k: &str, v: &Value, f: &mut dyn FnMut(&str, &str, bool)| {
         path.clear();
-        path.push_str("metadata.");
+        path.push_str(prefix);
         path.push_str(k);
-        walk(&mut path, v, f);
+        walk(&mut path, v, !k.contains('.'), f);
+    };
+    for (k, v) in &m.extra {
+        field("metadata.", k, v, f);
     }
     if let Some(spec) = &entity.spec {
         for (k, v) in spec {
-            path.clear();
-            path.push_str("spec.");
-            path.push_str(k);
-            walk(&mut path, v, f);
+            field("spec.", k, v, f);
         }
     }
     for (k, v) in &entity.extra {
         if !matches!(k.as_str(), "relations" | "status" | "attachments") {
-            path.clear();
-            path.push_str(k);
-            walk(&mut path, v, f);
+            field("", k, v, f);
         }
     }
 }
 
-fn walk(path: &mut String, v: &Value, f: &mut dyn FnMut(&str, &str)) {
+fn walk(path: &mut String, v: &Value, plain: bool, f: &mut dyn FnMut(&str, &str, bool)) {
     match v {
         Value::Null => {}
-        Value::Bool(b) => f(path, if *b { "true" } else { "false" }),
-        Value::Number(n) => f(path, &n.to_string()),
-        Value::String(s) => f(path, s),
+        Value::Bool(b) => f(path, if *b { "true" } else { "false" }, false),
+        Value::Number(n) => f(path, &n.to_string(), false),
+        Value::String(s) => f(path, s, plain),
         Value::Array(items) => {
             for item in items {
-                walk(path, item, f);
+                walk(path, item, false, f);
                 if let Value::String(s) = item {
                     let len = path.len();
                     path.push('.');
                     path.push_str(s);
-                    f(path, "true");
+                    f(path, "true", false);
                     path.truncate(len);
                 }
             }
@@ -114,7 +133,7 @@ fn walk(path: &mut String, v: &Value, f: &mut dyn FnMut(&str, &str)) {
                 let len = path.len();
                 path.push('.');
                 path.push_str(k);
-                walk(path, child, f);
+                walk(path, child, plain && !k.contains('.'), f);
                 path.truncate(len);
             }
         }
@@ -167,33 +186,41 @@ pub(crate) fn value_at(entity: &Entity, key: &str) -> Option<String> {
 }
 
 impl FieldIndex {
-    fn key(&mut self, k: &str) -> Arc<str> {
-        if let Some(a) = self.keys.get(k) {
-            return a.clone();
+    /// The interned lowercased key of a path, and whether the path is spelled as first seen.
+    fn key(&mut self, path: &str) -> (Arc<str>, bool) {
+        let lower = path.to_lowercase();
+        if let Some((a, spelled)) = self.keys.get(&lower) {
+            return (a.clone(), **spelled == *path);
         }
-        let a: Arc<str> = Arc::from(k);
-        self.keys.insert(k.to_owned(), a.clone());
-        a
+        let a: Arc<str> = Arc::from(lower.as_str());
+        self.keys.insert(lower, (a.clone(), Box::from(path)));
+        (a, true)
     }
 
     pub fn insert(&mut self, id: Id, entity: &Entity) {
-        visit_leaves(entity, &mut |k, v| {
+        visit_typed_leaves(entity, &mut |k, v, plain| {
             if v.len() > MAX_VALUE_LEN {
                 return;
             }
-            let key = self.key(&k.to_lowercase());
+            let (key, key_spelled) = self.key(k);
             let lower = v.to_lowercase();
+            let is_lower = lower == v;
             let values = self.postings.entry(key.clone()).or_default();
-            match values.get_mut(lower.as_str()) {
+            let posting = match values.get_mut(lower.as_str()) {
                 Some(p) => {
                     p.ids.insert(id);
+                    p
                 }
                 None => {
                     let original = (lower != v).then(|| Box::from(v));
                     let mut ids = RoaringBitmap::new();
                     ids.insert(id);
-                    values.insert(lower.into_boxed_str(), Posting { original, ids });
+                    values.entry(lower.into_boxed_str()).or_insert(Posting { original, ids, inexact: RoaringBitmap::new() })
                 }
+            };
+            let spelled = posting.original.as_deref().map_or(is_lower, |o| o == v);
+            if !(plain && key_spelled && spelled) {
+                posting.inexact.insert(id);
             }
             self.exists.entry(key).or_default().insert(id);
         });
@@ -206,11 +233,12 @@ impl FieldIndex {
                 return;
             }
             let lower_key = k.to_lowercase();
-            let Some(key) = self.keys.get(&lower_key).cloned() else { return };
+            let Some(key) = self.keys.get(&lower_key).map(|(a, _)| a.clone()) else { return };
             let lower = v.to_lowercase();
             if let Some(values) = self.postings.get_mut(&key) {
                 if let Some(p) = values.get_mut(lower.as_str()) {
                     p.ids.remove(id);
+                    p.inexact.remove(id);
                     if p.ids.is_empty() {
                         values.remove(lower.as_str());
                     }
@@ -239,6 +267,31 @@ impl FieldIndex {
             }
         }
         out
+    }
+
+    /// The entities whose field at `path` is exactly one of `values` (compared as the
+    /// expression language does: case-sensitively, strings only), as far as the index knows:
+    /// `sure` have it; `maybe` must be checked one by one. `None` when a value is too long to be
+    /// indexed.
+    pub fn exact(&self, path: &str, values: &[String]) -> Option<Exact> {
+        let mut out = Exact::default();
+        let Some((key, spelled)) = self.keys.get(&path.to_lowercase()) else { return Some(out) };
+        let Some(map) = self.postings.get(key) else { return Some(out) };
+        for v in values {
+            if v.len() > MAX_VALUE_LEN {
+                return None;
+            }
+            let lower = v.to_lowercase();
+            let Some(p) = map.get(lower.as_str()) else { continue };
+            // Entities spelled otherwise than first seen are all in `inexact`; only those can
+            // match another spelling.
+            if **spelled == *path && p.original.as_deref().map_or(lower == *v, |o| o == v) {
+                out.sure |= &p.ids - &p.inexact;
+            }
+            out.maybe |= &p.inexact;
+        }
+        out.maybe -= &out.sure;
+        Some(out)
     }
 
     /// Field paths entities have, most common first, at most `max`.

@@ -7,6 +7,7 @@
 //! relation graph and the indexes are compact; a reference to an entity that does not exist yet
 //! still gets an id, which is how unresolved relations are kept and reported.
 
+mod entity_view;
 pub mod eval;
 pub mod filter;
 mod index;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use portico_model::{CatalogEntry, Relation, Validator};
 use roaring::RoaringBitmap;
 
+pub use entity_view::EntityView;
 pub use index::visit_leaves;
 pub use neighbours::{Neighbourhood, NeighbourhoodEdge};
 pub use query::{EntityQuery, Facet, FacetValue, OrderField, Page, TextFilter};
@@ -58,7 +60,7 @@ pub struct CatalogGraph {
     /// Entities as expression values, converted on first use ([`CatalogGraph::cel_entity`]).
     cel_cache: parking_lot::Mutex<HashMap<Id, portico_expr::cel::Value>>,
     /// Rank of each present id in key order, rebuilt lazily.
-    rank: std::sync::OnceLock<HashMap<Id, u32>>,
+    rank: std::sync::OnceLock<Vec<u32>>,
 }
 
 /// A relation whose target does not exist in the catalog.
@@ -290,11 +292,16 @@ impl CatalogGraph {
         chain
     }
 
-    fn ranks(&self) -> &HashMap<Id, u32> {
+    /// Each id's rank in key order, indexed by id (`u32::MAX` for ids not present).
+    pub(crate) fn ranks(&self) -> &[u32] {
         self.rank.get_or_init(|| {
             let mut ids: Vec<Id> = self.present.iter().collect();
             ids.sort_unstable_by(|a, b| self.keys[*a as usize].cmp(&self.keys[*b as usize]));
-            ids.into_iter().enumerate().map(|(r, id)| (id, r as u32)).collect()
+            let mut ranks = vec![u32::MAX; self.keys.len()];
+            for (r, id) in ids.into_iter().enumerate() {
+                ranks[id as usize] = r as u32;
+            }
+            ranks
         })
     }
 }

@@ -137,7 +137,7 @@ impl CatalogGraph {
         };
         let total = ids.len();
         let ranks = self.ranks();
-        let rank = |id: &Id| ranks.get(id).copied().unwrap_or(u32::MAX);
+        let rank = |id: &Id| ranks.get(*id as usize).copied().unwrap_or(u32::MAX);
         // Sort keys are computed once per candidate, not per comparison.
         let order_keys: Vec<String> = q.order.iter().map(|o| o.field.to_lowercase()).collect();
         let sort_values: rustc_hash::FxHashMap<Id, Vec<Option<String>>> = if q.order.is_empty() {

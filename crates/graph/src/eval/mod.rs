@@ -127,17 +127,26 @@ pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTi
     let graph = shared.read_recursive();
     let plan = plan::plan(&graph, &compiled.predicate);
     let warnings = unknown_fields(&graph, compiled);
-    let candidates: Vec<Id> = plan.candidates.iter().collect();
     let fields = view::Fields::of(compiled.exprs());
     let env = Env { graph: &graph, access: &access, budget: &budget, now, fields: &fields };
 
-    // The condition, on every candidate: checked directly when it is made of indexable parts
-    // only, else evaluated.
-    let outcomes = match &plan.native {
-        Some(native) => candidates.iter().map(|&id| Ok(Value::Bool(native.check(&graph, id)))).collect(),
-        None => env.map(&candidates, |ctx, _| compiled.predicate.eval(ctx))?,
-    };
+    // The condition: when it is made of indexable parts only, the indexes answer it, and the
+    // entities they cannot decide are checked directly; else it is evaluated on every candidate.
     let mut matches = Vec::new();
+    let (candidates, outcomes): (Vec<Id>, Vec<_>) = match &plan.native {
+        Some(native) => {
+            let split = native.split(&graph);
+            matches.extend((&split.sure & &plan.candidates).iter());
+            let undecided: Vec<Id> = (&split.maybe & &plan.candidates).iter().collect();
+            let outcomes = undecided.iter().map(|&id| Ok(Value::Bool(native.check(&graph, id)))).collect();
+            (undecided, outcomes)
+        }
+        None => {
+            let candidates: Vec<Id> = plan.candidates.iter().collect();
+            let outcomes = env.map(&candidates, |ctx, _| compiled.predicate.eval(ctx))?;
+            (candidates, outcomes)
+        }
+    };
     let mut failed: Option<(Id, ExprError)> = None;
     let mut failures = 0usize;
     for (&id, outcome) in candidates.iter().zip(outcomes) {
@@ -187,7 +196,8 @@ pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTi
     let total = matches.len();
     if compiled.order.is_empty() {
         // Only the page needs ordering: select it, then sort it.
-        let by_key = |a: &Id, b: &Id| graph.key_of(*a).cmp(graph.key_of(*b));
+        let ranks = graph.ranks();
+        let by_key = |a: &Id, b: &Id| ranks[*a as usize].cmp(&ranks[*b as usize]);
         let wanted = q.offset.saturating_add(q.limit);
         if wanted < matches.len() {
             matches.select_nth_unstable_by(wanted, by_key);

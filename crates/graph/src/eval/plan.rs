@@ -8,7 +8,7 @@ use portico_expr::Expr;
 use roaring::RoaringBitmap;
 
 use crate::filter::FilterStatement;
-use crate::index::MAX_VALUE_LEN;
+use crate::index::{Exact, MAX_VALUE_LEN};
 use crate::CatalogGraph;
 
 /// Which entities to evaluate, and why.
@@ -81,6 +81,33 @@ fn native_path(path: &str) -> bool {
 }
 
 impl Native {
+    /// The entities this condition surely matches, and those it may match, from the indexes
+    /// alone: only `maybe` needs [`Native::check`].
+    pub(crate) fn split(&self, graph: &CatalogGraph) -> Exact {
+        let maybe = |maybe: RoaringBitmap| Exact { sure: RoaringBitmap::new(), maybe };
+        match self {
+            Native::True => Exact { sure: graph.present.clone(), maybe: RoaringBitmap::new() },
+            Native::And(a, b) => {
+                let (a, b) = (a.split(graph), b.split(graph));
+                let sure = &a.sure & &b.sure;
+                let maybe = ((a.sure | a.maybe) & (b.sure | b.maybe)) - &sure;
+                Exact { sure, maybe }
+            }
+            Native::Or(a, b) => {
+                let (a, b) = (a.split(graph), b.split(graph));
+                let sure = a.sure | b.sure;
+                let maybe = (a.maybe | b.maybe) - &sure;
+                Exact { sure, maybe }
+            }
+            Native::Field { path, values } => graph.fields.exact(path, values).unwrap_or_else(|| maybe(graph.present.clone())),
+            Native::Ref(values) => maybe(field(graph, "ref", values).map(|(ids, _)| ids).unwrap_or_default()),
+            Native::Relation { relation, target } => match CatalogGraph::key_for(target) {
+                Some(target) => maybe(graph.statement(&FilterStatement { key: format!("relations.{relation}"), values: Some(vec![target]) })),
+                None => maybe(RoaringBitmap::new()),
+            },
+        }
+    }
+
     pub fn check(&self, graph: &CatalogGraph, id: crate::Id) -> bool {
         let Some(entry) = graph.entry(id) else { return false };
         let e = &entry.entity;

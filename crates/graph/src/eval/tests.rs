@@ -134,7 +134,8 @@ fn planner_uses_indexes_and_never_loses_a_match() {
     let g = shared();
     let (found, r) = query(&g, ExprQuery { expression: "kind == 'Component' && spec.owner == 'checkout-team'".into(), limit: 10, ..Default::default() }).unwrap();
     assert_eq!(found, ["component:default/cart", "component:default/pricing"]);
-    assert_eq!(r.plan.evaluated, 2);
+    assert_eq!(r.plan.evaluated, 0, "answered by the indexes alone");
+    assert_eq!(r.total, 2);
     assert_eq!(r.plan.indexed, ["kind = component", "spec.owner = checkout-team"]);
     assert!(r.plan.native, "indexable parts only: checked without the evaluator");
     let (found, r) = query(&g, ExprQuery { expression: "kind == 'Component' && spec.owner == 'checkout-team' && related('dependsOn').size() > 0".into(), limit: 10, ..Default::default() }).unwrap();
@@ -150,6 +151,60 @@ fn planner_uses_indexes_and_never_loses_a_match() {
     let (_, r) = query(&g, ExprQuery { expression: "metadata.name.startsWith('c')".into(), limit: 20, ..Default::default() }).unwrap();
     assert_eq!(r.plan.evaluated, 14, "not indexable: a full scan");
     assert_eq!(refs(&g, "'java' in metadata.tags"), ["component:default/cart"]);
+}
+
+/// The indexes answer equality exactly only where they know the stored string is spelled as
+/// asked; other spellings, list items, numbers and differently cased keys are checked one by
+/// one. Each condition must find what evaluating it on every entity finds, before and after
+/// entities change.
+#[test]
+fn indexed_equality_is_exact_like_the_evaluator() {
+    let v = validator();
+    let mut g = CatalogGraph::new();
+    let cluster = |name: &str, spec: Json| json!({"apiVersion": "portico.dev/v1", "kind": "Cluster", "metadata": {"name": name}, "spec": spec});
+    let docs = [
+        cluster("a", json!({"level": "Gold", "zone": "eu"})),
+        cluster("b", json!({"level": "gold", "zone": ["eu"]})),
+        cluster("c", json!({"level": "GOLD", "zone": 3})),
+        cluster("d", json!({"Level": "gold", "zone": "3"})),
+        cluster("e", json!({"level": ["gold"], "zone": {"eu": "west"}})),
+        cluster("f", json!({"level": "Gold", "zone": "EU"})),
+    ];
+    for d in docs {
+        g.upsert(entry(&v, d), &v);
+    }
+    let g: SharedGraph = Arc::new(RwLock::new(g));
+    let conditions = [
+        "spec.level == 'Gold'",
+        "spec.level == 'gold'",
+        "spec.level == 'GOLD'",
+        "spec.Level == 'gold'",
+        "spec.zone == 'eu'",
+        "spec.zone == '3'",
+        "spec.zone == 'EU' || spec.level == 'gold'",
+        "kind == 'Cluster' && spec.level in ['Gold', 'GOLD']",
+        "spec.zone.eu == 'west'",
+        "'gold' == spec.level && true",
+    ];
+    let check = |g: &SharedGraph, when: &str| {
+        for c in conditions {
+            let (native, r) = query(g, ExprQuery { expression: c.into(), limit: 100, ..Default::default() }).unwrap();
+            assert!(r.plan.native, "{c}");
+            let evaluated = refs(g, &format!("({c}) && metadata.name.size() > 0"));
+            assert_eq!(native, evaluated, "{c} ({when})");
+            assert_eq!(r.total, evaluated.len(), "{c} ({when})");
+        }
+    };
+    check(&g, "as loaded");
+    let (found, r) = query(&g, ExprQuery { expression: "spec.level == 'Gold'".into(), limit: 100, ..Default::default() }).unwrap();
+    assert_eq!(found, ["cluster:default/a", "cluster:default/f"]);
+    assert_eq!(r.plan.evaluated, 4, "only other spellings of the value or the key, and the list, are checked one by one");
+    // The entity whose spelling was seen first changes and goes; the others keep their answers.
+    g.write().upsert(entry(&v, cluster("a", json!({"level": "gold", "zone": "EU"}))), &v);
+    check(&g, "after a change");
+    g.write().remove("cluster:default/b");
+    check(&g, "after a removal");
+    assert_eq!(refs(&g, "spec.level == 'gold'"), ["cluster:default/a"]);
 }
 
 #[test]
