@@ -1,62 +1,9 @@
-//! Entities as the API returns them: the stored descriptor plus its computed `relations`
-//! (stored entries carry none; the graph computes them, inverses included), optionally cut
+//! Entities as the API returns them ([`EntityView`], from the read model), optionally cut
 //! down to the requested `fields`.
-//!
-//! [`EntityView`] is what a handler takes out of the read model while it holds the lock: an
-//! `Arc` of the entity and its relations, nothing more. Serialization happens after the lock
-//! is released, straight into the response body, without an intermediate `serde_json::Value`
-//! unless a projection needs one.
 
-use std::sync::Arc;
-
-use portico_graph::CatalogGraph;
-use portico_model::{CatalogEntry, Entity, Relation};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+pub use portico_graph::EntityView;
+use serde::ser::{Serialize, Serializer};
 use serde_json::{Map, Value};
-
-/// An entity and its computed relations, ready to serialize.
-#[derive(Debug, Clone)]
-pub struct EntityView {
-    pub entity: Arc<Entity>,
-    pub relations: Vec<Relation>,
-}
-
-impl EntityView {
-    /// Takes what is needed from the read model; cheap (an `Arc` and the relations).
-    pub fn of(graph: &CatalogGraph, entry: &CatalogEntry) -> Self {
-        Self { entity: entry.entity.clone(), relations: graph.relations(&entry.key) }
-    }
-
-    /// The view with a projection applied when serialized.
-    pub(crate) fn render<'a>(&'a self, fields: Option<&'a Fields>) -> Rendered<'a> {
-        Rendered { view: self, fields }
-    }
-}
-
-impl Serialize for EntityView {
-    /// Backstage's envelope order: `apiVersion`, `kind`, `metadata`, `spec`, `relations`, `status`,
-    /// then any other top-level field the descriptor had.
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let e = &*self.entity;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("apiVersion", &e.api_version)?;
-        m.serialize_entry("kind", &e.kind)?;
-        m.serialize_entry("metadata", &e.metadata)?;
-        if let Some(spec) = &e.spec {
-            m.serialize_entry("spec", spec)?;
-        }
-        m.serialize_entry("relations", &self.relations)?;
-        if let Some(status) = &e.status {
-            m.serialize_entry("status", status)?;
-        }
-        for (k, v) in &e.extra {
-            if !matches!(k.as_str(), "apiVersion" | "kind" | "metadata" | "spec" | "relations" | "status") {
-                m.serialize_entry(k, v)?;
-            }
-        }
-        m.end()
-    }
-}
 
 /// A projection: dotted paths such as `metadata.name` or `kind`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +45,12 @@ impl Fields {
 pub(crate) struct Rendered<'a> {
     view: &'a EntityView,
     fields: Option<&'a Fields>,
+}
+
+impl<'a> Rendered<'a> {
+    pub fn of(view: &'a EntityView, fields: Option<&'a Fields>) -> Self {
+        Self { view, fields }
+    }
 }
 
 impl Serialize for Rendered<'_> {

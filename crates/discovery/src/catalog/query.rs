@@ -3,7 +3,7 @@
 
 use portico_expr::{ExprError, Limits};
 use portico_graph::eval::{self, Compiled, ExprQuery, ExprResult, SharedGraph};
-use portico_graph::CatalogGraph;
+use portico_graph::{CatalogGraph, EntityView};
 use serde_json::{Map, Value};
 
 use super::Catalog;
@@ -25,7 +25,7 @@ pub enum QueryError {
 #[serde(rename_all = "camelCase")]
 pub struct QueryOutput {
     /// Entities (with their relations) when no fields were asked for, else `ref` and the fields.
-    pub items: Vec<Value>,
+    pub items: Vec<QueryItem>,
     pub total_items: usize,
     #[serde(flatten)]
     pub result: ExprResult,
@@ -66,7 +66,7 @@ impl Catalog {
     }
 }
 
-fn items(graph: &CatalogGraph, result: &ExprResult, fields: &[String]) -> Vec<Value> {
+fn items(graph: &CatalogGraph, result: &ExprResult, fields: &[String]) -> Vec<QueryItem> {
     result
         .ids
         .iter()
@@ -74,21 +74,37 @@ fn items(graph: &CatalogGraph, result: &ExprResult, fields: &[String]) -> Vec<Va
         .filter_map(|(i, id)| {
             let entry = graph.entry(*id)?;
             if fields.is_empty() {
-                let mut v = serde_json::to_value(&*entry.entity).ok()?;
-                v["relations"] = serde_json::to_value(graph.relations(&entry.key)).ok()?;
-                return Some(v);
+                return Some(QueryItem::Entity(EntityView::of(graph, entry)));
             }
             let mut row = Map::new();
             row.insert("ref".into(), Value::String(entry.entity_ref().to_string()));
             row.extend(result.rows.get(i).cloned().unwrap_or_default());
-            Some(Value::Object(row))
+            Some(QueryItem::Row(row))
         })
         .collect()
 }
 
+/// One answer: a whole entity with its relations when no fields were asked for, else its `ref`
+/// and the fields' values.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum QueryItem {
+    Entity(EntityView),
+    Row(Map<String, Value>),
+}
+
 /// Columns shown for whole entities in tables and CSV.
-const ENTITY_COLUMNS: &[(&str, &str)] =
-    &[("kind", "/kind"), ("namespace", "/metadata/namespace"), ("name", "/metadata/name"), ("type", "/spec/type"), ("owner", "/spec/owner"), ("lifecycle", "/spec/lifecycle")];
+const ENTITY_COLUMNS: &[&str] = &["kind", "namespace", "name", "type", "owner", "lifecycle"];
+
+/// An entity's cell in one of [`ENTITY_COLUMNS`].
+fn entity_cell(e: &portico_model::Entity, column: &str) -> String {
+    match column {
+        "kind" => e.kind.clone(),
+        "namespace" => e.metadata.namespace.clone(),
+        "name" => e.metadata.name.clone(),
+        field => e.spec.as_ref().and_then(|s| s.get(field)).map(text).unwrap_or_default(),
+    }
+}
 
 impl QueryOutput {
     /// The answer as a header and rows of text: the groups when grouped, else the items.
@@ -97,14 +113,19 @@ impl QueryOutput {
             let header = vec![self.group_by.clone().unwrap_or_else(|| "group".into()), "count".into()];
             return (header, groups.iter().map(|g| vec![text(&g.key), g.count.to_string()]).collect());
         }
-        if self.fields.is_empty() {
-            let header = ENTITY_COLUMNS.iter().map(|(h, _)| (*h).to_owned()).collect();
-            let rows = self.items.iter().map(|item| ENTITY_COLUMNS.iter().map(|(_, p)| item.pointer(p).map(text).unwrap_or_default()).collect()).collect();
-            return (header, rows);
-        }
-        let mut header = vec!["ref".to_owned()];
-        header.extend(self.fields.iter().cloned());
-        let rows = self.items.iter().map(|item| header.iter().map(|h| item.get(h).map(text).unwrap_or_default()).collect()).collect();
+        let header: Vec<String> = if self.fields.is_empty() {
+            ENTITY_COLUMNS.iter().map(|h| (*h).to_owned()).collect()
+        } else {
+            std::iter::once("ref".to_owned()).chain(self.fields.iter().cloned()).collect()
+        };
+        let rows = self
+            .items
+            .iter()
+            .map(|item| match item {
+                QueryItem::Entity(view) => ENTITY_COLUMNS.iter().map(|c| entity_cell(&view.entity, c)).collect(),
+                QueryItem::Row(row) => header.iter().map(|h| row.get(h).map(text).unwrap_or_default()).collect(),
+            })
+            .collect();
         (header, rows)
     }
 }

@@ -98,7 +98,7 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery)
         let views: Vec<EntityView> = page.ids.iter().filter_map(|id| graph.entry(*id)).map(|e| EntityView::of(&graph, e)).collect();
         (views, page.total)
     };
-    let items: Vec<Rendered<'_>> = views.iter().map(|v| v.render(fields.as_ref())).collect();
+    let items: Vec<Rendered<'_>> = views.iter().map(|v| Rendered::of(v, fields.as_ref())).collect();
     let mut res = Json(items).into_response();
     if limit.is_some_and(|l| l > 0) && offset + views.len() < total {
         let mut next = form_urlencoded::Serializer::new(String::new());
@@ -265,6 +265,6 @@ pub(crate) async fn by_refs(
             })
             .collect()
     };
-    let items = views.iter().map(|v| v.as_ref().map(|v| v.render(fields.as_ref()))).collect();
+    let items = views.iter().map(|v| v.as_ref().map(|v| Rendered::of(v, fields.as_ref()))).collect();
     Ok(Json(ByRefsResponse { items }).into_response())
 }

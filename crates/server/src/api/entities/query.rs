@@ -150,6 +150,6 @@ pub(crate) async fn by_query(State(state): State<AppState>, RawQuery(raw): RawQu
         next_cursor: (limit > 0 && cursor.offset + views.len() < total).then(|| at(cursor.offset + views.len())),
         prev_cursor: (limit > 0 && cursor.offset > 0).then(|| at(cursor.offset.saturating_sub(limit))),
     };
-    let items = views.iter().map(|v| v.render(fields.as_ref())).collect();
+    let items = views.iter().map(|v| Rendered::of(v, fields.as_ref())).collect();
     Ok(Json(QueryResponse { items, total_items: total, page_info }).into_response())
 }
