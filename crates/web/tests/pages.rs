@@ -7,6 +7,8 @@ mod common;
 mod snapshot;
 #[path = "pages/bad_input.rs"]
 mod bad_input;
+#[path = "pages/security.rs"]
+mod security;
 
 use common::{WebApp, plain};
 use snapshot::assert_snapshot;

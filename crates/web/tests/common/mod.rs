@@ -100,6 +100,16 @@ impl WebApp {
         self.extra.path().canonicalize().unwrap().join("to-import/catalog-info.yaml")
     }
 
+    /// Writes `yaml` as `<extra>/<dir>/catalog-info.yaml` and registers it as a location.
+    pub async fn import(&self, dir: &str, yaml: &str) {
+        let folder = self.extra.path().canonicalize().unwrap().join(dir);
+        std::fs::create_dir_all(&folder).unwrap();
+        let file = folder.join("catalog-info.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let spec = LocationSpec { kind: "file".into(), target: file.display().to_string() };
+        self.state.locations.register(&spec, false).await.unwrap();
+    }
+
     /// GET a path: its status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let res = self.client.get(format!("{}{path}", self.url)).send().await.unwrap();
