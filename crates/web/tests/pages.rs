@@ -27,6 +27,16 @@ async fn the_home_page_shows_counts_by_kind_health_and_recent_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_page_ignores_parameters_such_as_campaign_tags() {
+    let app = WebApp::spawn().await;
+
+    let (status, html) = app.get("/?utm_source=newsletter&utm_medium=email&x=1").await;
+
+    assert_eq!(status, 200);
+    assert!(plain(&html).contains("Recently changed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalog_filters_by_facets_kept_in_the_url() {
     let app = WebApp::spawn().await;
 
