@@ -181,6 +181,32 @@ async fn the_graph_explorer_draws_from_an_entity_or_a_filter_and_exports_svg() {
     let (status, svg) = app.get("/catalog/default/component/artist-lookup/graph.svg?depth=2").await;
     assert_eq!(status, 200);
     assert!(svg.contains("<title id=\"graph-title\">"));
+    assert_snapshot(&app, "graph-explorer", &from_ref);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_explorer_form_offers_relation_types_and_keeps_rel_depth_and_as_of() {
+    let app = WebApp::spawn().await;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+
+    let (status, html) = app.get(&format!("/graph?ref=system:artist-engagement-portal&depth=3&rel=hasPart&rel=ownedBy&asOf={now}")).await;
+    let (_, empty) = app.get("/graph").await;
+
+    assert_eq!(status, 200);
+    let page = plain(&html);
+    let form = page.split("class=\"card explorer-form\">").nth(1).unwrap().split("</form>").next().unwrap();
+    for chosen in ["hasPart", "ownedBy"] {
+        assert!(form.contains(&format!("name=\"rel\" value=\"{chosen}\" checked>")), "{chosen} is checked: {form}");
+    }
+    assert!(form.contains("name=\"rel\" value=\"dependsOn\">"), "every relation type is offered: {form}");
+    assert!(form.contains("<option value=\"3\" selected>"), "the depth is kept");
+    assert!(form.contains(&format!("name=\"asOf\" value=\"{now}\"")), "asOf is kept");
+    let depth_one = page.split("data-depth=\"1\"").next().unwrap().rsplit("href=\"").next().unwrap();
+    assert!(depth_one.contains("rel=hasPart") && depth_one.contains("asOf="), "the graph's links keep them too: {depth_one}");
+    let empty = plain(&empty);
+    let refs = empty.split("<datalist id=\"g-examples\">").nth(1).unwrap().split("</datalist>").next().unwrap();
+    assert!(refs.contains("<option value=\"component:default/") && refs.contains("<option value=\"system:default/"), "{refs}");
+    assert!(empty.contains("<datalist id=\"g-filter-examples\"><option value=\"kind="), "filters are suggested too");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

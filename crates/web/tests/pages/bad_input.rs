@@ -35,6 +35,8 @@ const BAD: &[(&str, u16, &str)] = &[
     ("/graph?filter=%3Dx", 400, "`filter`: Invalid filter"),
     ("/graph?ref=artist-lookup&depth=4", 400, "`depth`"),
     ("/graph.svg", 400, "give `ref` (an entity) or `filter`"),
+    ("/graph?ref=artist-lookup&filter=kind%3Dsystem", 400, "not both: clear one of the two boxes"),
+    ("/graph.svg?ref=artist-lookup&filter=kind%3Dsystem", 400, "not both"),
     ("/register?x=1", 400, "unknown parameter `x`"),
     ("/static/nothing.js", 404, "no asset named"),
     ("/no/such/page", 404, "there is no page at /no/such/page"),
