@@ -39,11 +39,24 @@
     if (box) { ev.preventDefault(); box.focus(); box.select(); }
   });
 
-  // Instant search: results follow the query as it is typed.
+  // Instant search: results follow the query as it is typed. When a request fails, the last
+  // results stay and a line above them says why (the error page's message, not the page).
   var form = document.querySelector("[data-instant-search]");
   if (form) {
     var input = form.querySelector("input[name=q]");
     var results = document.getElementById("results");
+    var notice = document.createElement("p");
+    notice.id = "search-error"; notice.className = "error-message"; notice.setAttribute("role", "alert"); notice.hidden = true;
+    results.parentNode.insertBefore(notice, results);
+    var failed = function (why) {
+      notice.textContent = "Search failed: " + why + ". The results below are from before.";
+      notice.hidden = false;
+    };
+    var reason = function (html, status) {
+      var message = new DOMParser().parseFromString(html, "text/html").querySelector(".error-page .message");
+      var text = message && message.textContent.trim();
+      return text || "the server answered " + status;
+    };
     var timer = null, seq = 0;
     var run = function () {
       var params = new URLSearchParams(new FormData(form));
@@ -51,13 +64,16 @@
       var shown = "/search?" + params.toString();
       params.set("partial", "1");
       fetch("/search?" + params.toString(), { headers: { "Accept": "text/html" } })
-        .then(function (r) { return r.text(); })
-        .then(function (html) {
-          if (mine !== seq) return; // a newer query has been sent
-          results.innerHTML = html;
-          history.replaceState(null, "", shown);
+        .then(function (r) {
+          return r.text().then(function (html) {
+            if (mine !== seq) return; // a newer query has been sent
+            if (!r.ok) { failed(reason(html, r.status)); return; }
+            notice.hidden = true;
+            results.innerHTML = html;
+            history.replaceState(null, "", shown);
+          });
         })
-        .catch(function () { /* keep the last results */ });
+        .catch(function () { if (mine === seq) failed("the server could not be reached"); });
     };
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(run, 90); });
     // Keep the caret at the end of a pre-filled query.
