@@ -148,7 +148,8 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
     let provenance = portico_discovery::engine::provenance::provenance(&state.catalog, &key)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
-        .map(|p| provenance_view(p, &entity));
+        .map(|p| provenance_view(p, &entity))
+        .filter(|p| !p.fields.is_empty());
     let has_docs = !state.discovery.docs(&key).await.map_err(|e| PageError::Internal(e.to_string()))?.is_empty();
     let history = state.catalog.store().history(&key).await?;
     let errors = state.catalog.store().errors(Some(&key)).await?;
