@@ -9,6 +9,8 @@ mod snapshot;
 mod bad_input;
 #[path = "pages/security.rs"]
 mod security;
+#[path = "pages/entity.rs"]
+mod entity;
 
 use common::{WebApp, plain};
 use snapshot::assert_snapshot;
@@ -116,22 +118,6 @@ async fn the_graph_follows_depth_and_relation_types() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn group_and_user_pages_show_their_organisation() {
-    let app = WebApp::spawn().await;
-
-    let (_, group) = app.get("/catalog/default/group/team-a").await;
-    let (_, user) = app.get("/catalog/default/user/breanna.davison").await;
-
-    let group = plain(&group);
-    for heading in ["Parent", "Children", "Members", "Owns"] {
-        assert!(group.contains(&format!("<h3>{heading} <span class=\"count\">")), "{heading}");
-    }
-    assert!(group.contains("href=\"/catalog/default/user/breanna.davison\""), "members are listed");
-    assert!(group.contains("href=\"/catalog/default/component/artist-lookup\""), "what the group owns is listed");
-    assert!(plain(&user).contains("<h3>Member of <span class=\"count\">1</span></h3>"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_pages_list_openapi_operations_and_highlight_other_definitions() {
     let app = WebApp::spawn().await;
 
@@ -217,6 +203,7 @@ async fn register_previews_without_writing_then_imports_and_history_shows_change
     let (status, preview) = app.post_form("/register", &[("target", &target), ("action", "preview")]).await;
     assert_eq!(status, 200);
     assert!(plain(&preview).contains("Preview: 2 entities would be added"), "{preview}");
+    assert_snapshot(&app, "register-preview", &preview);
     assert!(app.state.catalog.read().get("component:default/checkout-service").is_none(), "a preview writes nothing");
 
     let (status, imported) = app.post_form("/register", &[("target", &target), ("action", "import")]).await;
@@ -232,11 +219,12 @@ async fn register_previews_without_writing_then_imports_and_history_shows_change
     // A second version, then the history compares them.
     std::fs::write(app.import_path(), common::TO_IMPORT.replace("Takes orders and payments", "Takes orders")).unwrap();
     app.state.locations.refresh_all().await.unwrap();
-    let (status, history) = app.get("/catalog/default/component/checkout-service/history?from=1&to=2").await;
+    let (status, html) = app.get("/catalog/default/component/checkout-service/history?from=1&to=2").await;
     assert_eq!(status, 200);
-    let history = plain(&history);
+    let history = plain(&html);
     assert!(history.contains("<code>metadata.description</code>"), "{history}");
     assert!(history.contains("<del>Takes orders and payments</del>") && history.contains("<ins>Takes orders</ins>"));
+    assert_snapshot(&app, "history-diff", &html);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
