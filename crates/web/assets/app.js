@@ -3,13 +3,31 @@
   "use strict";
   var root = document.documentElement;
 
-  // Theme: light, dark, or the system's; remembered across visits.
+  // Theme: light, dark, or the system's; remembered across visits. The toggle is pressed
+  // while the page is dark, whichever chose it.
+  var system = matchMedia("(prefers-color-scheme: dark)");
+  var dark = function () { return root.dataset.theme ? root.dataset.theme === "dark" : system.matches; };
+  var showTheme = function () {
+    document.querySelectorAll("[data-theme-toggle]").forEach(function (b) { b.setAttribute("aria-pressed", String(dark())); });
+  };
+  showTheme();
+  if (system.addEventListener) system.addEventListener("change", showTheme);
   document.addEventListener("click", function (ev) {
     var toggle = ev.target.closest("[data-theme-toggle]");
     if (!toggle) return;
-    var dark = root.dataset.theme ? root.dataset.theme === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
-    root.dataset.theme = dark ? "light" : "dark";
+    root.dataset.theme = dark() ? "light" : "dark";
     try { localStorage.setItem("portico-theme", root.dataset.theme); } catch (e) { /* private mode */ }
+    showTheme();
+  });
+
+  // Filter chips are links acting as checkboxes (role="checkbox"): Space toggles them, as it
+  // does a checkbox; Enter still follows them as links.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== " " || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    var chip = ev.target.closest && ev.target.closest("a[role=checkbox]");
+    if (!chip) return;
+    ev.preventDefault();
+    chip.click();
   });
 
   // "/" focuses the search box, as on most sites.
@@ -21,11 +39,24 @@
     if (box) { ev.preventDefault(); box.focus(); box.select(); }
   });
 
-  // Instant search: results follow the query as it is typed.
+  // Instant search: results follow the query as it is typed. When a request fails, the last
+  // results stay and a line above them says why (the error page's message, not the page).
   var form = document.querySelector("[data-instant-search]");
   if (form) {
     var input = form.querySelector("input[name=q]");
     var results = document.getElementById("results");
+    var notice = document.createElement("p");
+    notice.id = "search-error"; notice.className = "error-message"; notice.setAttribute("role", "alert"); notice.hidden = true;
+    results.parentNode.insertBefore(notice, results);
+    var failed = function (why) {
+      notice.textContent = "Search failed: " + why + ". The results below are from before.";
+      notice.hidden = false;
+    };
+    var reason = function (html, status) {
+      var message = new DOMParser().parseFromString(html, "text/html").querySelector(".error-page .message");
+      var text = message && message.textContent.trim();
+      return text || "the server answered " + status;
+    };
     var timer = null, seq = 0;
     var run = function () {
       var params = new URLSearchParams(new FormData(form));
@@ -33,31 +64,55 @@
       var shown = "/search?" + params.toString();
       params.set("partial", "1");
       fetch("/search?" + params.toString(), { headers: { "Accept": "text/html" } })
-        .then(function (r) { return r.text(); })
-        .then(function (html) {
-          if (mine !== seq) return; // a newer query has been sent
-          results.innerHTML = html;
-          history.replaceState(null, "", shown);
+        .then(function (r) {
+          return r.text().then(function (html) {
+            if (mine !== seq) return; // a newer query has been sent
+            if (!r.ok) { failed(reason(html, r.status)); return; }
+            notice.hidden = true;
+            results.innerHTML = html;
+            history.replaceState(null, "", shown);
+          });
         })
-        .catch(function () { /* keep the last results */ });
+        .catch(function () { if (mine === seq) failed("the server could not be reached"); });
     };
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(run, 90); });
     // Keep the caret at the end of a pre-filled query.
     var v = input.value; input.value = ""; input.value = v;
   }
 
-  // Graphs open centred on where they start; a click on the background switches between
-  // full size and fitting the box.
+  // Graphs open centred on where they start. The "Fit to box" button (shown only with this
+  // script) switches between full size and fitting the box; so does a click on the background.
   var centre = function (box) {
     box.scrollLeft = (box.scrollWidth - box.clientWidth) / 2;
     box.scrollTop = (box.scrollHeight - box.clientHeight) / 2;
   };
-  document.querySelectorAll("[data-graph]").forEach(centre);
+  var fitButton = function (canvas) {
+    var controls = canvas.previousElementSibling;
+    return controls && controls.querySelector("[data-graph-fit]");
+  };
+  var toggleFit = function (canvas) {
+    var svg = canvas.querySelector("svg");
+    if (!svg) return;
+    var fit = svg.classList.toggle("fit");
+    var button = fitButton(canvas);
+    if (button) button.setAttribute("aria-pressed", String(fit));
+    centre(canvas);
+  };
+  document.querySelectorAll("[data-graph]").forEach(function (canvas) {
+    centre(canvas);
+    var button = fitButton(canvas);
+    if (button) button.hidden = false;
+  });
   document.addEventListener("click", function (ev) {
+    var button = ev.target.closest("[data-graph-fit]");
+    if (button) {
+      var canvas = button.closest(".graph-controls").nextElementSibling;
+      if (canvas && canvas.matches("[data-graph]")) toggleFit(canvas);
+      return;
+    }
     var svg = ev.target.closest("[data-graph] svg");
     if (!svg || ev.target.closest("a")) return;
-    svg.classList.toggle("fit");
-    centre(svg.parentElement);
+    toggleFit(svg.parentElement);
   });
 
   // Query console: completion of functions, names, kinds and fields, from the vocabulary the

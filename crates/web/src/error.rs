@@ -12,6 +12,9 @@ pub enum PageError {
     /// 400: the URL or form is wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// 403: refused on purpose (a form sent from another site).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404.
     #[error("{0}")]
     NotFound(String),
@@ -30,6 +33,7 @@ impl PageError {
     pub fn status(&self) -> StatusCode {
         match self {
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::Conflict(_) => StatusCode::CONFLICT,
             PageError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -40,6 +44,7 @@ impl PageError {
     fn heading(&self) -> &'static str {
         match self {
             PageError::BadRequest(_) => "That request did not make sense",
+            PageError::Forbidden(_) => "Refused",
             PageError::NotFound(_) => "Not found",
             PageError::Conflict(_) => "Already there",
             PageError::MethodNotAllowed => "Method not allowed",

@@ -14,9 +14,11 @@
 //! [`router`] serves the pages and falls back to the API router of [`portico_server`] for
 //! everything else (`/api/…`, health and metrics), so one listener serves both. Bad input
 //! (unknown filters, pages past the end, malformed references) gets a friendly HTML error page
-//! with the right status; no input leads to a 500.
+//! with the right status; no input leads to a 500. Forms posted from another site are refused
+//! ([`csrf`]).
 
 mod assets;
+mod csrf;
 mod definition;
 mod error;
 mod links;
@@ -63,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/{file}", get(assets::serve))
         .with_state(state)
         .method_not_allowed_fallback(|| async { PageError::MethodNotAllowed })
+        .layer(middleware::from_fn(csrf::same_origin_only))
         .layer(middleware::from_fn(portico_server::telemetry::track))
         .layer(TraceLayer::new_for_http());
     pages.fallback(move |req: Request| {

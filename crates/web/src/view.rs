@@ -5,6 +5,29 @@ use portico_graph::CatalogGraph;
 use portico_model::{CatalogEntry, DEFAULT_NAMESPACE, Entity, EntityRef, RefDefaults};
 use serde::Serialize;
 
+/// URL schemes that may become links: entity descriptors come from repositories anyone may
+/// write to, so `javascript:`, `data:` and the like must never reach an `href`.
+pub(crate) const SAFE_SCHEMES: &[&str] = &["http", "https", "mailto"];
+
+/// `url` (trimmed) when it may go into an `href`: an `http:`, `https:` or `mailto:` address, or
+/// a relative one. `None` for anything else, to be shown as text instead.
+pub(crate) fn safe_href(url: &str) -> Option<&str> {
+    let url = url.trim();
+    // Browsers drop tabs and newlines inside a URL (`java\tscript:` is `javascript:`), so a
+    // URL holding any control character is refused rather than reasoned about.
+    if url.is_empty() || url.chars().any(char::is_control) {
+        return None;
+    }
+    match url.find([':', '/', '?', '#']) {
+        Some(end) if url[end..].starts_with(':') => {
+            let scheme = &url[..end];
+            SAFE_SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme)).then_some(url)
+        }
+        // No scheme: a path, query or fragment relative to this page.
+        _ => Some(url),
+    }
+}
+
 /// A reference as shown: a short label, and a link when the entity exists.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub(crate) struct RefLink {
@@ -121,5 +144,15 @@ mod tests {
         assert_eq!(short_label(&r, Some("user")), "group:team-a");
         assert_eq!(short_label(&EntityRef::new("group", "ops", "sre"), Some("group")), "ops/sre");
         assert_eq!(entity_url(&EntityRef::new("Component", "default", "a b")), "/catalog/default/component/a%20b");
+    }
+
+    #[test]
+    fn only_web_and_mail_addresses_and_relative_urls_become_links() {
+        for ok in ["https://example.com/x", " HTTP://example.com", "mailto:team-a@example.com", "/docs/x", "docs/a:b", "?q=1", "#top", "//example.com/x"] {
+            assert_eq!(safe_href(ok), Some(ok.trim()), "{ok}");
+        }
+        for bad in ["javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)", "java\nscript:x", "data:text/html,<script>alert(1)</script>", "vbscript:x", ":x", "", "file:///etc/passwd"] {
+            assert_eq!(safe_href(bad), None, "{bad:?}");
+        }
     }
 }

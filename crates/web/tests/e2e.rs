@@ -12,6 +12,7 @@ mod webdriver;
 use std::path::PathBuf;
 
 use common::WebApp;
+use serde_json::json;
 use webdriver::Browser;
 
 fn screenshots() -> PathBuf {
@@ -48,10 +49,16 @@ async fn a_developer_browses_filters_opens_an_entity_follows_a_relation_and_clic
     b.wait_for_url("the catalog", |u| u.ends_with("/catalog")).await;
     b.click("[data-facet=owner] a[data-value=team-a]").await;
     b.wait_for_url("the owner filter in the URL", |u| u.contains("owner=team-a")).await;
-    let owners = b.script("return [...document.querySelectorAll('.catalog-table tbody tr')].map(r => r.cells[2].innerText);", serde_json::json!([])).await;
+    let owners = b.script("return [...document.querySelectorAll('.catalog-table tbody tr')].map(r => r.cells[2].innerText);", json!([])).await;
     let owners: Vec<&str> = owners.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(!owners.is_empty() && owners.iter().all(|o| *o == "team-a"), "{owners:?}");
     b.screenshot(&shots, "catalog").await;
+    // A facet chip is a checkbox to the keyboard too: Space unchecks it.
+    b.focus("[data-facet=owner] a[data-value=team-a][aria-checked=true]").await;
+    b.press(" ").await;
+    b.wait_for_url("the owner filter gone", |u| !u.contains("owner=")).await;
+    let checked = b.script("return document.querySelector('[data-facet=owner] a[data-value=team-a]').getAttribute('aria-checked');", json!([])).await;
+    assert_eq!(checked.as_str(), Some("false"));
 
     // An entity, then one of its relations.
     b.click("a.entity-name[href='/catalog/default/component/artist-lookup']").await;
@@ -71,15 +78,23 @@ async fn a_developer_browses_filters_opens_an_entity_follows_a_relation_and_clic
     b.wait_for_url("depth 2", |u| u.contains("depth=2")).await;
     b.click("#graph a.chip[data-rel='ownedBy']").await;
     b.wait_for_url("the relation filter", |u| u.contains("rel=ownedBy")).await;
-    let nodes = b.script("return document.querySelectorAll('#graph .node').length;", serde_json::json!([])).await;
+    let nodes = b.script("return document.querySelectorAll('#graph .node').length;", json!([])).await;
     assert_eq!(nodes.as_u64(), Some(2), "only the owner is reached through ownedBy");
 
-    // The explorer, in the dark theme.
+    // The explorer: its graph fits the box from the keyboard, then the dark theme.
     b.goto(&format!("{}/graph?ref=system:artist-engagement-portal&depth=2", app.url)).await;
     b.find("#graph svg.relation-graph").await;
+    b.focus("#graph [data-graph-fit]").await;
+    b.press("\u{E007}").await; // Enter
+    let fit = b.script("return [document.querySelector('#graph svg').classList.contains('fit'), document.querySelector('[data-graph-fit]').getAttribute('aria-pressed')];", json!([])).await;
+    assert_eq!(fit, json!([true, "true"]), "the button fits the graph and says so");
+    let theme = "return [document.documentElement.dataset.theme || null, document.querySelector('[data-theme-toggle]').getAttribute('aria-pressed')];";
+    assert_eq!(b.script(theme, json!([])).await, json!([null, "false"]), "light, as the system is");
     b.click("[data-theme-toggle]").await;
+    assert_eq!(b.script(theme, json!([])).await, json!(["dark", "true"]));
     b.screenshot(&shots, "graph-explorer-dark").await;
     b.click("[data-theme-toggle]").await;
+    assert_eq!(b.script(theme, json!([])).await, json!(["light", "false"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,17 +102,55 @@ async fn a_developer_finds_an_entity_despite_a_typo_as_they_type() {
     let Some(b) = browser().await else { return };
     let app = WebApp::spawn().await;
 
-    b.goto(&app.url).await;
-    b.type_into("#top-q", "/").await; // "/" in a text box is text, not the shortcut
+    // "/" anywhere focuses the search box; in the box, it is text.
+    b.goto(&format!("{}/catalog", app.url)).await;
+    b.find("#top-q").await;
+    b.press("/").await;
+    let focused = "return [document.activeElement.id, document.activeElement.value];";
+    assert_eq!(b.script(focused, json!([])).await, json!(["top-q", ""]), "the shortcut focuses the box and types nothing");
+    b.press("/").await;
+    assert_eq!(b.script(focused, json!([])).await, json!(["top-q", "/"]));
+
     b.goto(&format!("{}/search", app.url)).await;
     b.type_into("#q", "artst-lookp").await;
     b.wait_for_text("#results", |t| t.contains("artist-lookup")).await;
     b.wait_for_url("the query in the URL", |u| u.contains("q=artst-lookp")).await;
-    let first = b.script("return document.querySelector('#results .hit-title').getAttribute('href');", serde_json::json!([])).await;
+    let first = b.script("return document.querySelector('#results .hit-title').getAttribute('href');", json!([])).await;
     assert_eq!(first.as_str(), Some("/catalog/default/component/artist-lookup"), "the misspelt entity comes first");
     b.screenshot(&screenshots(), "search").await;
+
+    // A failing request leaves the results and says why, in one line.
+    b.script(
+        "window.fetch = () => Promise.resolve(new Response('<section class=\"error-page\"><p class=\"message\">the index is on fire</p></section>', {status: 500}));",
+        json!([]),
+    )
+    .await;
+    b.type_into("#q", "u").await;
+    let notice = b.wait_for_text("#search-error", |t| !t.is_empty()).await;
+    assert!(notice.contains("the index is on fire"), "{notice}");
+    assert!(b.text("#results").await.contains("artist-lookup"), "the last results stay");
+    assert!(!b.text("#results").await.contains("on fire"), "the error page is not pasted into the results");
+
     b.click("#results .hit-title").await;
     b.wait_for_url("the entity page", |u| u.ends_with("/component/artist-lookup")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_systems_dark_setting_colours_code_and_http_methods_too() {
+    let Some(b) = browser().await else { return };
+    let app = WebApp::spawn().await;
+    b.cdp("Emulation.setEmulatedMedia", json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]})).await;
+
+    b.goto(&format!("{}/catalog/default/api/petstore", app.url)).await;
+    let method = b.script("return getComputedStyle(document.querySelector('.method-get')).color;", json!([])).await;
+    let pressed = b.script("return document.querySelector('[data-theme-toggle]').getAttribute('aria-pressed');", json!([])).await;
+    b.goto(&format!("{}/catalog/default/api/starwars-graphql", app.url)).await;
+    let keyword = b.script("return getComputedStyle(document.querySelector('.tok-keyword')).color;", json!([])).await;
+
+    assert_eq!(method.as_str(), Some("rgb(105, 219, 124)"), "GET in the dark theme's green");
+    assert_eq!(keyword.as_str(), Some("rgb(229, 153, 247)"), "keywords in the dark theme's purple");
+    assert_eq!(pressed.as_str(), Some("true"), "the theme toggle says the page is dark");
+    b.screenshot(&screenshots(), "api-system-dark").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,4 +171,12 @@ async fn a_developer_registers_a_location_after_a_dry_run() {
     b.click("a[href='/catalog/default/component/checkout-service']").await;
     b.wait_for_url("the imported entity's page", |u| u.ends_with("/component/checkout-service")).await;
     assert!(b.text("h1").await.contains("checkout-service"));
+
+    // A second version, and its history compares the last two.
+    std::fs::write(app.import_path(), common::TO_IMPORT.replace("Takes orders and payments", "Takes orders")).unwrap();
+    app.state.locations.refresh_all().await.unwrap();
+    b.click("a[href='/catalog/default/component/checkout-service/history']").await;
+    b.wait_for_text("#diff-heading", |t| t.contains("From v1 to v2")).await;
+    assert!(b.text(".diff ins").await.contains("Takes orders"));
+    b.screenshot(&screenshots(), "history").await;
 }

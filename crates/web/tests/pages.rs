@@ -7,6 +7,10 @@ mod common;
 mod snapshot;
 #[path = "pages/bad_input.rs"]
 mod bad_input;
+#[path = "pages/security.rs"]
+mod security;
+#[path = "pages/entity.rs"]
+mod entity;
 
 use common::{WebApp, plain};
 use snapshot::assert_snapshot;
@@ -22,6 +26,16 @@ async fn the_home_page_shows_counts_by_kind_health_and_recent_changes() {
     assert!(page.contains("<svg") && page.contains("href=\"/catalog?kind=component\""), "the chart links each kind");
     assert!(page.contains("Unresolved relations") && page.contains("Recently changed"));
     assert_snapshot(&app, "home", &html);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_page_ignores_parameters_such_as_campaign_tags() {
+    let app = WebApp::spawn().await;
+
+    let (status, html) = app.get("/?utm_source=newsletter&utm_medium=email&x=1").await;
+
+    assert_eq!(status, 200);
+    assert!(plain(&html).contains("Recently changed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,22 +118,6 @@ async fn the_graph_follows_depth_and_relation_types() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn group_and_user_pages_show_their_organisation() {
-    let app = WebApp::spawn().await;
-
-    let (_, group) = app.get("/catalog/default/group/team-a").await;
-    let (_, user) = app.get("/catalog/default/user/breanna.davison").await;
-
-    let group = plain(&group);
-    for heading in ["Parent", "Children", "Members", "Owns"] {
-        assert!(group.contains(&format!("<h3>{heading} <span class=\"count\">")), "{heading}");
-    }
-    assert!(group.contains("href=\"/catalog/default/user/breanna.davison\""), "members are listed");
-    assert!(group.contains("href=\"/catalog/default/component/artist-lookup\""), "what the group owns is listed");
-    assert!(plain(&user).contains("<h3>Member of <span class=\"count\">1</span></h3>"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_pages_list_openapi_operations_and_highlight_other_definitions() {
     let app = WebApp::spawn().await;
 
@@ -169,6 +167,32 @@ async fn the_graph_explorer_draws_from_an_entity_or_a_filter_and_exports_svg() {
     let (status, svg) = app.get("/catalog/default/component/artist-lookup/graph.svg?depth=2").await;
     assert_eq!(status, 200);
     assert!(svg.contains("<title id=\"graph-title\">"));
+    assert_snapshot(&app, "graph-explorer", &from_ref);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_explorer_form_offers_relation_types_and_keeps_rel_depth_and_as_of() {
+    let app = WebApp::spawn().await;
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+
+    let (status, html) = app.get(&format!("/graph?ref=system:artist-engagement-portal&depth=3&rel=hasPart&rel=ownedBy&asOf={now}")).await;
+    let (_, empty) = app.get("/graph").await;
+
+    assert_eq!(status, 200);
+    let page = plain(&html);
+    let form = page.split("class=\"card explorer-form\">").nth(1).unwrap().split("</form>").next().unwrap();
+    for chosen in ["hasPart", "ownedBy"] {
+        assert!(form.contains(&format!("name=\"rel\" value=\"{chosen}\" checked>")), "{chosen} is checked: {form}");
+    }
+    assert!(form.contains("name=\"rel\" value=\"dependsOn\">"), "every relation type is offered: {form}");
+    assert!(form.contains("<option value=\"3\" selected>"), "the depth is kept");
+    assert!(form.contains(&format!("name=\"asOf\" value=\"{now}\"")), "asOf is kept");
+    let depth_one = page.split("data-depth=\"1\"").next().unwrap().rsplit("href=\"").next().unwrap();
+    assert!(depth_one.contains("rel=hasPart") && depth_one.contains("asOf="), "the graph's links keep them too: {depth_one}");
+    let empty = plain(&empty);
+    let refs = empty.split("<datalist id=\"g-examples\">").nth(1).unwrap().split("</datalist>").next().unwrap();
+    assert!(refs.contains("<option value=\"component:default/") && refs.contains("<option value=\"system:default/"), "{refs}");
+    assert!(empty.contains("<datalist id=\"g-filter-examples\"><option value=\"kind="), "filters are suggested too");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,6 +203,7 @@ async fn register_previews_without_writing_then_imports_and_history_shows_change
     let (status, preview) = app.post_form("/register", &[("target", &target), ("action", "preview")]).await;
     assert_eq!(status, 200);
     assert!(plain(&preview).contains("Preview: 2 entities would be added"), "{preview}");
+    assert_snapshot(&app, "register-preview", &preview);
     assert!(app.state.catalog.read().get("component:default/checkout-service").is_none(), "a preview writes nothing");
 
     let (status, imported) = app.post_form("/register", &[("target", &target), ("action", "import")]).await;
@@ -194,11 +219,12 @@ async fn register_previews_without_writing_then_imports_and_history_shows_change
     // A second version, then the history compares them.
     std::fs::write(app.import_path(), common::TO_IMPORT.replace("Takes orders and payments", "Takes orders")).unwrap();
     app.state.locations.refresh_all().await.unwrap();
-    let (status, history) = app.get("/catalog/default/component/checkout-service/history?from=1&to=2").await;
+    let (status, html) = app.get("/catalog/default/component/checkout-service/history?from=1&to=2").await;
     assert_eq!(status, 200);
-    let history = plain(&history);
+    let history = plain(&html);
     assert!(history.contains("<code>metadata.description</code>"), "{history}");
     assert!(history.contains("<del>Takes orders and payments</del>") && history.contains("<ins>Takes orders</ins>"));
+    assert_snapshot(&app, "history-diff", &html);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,7 @@ use crate::definition::Definition;
 use crate::error::PageError;
 use crate::params::Params;
 use crate::pages::graph::{GraphOptions, GraphView};
-use crate::view::{EntitySummary, RefLink, ref_link, spec_ref};
+use crate::view::{EntitySummary, RefLink, ref_link, safe_href, spec_ref};
 
 /// Versions listed on the page; the history page has them all.
 const VERSIONS: usize = 8;
@@ -60,9 +60,17 @@ pub(crate) struct RelationGroup {
     pub items: Vec<RefLink>,
 }
 
+/// One of `metadata.links`: a link only when its address is safe to open (see [`safe_href`]).
+#[derive(Serialize)]
+struct LinkLine {
+    href: Option<String>,
+    url: String,
+    title: Option<String>,
+}
+
 #[derive(Serialize)]
 struct About {
-    links: Vec<(String, String)>,
+    links: Vec<LinkLine>,
     domain: Option<RefLink>,
     source: Option<String>,
     annotations: Vec<(String, String)>,
@@ -140,7 +148,8 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
     let provenance = portico_discovery::engine::provenance::provenance(&state.catalog, &key)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
-        .map(|p| provenance_view(p, &entity));
+        .map(|p| provenance_view(p, &entity))
+        .filter(|p| !p.fields.is_empty());
     let has_docs = !state.discovery.docs(&key).await.map_err(|e| PageError::Internal(e.to_string()))?.is_empty();
     let history = state.catalog.store().history(&key).await?;
     let errors = state.catalog.store().errors(Some(&key)).await?;
@@ -239,7 +248,11 @@ fn about(graph: &CatalogGraph, e: &Arc<Entity>) -> About {
         .or_else(|| e.annotation(portico_model::ANNOTATION_LOCATION))
         .map(str::to_owned);
     About {
-        links: m.links.iter().map(|l| (l.url.clone(), l.title.clone().unwrap_or_else(|| l.url.clone()))).collect(),
+        links: m
+            .links
+            .iter()
+            .map(|l| LinkLine { href: safe_href(&l.url).map(str::to_owned), url: l.url.clone(), title: l.title.clone() })
+            .collect(),
         domain,
         source,
         annotations: m.annotations.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),

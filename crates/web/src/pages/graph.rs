@@ -1,7 +1,8 @@
 //! Relation graphs: the one on each entity page, its SVG export
 //! (`/catalog/{ns}/{kind}/{name}/graph.svg`), and the explorer (`/graph`, export `/graph.svg`)
 //! which starts from an entity (`ref=component:default/cart`) or from every entity a filter
-//! matches (`filter=kind=system,spec.owner=team-a`, Backstage's syntax). Both take `depth`
+//! matches (`filter=kind=system,spec.owner=team-a`, Backstage's syntax; one or the other, never
+//! both). Both take `depth`
 //! (1 to 3) and `rel` (relation types to follow; repeat for more; all when absent); the explorer
 //! also takes `asOf` (RFC 3339) to draw the catalog as it was then.
 
@@ -24,6 +25,8 @@ use crate::svg::graph::{MAX_NODES, layout};
 /// Most start entities a filter may give the explorer.
 const MAX_SEEDS: usize = 25;
 const EXPLORER_PARAMS: &[&str] = &["ref", "filter", "depth", "rel", "asOf"];
+/// Kinds whose first entity the explorer suggests.
+const MAX_EXAMPLES: usize = 12;
 
 /// The read model to draw from: the catalog as it is, or as it was at `asOf` (RFC 3339).
 async fn graph_of(state: &AppState, params: &Params) -> Result<SharedGraph, PageError> {
@@ -150,6 +153,11 @@ struct Seeds {
 }
 
 fn seeds(graph: &CatalogGraph, params: &Params) -> Result<Option<Seeds>, PageError> {
+    if params.one("ref")?.is_some() && params.one("filter")?.is_some() {
+        return Err(PageError::BadRequest(
+            "give either `ref` (start from one entity) or `filter` (start from every entity it matches), not both: clear one of the two boxes and draw again".into(),
+        ));
+    }
     if let Some(r) = params.one("ref")? {
         let parsed = EntityRef::parse(r, RefDefaults { kind: Some("component"), namespace: None })
             .map_err(|e| PageError::BadRequest(format!("`ref`: {e}")))?;
@@ -164,16 +172,49 @@ fn seeds(graph: &CatalogGraph, params: &Params) -> Result<Option<Seeds>, PageErr
     Ok(None)
 }
 
+/// A relation type to choose in the explorer's form.
+#[derive(Serialize)]
+struct RelChoice {
+    name: String,
+    colour: String,
+    selected: bool,
+}
+
 #[derive(Serialize)]
 struct Explorer {
     nav: &'static str,
     r#ref: String,
     filter: String,
+    depth: u8,
+    as_of: String,
+    rel_types: Vec<RelChoice>,
     title: Option<String>,
     matched: usize,
     seeds: usize,
     graph: Option<GraphView>,
+    /// Links to try when nothing is drawn yet: (ref, URL).
     examples: Vec<(String, String)>,
+    /// Suggestions for the two boxes.
+    ref_examples: Vec<String>,
+    filter_examples: Vec<String>,
+}
+
+/// Every relation type the kinds' fields create (and their inverses), with those of `rels`
+/// chosen; a chosen type no kind declares is kept, so it can be unchosen.
+fn rel_choices(state: &AppState, rels: &[String]) -> Vec<RelChoice> {
+    let validator = state.catalog.validator();
+    let mut names: Vec<String> = validator
+        .kinds()
+        .kinds()
+        .flat_map(|k| k.relations.iter().flat_map(|r| [r.relation.clone(), r.inverse.clone()]))
+        .chain(rels.iter().cloned())
+        .collect();
+    names.sort_by_key(|n| n.to_ascii_lowercase());
+    names.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    names
+        .into_iter()
+        .map(|name| RelChoice { selected: rels.iter().any(|r| r.eq_ignore_ascii_case(&name)), colour: crate::svg::colour(&name), name })
+        .collect()
 }
 
 /// `/graph`: the explorer.
@@ -188,16 +229,25 @@ pub(crate) async fn explorer(State(state): State<AppState>, RawQuery(raw): RawQu
             Some(s) => Some(GraphView::around(&graph, &s.ids, &o, "/graph.svg", "/graph", &s.title)?),
             None => None,
         };
-        let examples = examples(&graph);
+        let starts = first_of_each_kind(&graph);
         Explorer {
             nav: "graph",
             r#ref: params.one("ref")?.unwrap_or_default().to_owned(),
             filter: params.one("filter")?.unwrap_or_default().to_owned(),
+            depth: o.depth,
+            as_of: params.one("asOf")?.unwrap_or_default().to_owned(),
+            rel_types: rel_choices(&state, &o.rels),
             matched: seeds.as_ref().map_or(0, |s| s.matched),
             seeds: seeds.as_ref().map_or(0, |s| s.ids.len()),
             title: seeds.map(|s| s.title),
             graph: view,
-            examples,
+            examples: ["system", "component"]
+                .iter()
+                .filter_map(|kind| starts.iter().find(|(k, _)| k.as_str() == *kind))
+                .map(|(_, r)| (r.clone(), join("/graph", &[("ref", r.as_str())])))
+                .collect(),
+            filter_examples: starts.iter().map(|(k, _)| format!("kind={k}")).collect(),
+            ref_examples: starts.into_iter().map(|(_, r)| r).collect(),
         }
     };
     crate::templates::render("graph.html", page)
@@ -215,16 +265,19 @@ pub(crate) async fn explorer_svg(State(state): State<AppState>, RawQuery(raw): R
     Ok(svg_response(svg, "portico-graph.svg"))
 }
 
-/// A few starting points to try: the first system and component of the catalog.
-fn examples(graph: &CatalogGraph) -> Vec<(String, String)> {
-    ["system", "component"]
-        .iter()
-        .filter_map(|kind| {
+/// The first entity of each kind (most common kinds first): (kind, ref).
+fn first_of_each_kind(graph: &CatalogGraph) -> Vec<(String, String)> {
+    graph
+        .facets(&["kind".to_owned()], None)
+        .into_iter()
+        .flat_map(|f| f.values)
+        .take(MAX_EXAMPLES)
+        .filter_map(|v| {
+            let kind = v.value.to_ascii_lowercase();
             let filter = parse_filter_params(&[&format!("kind={kind}")]).ok()?;
             let page = graph.query(&EntityQuery { filter, limit: Some(1), ..Default::default() });
-            let entry = graph.entry(*page.ids.first()?)?;
-            let r = entry.entity_ref().to_string();
-            Some((r.clone(), join("/graph", &[("ref", &r)])))
+            let r = graph.entry(*page.ids.first()?)?.entity_ref().to_string();
+            Some((kind, r))
         })
         .collect()
 }

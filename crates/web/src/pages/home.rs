@@ -1,15 +1,16 @@
 //! `/`: a search box, entity counts by kind, what changed lately, and the catalog's health.
+//! It reads no parameters and, unlike the other pages, ignores any it is given: it is where
+//! links from elsewhere land, with their `?utm_source=…` and the like.
 
 use std::collections::HashSet;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::response::Html;
 use portico_model::EntityRef;
 use portico_server::AppState;
 use serde::Serialize;
 
 use crate::error::PageError;
-use crate::params::Params;
 use crate::view::{EntitySummary, RefLink, ref_link};
 
 const RECENT: usize = 12;
@@ -44,8 +45,7 @@ struct Home {
     unresolved_sample: Vec<UnresolvedLine>,
 }
 
-pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
-    Params::parse(raw.as_deref(), &[])?;
+pub(crate) async fn page(State(state): State<AppState>) -> Result<Html<String>, PageError> {
     let mut errors = state.catalog.store().errors(None).await?;
     errors.sort_by_key(|e| std::cmp::Reverse(e.at));
     let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).collect::<HashSet<_>>().len();

@@ -26,7 +26,6 @@ struct KindOption {
 #[derive(Serialize)]
 struct Hit {
     e: EntitySummary,
-    score: String,
 }
 
 #[derive(Serialize)]
@@ -66,7 +65,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         results
             .hits
             .iter()
-            .filter_map(|h| Some(Hit { e: EntitySummary::of(&graph, graph.entry(h.id)?), score: format!("{:.2}", h.score) }))
+            .filter_map(|h| Some(Hit { e: EntitySummary::of(&graph, graph.entry(h.id)?) }))
             .collect()
     };
     let kinds = results

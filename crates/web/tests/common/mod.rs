@@ -100,6 +100,16 @@ impl WebApp {
         self.extra.path().canonicalize().unwrap().join("to-import/catalog-info.yaml")
     }
 
+    /// Writes `yaml` as `<extra>/<dir>/catalog-info.yaml` and registers it as a location.
+    pub async fn import(&self, dir: &str, yaml: &str) {
+        let folder = self.extra.path().canonicalize().unwrap().join(dir);
+        std::fs::create_dir_all(&folder).unwrap();
+        let file = folder.join("catalog-info.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let spec = LocationSpec { kind: "file".into(), target: file.display().to_string() };
+        self.state.locations.register(&spec, false).await.unwrap();
+    }
+
     /// GET a path: its status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let res = self.client.get(format!("{}{path}", self.url)).send().await.unwrap();
@@ -108,15 +118,17 @@ impl WebApp {
 
     /// POST a form: its status and body.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        self.post_form_with(path, fields, &[]).await
+    }
+
+    /// POST a form with these extra headers (as a browser would send them).
+    pub async fn post_form_with(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> (u16, String) {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let res = self
-            .client
-            .post(format!("{}{path}", self.url))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let mut req = self.client.post(format!("{}{path}", self.url)).header("content-type", "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let res = req.body(body).send().await.unwrap();
         (res.status().as_u16(), res.text().await.unwrap())
     }
 }

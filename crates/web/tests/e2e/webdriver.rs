@@ -1,6 +1,6 @@
 //! Just enough of the W3C WebDriver protocol to drive Debian's `chromium` through its
-//! `chromedriver`: start a headless session, navigate, find, click, type, read text, run a
-//! script, take screenshots. It is a few JSON requests over the HTTP client the tests already
+//! `chromedriver`: start a headless session, navigate, find, click, type, press keys, read
+//! text, run a script, take screenshots, and send a DevTools command. It is a few JSON requests over the HTTP client the tests already
 //! have, which spares the build a WebDriver crate and its dependency tree.
 
 use std::io::{Read, Write};
@@ -159,6 +159,26 @@ impl Browser {
     pub async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/value"), Some(json!({"text": text}))).await;
+    }
+
+    /// Presses and releases `key` (a character, or a WebDriver key code such as `"\u{E007}"`
+    /// for Enter) in whatever has the focus.
+    pub async fn press(&self, key: &str) {
+        let keys = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}
+        ]}]});
+        self.call(reqwest::Method::POST, "/actions", Some(keys)).await;
+    }
+
+    /// Gives the focus to the first element matching `css`.
+    pub async fn focus(&self, css: &str) {
+        self.find(css).await;
+        self.script("document.querySelector(arguments[0]).focus();", json!([css])).await;
+    }
+
+    /// Runs a Chrome DevTools Protocol command (e.g. to emulate the system's dark setting).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.call(reqwest::Method::POST, "/goog/cdp/execute", Some(json!({"cmd": cmd, "params": params}))).await
     }
 
     /// The text of the first element matching `css`, waiting for it to appear. Read by script,

@@ -2,10 +2,10 @@
 //! wrong, never a 500.
 
 use crate::common::{WebApp, plain};
+use crate::snapshot::assert_snapshot;
 
 /// (path, status, words the message must contain)
 const BAD: &[(&str, u16, &str)] = &[
-    ("/?x=1", 400, "unknown parameter `x`"),
     ("/catalog?colour=red", 400, "unknown parameter `colour`"),
     ("/catalog?kind=spaceship", 400, "unknown kind \"spaceship\""),
     ("/catalog?page=9999", 400, "past the end"),
@@ -36,6 +36,8 @@ const BAD: &[(&str, u16, &str)] = &[
     ("/graph?filter=%3Dx", 400, "`filter`: Invalid filter"),
     ("/graph?ref=artist-lookup&depth=4", 400, "`depth`"),
     ("/graph.svg", 400, "give `ref` (an entity) or `filter`"),
+    ("/graph?ref=artist-lookup&filter=kind%3Dsystem", 400, "not both: clear one of the two boxes"),
+    ("/graph.svg?ref=artist-lookup&filter=kind%3Dsystem", 400, "not both"),
     ("/register?x=1", 400, "unknown parameter `x`"),
     ("/static/nothing.js", 404, "no asset named"),
     ("/no/such/page", 404, "there is no page at /no/such/page"),
@@ -79,6 +81,19 @@ async fn bad_register_forms_are_shown_again_with_the_problem() {
     assert!(plain(&body).contains("unknown action \"explode\""));
     let res = app.client.delete(format!("{}/catalog", app.url)).send().await.unwrap();
     assert_eq!(res.status(), 405, "pages answer unknown methods with 405");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_error_page_shows_the_status_what_was_wrong_and_where_to_go() {
+    let app = WebApp::spawn().await;
+
+    let (status, html) = app.get("/catalog?colour=red").await;
+
+    assert_eq!(status, 400);
+    let page = plain(&html);
+    assert!(page.contains("<p class=\"status\">400</p>") && page.contains("<h1 id=\"error-heading\">That request did not make sense</h1>"));
+    assert!(message(&page).starts_with("unknown parameter `colour`; this page accepts `kind`, "), "{}", message(&page));
+    assert_snapshot(&app, "error-unknown-parameter", &html);
 }
 
 fn message(body: &str) -> &str {

@@ -1,0 +1,114 @@
+//! Entity pages of particular kinds and states: a group's and a user's organisation, and an
+//! entity nothing records the provenance of.
+
+use portico_discovery::{Mutation, Origin, RawEntity};
+
+use crate::common::{WebApp, plain};
+use crate::snapshot::assert_snapshot;
+
+/// The links under an organisation heading (`Parent`, `Members`, …) of an entity page, after
+/// checking that the heading's count says as many.
+fn org_links(page: &str, heading: &str) -> Vec<String> {
+    let section = page.split(&format!("<h3>{heading} <span class=\"count\">")).nth(1).unwrap_or_else(|| panic!("no {heading} heading"));
+    let section = section.split("<h3>").next().unwrap();
+    let links: Vec<String> = section.split("href=\"").skip(1).map(|s| s.split('"').next().unwrap().to_owned()).collect();
+    let count: usize = section.split('<').next().unwrap().parse().unwrap();
+    assert_eq!(count, links.len(), "{heading}: the count says {count}: {section}");
+    if links.is_empty() {
+        assert!(section.contains("None."), "{heading}: an empty list says so");
+    }
+    links
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_page_lists_its_parent_children_members_and_what_it_owns() {
+    let app = WebApp::spawn().await;
+
+    let (status, html) = app.get("/catalog/default/group/team-a").await;
+    let (_, backstage) = app.get("/catalog/default/group/backstage").await;
+
+    assert_eq!(status, 200);
+    let page = plain(&html);
+    assert_eq!(org_links(&page, "Parent"), ["/catalog/default/group/backstage"]);
+    assert_eq!(org_links(&page, "Children"), Vec::<String>::new());
+    assert_eq!(
+        sorted(org_links(&page, "Members")),
+        [
+            "/catalog/default/user/breanna.davison",
+            "/catalog/default/user/guest",
+            "/catalog/default/user/janelle.dawe",
+            "/catalog/default/user/nigel.manning",
+            "/catalog/development/user/guest",
+        ]
+    );
+    assert_eq!(
+        sorted(org_links(&page, "Owns")),
+        [
+            "/catalog/default/airesource/frontend-design",
+            "/catalog/default/airesource/use-internal-apis",
+            "/catalog/default/api/backstage-mcp-server",
+            "/catalog/default/api/spotify",
+            "/catalog/default/api/wayback-archive",
+            "/catalog/default/api/wayback-search",
+            "/catalog/default/component/artist-lookup",
+            "/catalog/default/component/wayback-archive",
+            "/catalog/default/component/wayback-archive-storage",
+            "/catalog/default/component/wayback-search",
+            "/catalog/default/component/www-artist",
+            "/catalog/default/domain/artists",
+            "/catalog/default/resource/artists-db",
+            "/catalog/default/system/artist-engagement-portal",
+        ],
+        "everything whose spec.owner is team-a in Backstage's examples"
+    );
+    assert_eq!(sorted(org_links(&plain(&backstage), "Children")), ["/catalog/default/group/team-a", "/catalog/default/group/team-b"]);
+    assert_snapshot(&app, "group-team-a", &html);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_page_lists_the_groups_they_belong_to_and_what_they_own() {
+    let app = WebApp::spawn().await;
+
+    let (status, html) = app.get("/catalog/default/user/guest").await;
+    let (_, breanna) = app.get("/catalog/default/user/breanna.davison").await;
+
+    assert_eq!(status, 200);
+    let page = plain(&html);
+    assert_eq!(org_links(&page, "Member of"), ["/catalog/default/group/team-a"]);
+    assert_eq!(
+        sorted(org_links(&page, "Owns")),
+        ["/catalog/default/component/playback-order", "/catalog/default/component/searcher", "/catalog/default/component/shuffle-api"]
+    );
+    let breanna = plain(&breanna);
+    assert_eq!(org_links(&breanna, "Member of"), ["/catalog/default/group/team-a"]);
+    assert_eq!(org_links(&breanna, "Owns"), Vec::<String>::new());
+    assert!(!page.contains("<h3>Members ") && !page.contains("<h3>Children "), "users have no members or children");
+    assert_snapshot(&app, "user-guest", &html);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entity_without_provenance_shows_no_empty_provenance_section() {
+    let app = WebApp::spawn().await;
+    // Handed over as the discovery engine would, but without the provenance it stores.
+    let value = serde_json::json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "unexplained"},
+        "spec": {"type": "service", "lifecycle": "production", "owner": "team-a"}
+    });
+    let raw = RawEntity { value, origin: Origin { location: "test".into(), text: None, document: 0 }, parent: None, degraded: false };
+    let mutation = Mutation::Delta { source: portico_discovery::engine::CATALOG_SOURCE.into(), upserts: vec![raw], removals: Vec::new() };
+    app.state.catalog.apply(mutation).await.unwrap();
+
+    let (status, html) = app.get("/catalog/default/component/unexplained").await;
+    let (_, described) = app.get("/catalog/default/component/artist-lookup").await;
+
+    assert_eq!(status, 200);
+    assert!(!html.contains("id=\"provenance\"") && !html.contains("href=\"#provenance\""), "no heading with nothing under it");
+    assert!(described.contains("id=\"provenance\"") && described.contains("href=\"#provenance\""), "shown when there is some");
+}
