@@ -1,5 +1,5 @@
 //! The routes, one module per resource, merged here with the middleware every request passes
-//! through (outermost first): request id, tracing span, metrics, error shape.
+//! through (outermost first): request id, tracing span, metrics, error shape, cross-site refusal.
 
 pub(crate) mod analytics;
 pub(crate) mod discovery;
@@ -37,6 +37,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
         .with_state(state)
+        .layer(middleware::from_fn(crate::origin::same_origin_only))
         .layer(middleware::from_fn(shape_errors))
         .layer(middleware::from_fn(track))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -39,6 +39,9 @@ pub enum ApiError {
     /// 401: the request did not prove who sent it (a webhook without its secret).
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: the request may not be made (a cross-site request from a browser).
+    #[error("{0}")]
+    Forbidden(String),
     /// 500: the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -51,6 +54,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +66,7 @@ impl ApiError {
             ApiError::NotFound(_) => "NotFoundError",
             ApiError::Conflict(_) => "ConflictError",
             ApiError::Unauthorized(_) => "AuthenticationError",
+            ApiError::Forbidden(_) => "NotAllowedError",
             ApiError::Internal(_) => "InternalError",
         }
     }
@@ -69,7 +74,7 @@ impl ApiError {
     /// What the client is told.
     fn public_message(&self) -> String {
         match self {
-            ApiError::Input(m) | ApiError::NotFound(m) | ApiError::Conflict(m) | ApiError::Unauthorized(m) => m.clone(),
+            ApiError::Input(m) | ApiError::NotFound(m) | ApiError::Conflict(m) | ApiError::Unauthorized(m) | ApiError::Forbidden(m) => m.clone(),
             ApiError::Internal(_) => "internal error".to_owned(),
         }
     }

@@ -18,6 +18,7 @@
 
 mod api;
 pub mod error;
+pub mod origin;
 pub mod params;
 mod render;
 mod startup;

@@ -59,6 +59,7 @@ impl From<ApiError> for PageError {
             ApiError::Input(m) | ApiError::Unauthorized(m) => PageError::BadRequest(m),
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::Conflict(m) => PageError::Conflict(m),
+            ApiError::Forbidden(m) => PageError::Forbidden(m),
             ApiError::Internal(m) => PageError::Internal(m),
         }
     }

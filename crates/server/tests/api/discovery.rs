@@ -175,6 +175,36 @@ async fn bad_requests_name_what_is_wrong() {
     }
 }
 
+/// A page on another site can make a browser post to the API; such requests are refused
+/// before anything runs. Clients and webhooks (no `Origin`) and the portal's own pages pass.
+#[tokio::test]
+async fn cross_site_requests_from_browsers_are_refused() {
+    let db = TestDb::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("prod.tfstate"), state(1, &["logs"])).unwrap();
+    let app = app(db, dir.path(), &[]).await;
+    let host = app.url.trim_start_matches("http://").to_owned();
+    let post = |headers: &[(&'static str, String)]| {
+        let mut req = reqwest::Client::new().post(format!("{}/api/v1/discovery/infra/refresh", app.url));
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        req.send()
+    };
+    for forged in [vec![("origin", "https://evil.example".to_owned())], vec![("sec-fetch-site", "cross-site".to_owned())]] {
+        let res = post(&forged).await.unwrap();
+        assert_eq!(res.status().as_u16(), 403, "{forged:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["name"], "NotAllowedError", "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("another site") || body["error"]["message"].as_str().unwrap().contains("evil.example"), "{body}");
+    }
+    let (_, runs) = get_json(&app, "/api/v1/discovery/infra/runs").await;
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(0), "nothing ran: {runs}");
+    let res = post(&[("origin", format!("http://{host}")), ("sec-fetch-site", "same-origin".to_owned())]).await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(post(&[]).await.unwrap().status().as_u16(), 200, "no Origin: a client, not a browser");
+}
+
 #[tokio::test]
 async fn drift_lists_resources_nobody_declared() {
     let db = TestDb::sqlite().await;
