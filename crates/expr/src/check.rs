@@ -212,11 +212,12 @@ pub(crate) fn paths(expr: &Expr) -> Vec<Path> {
 }
 
 fn collect_paths(expr: &Expr, node: &IdedExpr, out: &mut Vec<Path>) {
-    if let Some(path) = select_path(node) {
-        if path.contains('.') && ["metadata", "spec", "status"].iter().any(|r| path.starts_with(&format!("{r}."))) {
-            out.push(Path { path, span: expr.span(node.id) });
-            return;
-        }
+    if let Some(path) = select_path(node)
+        && path.contains('.')
+        && ["metadata", "spec", "status"].iter().any(|r| path.starts_with(&format!("{r}.")))
+    {
+        out.push(Path { path, span: expr.span(node.id) });
+        return;
     }
     match &node.expr {
         Node::Call(c) => {

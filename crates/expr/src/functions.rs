@@ -6,7 +6,7 @@
 //! expression is evaluated for (the `ref` variable), `e.related('dependsOn')` to the entity
 //! `e` (an entity value, or its reference as a string).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use cel::extractors::Arguments;
@@ -230,7 +230,7 @@ fn neighbours(ftx: &FunctionContext, access: &dyn GraphAccess, budget: &Budget, 
 
 fn reachable(ftx: &FunctionContext, access: &dyn GraphAccess, budget: &Budget, relation: &str, max_depth: usize, how: Answer) -> Result<Value, ExecutionError> {
     with_subject(ftx, access, |graph, start| {
-        let mut seen = HashSet::new();
+        let mut seen = roaring::RoaringBitmap::new();
         seen.insert(start);
         let mut order = Vec::new();
         let mut queue = VecDeque::from([(start, 0usize)]);

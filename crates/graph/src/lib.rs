@@ -233,21 +233,21 @@ impl CatalogGraph {
 
     /// Ids directly related to `id` by relation type `relation` (case-insensitive), present or not.
     pub fn related(&self, id: Id, relation: &str) -> Vec<Id> {
-        let relation = relation.to_ascii_lowercase();
-        let mut out: Vec<Id> = self
-            .out
-            .get(&id)
-            .into_iter()
-            .flatten()
-            .filter(|e| e.relation.eq_ignore_ascii_case(&relation))
-            .map(|e| e.target)
-            .collect();
-        out.extend(
-            self.incoming.get(&id).into_iter().flatten().filter(|(t, _)| t.eq_ignore_ascii_case(&relation)).map(|(_, s)| *s),
-        );
-        out.sort_unstable();
-        out.dedup();
+        let mut out = Vec::new();
+        self.related_into(id, relation, &mut out);
         out
+    }
+
+    /// [`CatalogGraph::related`], appended to `out` (sorted and deduplicated among themselves):
+    /// traversals call this once per entity they reach, without allocating.
+    pub(crate) fn related_into(&self, id: Id, relation: &str, out: &mut Vec<Id>) {
+        let start = out.len();
+        out.extend(self.out.get(&id).into_iter().flatten().filter(|e| e.relation.eq_ignore_ascii_case(relation)).map(|e| e.target));
+        out.extend(self.incoming.get(&id).into_iter().flatten().filter(|(t, _)| t.eq_ignore_ascii_case(relation)).map(|(_, s)| *s));
+        let found = &mut out[start..];
+        found.sort_unstable();
+        let unique = dedup_sorted(found);
+        out.truncate(start + unique);
     }
 
     /// A display reference for an id: the entity's own spelling when present.
@@ -304,6 +304,18 @@ impl CatalogGraph {
             ranks
         })
     }
+}
+
+/// Moves the distinct values of a sorted slice to its front; returns how many there are.
+fn dedup_sorted(v: &mut [Id]) -> usize {
+    let mut n = 0;
+    for i in 0..v.len() {
+        if n == 0 || v[i] != v[n - 1] {
+            v[n] = v[i];
+            n += 1;
+        }
+    }
+    n
 }
 
 fn remove_from(index: &mut HashMap<(Arc<str>, Id), Vec<Id>>, key: (Arc<str>, Id), id: Id) {

@@ -117,7 +117,7 @@ impl Native {
             Native::Or(a, b) => a.check(graph, id) || b.check(graph, id),
             Native::Ref(values) => {
                 let r = entry.entity_ref().to_string();
-                values.iter().any(|v| *v == r)
+                values.contains(&r)
             }
             Native::Relation { relation, target } => portico_expr::Graph::has_relation(graph, id, relation, Some(target)),
             Native::Field { path, values } => match leaf(e, path) {

@@ -93,14 +93,22 @@ impl Graph for CatalogGraph {
     fn neighbours(&self, id: EntityId, relation: &str, inverse: bool, out: &mut Vec<EntityId>) {
         let start = out.len();
         if inverse {
-            out.extend(self.sources_of(relation, id).iter().copied().filter(|n| self.present.contains(*n)));
-            out[start..].sort_unstable();
-            let mut v = out.split_off(start);
-            v.dedup();
-            out.extend(v);
+            out.extend(self.sources_of(relation, id).iter().copied());
+            let found = &mut out[start..];
+            found.sort_unstable();
+            let unique = crate::dedup_sorted(found);
+            out.truncate(start + unique);
         } else {
-            out.extend(self.related(id, relation).into_iter().filter(|n| self.present.contains(*n)));
+            self.related_into(id, relation, out);
         }
+        let mut kept = start;
+        for i in start..out.len() {
+            if self.present.contains(out[i]) {
+                out[kept] = out[i];
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
     }
 
     fn has_relation(&self, id: EntityId, relation: &str, target: Option<&str>) -> bool {

@@ -43,7 +43,7 @@ fn named<'a>(docs: &'a [Value], name: &str) -> &'a Value {
 }
 
 fn parse_err(text: &str) -> String {
-    state::parse("s.tfstate", text).err().expect("an error")
+    state::parse("s.tfstate", text).expect_err("an error")
 }
 
 #[test]
