@@ -23,7 +23,59 @@ pub(crate) struct Posting {
     /// plain string field: another case, a list item, a number, a key with a dot in it. The
     /// other ids have exactly that string there, which lets equality be answered exactly
     /// (case-sensitively, as the expression language compares) from the index alone.
-    pub inexact: RoaringBitmap,
+    pub inexact: Inexact,
+}
+
+/// Which ids of a posting are inexact, without copying `ids` when all are (list items, tags):
+/// there are millions of postings.
+#[derive(Debug, Default)]
+pub(crate) enum Inexact {
+    #[default]
+    None,
+    All,
+    Some(Box<RoaringBitmap>),
+}
+
+impl Posting {
+    /// Records the pair of `id` just added to `ids` (`added`: it was not there before) as exact
+    /// or not.
+    fn mark(&mut self, id: Id, added: bool, exact: bool) {
+        match (exact, &mut self.inexact) {
+            (true, Inexact::None | Inexact::Some(_)) => {}
+            (true, Inexact::All) => {
+                // Every id before this one was inexact (and this one too if it already had a pair).
+                let mut before = self.ids.clone();
+                if added {
+                    before.remove(id);
+                }
+                self.inexact = Inexact::Some(Box::new(before));
+            }
+            (false, Inexact::All) => {}
+            (false, Inexact::None) if self.ids.len() == 1 => self.inexact = Inexact::All,
+            (false, Inexact::None) => self.inexact = Inexact::Some(Box::new(RoaringBitmap::from_iter([id]))),
+            (false, Inexact::Some(ids)) => {
+                ids.insert(id);
+            }
+        }
+    }
+
+    fn unmark(&mut self, id: Id) {
+        if let Inexact::Some(ids) = &mut self.inexact {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.inexact = Inexact::None;
+            }
+        }
+    }
+
+    /// Ids with exactly the first-seen spelling, and ids to check.
+    fn split(&self) -> (RoaringBitmap, RoaringBitmap) {
+        match &self.inexact {
+            Inexact::None => (self.ids.clone(), RoaringBitmap::new()),
+            Inexact::All => (RoaringBitmap::new(), self.ids.clone()),
+            Inexact::Some(inexact) => (&self.ids - &**inexact, (**inexact).clone()),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -206,22 +258,19 @@ impl FieldIndex {
             let lower = v.to_lowercase();
             let is_lower = lower == v;
             let values = self.postings.entry(key.clone()).or_default();
-            let posting = match values.get_mut(lower.as_str()) {
+            let (posting, added) = match values.get_mut(lower.as_str()) {
                 Some(p) => {
-                    p.ids.insert(id);
-                    p
+                    let added = p.ids.insert(id);
+                    (p, added)
                 }
                 None => {
                     let original = (lower != v).then(|| Box::from(v));
-                    let mut ids = RoaringBitmap::new();
-                    ids.insert(id);
-                    values.entry(lower.into_boxed_str()).or_insert(Posting { original, ids, inexact: RoaringBitmap::new() })
+                    let ids = RoaringBitmap::from_iter([id]);
+                    (values.entry(lower.into_boxed_str()).or_insert(Posting { original, ids, inexact: Inexact::None }), true)
                 }
             };
             let spelled = posting.original.as_deref().map_or(is_lower, |o| o == v);
-            if !(plain && key_spelled && spelled) {
-                posting.inexact.insert(id);
-            }
+            posting.mark(id, added, plain && key_spelled && spelled);
             self.exists.entry(key).or_default().insert(id);
         });
     }
@@ -238,7 +287,7 @@ impl FieldIndex {
             if let Some(values) = self.postings.get_mut(&key) {
                 if let Some(p) = values.get_mut(lower.as_str()) {
                     p.ids.remove(id);
-                    p.inexact.remove(id);
+                    p.unmark(id);
                     if p.ids.is_empty() {
                         values.remove(lower.as_str());
                     }
@@ -285,10 +334,11 @@ impl FieldIndex {
             let Some(p) = map.get(lower.as_str()) else { continue };
             // Entities spelled otherwise than first seen are all in `inexact`; only those can
             // match another spelling.
+            let (exact, inexact) = p.split();
             if **spelled == *path && p.original.as_deref().map_or(lower == *v, |o| o == v) {
-                out.sure |= &p.ids - &p.inexact;
+                out.sure |= exact;
             }
-            out.maybe |= &p.inexact;
+            out.maybe |= inexact;
         }
         out.maybe -= &out.sure;
         Some(out)

@@ -163,8 +163,8 @@ fn indexed_equality_is_exact_like_the_evaluator() {
     let mut g = CatalogGraph::new();
     let cluster = |name: &str, spec: Json| json!({"apiVersion": "portico.dev/v1", "kind": "Cluster", "metadata": {"name": name}, "spec": spec});
     let docs = [
-        cluster("a", json!({"level": "Gold", "zone": "eu"})),
-        cluster("b", json!({"level": "gold", "zone": ["eu"]})),
+        cluster("a", json!({"level": "Gold", "zone": "eu", "region": ["us"]})),
+        cluster("b", json!({"level": "gold", "zone": ["eu"], "region": "us"})),
         cluster("c", json!({"level": "GOLD", "zone": 3})),
         cluster("d", json!({"Level": "gold", "zone": "3"})),
         cluster("e", json!({"level": ["gold"], "zone": {"eu": "west"}})),
@@ -184,6 +184,7 @@ fn indexed_equality_is_exact_like_the_evaluator() {
         "spec.zone == 'EU' || spec.level == 'gold'",
         "kind == 'Cluster' && spec.level in ['Gold', 'GOLD']",
         "spec.zone.eu == 'west'",
+        "spec.region == 'us'",
         "'gold' == spec.level && true",
     ];
     let check = |g: &SharedGraph, when: &str| {
