@@ -9,7 +9,7 @@ use portico_model::naming::sanitize_object_name;
 use serde_json::{Map, json};
 use sha2::{Digest, Sha256};
 
-use super::state::{Attributes, State, provider_source, without_keys};
+use super::state::{Attributes, State, module_path, provider_source, without_keys};
 use crate::engine::{Contribution, Evidence};
 
 /// How tags map to catalog fields.
@@ -53,6 +53,7 @@ pub(crate) fn contributions(state: &State, m: &Mapping, file: &str) -> Vec<Contr
         by_resource.entry(without_keys(&row.resource.address())).or_default().push(i);
     }
 
+    let modules: Vec<Vec<&str>> = rows.iter().map(|r| module_path(&r.resource.module)).collect();
     let mut providers: HashMap<&str, (String, String)> = HashMap::new();
     rows.iter()
         .enumerate()
@@ -61,7 +62,8 @@ pub(crate) fn contributions(state: &State, m: &Mapping, file: &str) -> Vec<Contr
             let mut depends_on: Vec<String> = Vec::new();
             let mut seen = HashSet::new();
             for dep in &row.instance.dependencies {
-                for &j in by_resource.get(&without_keys(dep)).map_or(&[][..], Vec::as_slice) {
+                let all = by_resource.get(&without_keys(dep)).map_or(&[][..], Vec::as_slice);
+                for j in same_module_instance(&modules, i, dep, all) {
                     if j != i && seen.insert(j) {
                         depends_on.push(format!("resource:default/{}", names[j]));
                     }
@@ -197,4 +199,32 @@ fn tag_value(s: &str) -> Option<String> {
         }
     }
     (!tag.is_empty()).then_some(tag)
+}
+
+/// The instances of a dependency's resource that the dependent instance can depend on.
+/// Terraform records dependencies by configuration address, without module instance keys: in a
+/// module called with `for_each`, `module.app["a"]`'s service depending on
+/// `module.app.aws_security_group.this` means `module.app["a"]`'s group, not the group of every
+/// instance of the module. So where the dependency lies in the module instances the dependent is
+/// in, only the instances under the same keys are kept; a dependency written with keys (other
+/// tools do) keeps those; otherwise, or when nothing would be left, all instances.
+fn same_module_instance(modules: &[Vec<&str>], i: usize, dep: &str, all: &[usize]) -> Vec<usize> {
+    let mine = &modules[i];
+    let theirs = module_path(dep);
+    let shared = mine.iter().zip(&theirs).take_while(|(m, t)| without_keys(m) == without_keys(t)).count();
+    let wanted: Vec<Option<&str>> = theirs
+        .iter()
+        .enumerate()
+        .map(|(k, t)| match () {
+            _ if t.contains('[') => Some(*t),
+            _ if k < shared => Some(mine[k]),
+            _ => None,
+        })
+        .collect();
+    if wanted.iter().all(Option::is_none) {
+        return all.to_vec();
+    }
+    let fits = |j: usize| wanted.iter().enumerate().all(|(k, w)| w.is_none_or(|w| modules[j].get(k) == Some(&w)));
+    let same: Vec<usize> = all.iter().copied().filter(|&j| fits(j)).collect();
+    if same.is_empty() { all.to_vec() } else { same }
 }

@@ -387,6 +387,31 @@ pub(crate) fn provider_source(config_addr: &str) -> (String, String) {
     (source, short)
 }
 
+/// The module instances an address is in, outermost first, each as `name` plus its key as
+/// written: `module.app["e.u"].module.db[0].aws_x.y` → `app["e.u"]`, `db[0]`.
+pub(crate) fn module_path(addr: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut quoted, mut escaped, mut start) = (0u32, false, false, 0usize);
+    for (i, c) in addr.char_indices() {
+        if depth > 0 {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                ']' if !quoted => depth -= 1,
+                _ => {}
+            }
+        } else if c == '[' {
+            depth = 1;
+        } else if c == '.' {
+            parts.push(&addr[start..i]);
+            start = i + 1;
+        }
+    }
+    parts.push(&addr[start..]);
+    parts.chunks(2).take_while(|pair| pair.len() == 2 && pair[0] == "module").map(|pair| pair[1]).collect()
+}
+
 /// A module instance address without its instance keys: `module.app["eu"].module.db` →
 /// `module.app.module.db`, as dependencies name modules.
 pub(crate) fn without_keys(addr: &str) -> String {

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::entity::{self, Mapping};
-use super::state::{self, provider_source, without_keys};
+use super::state::{self, module_path, provider_source, without_keys};
 use super::TerraformProvider;
 
 fn fixture(name: &str) -> (String, String) {
@@ -291,6 +291,42 @@ fn provider_addresses_of_every_terraform_generation_are_read() {
         assert_eq!(provider_source(addr), (source.to_owned(), short.to_owned()), "{addr}");
     }
     assert_eq!(without_keys("module.app[\"e]u\"].module.db[0].aws_x.y"), "module.app.module.db.aws_x.y");
+    assert_eq!(module_path("module.app[\"e.u\"].module.db[0].aws_x.y"), ["app[\"e.u\"]", "db[0]"]);
+    assert_eq!(module_path("module.app.data.aws_x.y"), ["app"]);
+    assert!(module_path("aws_x.y").is_empty());
+}
+
+/// Terraform records dependencies without module instance keys. In a module called with
+/// `for_each`, each instance's service depends on its own instance's security group, not on
+/// every instance's; a resource outside the module depends on all of them.
+#[test]
+fn dependencies_inside_for_each_modules_stay_in_their_module_instance() {
+    let resource = |module: &str, kind: &str, deps: &[&str]| {
+        json!({"module": module, "mode": "managed", "type": kind, "name": "this", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": {"id": format!("{module}.{kind}")}, "dependencies": deps}]})
+    };
+    let mut resources = Vec::new();
+    for key in ["a", "b", "c"] {
+        let module = format!("module.app[\"{key}\"]");
+        resources.push(resource(&module, "aws_security_group", &[]));
+        resources.push(resource(&module, "aws_ecs_service", &["module.app.aws_security_group.this"]));
+        resources.push(resource(&format!("{module}.module.db[0]"), "aws_db_instance", &["module.app.aws_security_group.this"]));
+    }
+    resources.push(json!({"mode": "managed", "type": "aws_lb", "name": "edge", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+        "instances": [{"schema_version": 0, "attributes": {"id": "lb"}, "dependencies": ["module.app.aws_security_group.this"]}]}));
+    resources.push(json!({"mode": "managed", "type": "aws_lb", "name": "keyed", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+        "instances": [{"schema_version": 0, "attributes": {"id": "lb2"}, "dependencies": ["module.app[\"c\"].aws_security_group.this"]}]}));
+    let text = json!({"version": 4, "terraform_version": "1.7.5", "serial": 1, "lineage": "l", "outputs": {}, "resources": resources}).to_string();
+    let docs = documents("app.tfstate", &text, &mapping());
+    let at = |address: &str| {
+        docs.iter().find(|d| d["metadata"]["annotations"]["portico.dev/terraform-address"] == address).unwrap_or_else(|| panic!("no {address}"))
+    };
+    let name = |address: &str| format!("resource:default/{}", at(address)["metadata"]["name"].as_str().unwrap());
+    let group = |key: &str| name(&format!("module.app[\"{key}\"].aws_security_group.this"));
+    assert_eq!(at("module.app[\"b\"].aws_ecs_service.this")["spec"]["dependsOn"], json!([group("b")]));
+    assert_eq!(at("module.app[\"c\"].module.db[0].aws_db_instance.this")["spec"]["dependsOn"], json!([group("c")]));
+    assert_eq!(at("aws_lb.edge")["spec"]["dependsOn"], json!([group("a"), group("b"), group("c")]));
+    assert_eq!(at("aws_lb.keyed")["spec"]["dependsOn"], json!([group("c")]), "a dependency written with keys keeps them");
 }
 
 #[test]
