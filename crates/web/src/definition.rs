@@ -76,19 +76,53 @@ pub(crate) fn highlight(text: &str, language: &str) -> Vec<Vec<Token>> {
     if text.len() > MAX_HIGHLIGHTED {
         return text.lines().map(|l| vec![Token { class: "plain", text: l.to_owned() }]).collect();
     }
-    let comment = if language == "grpc" { "//" } else { "#" };
-    let yaml_like = !matches!(language, "graphql" | "grpc");
-    let words = keywords(language);
-    text.lines().map(|line| line_tokens(line, comment, yaml_like, words)).collect()
+    let syntax = Syntax {
+        comment: if language == "grpc" { "//" } else { "#" },
+        // Constructs that may span lines: proto's block comments, GraphQL's block strings
+        // (descriptions).
+        block: match language {
+            "grpc" => Some(("/*", "*/", "comment")),
+            "graphql" => Some(("\"\"\"", "\"\"\"", "string")),
+            _ => None,
+        },
+        yaml_like: !matches!(language, "graphql" | "grpc"),
+        words: keywords(language),
+    };
+    let mut inside = false;
+    text.lines().map(|line| line_tokens(line, &syntax, &mut inside)).collect()
 }
 
-fn line_tokens(line: &str, comment: &str, yaml_like: bool, words: &[&str]) -> Vec<Token> {
+struct Syntax {
+    comment: &'static str,
+    /// Opening and closing marker, and the class of what lies between.
+    block: Option<(&'static str, &'static str, &'static str)>,
+    yaml_like: bool,
+    words: &'static [&'static str],
+}
+
+/// The tokens of one line; `inside` says whether a block construct is open at its start and, on
+/// return, at its end.
+fn line_tokens(line: &str, syntax: &Syntax, inside: &mut bool) -> Vec<Token> {
+    let Syntax { comment, yaml_like, words, .. } = *syntax;
     let mut out: Vec<Token> = Vec::new();
     let push = |out: &mut Vec<Token>, class: &'static str, text: &str| match out.last_mut() {
         Some(last) if last.class == class => last.text.push_str(text),
         _ => out.push(Token { class, text: text.to_owned() }),
     };
     let mut rest = line;
+    if *inside && let Some((_, close, class)) = syntax.block {
+        match rest.find(close) {
+            Some(i) => {
+                push(&mut out, class, &rest[..i + close.len()]);
+                rest = &rest[i + close.len()..];
+                *inside = false;
+            }
+            None => {
+                push(&mut out, class, rest);
+                return out;
+            }
+        }
+    }
     if yaml_like {
         let indent = line.len() - line.trim_start().len();
         let body = &line[indent..];
@@ -104,6 +138,23 @@ fn line_tokens(line: &str, comment: &str, yaml_like: bool, words: &[&str]) -> Ve
         }
     }
     while !rest.is_empty() {
+        if let Some((open, close, class)) = syntax.block
+            && rest.starts_with(open)
+        {
+            match rest[open.len()..].find(close) {
+                Some(i) => {
+                    let end = open.len() + i + close.len();
+                    push(&mut out, class, &rest[..end]);
+                    rest = &rest[end..];
+                    continue;
+                }
+                None => {
+                    push(&mut out, class, rest);
+                    *inside = true;
+                    break;
+                }
+            }
+        }
         if rest.starts_with(comment) {
             push(&mut out, "comment", rest);
             break;
@@ -152,5 +203,20 @@ mod tests {
         assert_eq!(lines[0], [Token { class: "comment", text: "# a comment".into() }]);
         assert_eq!(lines[1][0], Token { class: "keyword", text: "type".into() });
         assert!(lines[1].iter().any(|t| t.class == "string" && t.text == "\"x\""));
+    }
+
+    #[test]
+    fn block_comments_and_block_strings_span_lines() {
+        let proto = highlight("/* Greeter\n * says hello */ service Greeter {\n  rpc Hi (A) returns (B); /* one */ // two\n}", "grpc");
+        assert_eq!(proto[0], [Token { class: "comment", text: "/* Greeter".into() }]);
+        assert_eq!(proto[1][0], Token { class: "comment", text: " * says hello */".into() });
+        assert!(proto[1].iter().any(|t| t.class == "keyword" && t.text == "service"));
+        assert!(proto[2].iter().any(|t| t.class == "comment" && t.text == "/* one */"));
+        assert!(proto[2].iter().any(|t| t.class == "comment" && t.text == "// two"));
+        let gql = highlight("\"\"\"\nA hero: \"quoted\" type\n\"\"\"\ntype Hero { \"\"\"name\"\"\" name: String }", "graphql");
+        assert!(gql[..3].iter().flatten().all(|t| t.class == "string"), "{gql:?}");
+        assert_eq!(gql[3][0], Token { class: "keyword", text: "type".into() });
+        assert!(gql[3].iter().any(|t| t.class == "string" && t.text == "\"\"\"name\"\"\""));
+        assert!(highlight("# x\n\"\"\"", "graphql")[1].iter().all(|t| t.class == "string"), "an unclosed block string runs to the end");
     }
 }

@@ -127,6 +127,12 @@ async fn api_pages_list_openapi_operations_and_highlight_other_definitions() {
     let page = plain(&openapi);
     assert!(page.contains("<span class=\"method method-get\">GET</span></td><td><code>/pet/findByStatus</code>"), "operations are listed");
     assert!(plain(&graphql).contains("<span class=\"tok-keyword\">type</span>"), "GraphQL is highlighted");
+    let (_, asyncapi) = app.get("/catalog/default/api/streetlights").await;
+    assert!(plain(&asyncapi).contains("<span class=\"tok-key\">asyncapi</span>"), "AsyncAPI is highlighted as YAML");
+    let (_, grpc) = app.get("/catalog/default/api/hello-world").await;
+    let grpc = plain(&grpc);
+    assert!(grpc.contains("<span class=\"tok-keyword\">service</span>"), "gRPC keywords are highlighted");
+    assert!(grpc.contains("<span class=\"tok-comment\">// Copyright 2015 gRPC authors.</span>"), "and comments");
     assert_snapshot(&app, "api-petstore", &openapi);
 }
 
