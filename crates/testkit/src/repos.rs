@@ -192,13 +192,19 @@ const MONOREPO_FILES: &[(&str, &str)] = &[
 /// The same `files` gives the same commit id. For benchmarks: 5,000 files build in about a
 /// second.
 pub fn synthetic_repo(dir: &Path, files: usize) -> String {
+    synthetic_repo_named(dir, files, "svc")
+}
+
+/// [`synthetic_repo`] with services named `<prefix>-NNNN`: repositories that declare
+/// different components.
+pub fn synthetic_repo_named(dir: &Path, files: usize, prefix: &str) -> String {
     const PER_SERVICE: usize = 25;
     init(dir);
     let mut written = 0;
     let mut service = 0;
     while written < files {
-        let base = format!("services/svc-{service:04}");
-        let name = format!("svc-{service:04}");
+        let name = format!("{prefix}-{service:04}");
+        let base = format!("services/{name}");
         let head: [(String, String); 4] = [
             (
                 format!("{base}/catalog-info.yaml"),

@@ -14,7 +14,10 @@ const ENVS: &[&str] = &["production", "staging"];
 pub fn synthetic_state(resources: usize) -> String {
     let mut blocks: Vec<Value> = Vec::new();
     let mut left = resources;
-    // Addresses of blocks already written, for dependencies on earlier resources.
+    // Addresses of root module blocks already written, for dependencies on earlier resources.
+    // Only root ones: Terraform records dependencies without module instance keys, so a
+    // dependency on a resource inside a module called with `for_each` means every instance of
+    // it, and real configurations rarely reach into other modules like that.
     let mut earlier: Vec<String> = Vec::new();
     let mut i = 0usize;
     while left > 0 {
@@ -116,7 +119,9 @@ pub fn synthetic_state(resources: usize) -> String {
                 (resource("", "managed", "random_id", &format!("suffix_{i}"), "hashicorp/random", None, vec![inst]), 1)
             }
         };
-        earlier.push(address(&block));
+        if block.get("module").is_none() {
+            earlier.push(address(&block));
+        }
         blocks.push(block);
         left -= made;
         i += 1;

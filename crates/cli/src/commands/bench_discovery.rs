@@ -81,7 +81,7 @@ pub async fn run(opts: DiscoveryBench) -> anyhow::Result<ExitCode> {
     let many: Vec<String> = (0..opts.repos)
         .map(|i| {
             let dir = work.path().join(format!("repo-{i:03}"));
-            repos::synthetic_repo(&dir, 40);
+            repos::synthetic_repo_named(&dir, 40, &format!("r{i:03}"));
             dir.display().to_string()
         })
         .collect();
