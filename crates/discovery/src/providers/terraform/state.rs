@@ -391,19 +391,9 @@ pub(crate) fn provider_source(config_addr: &str) -> (String, String) {
 /// written: `module.app["e.u"].module.db[0].aws_x.y` → `app["e.u"]`, `db[0]`.
 pub(crate) fn module_path(addr: &str) -> Vec<&str> {
     let mut parts = Vec::new();
-    let (mut depth, mut quoted, mut escaped, mut start) = (0u32, false, false, 0usize);
-    for (i, c) in addr.char_indices() {
-        if depth > 0 {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' if quoted => escaped = true,
-                '"' => quoted = !quoted,
-                ']' if !quoted => depth -= 1,
-                _ => {}
-            }
-        } else if c == '[' {
-            depth = 1;
-        } else if c == '.' {
+    let mut start = 0;
+    for (i, c) in outside_keys(addr) {
+        if c == '.' {
             parts.push(&addr[start..i]);
             start = i + 1;
         }
@@ -415,9 +405,14 @@ pub(crate) fn module_path(addr: &str) -> Vec<&str> {
 /// A module instance address without its instance keys: `module.app["eu"].module.db` →
 /// `module.app.module.db`, as dependencies name modules.
 pub(crate) fn without_keys(addr: &str) -> String {
-    let mut out = String::with_capacity(addr.len());
+    outside_keys(addr).map(|(_, c)| c).collect()
+}
+
+/// The characters of an address outside instance keys (`[0]`, `["a]b"]`, brackets included),
+/// with their byte offsets.
+fn outside_keys(addr: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     let (mut depth, mut quoted, mut escaped) = (0u32, false, false);
-    for c in addr.chars() {
+    addr.char_indices().filter(move |&(_, c)| {
         if depth > 0 {
             match c {
                 _ if escaped => escaped = false,
@@ -426,11 +421,12 @@ pub(crate) fn without_keys(addr: &str) -> String {
                 ']' if !quoted => depth -= 1,
                 _ => {}
             }
+            false
         } else if c == '[' {
             depth = 1;
+            false
         } else {
-            out.push(c);
+            true
         }
-    }
-    out
+    })
 }
