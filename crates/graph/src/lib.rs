@@ -123,7 +123,8 @@ impl CatalogGraph {
         let id = self.intern(&entry.key);
         self.cel_cache.get_mut().remove(&id);
         self.tombstones.remove(entry.key.as_str());
-        if self.entries.contains_key(&id) {
+        let replacing = self.entries.contains_key(&id);
+        if replacing {
             self.remove_id(id);
         }
         let edges: Vec<Edge> = validator
@@ -146,7 +147,10 @@ impl CatalogGraph {
         self.out.insert(id, edges);
         self.entries.insert(id, entry);
         self.present.insert(id);
-        self.rank = Default::default();
+        // Ranks follow keys: replacing an entity keeps them (discovery mostly updates).
+        if !replacing {
+            self.rank = Default::default();
+        }
     }
 
     /// Removes an entity by key; returns whether it was present.

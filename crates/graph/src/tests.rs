@@ -154,3 +154,22 @@ fn ancestry_follows_parents() {
     let chain: Vec<&str> = g.ancestry("component:default/cart").iter().map(|e| e.key.as_str()).collect();
     assert_eq!(chain, ["component:default/cart", "location:default/root"]);
 }
+
+/// Ranks (key order, for paging) are rebuilt only when the set of entities changes: replacing
+/// an entity keeps them, adding or removing one starts them over, and the order stays right.
+#[test]
+fn ranks_survive_updates_and_follow_additions_and_removals() {
+    let v = Validator::default();
+    let mut g = graph();
+    let names = |g: &CatalogGraph| -> Vec<String> { g.query(&EntityQuery::default()).ids.iter().map(|id| g.key_of(*id).to_owned()).collect() };
+    let before = names(&g);
+    assert!(g.rank.get().is_some());
+    g.upsert(component("pay", "team-a", &[]), &v);
+    assert!(g.rank.get().is_some(), "an update keeps the ranks");
+    assert_eq!(names(&g), before);
+    g.upsert(component("aaa", "team-b", &[]), &v);
+    assert!(g.rank.get().is_none(), "an addition starts them over");
+    assert_eq!(names(&g)[0], "component:default/aaa");
+    assert!(g.remove("component:default/aaa"));
+    assert_eq!(names(&g), before);
+}
