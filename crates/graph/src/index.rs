@@ -68,13 +68,15 @@ impl Posting {
         }
     }
 
-    /// Ids with exactly the first-seen spelling, and ids to check.
-    fn split(&self) -> (RoaringBitmap, RoaringBitmap) {
-        match &self.inexact {
+    /// This posting's ids as an answer to equality with its first-seen spelling (`spelled`)
+    /// or another one: only ids spelled otherwise can match another spelling.
+    fn exact(&self, spelled: bool) -> Exact {
+        let (sure, maybe) = match &self.inexact {
             Inexact::None => (self.ids.clone(), RoaringBitmap::new()),
             Inexact::All => (RoaringBitmap::new(), self.ids.clone()),
             Inexact::Some(inexact) => (&self.ids - &**inexact, (**inexact).clone()),
-        }
+        };
+        Exact { sure: if spelled { sure } else { RoaringBitmap::new() }, maybe }
     }
 }
 
@@ -332,13 +334,9 @@ impl FieldIndex {
             }
             let lower = v.to_lowercase();
             let Some(p) = map.get(lower.as_str()) else { continue };
-            // Entities spelled otherwise than first seen are all in `inexact`; only those can
-            // match another spelling.
-            let (exact, inexact) = p.split();
-            if **spelled == *path && p.original.as_deref().map_or(lower == *v, |o| o == v) {
-                out.sure |= exact;
-            }
-            out.maybe |= inexact;
+            let answer = p.exact(**spelled == *path && p.original.as_deref().map_or(lower == *v, |o| o == v));
+            out.sure |= answer.sure;
+            out.maybe |= answer.maybe;
         }
         out.maybe -= &out.sure;
         Some(out)
