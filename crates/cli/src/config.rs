@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use portico_discovery::{LocationSpec, OrphanStrategy, ReaderConfig};
+use portico_catalog::{LocationSpec, OrphanStrategy, ReaderConfig};
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -2,7 +2,7 @@
 
 /// Prints rows as a table with a header, columns padded to their widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    portico_discovery::text_table(header, rows)
+    portico_catalog::text_table(header, rows)
 }
 
 #[cfg(test)]

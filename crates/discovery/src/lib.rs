@@ -1,57 +1,7 @@
-//! Discovery and ingestion: the one write path into the catalog.
-//!
-//! Sources (providers) read the outside world and hand the [`Catalog`] a [`Mutation`]: the full
-//! set of what they see, or a delta. The catalog validates every document, diffs it against
-//! what that source contributed before (by content hash), writes the adds, updates and
-//! removals in one transaction with a new version for each change, and then updates the
-//! in-memory read model and tells subscribers. Providers never write to the store.
-//!
-//! The trade-off: a full mutation costs a validation per entity even when nothing changed, but
-//! a source can never leave the catalog half-updated, and a source that fails to read
-//! everything (`complete: false`) never deletes anything.
+//! Discovery: providers that read the outside world (git repositories, Terraform states,
+//! Kubernetes, LDAP, PostgreSQL) and the engine that runs them, merges what they contribute by
+//! evidence and priority with per-field provenance, and hands the result to the catalog's one
+//! write path (`portico_catalog::Catalog`). Providers never touch the store.
 
-mod catalog;
 pub mod engine;
-mod mutation;
-pub mod placeholders;
 pub mod providers;
-pub mod reader;
-
-pub use catalog::analytics::{Line, Series, SeriesBy};
-pub use catalog::history::{ChangeReport, EntityChange, format_time, parse_time};
-pub use catalog::query::{QueryError, QueryItem, QueryOutput, text_table};
-pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, Ingest, OrphanStrategy, with_declared_kinds};
-pub use mutation::{Mutation, Origin, RawEntity, SourceError};
-pub use providers::location::{LocationService, LocationSpec, ReadOutcome, expand as find_descriptor_files};
-pub use reader::{Reader, ReaderConfig, ReadError};
-
-/// Errors of the write path (per-entity problems are not errors: they are recorded).
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error(transparent)]
-    Store(#[from] portico_store::StoreError),
-    #[error("{0}")]
-    Invalid(String),
-    #[error("location `{0}` not found")]
-    LocationNotFound(String),
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-
-/// A memory figure of this process from `/proc/self/status` in KiB (`VmRSS:`, `VmHWM:`; Linux,
-/// 0 elsewhere).
-pub fn memory_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
-}
-
-/// Resident memory of this process in MiB, for progress logs.
-pub fn rss_mib() -> u64 {
-    memory_kib("VmRSS:") / 1024
-}

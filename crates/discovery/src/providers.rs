@@ -1,40 +1,40 @@
-//! Sources. Each reads one kind of place; adding a source is one file here and one arm in
-//! [`build`].
+//! Discovery sources. Each reads one kind of place; adding a source is one file here and one
+//! line in [`registry`].
 //!
-//! `location` is the Backstage-compatible source (registered locations, read into entities
-//! directly). The discovery providers implement [`crate::engine::Provider`] and are declared
-//! under `discovery.sources` in `portico.yaml`; [`build`] turns one declaration's
-//! type-specific settings into a provider.
+//! The providers implement [`crate::engine::Provider`] and are declared under
+//! `discovery.sources` in `portico.yaml`; the engine turns one declaration's type-specific
+//! settings into a provider through the [`Registry`] they register with. (Registered
+//! locations, Backstage's own source, live in the catalog crate.)
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::engine::Provider;
+use crate::engine::{Provider, Registry};
 
 pub mod git;
 pub mod infer;
 pub mod kubernetes;
 pub mod ldap;
-pub mod location;
 pub mod postgres;
 pub mod terraform;
 
-/// The source types `build` knows, for error messages and docs.
-pub const KINDS: &[&str] = &[git::KIND, kubernetes::KIND, ldap::KIND, "postgres", "terraform"];
+/// Every source type of this crate, registered with the engine.
+pub fn registry() -> Registry {
+    let mut r = Registry::default();
+    r.register(git::KIND, |s| Ok(Arc::new(git::GitProvider::from_settings(s)?)));
+    r.register(kubernetes::KIND, |s| Ok(Arc::new(kubernetes::KubernetesProvider::from_settings(s)?)));
+    r.register(ldap::KIND, |s| Ok(Arc::new(ldap::LdapProvider::from_settings(s)?)));
+    r.register(postgres::KIND, |s| Ok(Arc::new(postgres::PostgresProvider::from_settings(s)?)));
+    r.register(terraform::KIND, |s| Ok(Arc::new(terraform::TerraformProvider::from_settings(s)?)));
+    r
+}
 
 /// Builds the provider of a declared source from its type-specific settings (the source's
 /// fields other than `name`, `type`, `interval`, `priority` and `webhookSecret`). Errors name
 /// the field at fault.
 pub fn build(kind: &str, settings: &Value) -> Result<Arc<dyn Provider>, String> {
-    match kind {
-        git::KIND => Ok(Arc::new(git::GitProvider::from_settings(settings)?)),
-        kubernetes::KIND => Ok(Arc::new(kubernetes::KubernetesProvider::from_settings(settings)?)),
-        ldap::KIND => Ok(Arc::new(ldap::LdapProvider::from_settings(settings)?)),
-        "postgres" => Ok(Arc::new(postgres::PostgresProvider::from_settings(settings)?)),
-        "terraform" => Ok(Arc::new(terraform::TerraformProvider::from_settings(settings)?)),
-        _ => Err(format!("unknown source type {kind:?}; expected one of: {}", KINDS.join(", "))),
-    }
+    registry().build(kind, settings)
 }
 
 /// Deserializes a provider's settings, naming the field at fault.

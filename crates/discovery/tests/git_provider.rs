@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use portico_discovery::engine::{Contribution, Evidence, Provider, Scan, ScanContext, ScopeOutcome};
-use portico_discovery::{Reader, ReaderConfig, SourceError};
+use portico_catalog::{Reader, ReaderConfig, SourceError};
 use serde_json::{Value, json};
 
 fn provider(settings: Value) -> std::sync::Arc<dyn Provider> {

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portico_discovery::engine::{Scan, ScanContext, ScopeOutcome};
 use portico_discovery::providers;
-use portico_discovery::{Reader, ReaderConfig};
+use portico_catalog::{Reader, ReaderConfig};
 use serde_json::{Value, json};
 
 fn ours(file: &str) -> PathBuf {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use ldap3::LdapConnAsync;
 use portico_discovery::engine::{Contribution, ScanContext, ScopeOutcome};
 use portico_discovery::providers;
-use portico_discovery::{Reader, ReaderConfig};
+use portico_catalog::{Reader, ReaderConfig};
 use serde_json::{Value, json};
 
 const BASE: &str = "dc=example,dc=org";

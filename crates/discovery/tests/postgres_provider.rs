@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use portico_discovery::engine::{Provider, ScanContext, ScopeOutcome};
 use portico_discovery::providers::build;
-use portico_discovery::{Reader, ReaderConfig};
+use portico_catalog::{Reader, ReaderConfig};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;

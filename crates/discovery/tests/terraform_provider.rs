@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use portico_discovery::engine::{Provider, Scan, ScanContext, ScopeOutcome};
 use portico_discovery::providers::build;
-use portico_discovery::{Reader, ReaderConfig};
+use portico_catalog::{Reader, ReaderConfig};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> PathBuf {

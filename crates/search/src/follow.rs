@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
-use portico_discovery::{Catalog, CatalogEvent};
+use portico_catalog::{Catalog, CatalogEvent};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::{Indexable, SearchError, SearchIndex, snapshot};
@@ -23,7 +23,7 @@ fn attach_docs(catalog: &Catalog, docs: &mut [Indexable]) {
         return;
     }
     let Some(runtime) = DOCS_RUNTIME.with(|r| r.borrow().clone()) else { return };
-    match runtime.block_on(portico_discovery::engine::docs_text(catalog, &keys)) {
+    match runtime.block_on(portico_catalog::docs::docs_text(catalog, &keys)) {
         Ok(mut texts) => {
             for d in docs.iter_mut().filter(|d| d.discovered) {
                 d.docs = texts.remove(&d.key);

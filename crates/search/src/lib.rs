@@ -279,7 +279,7 @@ fn snapshot<'a>(graph: &CatalogGraph, keys: impl Iterator<Item = &'a str>) -> Ve
     keys.filter_map(|key| {
         let id = graph.id_of(key)?;
         let entry = graph.entry(id)?;
-        let discovered = entry.source == portico_discovery::engine::CATALOG_SOURCE;
+        let discovered = entry.source == portico_catalog::DISCOVERY_SOURCE;
         Some(Indexable { id, key: entry.key.clone(), entity: entry.entity.clone(), discovered, docs: None })
     })
     .collect()

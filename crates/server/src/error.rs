@@ -18,7 +18,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use portico_discovery::IngestError;
+use portico_catalog::IngestError;
 use portico_graph::filter::FilterError;
 use portico_store::StoreError;
 use serde::Serialize;

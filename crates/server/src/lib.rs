@@ -30,7 +30,7 @@ use std::time::Instant;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use portico_discovery::engine::Engine;
-use portico_discovery::{Catalog, LocationService};
+use portico_catalog::{Catalog, LocationService};
 use portico_search::SearchIndex;
 
 pub use api::locations::{Registration, SourceProblem, register_location};

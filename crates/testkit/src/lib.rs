@@ -10,7 +10,7 @@ pub use portico_store::testing::TestDb;
 
 use std::sync::Arc;
 
-use portico_discovery::{Catalog, CatalogOptions, LocationService, Reader, ReaderConfig};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, Reader, ReaderConfig};
 use portico_server::{AppState, Application};
 
 /// A portal running on a random loopback port over a fresh database.

@@ -71,8 +71,8 @@ impl From<portico_store::StoreError> for PageError {
     }
 }
 
-impl From<portico_discovery::IngestError> for PageError {
-    fn from(e: portico_discovery::IngestError) -> Self {
+impl From<portico_catalog::IngestError> for PageError {
+    fn from(e: portico_catalog::IngestError) -> Self {
         ApiError::from(e).into()
     }
 }

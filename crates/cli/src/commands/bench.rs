@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Subcommand;
-use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
 use portico_server::{AppState, Application};
 use portico_testkit::synth::{self, SynthOptions};
 use portico_testkit::TestDb;
@@ -81,14 +81,14 @@ async fn measure(
     let locations = LocationService::new(catalog.clone(), reader);
     let spec = LocationSpec { kind: "file".into(), target: summary.root.display().to_string() };
 
-    let rss_before = portico_discovery::memory_kib("VmRSS:");
+    let rss_before = portico_catalog::memory_kib("VmRSS:");
     let t = Instant::now();
     let (record, _, _, report) = locations.register(&spec, false).await?;
     let ingest = t.elapsed();
     let report = report.unwrap_or_default();
     row("ingest (read, validate, write, index)", format!("{:.2} s, {} entities, {} errors", ingest.as_secs_f64(), catalog.read().len(), report.errors.len()));
     row("ingest rows written", report.rows_written.to_string());
-    row("peak RSS after ingest (VmHWM)", format!("{} MiB (RSS before ingest {} MiB)", portico_discovery::memory_kib("VmHWM:") / 1024, rss_before / 1024));
+    row("peak RSS after ingest (VmHWM)", format!("{} MiB (RSS before ingest {} MiB)", portico_catalog::memory_kib("VmHWM:") / 1024, rss_before / 1024));
 
     let t = Instant::now();
     let again = locations.refresh(&record.id, &|_, _| {}).await?;
@@ -115,7 +115,7 @@ async fn measure(
     for (what, body, n) in expression_queries(summary, requests) {
         row(&what, post_latency(&client, &format!("{base}/api/v1/query"), &body, n).await?);
     }
-    let now = portico_discovery::format_time(portico_discovery::now_ms());
+    let now = portico_catalog::format_time(portico_catalog::now_ms());
     let urls: Vec<String> = components.iter().map(|n| format!("{base}/api/v1/entities/component/default/{n}?asOf={now}")).collect();
     row("GET one entity asOf (from history)", latency(&client, &urls).await?);
     let past = serde_json::json!({"expression": format!("kind == 'Component' && spec.owner == '{}'", owner.rsplit('/').next().unwrap_or_default()), "asOf": now, "limit": 100});
@@ -124,7 +124,7 @@ async fn measure(
     row("POST query asOf, first (builds the past catalog)", format!("{:.0} ms", t.elapsed().as_secs_f64() * 1000.0));
     row("POST query asOf, cached past catalog", post_latency(&client, &format!("{base}/api/v1/query"), &past, requests.min(200)).await?);
     server.abort();
-    row("peak RSS of the whole run (VmHWM)", format!("{} MiB", portico_discovery::memory_kib("VmHWM:") / 1024));
+    row("peak RSS of the whole run (VmHWM)", format!("{} MiB", portico_catalog::memory_kib("VmHWM:") / 1024));
     Ok(out)
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use portico_discovery::engine::{Engine, Provider, ScanContext, SourceDecl, Trigger};
-use portico_discovery::{Catalog, CatalogOptions, LocationService, Reader, ReaderConfig};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, Reader, ReaderConfig};
 use portico_server::{AppState, Application};
 use portico_testkit::{TestDb, repos, tfstate};
 

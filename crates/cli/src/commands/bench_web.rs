@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::Request;
 use clap::Args;
-use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
 use portico_server::AppState;
 use portico_testkit::TestDb;
 use tower::ServiceExt as _;
@@ -41,7 +41,7 @@ pub async fn run(opts: WebBench) -> anyhow::Result<ExitCode> {
     }
     let mut rows: Vec<(String, String)> = vec![(
         "search index build (in RAM)".to_owned(),
-        format!("{:.2} s, {} documents, RSS {} MiB", t.elapsed().as_secs_f64(), state.search.len(), portico_discovery::rss_mib()),
+        format!("{:.2} s, {} documents, RSS {} MiB", t.elapsed().as_secs_f64(), state.search.len(), portico_catalog::rss_mib()),
     )];
     let router = portico_web::router(state);
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader};
 use portico_graph::EntityQuery;
 
 use crate::config::Config;
@@ -70,7 +70,7 @@ pub async fn open(config: &Config) -> anyhow::Result<(Arc<Catalog>, LocationServ
 pub fn engine(config: &Config, catalog: &Arc<Catalog>) -> anyhow::Result<Arc<portico_discovery::engine::Engine>> {
     let decls = portico_discovery::engine::parse_sources(&config.discovery.sources).map_err(anyhow::Error::msg)?;
     let cache = config.discovery.cache_dir.clone().unwrap_or_else(|| config.data_dir.join("discovery"));
-    portico_discovery::engine::Engine::new(catalog.clone(), Reader::new(config.reading.clone()), cache, decls).map_err(anyhow::Error::msg)
+    portico_discovery::engine::Engine::new(catalog.clone(), Reader::new(config.reading.clone()), cache, &portico_discovery::providers::registry(), decls).map_err(anyhow::Error::msg)
 }
 
 /// `url` for http(s) targets, `file` otherwise.

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use portico_discovery::parse_time;
+use portico_catalog::parse_time;
 
 use super::catalog::open;
 use crate::config::Config;
@@ -11,7 +11,7 @@ pub async fn diff(config: Config, from: &str, to: Option<&str>, json: bool) -> a
     let from = parse_time("--from", from).map_err(anyhow::Error::msg)?;
     let to = match to {
         Some(t) => parse_time("--to", t).map_err(anyhow::Error::msg)?,
-        None => portico_discovery::now_ms(),
+        None => portico_catalog::now_ms(),
     };
     anyhow::ensure!(from <= to, "--from must not be after --to");
     let (catalog, _) = open(&config).await?;

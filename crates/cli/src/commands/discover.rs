@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use portico_discovery::engine::{Trigger, drift};
-use portico_discovery::text_table;
+use portico_catalog::text_table;
 
 use super::catalog::{engine, open};
 use crate::config::Config;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use portico_discovery::{parse_time, QueryError};
+use portico_catalog::{parse_time, QueryError};
 use portico_expr::Limits;
 use portico_graph::eval::{ExprQuery, OrderBy};
 

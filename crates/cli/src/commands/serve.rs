@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use portico_discovery::LocationService;
+use portico_catalog::LocationService;
 use portico_server::{AppState, Application};
 
 use super::catalog::{engine, open};
@@ -78,7 +78,7 @@ pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u1
     }
     // The Register page may read files of the demo directory (try `to-import/`).
     config.reading.allowed_roots.push(demo.clone());
-    config.catalog.locations.push(portico_discovery::LocationSpec {
+    config.catalog.locations.push(portico_catalog::LocationSpec {
         kind: "file".into(),
         target: demo.join("catalog-info.yaml").display().to_string(),
     });

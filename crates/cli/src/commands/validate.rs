@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use portico_discovery::{Origin, Reader, ReaderConfig, find_descriptor_files, with_declared_kinds};
+use portico_catalog::{Origin, Reader, ReaderConfig, find_descriptor_files, with_declared_kinds};
 use portico_model::{Validator, yaml};
 use serde_json::Value;
 

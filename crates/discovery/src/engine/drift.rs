@@ -16,7 +16,7 @@ use portico_store::ContributionRow;
 use serde_json::Value;
 
 use super::EngineError;
-use crate::Catalog;
+use portico_catalog::Catalog;
 
 /// Source types whose contributions are evidence that something runs or exists.
 pub const RUNTIME_KINDS: &[&str] = &["kubernetes", "terraform", "postgres"];
@@ -225,7 +225,7 @@ pub async fn report(catalog: &Catalog, source_kinds: &HashMap<String, String>) -
     for i in &items {
         *counts.entry(i.kind).or_default() += 1;
     }
-    Ok(DriftReport { generated_at: crate::now_ms(), counts, runtime_sources, items })
+    Ok(DriftReport { generated_at: portico_catalog::now_ms(), counts, runtime_sources, items })
 }
 
 /// Whether a contribution carries observed dependencies (its source could see them).

@@ -15,14 +15,15 @@ use parking_lot::RwLock;
 use portico_store::DiscoveryRun;
 use tokio::sync::Mutex;
 
-use crate::reader::Reader;
-use crate::Catalog;
+use portico_catalog::reader::Reader;
+use portico_catalog::Catalog;
 
 pub mod config;
 pub mod drift;
 pub mod merge;
 pub mod provenance;
 pub mod provider;
+pub mod registry;
 mod run;
 pub use run::Trigger;
 mod schedule;
@@ -31,10 +32,12 @@ pub mod webhook;
 
 pub use config::{SourceDecl, parse_interval, parse_sources};
 pub use merge::FieldProvenance;
-pub use provider::{Contribution, Doc, Evidence, Provider, ProviderError, ProgressFn, Scan, ScanContext, ScanProgress, ScopeOutcome, ScopeScan};
+pub use registry::Registry;
+pub use portico_catalog::Doc;
+pub use provider::{Contribution, Evidence, Provider, ProviderError, ProgressFn, Scan, ScanContext, ScanProgress, ScopeOutcome, ScopeScan};
 
 /// The catalog source every merged discovery entity is written under.
-pub const CATALOG_SOURCE: &str = "discovery";
+pub const CATALOG_SOURCE: &str = portico_catalog::DISCOVERY_SOURCE;
 
 /// The owner given to a discovered entity of a kind that requires one when no source names
 /// one (a Terraform resource without owner tags). Such entities also carry
@@ -49,7 +52,7 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] portico_store::StoreError),
     #[error(transparent)]
-    Ingest(#[from] crate::IngestError),
+    Ingest(#[from] portico_catalog::IngestError),
 }
 
 /// A configured source and its provider.
@@ -81,11 +84,13 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Builds the providers of the declared sources. Errors name the source and field.
-    pub fn new(catalog: Arc<Catalog>, reader: Reader, cache_root: PathBuf, decls: Vec<SourceDecl>) -> Result<Arc<Self>, String> {
+    /// Builds the providers of the declared sources with the factories of `registry`. Errors
+    /// name the source and field.
+    pub fn new(catalog: Arc<Catalog>, reader: Reader, cache_root: PathBuf, registry: &Registry, decls: Vec<SourceDecl>) -> Result<Arc<Self>, String> {
         let mut sources = Vec::new();
         for decl in decls {
-            let provider = crate::providers::build(&decl.kind, &decl.settings)
+            let provider = registry
+                .build(&decl.kind, &decl.settings)
                 .map_err(|e| format!("discovery source `{}`: {e}", decl.name))?;
             sources.push(Arc::new(Source { decl, provider, running: Mutex::new(()) }));
         }
@@ -143,7 +148,7 @@ impl Engine {
     /// Markdown documents of an entity: what sources found, `(source, doc)`, and for
     /// entities from local descriptors the folder their `techdocs-ref` names (`(location, doc)`).
     pub async fn docs(&self, key: &str) -> Result<Vec<(String, Doc)>, EngineError> {
-        let mut docs = docs_of(&self.catalog, key).await?;
+        let mut docs = portico_catalog::docs::docs_of(&self.catalog, key).await?;
         let entry = self.catalog.read().get(key).cloned();
         if let Some(entry) = entry.filter(|e| e.source != CATALOG_SOURCE) {
             let reader = self.reader.clone();
@@ -153,30 +158,4 @@ impl Engine {
         }
         Ok(docs)
     }
-}
-
-/// The Markdown text of every document discovery found for each of `keys` (for search).
-pub async fn docs_text(catalog: &Catalog, keys: &[String]) -> Result<HashMap<String, String>, EngineError> {
-    let mut out: HashMap<String, String> = HashMap::new();
-    for row in catalog.store().contributions_to(keys).await? {
-        let Ok(docs) = serde_json::from_value::<Vec<Doc>>(row.docs) else { continue };
-        for d in docs {
-            let text = out.entry(row.key.clone()).or_default();
-            text.push_str(&d.markdown);
-            text.push('\n');
-        }
-    }
-    Ok(out)
-}
-
-/// Markdown documents discovery found for an entity, by any source: `(source, doc)`.
-pub async fn docs_of(catalog: &Catalog, key: &str) -> Result<Vec<(String, Doc)>, EngineError> {
-    let rows = catalog.store().contributions_to(&[key.to_owned()]).await?;
-    let mut out = Vec::new();
-    for row in rows {
-        if let Ok(docs) = serde_json::from_value::<Vec<Doc>>(row.docs) {
-            out.extend(docs.into_iter().map(|d| (row.source.clone(), d)));
-        }
-    }
-    Ok(out)
 }

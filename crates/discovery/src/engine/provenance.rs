@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::merge::{FieldProvenance, leaves, select};
 use super::{CATALOG_SOURCE, EngineError, Evidence};
-use crate::Catalog;
+use portico_catalog::Catalog;
 
 /// What the API returns for `/entities/{ref}/provenance`.
 #[derive(Debug, Clone, serde::Serialize)]

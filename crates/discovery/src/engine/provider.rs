@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::mutation::SourceError;
-use crate::reader::Reader;
+use portico_catalog::{Doc, SourceError};
+use portico_catalog::reader::Reader;
 
 /// How strongly a source's word counts when several describe the same entity. Declared beats
 /// observed beats inferred; within a class, the source's configured `priority` decides.
@@ -59,14 +59,6 @@ pub struct Contribution {
     pub docs: Vec<Doc>,
 }
 
-/// A Markdown document found beside an entity.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Doc {
-    /// Path within its scope (`services/cart/README.md`).
-    pub path: String,
-    pub markdown: String,
-}
-
 impl Contribution {
     pub fn new(evidence: Evidence, location: impl Into<String>, document: Value) -> Self {
         Self { document, evidence, location: location.into(), docs: Vec::new() }
@@ -74,7 +66,7 @@ impl Contribution {
 
     /// The entity key (`kind:namespace/name`, lower case), when the document names one.
     pub fn key(&self) -> Option<String> {
-        crate::mutation::raw_key(&self.document)
+        portico_catalog::raw_key(&self.document)
     }
 }
 

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::merge::{self, FieldProvenance, Part};
 use super::{CATALOG_SOURCE, Contribution, Engine, EngineError, Evidence, LiveStatus, ProgressFn, ScanContext, ScopeOutcome};
-use crate::mutation::{Mutation, Origin, RawEntity, SourceError};
-use crate::now_ms;
+use portico_catalog::{Mutation, Origin, RawEntity, SourceError};
+use portico_catalog::now_ms;
 
 /// Why a run started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

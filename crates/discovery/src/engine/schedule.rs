@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Engine, Trigger};
-use crate::now_ms;
+use portico_catalog::now_ms;
 
 impl Engine {
     /// Starts one task per scheduled source. The first run happens at once (on start).

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use portico_model::Entity;
 
 use super::Doc;
-use crate::reader::Reader;
+use portico_catalog::reader::Reader;
 
 pub const ANNOTATION_TECHDOCS_REF: &str = "backstage.io/techdocs-ref";
 /// Documents read per entity, and the size of each.
@@ -65,7 +65,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::reader::ReaderConfig;
+    use portico_catalog::reader::ReaderConfig;
 
     fn entity(location: &str, docs: &str) -> Entity {
         serde_json::from_value(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",

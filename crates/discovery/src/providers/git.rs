@@ -24,7 +24,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use crate::engine::{Contribution, Evidence, Provider, ProviderError, Scan, ScanContext, ScopeOutcome, ScopeScan};
-use crate::mutation::SourceError;
+use portico_catalog::SourceError;
 use crate::providers::infer::{self, Files as _};
 
 use repo::RepoSpec;

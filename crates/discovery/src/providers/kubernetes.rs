@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::engine::{Provider, ProviderError, Scan, ScanContext, ScopeOutcome, ScopeScan};
-use crate::mutation::SourceError;
+use portico_catalog::SourceError;
 
 pub const KIND: &str = "kubernetes";
 

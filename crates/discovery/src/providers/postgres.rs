@@ -37,6 +37,8 @@ enum UrlFrom {
     Env(String),
 }
 
+pub const KIND: &str = "postgres";
+
 pub struct PostgresProvider {
     url: UrlFrom,
     name: Option<String>,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::engine::{Provider, ProviderError, Scan, ScanContext, ScopeOutcome, ScopeScan};
-use crate::mutation::SourceError;
+use portico_catalog::SourceError;
 
 /// States larger than this are refused (a 10,000-resource state is about 30 MB).
 const MAX_STATE_BYTES: u64 = 512 * 1024 * 1024;
@@ -73,6 +73,8 @@ struct StateSource {
     scope: String,
     prefix: Option<String>,
 }
+
+pub const KIND: &str = "terraform";
 
 pub struct TerraformProvider {
     states: Vec<StateSource>,

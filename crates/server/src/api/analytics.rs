@@ -4,7 +4,7 @@
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use portico_discovery::{parse_time, Series, SeriesBy};
+use portico_catalog::{parse_time, Series, SeriesBy};
 
 use crate::error::{ApiError, ErrorResponse};
 use crate::params::QueryParams;
@@ -31,7 +31,7 @@ pub(crate) async fn series(State(state): State<AppState>, RawQuery(raw): RawQuer
     let by = SeriesBy::parse(by).ok_or_else(|| ApiError::Input(format!("by: {by:?} is not one of kind, owner, lifecycle")))?;
     let to = match params.one("to")? {
         Some(t) => parse_time("to", t).map_err(ApiError::Input)?,
-        None => portico_discovery::now_ms(),
+        None => portico_catalog::now_ms(),
     };
     let from = match params.one("from")? {
         Some(t) => parse_time("from", t).map_err(ApiError::Input)?,

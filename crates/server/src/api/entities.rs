@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use portico_discovery::Mutation;
+use portico_catalog::Mutation;
 use portico_graph::filter::{parse_filter_json, parse_filter_params};
 use portico_graph::{EntityQuery, OrderField};
 use portico_model::EntityRef;

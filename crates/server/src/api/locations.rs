@@ -1,6 +1,6 @@
 //! Backstage's location routes: list, get, register (or only read, with `dryRun`), delete,
 //! and the location behind an entity. Registering goes through the discovery crate's
-//! [`portico_discovery::LocationService`], so the entities it yields are validated and written
+//! [`portico_catalog::LocationService`], so the entities it yields are validated and written
 //! by the one write path before the response is sent.
 //!
 //! A `file` location registered through the API must lie under the reader's configured
@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use portico_discovery::{LocationService, LocationSpec};
+use portico_catalog::{LocationService, LocationSpec};
 use portico_store::LocationRecord;
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use portico_discovery::{parse_time, QueryError, QueryOutput};
+use portico_catalog::{parse_time, QueryError, QueryOutput};
 use portico_expr::{ErrorKind, Limits, Vocabulary, FUNCTIONS};
 use portico_graph::eval::{ExprQuery, OrderBy};
 use serde::{Deserialize, Serialize};

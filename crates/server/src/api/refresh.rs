@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use portico_discovery::{Origin, RawEntity};
+use portico_catalog::{Origin, RawEntity};
 use portico_model::{ANNOTATION_LOCATION, ANNOTATION_ORIGIN_LOCATION, EntityRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

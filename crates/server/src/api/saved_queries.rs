@@ -119,7 +119,7 @@ pub async fn save_query(
     let owner = EntityRef::parse(owner, portico_model::RefDefaults { kind: Some("group"), namespace: Some("default") })
         .map_err(|e| ApiError::Input(format!("owner: {e}")))?;
     Compiled::new(query, &Limits::default()).map_err(|e| query_error(e.into()))?;
-    let now = portico_discovery::now_ms();
+    let now = portico_catalog::now_ms();
     let saved = SavedQuery {
         title: title.map(str::trim).filter(|t| !t.is_empty()).map_or_else(|| name.to_owned(), str::to_owned),
         name: name.to_owned(),

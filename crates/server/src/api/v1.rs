@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use portico_graph::Unresolved;
 use portico_model::EntityRef;
-use portico_discovery::{ChangeReport, parse_time};
+use portico_catalog::{ChangeReport, parse_time};
 use portico_store::{ErrorRecord, VersionRecord};
 use serde::Serialize;
 
@@ -68,7 +68,7 @@ pub(crate) async fn entity_as_of(
     let params = QueryParams::parse(raw.as_deref());
     let at = match params.one("asOf")? {
         Some(t) => parse_time("asOf", t).map_err(ApiError::Input)?,
-        None => portico_discovery::now_ms(),
+        None => portico_catalog::now_ms(),
     };
     match state.catalog.entity_at(&key_of(&kind, &namespace, &name), at).await? {
         Some(v) => Ok(Json(v)),
@@ -89,7 +89,7 @@ pub(crate) async fn changes(State(state): State<AppState>, RawQuery(raw): RawQue
     let from = parse_time("from", from).map_err(ApiError::Input)?;
     let to = match params.one("to")? {
         Some(t) => parse_time("to", t).map_err(ApiError::Input)?,
-        None => portico_discovery::now_ms(),
+        None => portico_catalog::now_ms(),
     };
     if from > to {
         return Err(ApiError::Input("from must not be after to".into()));

@@ -2,7 +2,7 @@
 //! (`all.yaml` and `acme/org.yaml`), and assertions on responses.
 
 use std::path::{Path, PathBuf};
-use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
 use portico_server::{AppState, Application};
 use portico_store::testing::TestDb;
 use serde_json::Value;
@@ -47,7 +47,7 @@ impl TestApp {
         let locations = LocationService::new(catalog.clone(), reader.clone());
         let decls = portico_discovery::engine::parse_sources(sources).unwrap();
         let cache = std::env::temp_dir().join(format!("portico-api-cache-{}", std::process::id()));
-        let engine = portico_discovery::engine::Engine::new(catalog.clone(), reader, cache, decls).unwrap();
+        let engine = portico_discovery::engine::Engine::new(catalog.clone(), reader, cache, &portico_discovery::providers::registry(), decls).unwrap();
         if examples {
             for target in [ALL, ORG] {
                 let spec = LocationSpec { kind: "file".into(), target: target.into() };

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use portico_discovery::{Catalog, CatalogOptions, LocationService, Reader, ReaderConfig};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, Reader, ReaderConfig};
 use portico_server::{AppState, Application};
 use portico_store::testing::TestDb;
 

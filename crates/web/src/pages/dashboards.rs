@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use axum::extract::{RawQuery, State};
 use axum::response::Html;
-use portico_discovery::SeriesBy;
+use portico_catalog::SeriesBy;
 use portico_expr::Limits;
 use portico_graph::eval::ExprQuery;
 use portico_server::AppState;
@@ -63,7 +63,7 @@ struct Dashboards {
 pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), &["days"])?;
     let days = params.number("days", 1, 3650, 30)? as i64;
-    let to = portico_discovery::now_ms();
+    let to = portico_catalog::now_ms();
     let start = state.catalog.store().history_start().await?.unwrap_or(to);
     let from = (to - days * DAY_MS).max(start).min(to);
 

@@ -35,7 +35,7 @@ async fn graph_of(state: &AppState, params: &Params) -> Result<SharedGraph, Page
 
 /// `asOf` (RFC 3339) of a page's URL, as ms since the epoch; empty means now.
 pub(crate) fn as_of(params: &Params) -> Result<Option<i64>, PageError> {
-    params.one("asOf")?.map(str::trim).filter(|t| !t.is_empty()).map(|t| portico_discovery::parse_time("asOf", t).map_err(PageError::BadRequest)).transpose()
+    params.one("asOf")?.map(str::trim).filter(|t| !t.is_empty()).map(|t| portico_catalog::parse_time("asOf", t).map_err(PageError::BadRequest)).transpose()
 }
 
 /// The catalog as it is, or as it was at `at`.

@@ -7,7 +7,7 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use portico_discovery::{QueryError, QueryOutput, parse_time};
+use portico_catalog::{QueryError, QueryOutput, parse_time};
 use portico_expr::{ExprError, Limits};
 use portico_graph::eval::{ExprQuery, OrderBy, SharedGraph};
 use portico_model::EntityRef;

@@ -2,7 +2,7 @@
 //! a labelled y axis, dates along the x axis, and a legend. Each line's last value is written
 //! at its end.
 
-use portico_discovery::Series;
+use portico_catalog::Series;
 use serde::Serialize;
 
 use crate::error::PageError;
@@ -61,7 +61,7 @@ pub(crate) fn chart(id: &str, title: &str, series: &Series) -> Result<String, Pa
             let last = l.values.last().copied().unwrap_or(0);
             Line {
                 name: l.name.clone(),
-                colour: if series.by == portico_discovery::SeriesBy::Kind { super::kind_colour(&l.name) } else { super::colour(&l.name) },
+                colour: if series.by == portico_catalog::SeriesBy::Kind { super::kind_colour(&l.name) } else { super::colour(&l.name) },
                 points,
                 last,
                 last_x: x(l.values.len().saturating_sub(1)) as i32,

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
 use portico_server::{AppState, Application};
 use portico_store::testing::TestDb;
 
@@ -71,7 +71,7 @@ impl WebApp {
             locations.register(&LocationSpec { kind: "file".into(), target: target.into() }, false).await.unwrap();
         }
         let decls = portico_discovery::engine::parse_sources(sources).unwrap();
-        let engine = portico_discovery::engine::Engine::new(catalog.clone(), locations.reader().clone(), extra.path().join("cache"), decls).unwrap();
+        let engine = portico_discovery::engine::Engine::new(catalog.clone(), locations.reader().clone(), extra.path().join("cache"), &portico_discovery::providers::registry(), decls).unwrap();
         let state = AppState::new(catalog, locations).with_discovery(engine);
         let app = Application::build_with(state.clone(), "127.0.0.1:0".parse().unwrap(), portico_web::router(state.clone()))
             .await

@@ -1,7 +1,7 @@
 //! Entity pages of particular kinds and states: a group's and a user's organisation, and an
 //! entity nothing records the provenance of.
 
-use portico_discovery::{Mutation, Origin, RawEntity};
+use portico_catalog::{Mutation, Origin, RawEntity};
 
 use crate::common::{WebApp, plain};
 use crate::snapshot::assert_snapshot;

@@ -13,8 +13,8 @@ use crate::engine::{
     Contribution, Engine, Evidence, Provider, ProviderError, Scan, ScanContext, ScopeOutcome, ScopeScan, SourceDecl, Trigger,
     provenance,
 };
-use crate::mutation::SourceError;
-use crate::{Catalog, CatalogOptions, Reader, ReaderConfig};
+use portico_catalog::SourceError;
+use portico_catalog::{Catalog, CatalogOptions, Reader, ReaderConfig};
 
 /// Answers scans from a script, one per run, and records the contexts it was given.
 struct Scripted {
@@ -245,14 +245,14 @@ async fn drift_compares_declarations_with_what_runs() {
         ))]);
         let e = engine(&db, vec![(decl("repos", "git", 0), declared), (decl("k8s", "kubernetes", 0), running)]).await;
         // Registered locations declare too (regression: only discovered descriptors counted).
-        let registered = |name: &str| crate::RawEntity {
+        let registered = |name: &str| portico_catalog::RawEntity {
             value: component(name, json!({"type": "service", "lifecycle": "production", "owner": "group:default/team-a"})),
-            origin: crate::Origin { location: "catalog-info.yaml".into(), text: None, document: 0 },
+            origin: portico_catalog::Origin { location: "catalog-info.yaml".into(), text: None, document: 0 },
             parent: None,
             degraded: false,
         };
         e.catalog()
-            .apply(crate::Mutation::Full { source: "location:x".into(), entities: vec![registered("legacy"), registered("payments")], errors: Vec::new(), complete: true })
+            .apply(portico_catalog::Mutation::Full { source: "location:x".into(), entities: vec![registered("legacy"), registered("payments")], errors: Vec::new(), complete: true })
             .await
             .unwrap();
         e.run("repos", Trigger::Manual, None, None).await.unwrap();

@@ -11,10 +11,10 @@ use serde_json::Value;
 use super::repo::Base;
 use super::tree::TreeFiles;
 use crate::engine::{Contribution, Evidence};
-use crate::mutation::{Origin, SourceError, raw_key};
-use crate::placeholders;
+use portico_catalog::{Origin, SourceError, raw_key};
+use portico_catalog::placeholders;
 use crate::providers::infer::{Declared, Files};
-use crate::reader::Reader;
+use portico_catalog::reader::Reader;
 
 pub(crate) const MATCH: glob::MatchOptions = glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
 

@@ -9,7 +9,7 @@ use gix::ObjectId;
 use sha2::Digest;
 
 use crate::engine::ScanContext;
-use crate::reader::{ReadError, Reader};
+use portico_catalog::reader::{ReadError, Reader};
 
 /// Configuration every opened repository gets: never follow redirects to other hosts.
 const OVERRIDES: &[&str] = &["http.followRedirects=false"];

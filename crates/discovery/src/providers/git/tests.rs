@@ -3,7 +3,7 @@ use serde_json::json;
 use super::descriptors::join;
 use super::repo::{Remote, RepoSpec, Target, check_allowed};
 use super::*;
-use crate::reader::{Reader, ReaderConfig};
+use portico_catalog::reader::{Reader, ReaderConfig};
 
 fn build_err(settings: Value) -> String {
     match GitProvider::from_settings(&settings) {

@@ -25,7 +25,7 @@ mod tests;
 use serde_json::{Map, Value};
 
 use crate::engine::Contribution;
-use crate::mutation::SourceError;
+use portico_catalog::SourceError;
 
 /// Fact listing the dependencies found in deployment files (Kubernetes manifests, Helm
 /// templates, docker-compose), for the drift report to compare with declared ones.

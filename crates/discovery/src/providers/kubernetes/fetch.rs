@@ -16,7 +16,7 @@ use kube::{Client, Config, Resource};
 use serde::de::DeserializeOwned;
 
 use super::{ClusterSettings, Settings};
-use crate::reader::Reader;
+use portico_catalog::reader::Reader;
 
 /// Objects per list request; the API server hands a `continue` token for the rest.
 const PAGE: u32 = 500;

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::{GroupSettings, Settings, UserSettings};
 use crate::engine::{Contribution, Evidence};
-use crate::mutation::SourceError;
+use portico_catalog::SourceError;
 
 /// Attributes a user search asks for (`uid` always, for `memberUid` lookups).
 pub(crate) fn user_attributes(u: &UserSettings) -> Vec<String> {

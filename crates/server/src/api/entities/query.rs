@@ -96,7 +96,7 @@ fn cursor_of(params: &QueryParams) -> Result<Cursor, ApiError> {
         order: order_fields(&params.all("orderField"))?,
         text: text_filter(params)?,
         offset: params.offset()?.unwrap_or(0),
-        as_of: params.one("asOf")?.map(|t| portico_discovery::parse_time("asOf", t)).transpose().map_err(ApiError::Input)?,
+        as_of: params.one("asOf")?.map(|t| portico_catalog::parse_time("asOf", t)).transpose().map_err(ApiError::Input)?,
     })
 }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
 use portico_store::testing::TestDb;
 
 const GOOD: &str = "apiVersion: backstage.io/v1alpha1

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portico_discovery::{Catalog, CatalogOptions, Mutation, Origin, RawEntity};
+use portico_catalog::{Catalog, CatalogOptions, Mutation, Origin, RawEntity};
 use portico_store::testing::TestDb;
 use portico_store::{PgStore, Store};
 use serde_json::json;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use portico_discovery::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
+use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
 use portico_store::testing::TestDb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

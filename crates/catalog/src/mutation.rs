@@ -56,7 +56,7 @@ pub struct SourceError {
 
 /// A best-effort key for a document that may be invalid (used to keep its last good version,
 /// and to name Location parents before validation).
-pub(crate) fn raw_key(v: &Value) -> Option<String> {
+pub fn raw_key(v: &Value) -> Option<String> {
     let kind = v.get("kind")?.as_str()?;
     let name = v.pointer("/metadata/name")?.as_str()?;
     let ns = v.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(portico_model::DEFAULT_NAMESPACE);
