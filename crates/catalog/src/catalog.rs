@@ -14,6 +14,7 @@ use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 
 pub mod analytics;
 mod follow;
+pub mod gate;
 pub mod history;
 mod plan;
 pub mod query;
@@ -35,6 +36,8 @@ pub enum OrphanStrategy {
 #[derive(Debug, Clone, Default)]
 pub struct CatalogOptions {
     pub orphan_strategy: OrphanStrategy,
+    /// How many queries run at once, and their limits.
+    pub queries: gate::QueryConfig,
 }
 
 /// A validated entity and the relations its own fields would create.
@@ -73,6 +76,8 @@ pub struct Catalog {
     replica: String,
     /// Read models of past times, most recent use last ([`Catalog::graph_at`]).
     snapshots: Mutex<Vec<(portico_store::HistoryMarker, SharedGraph)>>,
+    /// Admission of queries ([`Catalog::query`]).
+    queries: gate::Gate,
 }
 
 /// A read model of `entries`, validated by the kinds they declare themselves.
@@ -107,6 +112,7 @@ impl Catalog {
             validator: RwLock::new(validator),
             writer: Mutex::new(()),
             events,
+            queries: gate::Gate::new(options.queries.clone()),
             options,
             replica: uuid::Uuid::new_v4().to_string(),
             snapshots: Mutex::new(Vec::new()),
@@ -184,7 +190,7 @@ impl Catalog {
     async fn finish_inner(&self, ingest: Ingest, source_errors: Vec<SourceError>, complete: bool) -> Result<IngestReport, IngestError> {
         let _guard = self.writer.lock().await;
         let at = crate::now_ms();
-        let Ingest { source, validator, kind_errors, mut validated, deferred, validate_ms, removals, .. } = ingest;
+        let Ingest { source, validator, kind_errors, mut validated, deferred, validate_ms, removals, location, .. } = ingest;
         let full = removals.is_none();
         let removals = removals.unwrap_or_default();
         let mut errors: Vec<ErrorRecord> = source_errors
@@ -217,6 +223,7 @@ impl Catalog {
 
         let plan_ms = planned.elapsed().as_millis();
         changes.replica = self.replica.clone();
+        changes.location = location;
         report.added = changes.added.len();
         report.updated = changes.updated.len();
         report.removed = changes.removed.len();
@@ -247,7 +254,7 @@ impl Catalog {
             entity_count: total,
         };
         let (mut store_ms, mut index_ms) = (0, 0);
-        if changes.changes_entities() || changes.errors.is_some() {
+        if !changes.is_empty() {
             changes.run = Some(run);
             let t = std::time::Instant::now();
             report.rows_written = self.store.apply(&changes).await?.rows_written;

@@ -353,9 +353,15 @@ impl LocationService {
         let mut ingest = self.catalog.begin(&Self::source_name(&record.id));
         let outcome = self.read_into(&spec, progress, &mut |chunk| self.catalog.add(&mut ingest, chunk)).await;
         refuse(&outcome)?;
-        let (record, exists) = self.store().add_location(&record).await?;
+        if existing.is_none() {
+            // Written in the transaction that writes what it provides.
+            self.catalog.register_location(&mut ingest, record.clone());
+        }
         let report = self.catalog.finish(ingest, outcome.errors.clone(), outcome.complete).await?;
-        Ok((record, outcome, exists, Some(report)))
+        // Another replica may have registered the same target meanwhile: answer with the stored one.
+        let stored = self.store().list_locations().await?.into_iter().find(|l| l.kind == spec.kind && l.target == spec.target);
+        let record = stored.unwrap_or(record);
+        Ok((record, outcome, existing.is_some(), Some(report)))
     }
 
     /// Re-reads one registered location and applies what it finds, validating as it reads.

@@ -73,3 +73,34 @@ async fn hosts_off_the_allow_list_are_refused_without_a_request() {
     assert!(err.contains("reading.allow"), "{err}");
     assert!(catalog.read().is_empty());
 }
+
+/// A server that sends an endless body without a length (chunked): the read must stop at the
+/// size limit, not buffer what the server sends.
+#[tokio::test]
+async fn a_body_without_a_length_stops_at_the_size_limit() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        let Ok((mut sock, _)) = listener.accept().await else { return };
+        let mut buf = vec![0u8; 8192];
+        let _ = sock.read(&mut buf).await;
+        let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n").await;
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "#".repeat(64 * 1024));
+        // Up to 1 GiB, unless the reader hangs up first.
+        for _ in 0..16 * 1024 {
+            if sock.write_all(chunk.as_bytes()).await.is_err() {
+                return;
+            }
+            counter.fetch_add(64 * 1024, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let reader = Reader::new(ReaderConfig { allow: vec![format!("127.0.0.1:{port}")], ..Default::default() });
+    let url: url::Url = format!("http://127.0.0.1:{port}/huge.yaml").parse().unwrap();
+    let err = reader.read_url(&url).await.unwrap_err();
+    assert!(matches!(err, portico_catalog::ReadError::TooLarge { .. }), "{err}");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(sent < 64 << 20, "the server got to send {sent} bytes");
+}

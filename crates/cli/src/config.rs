@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use portico_catalog::{LocationSpec, OrphanStrategy, ReaderConfig};
+use portico_catalog::{LocationSpec, OrphanStrategy, QueryConfig, ReaderConfig};
+use portico_server::ServerConfig;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -19,6 +20,8 @@ pub struct Config {
     pub catalog: CatalogConfig,
     pub reading: ReaderConfig,
     pub discovery: DiscoveryConfig,
+    /// How many queries run at once and their limits (docs/reference/configuration.md).
+    pub queries: QueryConfig,
 }
 
 /// `discovery`: the sources the engine runs (see docs/reference/discovery.md).
@@ -32,12 +35,6 @@ pub struct DiscoveryConfig {
     pub cache_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct ServerConfig {
-    pub host: String,
-    pub port: u16,
-}
 
 #[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -71,15 +68,11 @@ impl Default for Config {
             catalog: CatalogConfig::default(),
             reading: ReaderConfig::default(),
             discovery: DiscoveryConfig::default(),
+            queries: QueryConfig::default(),
         }
     }
 }
 
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self { host: "127.0.0.1".into(), port: 7007 }
-    }
-}
 
 impl Default for CatalogConfig {
     fn default() -> Self {

@@ -263,6 +263,7 @@ pub fn select_path(node: &IdedExpr) -> Option<String> {
 pub(crate) fn execution_error(expr: &Expr, e: &ExecutionError) -> ExprError {
     let (kind, message, needle): (ErrorKind, String, Option<Needle>) = match e {
         ExecutionError::NoSuchKey(k) => (ErrorKind::Evaluation, format!("no field '{k}'"), Some(Needle::Field(k.to_string()))),
+        ExecutionError::FunctionError { function, message } if function == crate::bounded::LIMIT => (ErrorKind::Limit, message.clone(), None),
         ExecutionError::FunctionError { function, message } => {
             (ErrorKind::Evaluation, format!("{function}(): {message}"), Some(Needle::Call(function.clone())))
         }

@@ -69,6 +69,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
 
 /// Registers Portico's functions on a root context.
 pub fn install(ctx: &mut Context<'_, '_>, graph: Arc<dyn GraphAccess>, budget: Arc<Budget>, now: DateTime<FixedOffset>) {
+    crate::bounded::install(ctx, budget.clone());
     for (how, prefix) in [(Answer::Entities, ""), (Answer::Count, crate::rewrite::COUNT_PREFIX)] {
         let g = graph.clone();
         let b = budget.clone();

@@ -7,6 +7,7 @@
 //! or a wrong number of arguments is reported with its position before anything runs. Runs
 //! share a [`Budget`] (graph steps and wall time) and do no I/O.
 
+mod bounded;
 mod budget;
 mod check;
 mod error;
@@ -16,7 +17,7 @@ pub mod value;
 
 use std::sync::{Arc, OnceLock};
 
-pub use budget::{Budget, Limits};
+pub use budget::{human_bytes, Budget, Cancel, Limits};
 pub use cel;
 pub use check::{select_path, Path};
 pub use error::{ErrorKind, ExprError, Span};

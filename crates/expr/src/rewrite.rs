@@ -1,11 +1,18 @@
-//! Rewrites of the syntax tree that keep an expression's meaning and spare work: counting the
-//! entities a graph function returns does not need the entities. `reachable('dependsOn').size()`
-//! (or `size(…)`) becomes an internal call that counts without building a value per entity —
-//! at a hub with thousands of dependents, the difference between milliseconds and hundreds of
-//! them. The checks run on the tree as written; only evaluation uses the rewritten one.
+//! Rewrites of the syntax tree that keep an expression's meaning. Two kinds:
+//!
+//! - To spare work: counting the entities a graph function returns does not need the
+//!   entities. `reachable('dependsOn').size()` (or `size(…)`) becomes an internal call that
+//!   counts without building a value per entity — at a hub with thousands of dependents, the
+//!   difference between milliseconds and hundreds of them.
+//! - To bound work ([`bound`]): loops and the steps that build values are routed through the
+//!   functions of `bounded.rs`, which charge the run's budget where the work is done.
+//!
+//! The checks run on the tree as written; only evaluation uses the rewritten one.
 
-use cel::common::ast::{CallExpr, EntryExpr, Expr as Node, IdedEntryExpr};
+use cel::common::ast::{CallExpr, EntryExpr, Expr as Node, IdedEntryExpr, IdedExpr};
 use cel::parser::Expression;
+
+use crate::bounded;
 
 /// Graph functions whose results may be counted without being built.
 const COUNTABLE: &[&str] = &["related", "inverse", "reachable"];
@@ -16,6 +23,7 @@ pub(crate) const COUNT_PREFIX: &str = "__count_";
 pub(crate) fn for_evaluation(tree: &Expression) -> Expression {
     let mut out = tree.clone();
     rewrite(&mut out);
+    bound(&mut out);
     out
 }
 
@@ -25,6 +33,9 @@ pub(crate) fn as_written(e: cel::ExecutionError) -> cel::ExecutionError {
     match e {
         cel::ExecutionError::FunctionError { function, message } if function.starts_with(COUNT_PREFIX) => {
             cel::ExecutionError::FunctionError { function: function[COUNT_PREFIX.len()..].to_owned(), message }
+        }
+        cel::ExecutionError::FunctionError { function, message } if function != bounded::LIMIT && function.starts_with('@') => {
+            cel::ExecutionError::FunctionError { function: function[1..].to_owned(), message }
         }
         other => other,
     }
@@ -79,6 +90,111 @@ fn rewrite(node: &mut Expression) {
         target: graph_call.target,
         args: graph_call.args,
     });
+}
+
+/// Routes loops and value-building steps through the functions of `bounded.rs` (children
+/// first, so nested ones are bounded too):
+///
+/// - every loop iteration passes an `@tick`: in the loop condition, or, for the shapes the
+///   evaluator runs as an in-place append (`map`, `filter`: the condition must stay a literal
+///   for that), in the filter's guard or the appended element;
+/// - `a + b` becomes `@add(a, b)` (not the accumulator's own `@result + [x]`);
+/// - `s.replace(…)`, `l.join(…)`, `s.split(…)` become `@replace(s, …)` and so on;
+/// - an element of a list or map literal that is not a constant passes `@sized`, as do the
+///   result and the argument list of `format` and the result of `strings.quote`.
+pub(crate) fn bound(node: &mut Expression) {
+    match &mut node.expr {
+        Node::Call(c) => {
+            if let Some(t) = c.target.as_mut() {
+                bound(t);
+            }
+            c.args.iter_mut().for_each(bound);
+        }
+        Node::Comprehension(c) => {
+            for child in [&mut c.iter_range, &mut c.accu_init, &mut c.loop_cond, &mut c.loop_step, &mut c.result] {
+                bound(child);
+            }
+            tick(c);
+        }
+        Node::List(l) => l.elements.iter_mut().for_each(|e| {
+            bound(e);
+            sized(e);
+        }),
+        Node::Map(m) => m.entries.iter_mut().for_each(|e| match &mut e.expr {
+            EntryExpr::MapEntry(entry) => {
+                bound(&mut entry.key);
+                bound(&mut entry.value);
+                sized(&mut entry.key);
+                sized(&mut entry.value);
+            }
+            EntryExpr::StructField(field) => bound(&mut field.value),
+        }),
+        Node::Select(s) => bound(&mut s.operand),
+        _ => {}
+    }
+    let Node::Call(c) = &mut node.expr else { return };
+    match (c.func_name.as_str(), c.target.as_deref(), c.args.len()) {
+        ("_+_", None, 2) if !is_accumulator(&c.args[0]) => c.func_name = bounded::ADD.to_owned(),
+        (name, Some(_), _) if bounded::MEASURED.contains(&name) => {
+            let target = *c.target.take().expect("a target");
+            c.func_name = format!("@{name}");
+            c.args.insert(0, target);
+        }
+        ("format", Some(_), 1) => {
+            sized(&mut c.args[0]);
+            wrap(node, bounded::SIZED);
+        }
+        ("quote", Some(IdedExpr { expr: Node::Ident(ns), .. }), 1) if ns == "strings" => wrap(node, bounded::SIZED),
+        ("strings.quote", None, 1) => wrap(node, bounded::SIZED),
+        _ => {}
+    }
+}
+
+/// The accumulator of a macro's loop (`@result`): users cannot name it.
+fn is_accumulator(e: &Expression) -> bool {
+    matches!(&e.expr, Node::Ident(name) if name.starts_with('@'))
+}
+
+/// Replaces `node` by `function(node)`.
+fn wrap(node: &mut Expression, function: &str) {
+    let inner = std::mem::take(node);
+    node.id = inner.id;
+    node.expr = Node::Call(CallExpr { func_name: function.to_owned(), target: None, args: vec![inner] });
+}
+
+/// Wraps a value about to be copied into a literal, unless it is a constant.
+fn sized(e: &mut Expression) {
+    if !matches!(e.expr, Node::Literal(_)) {
+        wrap(e, bounded::SIZED);
+    }
+}
+
+/// Puts an `@tick` where the evaluator passes on every iteration of `c`.
+fn tick(c: &mut cel::common::ast::ComprehensionExpr) {
+    let accu = c.accu_var.as_str();
+    let is_accu = |e: &Expression| matches!(&e.expr, Node::Ident(name) if name == accu);
+    // `accu + [x]`, which the evaluator appends in place.
+    let is_append = |e: &Expression| match &e.expr {
+        Node::Call(add) => {
+            add.func_name == "_+_" && add.target.is_none() && add.args.len() == 2 && is_accu(&add.args[0]) && matches!(&add.args[1].expr, Node::List(l) if l.elements.len() == 1)
+        }
+        _ => false,
+    };
+    let in_place = is_accu(&c.result) && matches!(c.loop_cond.expr, Node::Literal(_));
+    let guarded = matches!(&c.loop_step.expr, Node::Call(cond) if cond.func_name == "_?_:_" && cond.args.len() == 3 && is_accu(&cond.args[2]) && is_append(&cond.args[1]));
+    let unguarded = is_append(&c.loop_step);
+    match (in_place, guarded, unguarded) {
+        (true, true, _) => {
+            let Node::Call(cond) = &mut c.loop_step.expr else { unreachable!("checked above") };
+            wrap(&mut cond.args[0], bounded::TICK);
+        }
+        (true, false, true) => {
+            let Node::Call(add) = &mut c.loop_step.expr else { unreachable!("checked above") };
+            let Node::List(list) = &mut add.args[1].expr else { unreachable!("checked above") };
+            wrap(&mut list.elements[0], bounded::TICK);
+        }
+        _ => wrap(&mut c.loop_cond, bounded::TICK),
+    }
 }
 
 #[cfg(test)]

@@ -157,7 +157,8 @@ fn long_operator_chains_are_bounded() {
 fn traversal_is_bounded() {
     let limits = Limits { max_steps: 20, ..Limits::default() };
     let e = run_with(limits, "[1,2,3,4,5,6,7,8,9,10].all(i, reachable('dependsOn').size() == 2)", "component:default/a").unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Evaluation);
+    // The loop's next iteration reports the limit the traversal hit.
+    assert_eq!(e.kind, ErrorKind::Limit);
     assert!(e.message.contains("more than 20"), "{e}");
 }
 

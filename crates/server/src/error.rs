@@ -42,6 +42,9 @@ pub enum ApiError {
     /// 403: the request may not be made (a cross-site request from a browser).
     #[error("{0}")]
     Forbidden(String),
+    /// 503 with `Retry-After`: too busy right now (too many queries), or stopping.
+    #[error("{message}")]
+    Unavailable { message: String, retry_after_secs: u64 },
     /// 500: the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -55,6 +58,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +71,7 @@ impl ApiError {
             ApiError::Conflict(_) => "ConflictError",
             ApiError::Unauthorized(_) => "AuthenticationError",
             ApiError::Forbidden(_) => "NotAllowedError",
+            ApiError::Unavailable { .. } => "ServiceUnavailableError",
             ApiError::Internal(_) => "InternalError",
         }
     }
@@ -75,6 +80,7 @@ impl ApiError {
     fn public_message(&self) -> String {
         match self {
             ApiError::Input(m) | ApiError::NotFound(m) | ApiError::Conflict(m) | ApiError::Unauthorized(m) | ApiError::Forbidden(m) => m.clone(),
+            ApiError::Unavailable { message, .. } => message.clone(),
             ApiError::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -112,6 +118,7 @@ impl From<FilterError> for ApiError {
 struct ErrorReport {
     name: &'static str,
     message: String,
+    retry_after_secs: Option<u64>,
 }
 
 impl IntoResponse for ApiError {
@@ -120,7 +127,11 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %cause, "internal error");
         }
         let mut res = self.status().into_response();
-        res.extensions_mut().insert(ErrorReport { name: self.name(), message: self.public_message() });
+        let retry_after_secs = match &self {
+            ApiError::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        };
+        res.extensions_mut().insert(ErrorReport { name: self.name(), message: self.public_message(), retry_after_secs });
         res
     }
 }
@@ -171,13 +182,13 @@ pub(crate) async fn shape_errors(req: Request, next: Next) -> Response {
     let body = axum::body::to_bytes(res.into_body(), MAX_FOREIGN_BODY).await.unwrap_or_default();
     let text = String::from_utf8_lossy(&body).trim().to_owned();
     let report = match status {
-        StatusCode::NOT_FOUND => ErrorReport { name: "NotFoundError", message: if text.is_empty() { "not found".into() } else { text } },
-        StatusCode::CONFLICT => ErrorReport { name: "ConflictError", message: text },
+        StatusCode::NOT_FOUND => ErrorReport { name: "NotFoundError", message: if text.is_empty() { "not found".into() } else { text }, retry_after_secs: None },
+        StatusCode::CONFLICT => ErrorReport { name: "ConflictError", message: text, retry_after_secs: None },
         s if s.is_server_error() => {
             tracing::error!(status = s.as_u16(), body = %text, "internal error");
-            ErrorReport { name: "InternalError", message: "internal error".into() }
+            ErrorReport { name: "InternalError", message: "internal error".into(), retry_after_secs: None }
         }
-        _ => ErrorReport { name: "InputError", message: if text.is_empty() { status.to_string() } else { text } },
+        _ => ErrorReport { name: "InputError", message: if text.is_empty() { status.to_string() } else { text }, retry_after_secs: None },
     };
     render(status, report, method, url)
 }
@@ -195,7 +206,11 @@ fn render(status: StatusCode, report: ErrorReport, method: String, url: String) 
         request: RequestDetail { method, url },
         response: ResponseDetail { status_code: status.as_u16() },
     };
-    (status, axum::Json(body)).into_response()
+    let mut res = (status, axum::Json(body)).into_response();
+    if let Some(secs) = report.retry_after_secs {
+        res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    res
 }
 
 /// Answers requests no route matches (unknown paths and methods), as Backstage does: a 404.

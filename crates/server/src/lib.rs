@@ -18,6 +18,7 @@
 
 mod api;
 pub mod error;
+mod guard;
 pub mod origin;
 pub mod params;
 mod render;
@@ -35,8 +36,10 @@ use portico_search::SearchIndex;
 
 pub use api::locations::{Registration, SourceProblem, register_location};
 pub use api::openapi::ApiDoc;
+pub use api::query::refused;
 pub use api::saved_queries::save_query;
 pub use error::ApiError;
+pub use guard::ServerConfig;
 pub use render::EntityView;
 pub use startup::Application;
 

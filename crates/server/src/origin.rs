@@ -37,11 +37,35 @@ pub fn cross_site(headers: &HeaderMap, uri: &Uri) -> Option<String> {
     }
     let origin = headers.get(header::ORIGIN)?;
     let origin = origin.to_str().unwrap_or_default().trim();
+    (!names_this_server(headers, uri, origin)).then(|| format!("a page of {origin}"))
+}
+
+/// Whether `origin` is the server the request was sent to (`Host`, or `X-Forwarded-Host` from
+/// a proxy that rewrites it).
+fn names_this_server(headers: &HeaderMap, uri: &Uri, origin: &str) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     // HTTP/2 carries the host in the request's authority rather than a `Host` header.
     let host = text(header::HOST.as_str()).or_else(|| uri.authority().map(|a| a.as_str()));
     let forwarded = text("x-forwarded-host").and_then(|h| h.split(',').next()).map(str::trim);
-    let same = [host, forwarded].into_iter().flatten().any(|h| same_origin(origin, h));
-    (!same).then(|| format!("a page of {origin}"))
+    [host, forwarded].into_iter().flatten().any(|h| same_origin(origin, h))
+}
+
+/// Where a safe request that would run user work (a query, `/query?q=…`, `/query.csv?q=…`)
+/// comes from, when that is a page of another site: a link or an `<img>` on any site could
+/// otherwise make every visitor's browser run an expensive query. `Sec-Fetch-Site` tells
+/// (`cross-site` or `same-site`: only this origin, or the user typing the address, may run
+/// it); browsers that do not send it send a `Referer`, which must then be of this host.
+/// `None` when it may run: same origin, typed or bookmarked, or no browser at all.
+pub fn foreign_page(headers: &HeaderMap, uri: &Uri) -> Option<String> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    match text("sec-fetch-site").map(str::to_ascii_lowercase).as_deref() {
+        Some("cross-site") | Some("same-site") => return Some("a page of another site".to_owned()),
+        Some(_) => return None,
+        None => {}
+    }
+    let referer = text(header::REFERER.as_str())?;
+    let origin = referer.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    (!names_this_server(headers, uri, &origin)).then(|| format!("a page of {origin}"))
 }
 
 /// Whether `origin` (`scheme://host[:port]`) names the server `host` (`host[:port]`) names; a
@@ -60,7 +84,7 @@ fn same_origin(origin: &str, host: &str) -> bool {
 }
 
 /// `host[:port]` (the host possibly a bracketed IPv6 address) as host and port.
-fn host_port(s: &str) -> Option<(&str, Option<u16>)> {
+pub(crate) fn host_port(s: &str) -> Option<(&str, Option<u16>)> {
     let (host, rest) = match s.strip_prefix('[') {
         Some(v6) => {
             let end = v6.find(']')?;
@@ -101,20 +125,33 @@ mod tests {
         }
     }
 
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
     #[test]
     fn cross_site_posts_are_refused_and_others_pass() {
         let uri: Uri = "/register".parse().unwrap();
-        let headers = |pairs: &[(&'static str, &str)]| {
-            let mut h = HeaderMap::new();
-            for (k, v) in pairs {
-                h.insert(*k, v.parse().unwrap());
-            }
-            h
-        };
         assert!(cross_site(&headers(&[("host", "p:1")]), &uri).is_none(), "no Origin: not a browser");
         assert!(cross_site(&headers(&[("host", "p:1"), ("origin", "http://p:1"), ("sec-fetch-site", "same-origin")]), &uri).is_none());
         assert!(cross_site(&headers(&[("host", "10.0.0.5:3000"), ("origin", "https://p.example"), ("x-forwarded-host", "p.example")]), &uri).is_none());
         assert!(cross_site(&headers(&[("host", "p:1"), ("origin", "http://evil")]), &uri).is_some());
         assert!(cross_site(&headers(&[("host", "p:1"), ("sec-fetch-site", "cross-site")]), &uri).is_some());
+    }
+
+    #[test]
+    fn queries_run_only_from_this_origin_or_a_typed_address() {
+        let uri: Uri = "/query?q=true".parse().unwrap();
+        assert!(foreign_page(&headers(&[("host", "p:1")]), &uri).is_none(), "curl");
+        assert!(foreign_page(&headers(&[("host", "p:1"), ("sec-fetch-site", "same-origin")]), &uri).is_none());
+        assert!(foreign_page(&headers(&[("host", "p:1"), ("sec-fetch-site", "none")]), &uri).is_none(), "typed or bookmarked");
+        assert!(foreign_page(&headers(&[("host", "p:1"), ("sec-fetch-site", "cross-site")]), &uri).is_some());
+        assert!(foreign_page(&headers(&[("host", "p:1"), ("sec-fetch-site", "same-site")]), &uri).is_some());
+        assert!(foreign_page(&headers(&[("host", "p:1"), ("referer", "http://p:1/catalog")]), &uri).is_none());
+        assert!(foreign_page(&headers(&[("host", "p:1"), ("referer", "https://evil.example/x")]), &uri).is_some());
     }
 }

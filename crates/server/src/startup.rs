@@ -1,14 +1,42 @@
-//! Startup in one place: bind the listener (port 0 picks a free port, as tests do), then
-//! serve until ctrl-c or SIGTERM, letting requests in flight finish.
+//! Startup in one place: bind the listener (port 0 picks a free port, as tests do), then serve
+//! until ctrl-c or SIGTERM.
+//!
+//! The accept loop is the server's own rather than `axum::serve`, because a few slow or
+//! half-open clients must not be able to stall it:
+//!
+//! - a client has `headerTimeoutSeconds` to send a request's headers (also the longest an
+//!   idle keep-alive connection stays open) and `bodyTimeoutSeconds` between two parts of a
+//!   body, else its connection is closed;
+//! - at most `maxConnections` connections are open at once (by default half the process's
+//!   file descriptors); past that, new ones wait in the kernel's backlog instead of failing
+//!   every request with "too many open files";
+//! - a connection serves at most `maxRequestsPerConnection` requests, then says
+//!   `Connection: close`.
+//!
+//! On shutdown the server stops accepting, cancels every running query (they end at their
+//! next step), lets requests in flight finish for a few seconds, and stops.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use crate::AppState;
+use crate::guard::ServerConfig;
+
+/// How long requests in flight may finish once the server is stopping.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// A bound, not yet running, server.
 pub struct Application {
@@ -16,6 +44,7 @@ pub struct Application {
     addr: SocketAddr,
     router: Router,
     state: AppState,
+    config: ServerConfig,
 }
 
 impl Application {
@@ -29,7 +58,13 @@ impl Application {
     pub async fn build_with(state: AppState, addr: SocketAddr, router: Router) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        Ok(Self { listener, addr, router, state })
+        Ok(Self { listener, addr, router, state, config: ServerConfig::default() })
+    }
+
+    /// Serves under `config` (timeouts, connection cap, allowed hosts) instead of the defaults.
+    pub fn with_config(mut self, config: ServerConfig) -> Self {
+        self.config = config;
+        self
     }
 
     /// The port actually bound.
@@ -37,7 +72,13 @@ impl Application {
         self.addr.port()
     }
 
-    /// `http://host:port` to reach the server (loopback when bound to all interfaces).
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://host:port` to reach the server from this machine (loopback when bound to all
+    /// interfaces).
     pub fn url(&self) -> String {
         let ip = self.addr.ip();
         let host = if ip.is_unspecified() {
@@ -57,13 +98,79 @@ impl Application {
 
     /// Serves until `signal` completes, then finishes the requests in flight.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
-        tracing::info!(url = %self.url(), "serving");
-        let upkeep = tokio::spawn(crate::telemetry::upkeep(self.state.metrics.clone()));
-        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(signal).await;
+        let Self { listener, addr, router, state, config } = self;
+        tracing::info!(address = %addr, "serving");
+        let upkeep = tokio::spawn(crate::telemetry::upkeep(state.metrics.clone()));
+        let router = crate::guard::apply(router, &config, addr);
+        let graceful = GracefulShutdown::new();
+        let connections = Arc::new(Semaphore::new(config.connection_cap()));
+        let mut signal = std::pin::pin!(signal);
+        loop {
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => permit.expect("the connection semaphore is never closed"),
+                () = &mut signal => break,
+            };
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of descriptors or a connection reset before it was accepted: wait
+                        // a moment rather than spin.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut signal => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(config.header_timeout())
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service(router.clone(), config.max_requests_per_connection, config.body_timeout()));
+            let watched = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = watched.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                drop(permit);
+            });
+        }
+        tracing::info!("stopping: cancelling running queries, finishing requests in flight");
+        state.catalog.close_queries();
+        drop(listener);
+        if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+            tracing::warn!("requests still in flight after {} s; stopping anyway", DRAIN.as_secs());
+        }
         upkeep.abort();
         tracing::info!("stopped");
-        result
+        Ok(())
     }
+}
+
+/// One connection's service: the router, with the body read under a timeout and
+/// `Connection: close` once the connection has served its share of requests.
+fn service(
+    router: Router,
+    max_requests: u64,
+    body_timeout: Duration,
+) -> hyper_util::service::TowerToHyperService<impl tower::Service<hyper::Request<hyper::body::Incoming>, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send> + Clone> {
+    let served = Arc::new(AtomicU64::new(0));
+    let max_requests = max_requests.max(1);
+    let svc = tower::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let router = router.clone();
+        let last = served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests;
+        async move {
+            let req: Request = req.map(|body| axum::body::Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, body)));
+            let mut res = router.oneshot(req).await?;
+            if last {
+                res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Ok::<_, std::convert::Infallible>(res)
+        }
+    });
+    hyper_util::service::TowerToHyperService::new(svc)
 }
 
 async fn shutdown_signal() {

@@ -40,12 +40,20 @@ pub struct ChangeSet {
     pub errors: Option<Vec<ErrorRecord>>,
     /// When set, recorded as the source's latest run.
     pub run: Option<SourceRecord>,
+    /// When set, a location registered in the same transaction as its entities (unless one
+    /// with the same type and target exists).
+    pub location: Option<LocationRecord>,
 }
 
 impl ChangeSet {
     /// Whether applying it would change any entity.
     pub fn changes_entities(&self) -> bool {
         !(self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty() && self.orphaned.is_empty())
+    }
+
+    /// Whether there is anything to write at all.
+    pub fn is_empty(&self) -> bool {
+        !self.changes_entities() && self.errors.is_none() && self.location.is_none()
     }
 }
 

@@ -220,6 +220,20 @@ macro_rules! impl_store {
                 if let Some(run) = &c.run {
                     rows += Self::upsert_source(&mut *tx, run).await?;
                 }
+                // A location registered by this change: stored with its entities or not at all.
+                if let Some(l) = &c.location {
+                    rows += sqlx::query(
+                        "insert into locations (id, type, target, created_at) select $1, $2, $3, $4 \
+                         where not exists (select 1 from locations where type = $2 and target = $3)",
+                    )
+                    .bind(l.id.as_str())
+                    .bind(l.kind.as_str())
+                    .bind(l.target.as_str())
+                    .bind(l.created_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
                 self.announce(&mut *tx, &c.replica, &c.source).await?;
                 let t3 = std::time::Instant::now();
                 tx.commit().await?;

@@ -13,6 +13,7 @@ use crate::error::PageError;
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
+    ("theme.js", "text/javascript; charset=utf-8", include_str!("../assets/theme.js")),
     ("favicon.svg", "image/svg+xml", include_str!("../assets/favicon.svg")),
 ];
 

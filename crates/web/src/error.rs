@@ -24,6 +24,9 @@ pub enum PageError {
     /// 405.
     #[error("this page does not accept that method")]
     MethodNotAllowed,
+    /// 503 with `Retry-After`: too busy right now, or stopping.
+    #[error("{0}")]
+    Unavailable(String, u64),
     /// 500: the cause is logged, never sent.
     #[error("something went wrong on our side; it has been logged")]
     Internal(String),
@@ -37,6 +40,7 @@ impl PageError {
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::Conflict(_) => StatusCode::CONFLICT,
             PageError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            PageError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -48,6 +52,7 @@ impl PageError {
             PageError::NotFound(_) => "Not found",
             PageError::Conflict(_) => "Already there",
             PageError::MethodNotAllowed => "Method not allowed",
+            PageError::Unavailable(..) => "Busy, try again shortly",
             PageError::Internal(_) => "Something went wrong",
         }
     }
@@ -60,6 +65,7 @@ impl From<ApiError> for PageError {
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::Conflict(m) => PageError::Conflict(m),
             ApiError::Forbidden(m) => PageError::Forbidden(m),
+            ApiError::Unavailable { message, retry_after_secs } => PageError::Unavailable(message, retry_after_secs),
             ApiError::Internal(m) => PageError::Internal(m),
         }
     }
@@ -91,10 +97,14 @@ impl IntoResponse for PageError {
         }
         let status = self.status();
         let page = ErrorPage { status: status.as_u16(), heading: self.heading(), message: self.to_string() };
-        match crate::templates::render("error.html", page) {
+        let mut res = match crate::templates::render("error.html", page) {
             Ok(html) => (status, html).into_response(),
             // The error page itself failed: plain text, still the right status.
             Err(_) => (status, self.to_string()).into_response(),
+        };
+        if let PageError::Unavailable(_, secs) = &self {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*secs));
         }
+        res
     }
 }

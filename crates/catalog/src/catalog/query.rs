@@ -6,6 +6,7 @@ use portico_graph::eval::{self, Compiled, ExprQuery, ExprResult, SharedGraph};
 use portico_graph::{CatalogGraph, EntityView};
 use serde_json::{Map, Value};
 
+use super::gate::{QueryConfig, Refused};
 use super::Catalog;
 use crate::IngestError;
 
@@ -18,6 +19,16 @@ pub enum QueryError {
     /// The catalog could not answer (bad `asOf`, store failure).
     #[error(transparent)]
     Catalog(#[from] IngestError),
+    /// Too many queries are running or waiting, or the server is stopping: try again later.
+    #[error("{}", refused_message(.0))]
+    Refused(Refused),
+}
+
+fn refused_message(r: &Refused) -> String {
+    match r {
+        Refused::Busy { retry_after_secs } => format!("too many queries are running; try again in {retry_after_secs} s"),
+        Refused::Stopping => "the server is stopping; try again on another replica or after it restarts".to_owned(),
+    }
 }
 
 /// A query's answer.
@@ -39,9 +50,28 @@ pub struct QueryOutput {
 }
 
 impl Catalog {
-    /// Runs `query` on the catalog as it is, or as it was at `as_of` (ms since the epoch).
+    /// How queries are admitted and limited (`queries:` in the configuration).
+    pub fn query_config(&self) -> &QueryConfig {
+        self.queries.config()
+    }
+
+    /// Queries evaluating now (for metrics).
+    pub fn queries_running(&self) -> usize {
+        self.queries.running()
+    }
+
+    /// Cancels every running query and refuses new ones: the server is stopping.
+    pub fn close_queries(&self) {
+        self.queries.close();
+    }
+
+    /// Runs `query` on the catalog as it is, or as it was at `as_of` (ms since the epoch),
+    /// under `limits` (usually `query_config().limits()`). It waits for a turn among the
+    /// queries running (or is refused as busy), and stops when the returned future is dropped.
     pub async fn query(&self, query: ExprQuery, as_of: Option<i64>, limits: &Limits) -> Result<QueryOutput, QueryError> {
         let compiled = Compiled::new(&query, limits)?;
+        let ticket = self.queries.enter().await.map_err(QueryError::Refused)?;
+        let cancel = ticket.cancel().clone();
         let graph: SharedGraph = match as_of {
             Some(at) => self.graph_at(at).await?,
             None => self.graph().clone(),
@@ -49,12 +79,13 @@ impl Catalog {
         let now = chrono::Utc::now().fixed_offset();
         let q = query.clone();
         let (result, items) = tokio::task::spawn_blocking(move || {
-            let result = eval::run(&graph, &q, &compiled, now)?;
+            let result = eval::run_cancellable(&graph, &q, &compiled, now, &cancel)?;
             let items = items(&graph.read(), &result, &q.fields);
             Ok::<_, ExprError>((result, items))
         })
         .await
         .map_err(|e| IngestError::Invalid(format!("the query stopped: {e}")))??;
+        drop(ticket);
         Ok(QueryOutput {
             items,
             total_items: result.total,
@@ -146,19 +177,29 @@ impl QueryOutput {
         text_table(&header.iter().map(String::as_str).collect::<Vec<_>>(), &rows)
     }
 
-    /// The answer as CSV (RFC 4180).
+    /// The answer as CSV (RFC 4180). A cell that a spreadsheet would read as a formula (it
+    /// starts with `=`, `+`, `-`, `@`, a tab or a carriage return: entity fields are anyone's
+    /// text) is prefixed with `'`, so opening the download never runs it.
     pub fn csv(&self) -> String {
         let (header, rows) = self.rows();
         let write = || -> Result<Vec<u8>, Box<dyn std::error::Error>> {
             let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(&header)?;
+            w.write_record(header.iter().map(|c| csv_cell(c).into_owned()))?;
             for r in &rows {
-                w.write_record(r)?;
+                w.write_record(r.iter().map(|c| csv_cell(c).into_owned()))?;
             }
             Ok(w.into_inner()?)
         };
         // Writing to memory cannot fail.
         String::from_utf8(write().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// A cell as CSV may carry it without a spreadsheet taking it for a formula.
+fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
     }
 }
 
@@ -180,4 +221,26 @@ pub fn text_table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push(line(row.iter().map(String::as_str).collect()));
     }
     out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_quoted() {
+        for (cell, expected) in [
+            ("=HYPERLINK(\"http://evil.example\",\"x\")", "'=HYPERLINK(\"http://evil.example\",\"x\")"),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("team-a", "team-a"),
+            ("", ""),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(csv_cell(cell), expected, "{cell:?}");
+        }
+    }
 }

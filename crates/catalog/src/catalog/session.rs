@@ -28,6 +28,9 @@ pub struct Ingest {
     pub(super) removals: Option<Vec<String>>,
     /// Documents added so far.
     pub(super) count: usize,
+    /// A location to register in the same transaction as what it provides, so that a crash
+    /// between the two never leaves a registered but empty location.
+    pub(super) location: Option<portico_store::LocationRecord>,
 }
 
 impl Ingest {
@@ -77,7 +80,13 @@ impl Catalog {
             validate_ms: 0,
             removals: None,
             count: 0,
+            location: None,
         }
+    }
+
+    /// Registers `location` when this ingest commits (and only then).
+    pub fn register_location(&self, ingest: &mut Ingest, location: portico_store::LocationRecord) {
+        ingest.location = Some(location);
     }
 
     /// Validates a chunk of documents now (in parallel) and keeps the results.

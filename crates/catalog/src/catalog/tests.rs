@@ -18,7 +18,7 @@ fn full(source: &str, entities: Vec<RawEntity>) -> Mutation {
 }
 
 async fn catalog(db: &TestDb, strategy: OrphanStrategy) -> Arc<Catalog> {
-    Catalog::open(db.store.clone(), CatalogOptions { orphan_strategy: strategy }).await.unwrap()
+    Catalog::open(db.store.clone(), CatalogOptions { orphan_strategy: strategy, ..Default::default() }).await.unwrap()
 }
 
 fn keys(c: &Catalog) -> Vec<String> {

@@ -61,7 +61,7 @@ pub async fn open(config: &Config) -> anyhow::Result<(Arc<Catalog>, LocationServ
     }
     let store = portico_store::open(&url).await.context("failed to open the database")?;
     store.migrate().await.context("failed to migrate the database")?;
-    let catalog = Catalog::open(store, CatalogOptions { orphan_strategy: config.catalog.orphan_strategy }).await?;
+    let catalog = Catalog::open(store, CatalogOptions { orphan_strategy: config.catalog.orphan_strategy, queries: config.queries.clone() }).await?;
     let locations = LocationService::new(catalog.clone(), Reader::new(config.reading.clone()));
     Ok((catalog, locations))
 }

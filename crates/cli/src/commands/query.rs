@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use portico_catalog::{parse_time, QueryError};
-use portico_expr::Limits;
 use portico_graph::eval::{ExprQuery, OrderBy};
 
 use super::catalog::open;
@@ -74,12 +73,14 @@ pub async fn query(config: Config, args: QueryArgs) -> anyhow::Result<ExitCode> 
             limit: args.limit,
         },
     };
-    let output = match catalog.query(query, as_of, &Limits::default()).await {
+    let limits = catalog.query_config().limits();
+    let output = match catalog.query(query, as_of, &limits).await {
         Ok(o) => o,
         Err(QueryError::Expr(e)) => {
             eprintln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
+        Err(e @ QueryError::Refused(_)) => return Err(anyhow::anyhow!("{e}")),
         Err(QueryError::Catalog(e)) => return Err(e.into()),
     };
     for w in &output.result.warnings {

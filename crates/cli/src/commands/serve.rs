@@ -52,8 +52,19 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     discovery.start_schedule();
     let app = Application::build_with(state.clone(), addr, portico_web::router(state))
         .await
-        .with_context(|| format!("failed to listen on {addr}"))?;
-    println!("Portico is running at {} ({entities} entities). Press Ctrl-C to stop.", app.url());
+        .with_context(|| format!("failed to listen on {addr}"))?
+        .with_config(config.server.clone());
+    let bound = app.local_addr();
+    if bound.ip().is_loopback() {
+        println!("Portico is running at {} ({entities} entities). Press Ctrl-C to stop.", app.url());
+    } else {
+        println!("Portico is listening on {bound} ({entities} entities); on this machine: {}. Press Ctrl-C to stop.", app.url());
+        let warning = format!(
+            "Portico is listening on {bound}, reachable from other machines, and has no sign-in: anyone who can reach it can read the catalog, register and delete locations and run discovery. Bind to 127.0.0.1 (server.host) unless this network is trusted."
+        );
+        eprintln!("warning: {warning}");
+        tracing::warn!("{warning}");
+    }
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }

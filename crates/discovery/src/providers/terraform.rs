@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::{Provider, ProviderError, Scan, ScanContext, ScopeOutcome, ScopeScan};
 use portico_catalog::SourceError;
+use portico_catalog::reader::{BodyError, FileError, read_body, read_regular_file};
 
 /// States larger than this are refused (a 10,000-resource state is about 30 MB).
 const MAX_STATE_BYTES: u64 = 512 * 1024 * 1024;
@@ -140,15 +141,17 @@ impl TerraformProvider {
     async fn fetch(&self, src: &StateSource) -> Result<String, String> {
         match &src.place {
             Place::File(path) => {
-                let shown = path.display();
-                let meta = tokio::fs::metadata(path).await.map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => format!("{shown}: file not found"),
-                    _ => format!("{shown}: {e}"),
-                })?;
-                if meta.len() > MAX_STATE_BYTES {
-                    return Err(format!("{shown}: file is {} bytes, over the limit of {MAX_STATE_BYTES} bytes", meta.len()));
-                }
-                let bytes = tokio::fs::read(path).await.map_err(|e| format!("{shown}: {e}"))?;
+                let shown = path.display().to_string();
+                let read = path.clone();
+                let bytes = tokio::task::spawn_blocking(move || read_regular_file(&read, MAX_STATE_BYTES))
+                    .await
+                    .map_err(|e| format!("{shown}: {e}"))?
+                    .map_err(|e| match e {
+                        FileError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => format!("{shown}: file not found"),
+                        FileError::Io(e) => format!("{shown}: {e}"),
+                        FileError::NotRegular => format!("{shown}: not a regular file (a directory, FIFO, socket or device); refused"),
+                        FileError::TooLarge(size) => format!("{shown}: file is {size} bytes, over the limit of {MAX_STATE_BYTES} bytes"),
+                    })?;
                 String::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8 text, so not a Terraform state"))
             }
             Place::Http { url, username, password_env } => {
@@ -175,11 +178,11 @@ impl TerraformProvider {
                 if !status.is_success() {
                     return Err(format!("GET {shown}: HTTP {status}"));
                 }
-                if resp.content_length().is_some_and(|n| n > MAX_STATE_BYTES) {
-                    return Err(format!("GET {shown}: the state is over the limit of {MAX_STATE_BYTES} bytes"));
-                }
-                let bytes = resp.bytes().await.map_err(|e| format!("GET {shown}: reading the body: {}", e.without_url()))?;
-                String::from_utf8(bytes.to_vec()).map_err(|_| format!("GET {shown}: the body is not UTF-8 text, so not a Terraform state"))
+                let bytes = read_body(resp, MAX_STATE_BYTES as usize).await.map_err(|e| match e {
+                    BodyError::TooLarge(_) => format!("GET {shown}: the state is over the limit of {MAX_STATE_BYTES} bytes"),
+                    BodyError::Io(e) => format!("GET {shown}: reading the body: {e}"),
+                })?;
+                String::from_utf8(bytes).map_err(|_| format!("GET {shown}: the body is not UTF-8 text, so not a Terraform state"))
             }
         }
     }

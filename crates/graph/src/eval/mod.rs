@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
 use portico_expr::cel::Value;
-use portico_expr::{Budget, ErrorKind, Expr, ExprError, GraphAccess, Limits, Vocabulary};
+use portico_expr::{Budget, Cancel, ErrorKind, Expr, ExprError, GraphAccess, Limits, Vocabulary};
 use serde_json::Value as Json;
 
 pub use plan::Plan;
@@ -122,7 +122,12 @@ impl Compiled {
 
 /// Runs a query against a shared read model.
 pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTime<FixedOffset>) -> Result<ExprResult, ExprError> {
-    let budget = Arc::new(Budget::new(&compiled.limits));
+    run_cancellable(shared, q, compiled, now, &Cancel::new())
+}
+
+/// Runs a query that stops (with a cancellation error) as soon as `cancel` is set.
+pub fn run_cancellable(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTime<FixedOffset>, cancel: &Cancel) -> Result<ExprResult, ExprError> {
+    let budget = Arc::new(Budget::with_cancel(&compiled.limits, cancel.clone()));
     let access: Arc<dyn GraphAccess> = Arc::new(Access(shared.clone()));
     let graph = shared.read_recursive();
     let plan = plan::plan(&graph, &compiled.predicate);
@@ -326,7 +331,7 @@ impl Env<'_> {
             current.set(id);
             let r = f(&ctx, id);
             if self.budget.exceeded() {
-                let e = r.err().unwrap_or_else(|| ExprError::new(ErrorKind::Limit, "a cost limit was reached"));
+                let e = r.err().unwrap_or_else(|| ExprError::new(ErrorKind::Limit, self.budget.reason().unwrap_or("a cost limit was reached")));
                 return Err(ExprError { kind: ErrorKind::Limit, ..e });
             }
             out.push(r);

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use portico_catalog::{parse_time, QueryError, QueryOutput};
-use portico_expr::{ErrorKind, Limits, Vocabulary, FUNCTIONS};
+use portico_expr::{ErrorKind, Vocabulary, FUNCTIONS};
 use portico_graph::eval::{ExprQuery, OrderBy};
 use serde::{Deserialize, Serialize};
 
@@ -108,7 +108,7 @@ pub(crate) async fn answer(state: &AppState, request: QueryRequest, format: Form
         offset,
         limit,
     };
-    let output = state.catalog.query(query, as_of, &Limits::default()).await.map_err(query_error)?;
+    let output = state.catalog.query(query, as_of, &state.catalog.query_config().limits()).await.map_err(query_error)?;
     let shown = output.items.len();
     Ok(match format {
         Format::Json => {
@@ -132,7 +132,17 @@ pub(crate) fn query_error(e: QueryError) -> ApiError {
             ApiError::Input(format!("expression ({what}): {e}"))
         }
         QueryError::Catalog(e) => e.into(),
+        QueryError::Refused(r) => refused(r),
     }
+}
+
+/// A query that was not admitted: 503, and when to try again.
+pub fn refused(r: portico_catalog::Refused) -> ApiError {
+    let retry_after_secs = match r {
+        portico_catalog::Refused::Busy { retry_after_secs } => retry_after_secs,
+        portico_catalog::Refused::Stopping => 5,
+    };
+    ApiError::Unavailable { message: QueryError::Refused(r).to_string(), retry_after_secs }
 }
 
 /// Query entities with a condition in the expression language.

@@ -3,13 +3,17 @@
 //! resources, components whose owner does not exist, unresolved relations, entities with
 //! errors), and one panel per saved query: its count, and its groups as a bar chart when it
 //! counts by something.
+//!
+//! Saved queries are anyone's: each panel runs under its own, shorter time limit
+//! (`queries.panelTimeoutMs`), all panels at once (the catalog's query gate decides how many
+//! really run together), and a panel that fails or runs out of time shows as failed; the page
+//! itself always renders.
 
 use std::collections::HashSet;
 
 use axum::extract::{RawQuery, State};
 use axum::response::Html;
 use portico_catalog::SeriesBy;
-use portico_expr::Limits;
 use portico_graph::eval::ExprQuery;
 use portico_server::AppState;
 use serde::Serialize;
@@ -34,7 +38,7 @@ const HEALTH: &[(&str, &str)] = &[
 #[derive(Serialize)]
 struct Figure {
     label: String,
-    value: usize,
+    value: Option<usize>,
     url: String,
 }
 
@@ -72,16 +76,22 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         let graph = state.catalog.read();
         (graph.len(), graph.unresolved().len())
     };
-    figures.push(Figure { label: "Entities".into(), value: total, url: "/catalog".into() });
-    for (label, condition) in HEALTH {
+    figures.push(Figure { label: "Entities".into(), value: Some(total), url: "/catalog".into() });
+    let limits = state.catalog.query_config().panel_limits();
+    let health = futures::future::join_all(HEALTH.iter().map(|(_, condition)| {
         let q = ExprQuery { expression: (*condition).to_owned(), limit: 0, ..Default::default() };
-        let n = state.catalog.query(q, None, &Limits::default()).await.map(|o| o.total_items).map_err(|e| PageError::Internal(e.to_string()))?;
-        figures.push(Figure { label: (*label).into(), value: n, url: join("/query", &[("q", condition)]) });
+        state.catalog.query(q, None, &limits)
+    }))
+    .await;
+    for ((label, condition), n) in HEALTH.iter().zip(health) {
+        // A figure that could not be counted (the server is busy) shows as missing.
+        let value = n.map(|o| o.total_items).ok();
+        figures.push(Figure { label: (*label).into(), value, url: join("/query", &[("q", condition)]) });
     }
-    figures.push(Figure { label: "Unresolved relations".into(), value: unresolved, url: "/api/v1/health/catalog".into() });
+    figures.push(Figure { label: "Unresolved relations".into(), value: Some(unresolved), url: "/api/v1/health/catalog".into() });
     let errors = state.catalog.store().errors(None).await?;
     let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).collect::<HashSet<_>>().len();
-    figures.push(Figure { label: "Entities with errors".into(), value: with_errors, url: "/".into() });
+    figures.push(Figure { label: "Entities with errors".into(), value: Some(with_errors), url: "/".into() });
     // Drift: declarations against what discovery observes.
     let drift = crate::pages::discovery::drift_counts(&state).await?;
     let drift_chart = crate::svg::chart::bars(
@@ -98,28 +108,30 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         over_time.push((crate::svg::lines::chart(id, title, &series)?, format!("{title}: {legend}")));
     }
 
+    let saved: Vec<_> = state.catalog.store().list_saved_queries().await?.into_iter().take(PANELS).collect();
+    let answers = futures::future::join_all(saved.iter().map(|saved| async {
+        let mut q = serde_json::from_value::<ExprQuery>(saved.query.clone()).map_err(|e| format!("no longer reads: {e}"))?;
+        q.limit = 0;
+        q.offset = 0;
+        let output = state.catalog.query(q.clone(), None, &limits).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((q, output))
+    }))
+    .await;
     let mut panels = Vec::new();
-    for saved in state.catalog.store().list_saved_queries().await?.into_iter().take(PANELS) {
+    for (saved, answer) in saved.iter().zip(answers) {
         let url = join("/query", &[("saved", &saved.name)]);
         let mut panel = Panel { title: saved.title.clone(), name: saved.name.clone(), owner: saved.owner.clone(), description: saved.description.clone(), url, total: None, chart: None, error: None };
-        match serde_json::from_value::<ExprQuery>(saved.query.clone()) {
-            Err(e) => panel.error = Some(format!("no longer reads: {e}")),
-            Ok(mut q) => {
-                q.limit = 0;
-                q.offset = 0;
-                match state.catalog.query(q.clone(), None, &Limits::default()).await {
-                    Err(e) => panel.error = Some(e.to_string()),
-                    Ok(o) => {
-                        panel.total = Some(o.total_items);
-                        if let (Some(groups), Some(by)) = (&o.result.groups, &q.group_by) {
-                            let counts: Vec<(String, u64)> = groups
-                                .iter()
-                                .take(BARS)
-                                .map(|g| (g.key.as_str().map_or_else(|| g.key.to_string(), str::to_owned), g.count as u64))
-                                .collect();
-                            panel.chart = Some(crate::svg::chart::bars(&format!("{}: count by {by}", saved.title), &counts, |_| None, crate::svg::colour)?);
-                        }
-                    }
+        match answer {
+            Err(e) => panel.error = Some(e),
+            Ok((q, o)) => {
+                panel.total = Some(o.total_items);
+                if let (Some(groups), Some(by)) = (&o.result.groups, &q.group_by) {
+                    let counts: Vec<(String, u64)> = groups
+                        .iter()
+                        .take(BARS)
+                        .map(|g| (g.key.as_str().map_or_else(|| g.key.to_string(), str::to_owned), g.count as u64))
+                        .collect();
+                    panel.chart = Some(crate::svg::chart::bars(&format!("{}: count by {by}", saved.title), &counts, |_| None, crate::svg::colour)?);
                 }
             }
         }

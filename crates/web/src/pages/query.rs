@@ -5,10 +5,10 @@
 //! console view is shared by its link; a saved query opens with `?saved=name`.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use portico_catalog::{QueryError, QueryOutput, parse_time};
-use portico_expr::{ExprError, Limits};
+use portico_expr::ExprError;
 use portico_graph::eval::{ExprQuery, OrderBy, SharedGraph};
 use portico_model::EntityRef;
 use portico_server::AppState;
@@ -167,9 +167,11 @@ struct ConsolePage {
     error: Option<ErrorBox>,
     save_error: Option<String>,
     saved_title: Option<String>,
+    /// Why the query in the URL was not run (it came from another site's page).
+    notice: Option<String>,
 }
 
-pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+pub(crate) async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     let params = Params::parse(raw.as_deref(), PARAMS)?;
     let mut form = Form::of(&params)?;
     let mut saved_title = None;
@@ -186,8 +188,24 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         }
     }
     let page = params.page()?;
+    if let Some(from) = portico_server::origin::foreign_page(&headers, &uri).filter(|_| !form.q.trim().is_empty()) {
+        // A link (or an image, a frame) on another site could otherwise make every visitor's
+        // browser run an expensive query: show it, and let the visitor run it.
+        let (_, mut console) = console(&state, Form { q: String::new(), ..form.clone() }, &params, page, saved_title).await?;
+        console.form = form;
+        console.notice = Some(format!("This query came from {from}. Check it, then press Run to run it."));
+        return Ok((StatusCode::OK, crate::templates::render("query.html", console)?).into_response());
+    }
     let (status, console) = console(&state, form, &params, page, saved_title).await?;
     Ok((status, crate::templates::render("query.html", console)?).into_response())
+}
+
+/// Refuses to run a query for another site's page (the downloads have no form to show).
+fn same_site_only(headers: &HeaderMap, uri: &Uri) -> Result<(), PageError> {
+    match portico_server::origin::foreign_page(headers, uri) {
+        Some(from) => Err(PageError::Forbidden(format!("this query was asked for by {from}; open it from Portico's query console to run it"))),
+        None => Ok(()),
+    }
 }
 
 async fn console(state: &AppState, form: Form, params: &Params, page: usize, saved_title: Option<String>) -> Result<(StatusCode, ConsolePage), PageError> {
@@ -223,12 +241,14 @@ async fn console(state: &AppState, form: Form, params: &Params, page: usize, sav
         },
     };
     let query = form.query((page - 1) * PAGE, PAGE);
-    let output = match state.catalog.query(query.clone(), as_of, &Limits::default()).await {
+    let limits = state.catalog.query_config().limits();
+    let output = match state.catalog.query(query.clone(), as_of, &limits).await {
         Ok(o) => o,
         Err(QueryError::Expr(e)) => {
             console.error = Some(ErrorBox::of(&e));
             return Ok((StatusCode::BAD_REQUEST, console));
         }
+        Err(e @ QueryError::Refused(_)) => return Err(query_error(e)),
         Err(QueryError::Catalog(e)) => {
             let e = PageError::from(e);
             if let PageError::BadRequest(m) = &e {
@@ -340,24 +360,29 @@ fn query_error(e: QueryError) -> PageError {
     match e {
         QueryError::Expr(e) => PageError::BadRequest(e.to_string()),
         QueryError::Catalog(e) => e.into(),
+        QueryError::Refused(r) => portico_server::refused(r).into(),
     }
 }
 
 /// `/query.csv`: the console's query (all pages, up to 10,000 rows) as a CSV download.
-pub(crate) async fn csv(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+pub(crate) async fn csv(State(state): State<AppState>, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+    same_site_only(&headers, &uri)?;
     let params = Params::parse(raw.as_deref(), &["q", "fields", "order", "groupBy", "asOf"])?;
     let form = Form::of(&params)?;
-    let output = state.catalog.query(form.query(0, 10_000), as_of(&params)?, &Limits::default()).await.map_err(query_error)?;
+    let limits = state.catalog.query_config().limits();
+    let output = state.catalog.query(form.query(0, 10_000), as_of(&params)?, &limits).await.map_err(query_error)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"query.csv\"")], output.csv()).into_response())
 }
 
 /// `/query/graph.svg`: the graph view of the console's query (its first 25 matches and their
 /// relations) as a file.
-pub(crate) async fn graph_svg(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+pub(crate) async fn graph_svg(State(state): State<AppState>, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+    same_site_only(&headers, &uri)?;
     let params = Params::parse(raw.as_deref(), PARAMS)?;
     let form = Form { group_by: String::new(), ..Form::of(&params)? };
     let as_of = as_of(&params)?;
-    let output = state.catalog.query(form.query(0, GRAPH_SEEDS), as_of, &Limits::default()).await.map_err(query_error)?;
+    let limits = state.catalog.query_config().limits();
+    let output = state.catalog.query(form.query(0, GRAPH_SEEDS), as_of, &limits).await.map_err(query_error)?;
     let shared = read_model(&state, as_of).await?;
     let options = GraphOptions::parse(&params, 1)?;
     let svg = {
