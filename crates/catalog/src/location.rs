@@ -68,6 +68,29 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
 const SKIP_DIRS: &[&str] = &[".git", "node_modules", "target", "vendor", ".venv", "dist", "build"];
 /// Files parsed (in parallel) before their documents are handed on.
 const FILES_PER_BATCH: usize = 16;
+/// Bytes of files parsed together: their documents are held until the batch is handed on, so a
+/// batch of large files is smaller (a file larger than this is a batch of its own).
+const BYTES_PER_BATCH: u64 = 16 << 20;
+
+/// Files in batches of at most [`FILES_PER_BATCH`] files and [`BYTES_PER_BATCH`] bytes.
+fn batches(files: Vec<FileTarget>) -> Vec<Vec<FileTarget>> {
+    let mut out: Vec<Vec<FileTarget>> = Vec::new();
+    let mut bytes = 0u64;
+    for f in files {
+        let size = std::fs::metadata(&f.0).map_or(0, |m| m.len());
+        match out.last_mut() {
+            Some(batch) if batch.len() < FILES_PER_BATCH && bytes + size <= BYTES_PER_BATCH => {
+                bytes += size;
+                batch.push(f);
+            }
+            _ => {
+                bytes = size;
+                out.push(vec![f]);
+            }
+        }
+    }
+    out
+}
 
 type FileTarget = (PathBuf, Option<String>, Vec<String>);
 
@@ -212,7 +235,7 @@ impl LocationService {
             }
             // Files are parsed a batch at a time and handed on before the next batch is parsed, so
             // raw documents never pile up beyond one batch.
-            let mut work: Vec<Work> = files.chunks(FILES_PER_BATCH).map(|c| Work::Files(c.to_vec())).collect();
+            let mut work: Vec<Work> = batches(std::mem::take(&mut files)).into_iter().map(Work::Files).collect();
             work.extend(urls.into_iter().map(Work::Url));
             for item in work {
                 let mut docs: Vec<ReadFile> = Vec::new();
@@ -237,6 +260,10 @@ impl LocationService {
                         }
                     }
                     Work::Url((url, parent, chain)) => match self.reader.read_url(&url).await {
+                        Ok(text) if text.trim().is_empty() => {
+                            out.errors.push(SourceError { location: url.to_string(), key: parent, message: "the document is empty; the entities it described are kept".into() });
+                            out.complete = false;
+                        }
                         Ok(text) => match portico_model::yaml::parse_documents(&text) {
                             Ok(values) => docs.push(ReadFile { origin: Origin { location: url.to_string(), text: Some(Arc::from(text)), document: 0 }, base: Base::Url(url), values, parent, chain }),
                             Err(e) => {
@@ -509,6 +536,14 @@ type Parsed = Result<(PathBuf, String, Vec<Value>), (Option<String>, String)>;
 fn parse_files(reader: &Reader, paths: &[PathBuf], roots: &[PathBuf]) -> Vec<Parsed> {
     let one = |p: &PathBuf| -> Parsed {
         let (canonical, text) = reader.read_file(p, roots).map_err(|e| (None, e.to_string()))?;
+        if text.trim().is_empty() {
+            // An emptied file is more often a failed write (a full disk, an editor crash) than a
+            // wish to remove everything it described: treated like an unreadable one.
+            return Err((
+                Some(canonical.display().to_string()),
+                "the file is empty; the entities it described are kept (to remove them, leave a comment such as `# no entities` in it, or delete its location)".to_owned(),
+            ));
+        }
         match portico_model::yaml::parse_documents(&text) {
             Ok(values) => Ok((canonical, text, values)),
             Err(e) => Err((Some(format!("{}:{}:{}", canonical.display(), e.line, e.column)), e.message)),

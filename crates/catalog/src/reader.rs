@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use portico_model::yaml::MAX_FILE_BYTES;
 
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -26,7 +25,7 @@ pub enum ReadError {
     OutsideRoots { path: String, roots: String },
     #[error("{0}: file not found")]
     NotFound(String),
-    #[error("{path}: file is {size} bytes, over the limit of {limit} bytes")]
+    #[error("{path}: file is {size} bytes, over the limit of {limit} bytes (catalog.limits.maxFileBytes)")]
     TooLarge { path: String, size: u64, limit: usize },
     #[error("{0}: not valid UTF-8 text")]
     NotText(String),
@@ -96,8 +95,9 @@ impl Reader {
         if !resp.status().is_success() {
             return Err(io(format!("HTTP {}", resp.status())));
         }
-        let bytes = read_body(resp, MAX_FILE_BYTES).await.map_err(|e| match e {
-            BodyError::TooLarge(size) => ReadError::TooLarge { path: url.to_string(), size, limit: MAX_FILE_BYTES },
+        let limit = portico_model::yaml::limits().max_file_bytes;
+        let bytes = read_body(resp, limit).await.map_err(|e| match e {
+            BodyError::TooLarge(size) => ReadError::TooLarge { path: url.to_string(), size, limit },
             BodyError::Io(m) => io(m),
         })?;
         String::from_utf8(bytes).map_err(|_| ReadError::NotText(url.to_string()))
@@ -137,9 +137,10 @@ impl Reader {
     pub fn read_file(&self, path: &Path, roots: &[PathBuf]) -> Result<(PathBuf, String), ReadError> {
         let canonical = self.check_path(path, roots)?;
         let shown = path.display().to_string();
-        let bytes = read_regular_file(&canonical, MAX_FILE_BYTES as u64).map_err(|e| match e {
+        let limit = portico_model::yaml::limits().max_file_bytes;
+        let bytes = read_regular_file(&canonical, limit as u64).map_err(|e| match e {
             FileError::NotRegular => ReadError::NotRegular(shown.clone()),
-            FileError::TooLarge(size) => ReadError::TooLarge { path: shown.clone(), size, limit: MAX_FILE_BYTES },
+            FileError::TooLarge(size) => ReadError::TooLarge { path: shown.clone(), size, limit },
             FileError::Io(e) => ReadError::Io { location: shown.clone(), message: e.to_string() },
         })?;
         let text = String::from_utf8(bytes).map_err(|_| ReadError::NotText(shown))?;

@@ -195,3 +195,69 @@ async fn invalid_names_namespaces_refs_and_label_keys_each_name_the_field() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_emptied_file_keeps_its_entities_and_shows_an_error() {
+    let f = Fixture::new().await;
+    f.write("catalog-info.yaml", "");
+    let errors = f.refresh_unchanged().await;
+    assert!(errors[0].message.contains("the file is empty") && errors[0].message.contains("kept"), "{errors:?}");
+    f.write("catalog-info.yaml", "  \n\n");
+    f.refresh_unchanged().await;
+}
+
+#[tokio::test]
+async fn a_file_left_with_only_a_comment_removes_its_entities() {
+    let f = Fixture::new().await;
+    f.write("catalog-info.yaml", "# no entities\n");
+    let report = f.locations.refresh(&f.id, &|_, _| {}).await.unwrap();
+    assert_eq!(report.removed, 2);
+    assert!(f.catalog.read().is_empty());
+}
+
+#[tokio::test]
+async fn a_fifo_among_the_files_is_refused_without_waiting() {
+    let f = Fixture::new().await;
+    let dir = f.root.join("more");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(dir.join("catalog-info.yaml")).status().unwrap().success());
+    let started = std::time::Instant::now();
+    for (target, expected) in [("catalog-info.yaml", "not a regular file"), ("*.yaml", "no catalog files found")] {
+        let spec = LocationSpec { kind: "file".into(), target: dir.join(target).display().to_string() };
+        let message = match f.locations.register(&spec, true).await {
+            Err(e) => e.to_string(),
+            Ok((_, o, _, _)) => format!("{:?}", o.errors),
+        };
+        assert!(message.contains(expected), "{target}: {message}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "waited on the FIFO");
+}
+
+/// Backstage reads generated files of many thousands of documents; 1,024 was the limit.
+#[tokio::test]
+async fn a_ten_thousand_document_file_ingests() {
+    let f = Fixture::new().await;
+    let mut text = String::new();
+    for i in 0..10_000 {
+        text.push_str(&format!("---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: gen-{i}\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"));
+    }
+    f.write("generated.yaml", &text);
+    let spec = LocationSpec { kind: "file".into(), target: f.root.join("generated.yaml").display().to_string() };
+    let (_, outcome, _, report) = f.locations.register(&spec, false).await.unwrap();
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    assert_eq!(report.unwrap().added, 10_000);
+    assert!(f.catalog.read().get("component:default/gen-9999").is_some());
+}
+
+#[tokio::test]
+async fn anchors_that_make_an_entity_huge_are_refused_and_nothing_changes() {
+    let f = Fixture::new().await;
+    let big = "x".repeat(1 << 20);
+    let mut text = format!("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: cart\n  description: &d {big}\n  tags: [a]\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n  x:\n");
+    for _ in 0..60 {
+        text.push_str("    - *d\n");
+    }
+    f.write("catalog-info.yaml", &text);
+    let errors = f.refresh_unchanged().await;
+    assert!(errors[0].message.contains("maxEntityBytes"), "{errors:?}");
+}

@@ -71,6 +71,7 @@ enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logs(cli.log_json, matches!(cli.command, Command::Serve | Command::Demo { .. }));
     let config = crate::config::Config::load(cli.config.as_deref())?;
+    portico_model::yaml::configure(config.catalog.limits);
     match cli.command {
         Command::Serve => serve::serve(config).await,
         Command::Demo { data_dir, port } => serve::demo(config, data_dir, port).await,

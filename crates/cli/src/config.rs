@@ -57,6 +57,8 @@ pub struct CatalogConfig {
     pub orphan_strategy: OrphanStrategy,
     /// How often every location is read again; 0 turns the schedule off.
     pub refresh_interval_seconds: u64,
+    /// Limits on each descriptor file (size, documents, nodes, depth, aliases).
+    pub limits: portico_model::yaml::YamlLimits,
 }
 
 impl Default for Config {
@@ -76,7 +78,7 @@ impl Default for Config {
 
 impl Default for CatalogConfig {
     fn default() -> Self {
-        Self { locations: Vec::new(), orphan_strategy: OrphanStrategy::Delete, refresh_interval_seconds: 300 }
+        Self { locations: Vec::new(), orphan_strategy: OrphanStrategy::Delete, refresh_interval_seconds: 300, limits: Default::default() }
     }
 }
 
