@@ -38,6 +38,33 @@ fn validate_passes_on_good_files_and_directories() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
+/// `portico catalog validate catalog-info.yaml` refused with "outside the allowed roots ()",
+/// and a standard `definition: {$text: ./openapi.yaml}` failed as a map where a string belongs.
+#[test]
+fn validate_reads_bare_names_and_globs_resolves_placeholders_and_follows_locations() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: orders\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n    $text: ./openapi.yaml\n";
+    std::fs::write(dir.path().join("catalog-info.yaml"), api).unwrap();
+    std::fs::write(dir.path().join("openapi.yaml"), "openapi: 3.0.0\ninfo: {title: orders, version: '1'}\npaths: {}\n").unwrap();
+    for arg in ["catalog-info.yaml", "./catalog-info.yaml", "catalog-*.yaml"] {
+        let out = portico().current_dir(dir.path()).args(["catalog", "validate", arg]).output().unwrap();
+        assert!(out.status.success(), "{arg}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    // A Location's targets are followed: a problem in a target is found.
+    std::fs::create_dir_all(dir.path().join("team")).unwrap();
+    std::fs::write(dir.path().join("team/catalog-info.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n").unwrap();
+    std::fs::write(dir.path().join("all.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: all\nspec:\n  targets: [./catalog-info.yaml, ./team/catalog-info.yaml]\n").unwrap();
+    let out = portico().current_dir(dir.path()).args(["catalog", "validate", "all.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("team/catalog-info.yaml:4:9: metadata.name"), "{stdout}");
+    // A missing placeholder target is a problem that names the field.
+    std::fs::remove_file(dir.path().join("openapi.yaml")).unwrap();
+    let out = portico().current_dir(dir.path()).args(["catalog", "validate", "catalog-info.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("spec.definition: cannot resolve placeholder"), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
 #[test]
 fn validate_reports_malformed_yaml_with_its_position() {
     let dir = tempfile::tempdir().unwrap();

@@ -45,7 +45,7 @@ pub enum CatalogCommand {
 
 pub async fn run(config: Config, command: CatalogCommand) -> anyhow::Result<ExitCode> {
     match command {
-        CatalogCommand::Validate { paths } => super::validate::validate(&paths),
+        CatalogCommand::Validate { paths } => super::validate::validate(&paths, &config.reading).await,
         CatalogCommand::Import { location, dry_run } => import(config, &location, dry_run).await,
         CatalogCommand::Get { entity_ref } => get(config, &entity_ref).await,
         CatalogCommand::List { filter, limit, json } => list(config, &filter, limit, json).await,

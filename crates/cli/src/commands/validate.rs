@@ -1,49 +1,37 @@
 //! `portico catalog validate`: lint descriptor files for CI. Prints `file:line:col: message`
 //! per problem and exits non-zero when there is any. Needs no database.
+//!
+//! Each path (a file, a directory of `catalog-info.yaml` files, or a glob; relative to the
+//! working directory) is read exactly as `portico catalog import` reads it: `Location` targets
+//! are followed, `$text`/`$json`/`$yaml` placeholders are resolved relative to their file, and
+//! the same guards apply (allowed roots, size limits). Kinds declared in any of the files apply
+//! to all of them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use portico_catalog::{Origin, Reader, ReaderConfig, find_descriptor_files, with_declared_kinds};
-use portico_model::{Validator, yaml};
-use serde_json::Value;
+use portico_catalog::{LocationSpec, RawEntity, Reader, ReaderConfig, with_declared_kinds};
+use portico_model::Validator;
 
-pub fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+pub async fn validate(paths: &[PathBuf], reading: &ReaderConfig) -> anyhow::Result<ExitCode> {
+    let reader = Reader::new(reading.clone());
     let mut problems: Vec<String> = Vec::new();
-    let mut docs: Vec<(Origin, Value)> = Vec::new();
+    let mut docs: Vec<RawEntity> = Vec::new();
+    let mut seen_docs: HashSet<(String, usize)> = HashSet::new();
     let mut files = 0;
-    let reader = Reader::new(ReaderConfig::default());
     for path in paths {
-        let found = find_descriptor_files(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        if found.is_empty() {
-            problems.push(format!("{}: no catalog-info.yaml files found", path.display()));
-        }
-        for file in found {
-            files += 1;
-            let shown = file.display().to_string();
-            // The same guards as ingest (size limit, text only), rooted at the file itself.
-            let root = file.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
-            let text = match reader.read_file(&file, &[root]) {
-                Ok((_, text)) => text,
-                Err(e) => {
-                    problems.push(e.to_string());
-                    continue;
-                }
-            };
-            match yaml::parse_documents(&text) {
-                Ok(values) => {
-                    let text: std::sync::Arc<str> = text.into();
-                    for (i, v) in values.into_iter().enumerate() {
-                        docs.push((Origin { location: shown.clone(), text: Some(text.clone()), document: i }, v));
-                    }
-                }
-                Err(e) => problems.push(format!("{shown}:{}:{}: {}", e.line, e.column, e.message)),
-            }
-        }
+        let spec = LocationSpec { kind: "file".into(), target: path.display().to_string() };
+        let outcome = portico_catalog::location::read(&reader, &spec, &|_, _| {}).await;
+        files += outcome.files;
+        problems.extend(outcome.errors.iter().map(|e| match e.message.starts_with(&e.location) {
+            true => e.message.clone(),
+            false => format!("{}: {}", e.location, e.message),
+        }));
+        // The same file reached from two paths (a directory and a file in it) is linted once.
+        docs.extend(outcome.entities.into_iter().filter(|d| seen_docs.insert((d.origin.location.clone(), d.origin.document))));
     }
-    // Kinds declared in the files being linted apply to the other files.
-    let validator = match with_declared_kinds(&Validator::default(), docs.iter().map(|(_, v)| v)) {
+    let validator = match with_declared_kinds(&Validator::default(), docs.iter().map(|d| &d.value)) {
         Ok(v) => v,
         Err(errs) => {
             problems.extend(errs.iter().map(|e| format!("kind declarations: {e}")));
@@ -51,15 +39,15 @@ pub fn validate(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         }
     };
     let mut seen: HashMap<String, String> = HashMap::new();
-    for (origin, v) in &docs {
-        match validator.validate(v.clone()) {
+    for d in &docs {
+        match validator.validate(d.value.clone()) {
             Ok(entity) => {
-                let here = origin.at("metadata.name");
+                let here = d.origin.at("metadata.name");
                 if let Some(first) = seen.insert(entity.entity_ref().key(), here.clone()) {
                     problems.push(format!("{here}: duplicate entity `{}` (first at {first})", entity.entity_ref()));
                 }
             }
-            Err(errors) => problems.extend(errors.iter().map(|e| format!("{}: {e}", origin.at(&e.path)))),
+            Err(errors) => problems.extend(errors.iter().map(|e| format!("{}: {e}", d.origin.at(&e.path)))),
         }
     }
     for p in &problems {
