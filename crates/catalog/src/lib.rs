@@ -16,6 +16,7 @@
 //! everything (`complete: false`) never deletes anything.
 
 mod catalog;
+pub mod coalesce;
 pub mod docs;
 pub mod location;
 mod mutation;

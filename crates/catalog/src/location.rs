@@ -11,6 +11,7 @@ use std::sync::Arc;
 use portico_store::{LocationRecord, Store};
 
 use crate::mutation::{Mutation, RawEntity, SourceError};
+use crate::coalesce::{Coalesce, Joined};
 use crate::reader::Reader;
 use crate::{Catalog, IngestError, IngestReport, now_ms};
 
@@ -49,11 +50,12 @@ pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
 pub struct LocationService {
     catalog: Arc<Catalog>,
     reader: Reader,
+    coalesce: Arc<Coalesce<IngestReport>>,
 }
 
 impl LocationService {
     pub fn new(catalog: Arc<Catalog>, reader: Reader) -> Self {
-        Self { catalog, reader }
+        Self { catalog, reader, coalesce: Arc::default() }
     }
 
     pub fn reader(&self) -> &Reader {
@@ -152,7 +154,16 @@ impl LocationService {
     }
 
     /// Re-reads one registered location and applies what it finds, validating as it reads.
+    /// Requests coalesce: every request made while a read of the same location is going is
+    /// answered by the next read, which starts after it (so 200 refreshes make two reads).
     pub async fn refresh(&self, id: &str, progress: Progress<'_>) -> Result<IngestReport, IngestError> {
+        match self.coalesce.run(id, || self.refresh_now(id, progress)).await {
+            Joined::Ran(result) => result,
+            Joined::Shared(result) => result.map_err(IngestError::Invalid),
+        }
+    }
+
+    async fn refresh_now(&self, id: &str, progress: Progress<'_>) -> Result<IngestReport, IngestError> {
         let location = self.store().get_location(id).await?.ok_or_else(|| IngestError::LocationNotFound(id.to_owned()))?;
         let spec = LocationSpec { kind: location.kind.clone(), target: location.target.clone() };
         let mut ingest = self.catalog.begin(&Self::source_name(&location.id));

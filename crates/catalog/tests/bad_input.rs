@@ -261,3 +261,19 @@ async fn anchors_that_make_an_entity_huge_are_refused_and_nothing_changes() {
     let errors = f.refresh_unchanged().await;
     assert!(errors[0].message.contains("maxEntityBytes"), "{errors:?}");
 }
+
+/// 200 refresh calls queued 200 full reads of the same location.
+#[tokio::test]
+async fn concurrent_refreshes_of_a_location_share_reads() {
+    let f = Fixture::new().await;
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    let progress = |_: usize, _: usize| {
+        reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let all = (0..200).map(|_| f.locations.refresh(&f.id, &progress));
+    for report in futures::future::join_all(all).await {
+        report.unwrap();
+    }
+    let reads = reads.load(std::sync::atomic::Ordering::Relaxed);
+    assert!((1..=3).contains(&reads), "200 refreshes read the location {reads} times");
+}

@@ -36,6 +36,7 @@ use portico_search::SearchIndex;
 
 pub use api::locations::{Registration, SourceProblem, register_location};
 pub use api::openapi::ApiDoc;
+pub use api::discovery::check_secret;
 pub use api::query::refused;
 pub use api::saved_queries::save_query;
 pub use error::ApiError;

@@ -85,3 +85,21 @@ async fn search_finds_words_of_discovered_docs() {
     let (_, html) = app.get("/search?q=keeps").await;
     assert!(plain(&html).contains("/catalog/default/component/cart"), "{html}");
 }
+
+/// The portal's Run now button was a way around a source's webhook secret.
+#[tokio::test]
+async fn run_now_on_a_source_with_a_webhook_secret_asks_for_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("prod.tfstate");
+    std::fs::write(&state, portico_testkit::tfstate::synthetic_state(3)).unwrap();
+    let app = WebApp::spawn_with_sources(&[json!({"name": "infra", "type": "terraform", "webhookSecret": "s3cret", "states": [state.display().to_string()]})]).await;
+    let (_, html) = app.get("/discovery").await;
+    assert!(html.contains("name=\"secret\" type=\"password\""), "the form asks for it");
+    let (status, html) = app.post_form("/discovery/infra/run", &[]).await;
+    assert_eq!(status, 403, "{html}");
+    let (status, _) = app.post_form("/discovery/infra/run", &[("secret", "wrong")]).await;
+    assert_eq!(status, 403);
+    assert!(app.state.discovery.runs(Some("infra"), 10).await.unwrap().is_empty(), "nothing ran");
+    let (status, _) = app.post_form("/discovery/infra/run", &[("secret", "s3cret")]).await;
+    assert_eq!(status, 200);
+}

@@ -53,6 +53,9 @@ pub enum EngineError {
     Store(#[from] portico_store::StoreError),
     #[error(transparent)]
     Ingest(#[from] portico_catalog::IngestError),
+    /// The run this request joined (see [`Engine::run`]) failed.
+    #[error("{0}")]
+    Shared(String),
 }
 
 /// A configured source and its provider.
@@ -81,6 +84,8 @@ pub struct Engine {
     live: Arc<RwLock<HashMap<String, LiveStatus>>>,
     /// This process among replicas, for leases.
     holder: String,
+    /// Requests to run a source (and scope) that arrive during a run share the next one.
+    coalesce: portico_catalog::coalesce::Coalesce<DiscoveryRun>,
 }
 
 impl Engine {
@@ -116,6 +121,7 @@ impl Engine {
             sources,
             live: Arc::new(RwLock::new(HashMap::new())),
             holder: uuid::Uuid::new_v4().to_string(),
+            coalesce: Default::default(),
         })
     }
 

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::merge::{self, FieldProvenance, Part};
 use super::{CATALOG_SOURCE, Contribution, Engine, EngineError, Evidence, LiveStatus, ProgressFn, ScanContext, ScopeOutcome};
+use portico_catalog::coalesce::Joined;
 use portico_catalog::{Mutation, Origin, RawEntity, SourceError};
 use portico_catalog::now_ms;
 
@@ -57,7 +58,26 @@ impl Engine {
 
     /// Runs a source now. `only` narrows it to one scope (a repository named by a webhook).
     /// A provider that fails records a failed run and changes nothing.
+    ///
+    /// Requests coalesce: while a run of the same source and scope is going, every new request
+    /// waits for the next run, which starts after it and answers all of them (200 webhooks
+    /// during a run make two runs, not 200).
     pub async fn run(
+        &self,
+        name: &str,
+        trigger: Trigger,
+        only: Option<String>,
+        progress: Option<ProgressFn>,
+    ) -> Result<DiscoveryRun, EngineError> {
+        self.source(name)?;
+        let key = format!("{name}\u{0}{}", only.as_deref().unwrap_or_default());
+        match self.coalesce.run(&key, || self.run_now(name, trigger, only, progress)).await {
+            Joined::Ran(result) => result,
+            Joined::Shared(result) => result.map_err(EngineError::Shared),
+        }
+    }
+
+    async fn run_now(
         &self,
         name: &str,
         trigger: Trigger,

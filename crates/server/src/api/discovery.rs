@@ -92,21 +92,27 @@ pub(crate) async fn runs(
 }
 
 /// Runs a source now and answers with the run. `wait=false` answers 202 at once and runs in
-/// the background; `scope` narrows the run to one scope (a repository).
+/// the background; `scope` narrows the run to one scope (a repository). A source with a
+/// `webhookSecret` runs on request only for who knows it (`Authorization: Bearer <secret>` or
+/// `X-Gitlab-Token`): the secret that guards its webhook guards this door too.
 #[utoipa::path(post, path = "/api/v1/discovery/{source}/refresh", tag = "discovery",
     params(("source" = String, Path), ("wait" = Option<bool>, Query), ("scope" = Option<String>, Query)),
     responses((status = 200, description = "The run: status, counts, errors", body = serde_json::Value),
               (status = 202, description = "Started (`wait=false`)", body = serde_json::Value),
+              (status = 401, description = "The source has a webhookSecret and the request does not carry it", body = ErrorResponse),
               (status = 404, description = "No such source", body = ErrorResponse)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     Path(source): Path<String>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let wait = !params.has("wait") || params.flag("wait")?;
     let scope = params.one("scope")?.map(str::to_owned);
-    state.discovery.source(&source)?;
+    let decl = state.discovery.source(&source)?.decl.clone();
+    check_secret(decl.webhook_secret.as_deref(), &headers, &body)?;
     if !wait {
         spawn_run(&state, source.clone(), Trigger::Manual, scope.clone());
         return Ok((StatusCode::ACCEPTED, Json(json!({ "source": source, "scope": scope, "accepted": true }))).into_response());
@@ -132,12 +138,7 @@ pub(crate) async fn hook(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let decl = state.discovery.source(&source)?.decl.clone();
-    let lowered: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
-        .collect();
-    webhook::authorized(decl.webhook_secret.as_deref(), lowered.iter().map(|(k, v)| (k.as_str(), v.as_str())), &body)
-        .map_err(ApiError::Unauthorized)?;
+    check_secret(decl.webhook_secret.as_deref(), &headers, &body)?;
     let payload: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
@@ -146,6 +147,15 @@ pub(crate) async fn hook(
     let scope = webhook::scope_hints(&payload).into_iter().next();
     spawn_run(&state, source.clone(), Trigger::Webhook, scope.clone());
     Ok((StatusCode::ACCEPTED, Json(json!({ "source": source, "scope": scope, "accepted": true }))).into_response())
+}
+
+/// Checks a request against a source's `webhookSecret` (none: every request passes).
+pub fn check_secret(secret: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    let lowered: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_owned())))
+        .collect();
+    webhook::authorized(secret, lowered.iter().map(|(k, v)| (k.as_str(), v.as_str())), body).map_err(ApiError::Unauthorized)
 }
 
 fn spawn_run(state: &AppState, source: String, trigger: Trigger, scope: Option<String>) {

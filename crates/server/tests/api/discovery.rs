@@ -153,6 +153,43 @@ async fn webhooks_check_their_secret_and_start_a_run() {
     assert_eq!(res.status(), 202, "no secret, no check");
 }
 
+/// The webhook's secret was bypassed by running the source through `/refresh`.
+#[tokio::test]
+async fn running_a_source_on_request_needs_its_webhook_secret_too() {
+    let db = TestDb::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("prod.tfstate"), state(1, &["logs"])).unwrap();
+    let hooked = json!({"name": "hooked", "type": "terraform", "webhookSecret": "s3cret", "states": [dir.path().join("prod.tfstate").display().to_string()]});
+    let app = app(db, dir.path(), &[hooked]).await;
+    let client = reqwest::Client::new();
+    let refresh = format!("{}/api/v1/discovery/hooked/refresh", app.url);
+    let res = client.post(&refresh).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = client.post(format!("{refresh}?wait=false")).header("authorization", "Bearer wrong").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let (_, runs) = get_json(&app, "/api/v1/discovery/hooked/runs").await;
+    assert_eq!(runs["items"].as_array().unwrap().len(), 0, "nothing ran: {runs}");
+    let res = client.post(&refresh).header("authorization", "Bearer s3cret").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// 200 refresh calls queued 200 full runs.
+#[tokio::test]
+async fn concurrent_requests_to_run_a_source_share_runs() {
+    let db = TestDb::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("prod.tfstate"), state(1, &["logs"])).unwrap();
+    let app = app(db, dir.path(), &[]).await;
+    let client = reqwest::Client::new();
+    let requests = (0..100).map(|_| client.post(format!("{}/api/v1/discovery/infra/refresh", app.url)).send());
+    for res in futures::future::join_all(requests).await {
+        assert_eq!(res.unwrap().status(), 200);
+    }
+    let (_, runs) = get_json(&app, "/api/v1/discovery/infra/runs?limit=500").await;
+    let n = runs["items"].as_array().unwrap().len();
+    assert!((1..=10).contains(&n), "100 requests made {n} runs");
+}
+
 #[tokio::test]
 async fn bad_requests_name_what_is_wrong() {
     let db = TestDb::sqlite().await;

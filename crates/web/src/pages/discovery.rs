@@ -44,6 +44,8 @@ struct SourceCard {
     runs: Vec<RunLine>,
     chart: Option<String>,
     webhook_url: String,
+    /// Runs on request need the source's webhook secret.
+    protected: bool,
 }
 
 #[derive(Serialize)]
@@ -84,6 +86,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
             runs: runs.into_iter().map(run_line).collect(),
             chart,
             webhook_url: format!("/api/v1/discovery/{}/webhook", d.name),
+            protected: d.webhook_secret.is_some(),
         });
     }
     let started = params.0.one("started").map_err(PageError::from)?.map(str::to_owned);
@@ -122,8 +125,19 @@ fn humanize(secs: u64) -> String {
 }
 
 /// `POST /discovery/{source}/run`: starts a run in the background and goes back to the page.
-pub(crate) async fn run_now(State(state): State<AppState>, Path(source): Path<String>) -> Result<Response, PageError> {
-    state.discovery.source(&source).map_err(|e| PageError::NotFound(e.to_string()))?;
+/// A source with a `webhookSecret` runs only when the form carries it (field `secret`).
+pub(crate) async fn run_now(State(state): State<AppState>, Path(source): Path<String>, body: String) -> Result<Response, PageError> {
+    let decl = state.discovery.source(&source).map_err(|e| PageError::NotFound(e.to_string()))?.decl.clone();
+    if decl.webhook_secret.is_some() {
+        let secret = form_urlencoded::parse(body.as_bytes()).find(|(k, _)| k == "secret").map(|(_, v)| v.into_owned()).unwrap_or_default();
+        let mut headers = axum::http::HeaderMap::new();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("Bearer {secret}")) {
+            headers.insert(axum::http::header::AUTHORIZATION, v);
+        }
+        portico_server::check_secret(decl.webhook_secret.as_deref(), &headers, b"").map_err(|_| {
+            PageError::Forbidden(format!("the source `{source}` has a webhook secret: enter it to run the source now"))
+        })?;
+    }
     state.discovery.spawn_run(source.clone(), Trigger::Manual, None);
     let back = format!("/discovery?started={}", form_urlencoded::byte_serialize(source.as_bytes()).collect::<String>());
     Ok(Redirect::to(&back).into_response())
