@@ -115,13 +115,18 @@ async fn provenance_names_the_source_and_location_of_each_field() {
     }
 }
 
-#[tokio::test]
-async fn webhooks_check_their_secret_and_start_a_run() {
+/// An app with the source `infra` and the source `hooked`, whose webhook secret is `s3cret`.
+async fn hooked_app() -> (TestApp, tempfile::TempDir) {
     let db = TestDb::sqlite().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("prod.tfstate"), state(1, &["logs"])).unwrap();
     let hooked = json!({"name": "hooked", "type": "terraform", "webhookSecret": "s3cret", "states": [dir.path().join("prod.tfstate").display().to_string()]});
-    let app = app(db, dir.path(), &[hooked]).await;
+    (app(db, dir.path(), &[hooked]).await, dir)
+}
+
+#[tokio::test]
+async fn webhooks_check_their_secret_and_start_a_run() {
+    let (app, _dir) = hooked_app().await;
     let client = reqwest::Client::new();
     let hook = |source: &str| format!("{}/api/v1/discovery/{source}/webhook", app.url);
 
@@ -156,11 +161,7 @@ async fn webhooks_check_their_secret_and_start_a_run() {
 /// The webhook's secret was bypassed by running the source through `/refresh`.
 #[tokio::test]
 async fn running_a_source_on_request_needs_its_webhook_secret_too() {
-    let db = TestDb::sqlite().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("prod.tfstate"), state(1, &["logs"])).unwrap();
-    let hooked = json!({"name": "hooked", "type": "terraform", "webhookSecret": "s3cret", "states": [dir.path().join("prod.tfstate").display().to_string()]});
-    let app = app(db, dir.path(), &[hooked]).await;
+    let (app, _dir) = hooked_app().await;
     let client = reqwest::Client::new();
     let refresh = format!("{}/api/v1/discovery/hooked/refresh", app.url);
     let res = client.post(&refresh).send().await.unwrap();
