@@ -213,24 +213,51 @@ fn render(status: StatusCode, report: ErrorReport, method: String, url: String) 
     res
 }
 
+/// An error answered outside the routers (their middleware gives the others their shape).
+pub(crate) fn shaped(e: ApiError, req: &Request) -> Response {
+    let method = req.method().to_string();
+    let url = req.uri().path_and_query().map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let report = ErrorReport { name: e.name(), message: e.public_message(), retry_after_secs: None };
+    render(e.status(), report, method, url)
+}
+
 /// Answers requests no route matches (unknown paths and methods), as Backstage does: a 404.
 pub(crate) async fn no_route(req: Request) -> ApiError {
     ApiError::NotFound(format!("no route for {} {}", req.method(), req.uri().path()))
 }
 
 /// `axum::Json` whose rejections (malformed JSON, wrong types, missing content type) are
-/// [`ApiError::Input`] naming the problem.
+/// [`ApiError::Input`] naming the problem. A large body (over 64 KiB) is parsed on a blocking
+/// thread, so a few big requests cannot stall the async workers that answer everyone else.
 pub(crate) struct ApiJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+/// Bodies larger than this are parsed off the async workers.
+const PARSE_INLINE: usize = 64 * 1024;
+
+impl<S: Send + Sync, T: DeserializeOwned + Send + 'static> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::Input("invalid request body: Expected request with `Content-Type: application/json`".into()));
         }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|r| ApiError::Input(format!("invalid request body: {}", r.body_text())))?;
+        let parsed = if bytes.len() > PARSE_INLINE {
+            tokio::task::spawn_blocking(move || axum::Json::<T>::from_bytes(&bytes))
+                .await
+                .map_err(|e| ApiError::Internal(format!("parsing a request body stopped: {e}")))?
+        } else {
+            axum::Json::<T>::from_bytes(&bytes)
+        };
+        parsed.map(|axum::Json(v)| Self(v)).map_err(json_rejection)
     }
+}
+
+/// `application/json` or any `+json` type, as `axum::Json` accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {

@@ -18,7 +18,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::error::ApiError;
 
@@ -126,10 +126,10 @@ async fn check_host(State(names): State<Arc<Vec<String>>>, req: Request, next: N
     if let Some(host) = req.headers().get(header::HOST) {
         let host = host.to_str().unwrap_or_default();
         if !host_allowed(host, &names) {
-            return ApiError::Forbidden(format!(
+            let e = ApiError::Forbidden(format!(
                 "this server is not reached by the name {host:?}; if it is, add it to server.allowedHosts (or set server.publicUrl) in portico.yaml"
-            ))
-            .into_response();
+            ));
+            return crate::error::shaped(e, &req);
         }
     }
     next.run(req).await

@@ -69,3 +69,6 @@ async fn the_backstage_examples_are_served_on_every_backend() {
         assert!(entity["relations"].as_array().is_some_and(|r| !r.is_empty()), "{backend}");
     }
 }
+
+#[path = "api/hardening.rs"]
+mod hardening;

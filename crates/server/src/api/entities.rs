@@ -239,13 +239,21 @@ pub(crate) async fn by_refs(
             body.entity_refs.len()
         )));
     }
+    // Filters can be large and a thousand entities take a while to render: off the async workers.
+    let json = tokio::task::spawn_blocking(move || by_refs_json(&state, raw.as_deref(), body))
+        .await
+        .map_err(|e| ApiError::Internal(format!("by-refs stopped: {e}")))??;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
+}
+
+fn by_refs_json(state: &AppState, raw: Option<&str>, body: ByRefsRequest) -> Result<Vec<u8>, ApiError> {
     let keys = body
         .entity_refs
         .iter()
         .enumerate()
         .map(|(i, r)| EntityRef::parse_full(r).map(|r| r.key()).map_err(|e| ApiError::Input(format!("entityRefs[{i}]: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut paths = QueryParams::parse(raw.as_deref()).list("fields");
+    let mut paths = QueryParams::parse(raw).list("fields");
     paths.extend(body.fields.unwrap_or_default());
     let fields = Fields::parse(&paths);
     let filter = match &body.filter {
@@ -266,5 +274,5 @@ pub(crate) async fn by_refs(
             .collect()
     };
     let items = views.iter().map(|v| v.as_ref().map(|v| Rendered::of(v, fields.as_ref()))).collect();
-    Ok(Json(ByRefsResponse { items }).into_response())
+    serde_json::to_vec(&ByRefsResponse { items }).map_err(|e| ApiError::Internal(e.to_string()))
 }

@@ -2,8 +2,10 @@
 //! (`all.yaml` and `acme/org.yaml`), and assertions on responses.
 
 use std::path::{Path, PathBuf};
-use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
-use portico_server::{AppState, Application};
+use std::sync::Arc;
+
+use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, QueryConfig, Reader, ReaderConfig};
+use portico_server::{AppState, Application, ServerConfig};
 use portico_store::testing::TestDb;
 use serde_json::Value;
 
@@ -17,9 +19,22 @@ pub fn examples_dir() -> PathBuf {
 
 pub struct TestApp {
     pub url: String,
+    pub port: u16,
     pub client: reqwest::Client,
+    pub catalog: Arc<Catalog>,
     _db: TestDb,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// How a test server is set up besides its database.
+#[derive(Default)]
+pub struct Setup {
+    pub roots: Vec<PathBuf>,
+    pub examples: bool,
+    pub sources: Vec<Value>,
+    pub server: ServerConfig,
+    pub queries: QueryConfig,
 }
 
 impl Drop for TestApp {
@@ -40,9 +55,16 @@ impl TestApp {
     }
 
     /// As [`Self::spawn_with_roots`], with discovery sources declared as in `portico.yaml`.
-    pub async fn spawn_with_sources(db: TestDb, mut roots: Vec<PathBuf>, examples: bool, sources: &[Value]) -> Self {
+    pub async fn spawn_with_sources(db: TestDb, roots: Vec<PathBuf>, examples: bool, sources: &[Value]) -> Self {
+        Self::spawn_setup(db, Setup { roots, examples, sources: sources.to_vec(), ..Setup::default() }).await
+    }
+
+    /// A server set up as `setup` says.
+    pub async fn spawn_setup(db: TestDb, setup: Setup) -> Self {
+        let Setup { mut roots, examples, sources, server, queries } = setup;
+        let sources = &sources[..];
         roots.push(examples_dir());
-        let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await.unwrap();
+        let catalog = Catalog::open(db.store.clone(), CatalogOptions { queries, ..CatalogOptions::default() }).await.unwrap();
         let reader = Reader::new(ReaderConfig { allowed_roots: roots, ..Default::default() });
         let locations = LocationService::new(catalog.clone(), reader.clone());
         let decls = portico_discovery::engine::parse_sources(sources).unwrap();
@@ -54,13 +76,26 @@ impl TestApp {
                 locations.register(&spec, false).await.unwrap();
             }
         }
-        let app = Application::build(AppState::new(catalog, locations).with_discovery(engine), "127.0.0.1:0".parse().unwrap())
+        let app = Application::build(AppState::new(catalog.clone(), locations).with_discovery(engine), "127.0.0.1:0".parse().unwrap())
             .await
-            .unwrap();
+            .unwrap()
+            .with_config(server);
         assert_ne!(app.port(), 0);
-        let url = app.url();
-        let server = tokio::spawn(app.run_until(std::future::pending()));
-        Self { url, client: reqwest::Client::new(), _db: db, server }
+        let (url, port) = (app.url(), app.port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self { url, port, client: reqwest::Client::new(), catalog, _db: db, server, stop: Some(stop) }
+    }
+
+    /// Signals the server to stop and waits until it has, up to `within`; the time it took.
+    pub async fn stop(mut self, within: std::time::Duration) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        let _ = self.stop.take().map(|s| s.send(()));
+        let server = std::mem::replace(&mut self.server, tokio::spawn(async { Ok(()) }));
+        tokio::time::timeout(within, server).await.expect("the server stopped in time").unwrap().unwrap();
+        started.elapsed()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

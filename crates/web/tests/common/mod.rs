@@ -116,6 +116,17 @@ impl WebApp {
         (res.status().as_u16(), res.text().await.unwrap())
     }
 
+    /// GET a path with these extra headers (as a browser would send them): status, headers, body.
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = self.client.get(format!("{}{path}", self.url));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let res = req.send().await.unwrap();
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        (status, headers, res.text().await.unwrap())
+    }
+
     /// POST a form: its status and body.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
         self.post_form_with(path, fields, &[]).await

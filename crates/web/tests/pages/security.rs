@@ -79,3 +79,79 @@ async fn forms_posted_from_the_portal_itself_or_without_an_origin_are_accepted()
     assert_eq!(same_origin, 200);
     assert_eq!(no_origin, 200, "clients that send no Origin (curl, scripts) are not browsers tricked by a site");
 }
+
+/// A link or an image on any site could make every visitor's browser run an expensive query
+/// through `/query?q=` and `/query.csv?q=`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_in_links_from_other_sites_are_shown_not_run() {
+    let app = WebApp::spawn().await;
+    let q = "/query?q=kind%20%3D%3D%20%27Component%27";
+    let (status, _, html) = app.get_with(q, &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!(status, 200);
+    let html = plain(&html);
+    assert!(html.contains("This query came from a page of another site"), "{html}");
+    assert!(html.contains(">kind == 'Component'</textarea>"), "the query is in the form: {html}");
+    assert!(!html.contains("class=\"answer"), "and not run: {html}");
+    for headers in [&[("sec-fetch-site", "same-origin")][..], &[("sec-fetch-site", "none")][..], &[][..]] {
+        let (_, _, html) = app.get_with(q, headers).await;
+        assert!(!plain(&html).contains("came from a page of another site"), "{headers:?}");
+    }
+    for path in ["/query.csv?q=true", "/query/graph.svg?q=true"] {
+        let (status, _, body) = app.get_with(path, &[("sec-fetch-site", "cross-site")]).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        let (status, _, _) = app.get_with(path, &[("referer", "https://evil.example/")]).await;
+        assert_eq!(status, 403, "{path} from an old browser's link");
+        let (status, _, _) = app.get_with(path, &[("sec-fetch-site", "same-origin")]).await;
+        assert_eq!(status, 200, "{path}");
+    }
+}
+
+/// A descriptor field is anyone's text; opened in a spreadsheet, a CSV cell starting with `=`
+/// runs as a formula.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_cells_that_a_spreadsheet_would_run_are_quoted() {
+    let app = WebApp::spawn().await;
+    app.import("formula", "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: formula\n  description: \"=HYPERLINK(\\\"http://evil.example\\\",\\\"x\\\")\"\nspec:\n  type: \"+service\"\n  lifecycle: production\n  owner: team-a\n").await;
+    let (status, _, csv) = app.get_with("/query.csv?q=metadata.name%20%3D%3D%20%27formula%27&fields=metadata.description%0Aspec.type", &[]).await;
+    assert_eq!(status, 200, "{csv}");
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(csv.contains("'+service"), "{csv}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_may_not_be_framed_and_run_only_their_own_scripts() {
+    let app = WebApp::spawn().await;
+    for path in ["/", "/catalog", "/register", "/query", "/catalog/default/component/artist-lookup", "/no-such-page", "/static/app.css"] {
+        let (_, headers, _) = app.get_with(path, &[]).await;
+        let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert_eq!(get("x-frame-options"), "DENY", "{path}");
+        assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(get("referrer-policy"), "same-origin", "{path}");
+        let csp = get("content-security-policy");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'") && csp.contains("form-action 'self'"), "{path}: {csp}");
+    }
+    // No inline script is left for the policy to block.
+    let (_, _, html) = app.get_with("/", &[]).await;
+    assert!(!html.contains("<script>"), "an inline script: {html}");
+}
+
+/// A saved query that fails or runs out of time shows as a failed panel; the page renders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboards_show_a_failing_saved_query_as_a_failed_panel() {
+    let app = WebApp::spawn().await;
+    let mut e = "'x'".to_owned();
+    for _ in 0..12 {
+        e.push_str(".replace('x', 'xxxxxxxxxx')");
+    }
+    let query = portico_graph::eval::ExprQuery { expression: format!("size({e}) > 0"), ..Default::default() };
+    portico_server::save_query(&app.state, "bomb", Some("Bomb"), "", "group:default/team-a", &query).await.unwrap();
+    let started = std::time::Instant::now();
+    let (status, html) = app.get("/dashboards").await;
+    assert_eq!(status, 200);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    let html = plain(&html);
+    assert!(html.contains("Bomb") && html.contains("max_value_bytes"), "the panel says why it failed: {html}");
+    // And again after a restart of the page: the server is still up.
+    let (status, _) = app.get("/dashboards").await;
+    assert_eq!(status, 200);
+}
