@@ -18,12 +18,80 @@ pub(crate) const MAX_VALUE_LEN: usize = 200;
 pub(crate) struct Posting {
     /// The value as first seen, when its case differs from the lowercased key (for facets).
     pub original: Option<Box<str>>,
-    pub ids: RoaringBitmap,
+    pub ids: IdSet,
     /// The ids whose pair is not exactly the first-seen spelling of the path and the value as a
     /// plain string field: another case, a list item, a number, a key with a dot in it. The
     /// other ids have exactly that string there, which lets equality be answered exactly
     /// (case-sensitively, as the expression language compares) from the index alone.
     pub inexact: Inexact,
+}
+
+/// The ids of a posting. Most postings hold one id (names, uids, descriptions, slugs: a few
+/// hundred thousand of them in a large catalog); a bitmap for each cost some 100 bytes apiece,
+/// so one id is kept inline.
+#[derive(Debug, Clone)]
+pub(crate) enum IdSet {
+    One(Id),
+    Many(RoaringBitmap),
+}
+
+impl IdSet {
+    pub fn insert(&mut self, id: Id) -> bool {
+        match self {
+            IdSet::One(x) if *x == id => false,
+            IdSet::One(x) => {
+                *self = IdSet::Many(RoaringBitmap::from_iter([*x, id]));
+                true
+            }
+            IdSet::Many(ids) => ids.insert(id),
+        }
+    }
+
+    pub fn remove(&mut self, id: Id) -> bool {
+        match self {
+            IdSet::One(x) if *x == id => {
+                *self = IdSet::Many(RoaringBitmap::new());
+                true
+            }
+            IdSet::One(_) => false,
+            IdSet::Many(ids) => ids.remove(id),
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        match self {
+            IdSet::One(_) => 1,
+            IdSet::Many(ids) => ids.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn to_bitmap(&self) -> RoaringBitmap {
+        match self {
+            IdSet::One(x) => RoaringBitmap::from_iter([*x]),
+            IdSet::Many(ids) => ids.clone(),
+        }
+    }
+
+    /// Adds these ids to `out`.
+    pub fn union_into(&self, out: &mut RoaringBitmap) {
+        match self {
+            IdSet::One(x) => {
+                out.insert(*x);
+            }
+            IdSet::Many(ids) => *out |= ids,
+        }
+    }
+
+    pub fn intersection_len(&self, set: &RoaringBitmap) -> u64 {
+        match self {
+            IdSet::One(x) => u64::from(set.contains(*x)),
+            IdSet::Many(ids) => ids.intersection_len(set),
+        }
+    }
 }
 
 /// Which ids of a posting are inexact, without copying `ids` when all are (list items, tags):
@@ -44,7 +112,7 @@ impl Posting {
             (true, Inexact::None | Inexact::Some(_)) => {}
             (true, Inexact::All) => {
                 // Every id before this one was inexact (and this one too if it already had a pair).
-                let mut before = self.ids.clone();
+                let mut before = self.ids.to_bitmap();
                 if added {
                     before.remove(id);
                 }
@@ -72,9 +140,9 @@ impl Posting {
     /// or another one: only ids spelled otherwise can match another spelling.
     fn exact(&self, spelled: bool) -> Exact {
         let (sure, maybe) = match &self.inexact {
-            Inexact::None => (self.ids.clone(), RoaringBitmap::new()),
-            Inexact::All => (RoaringBitmap::new(), self.ids.clone()),
-            Inexact::Some(inexact) => (&self.ids - &**inexact, (**inexact).clone()),
+            Inexact::None => (self.ids.to_bitmap(), RoaringBitmap::new()),
+            Inexact::All => (RoaringBitmap::new(), self.ids.to_bitmap()),
+            Inexact::Some(inexact) => (&self.ids.to_bitmap() - &**inexact, (**inexact).clone()),
         };
         Exact { sure: if spelled { sure } else { RoaringBitmap::new() }, maybe }
     }
@@ -267,7 +335,7 @@ impl FieldIndex {
                 }
                 None => {
                     let original = (lower != v).then(|| Box::from(v));
-                    let ids = RoaringBitmap::from_iter([id]);
+                    let ids = IdSet::One(id);
                     (values.entry(lower.into_boxed_str()).or_insert(Posting { original, ids, inexact: Inexact::None }), true)
                 }
             };
@@ -313,7 +381,7 @@ impl FieldIndex {
         if let Some(map) = self.postings.get(key) {
             for v in values {
                 if let Some(p) = map.get(v.to_lowercase().as_str()) {
-                    out |= &p.ids;
+                    p.ids.union_into(&mut out);
                 }
             }
         }

@@ -28,6 +28,10 @@ pub use query::{EntityQuery, Facet, FacetValue, OrderField, Page, TextFilter};
 /// An interned entity reference.
 pub type Id = u32;
 
+/// The sources of one (relation type, target) pair: one or two in the great majority (a
+/// million such lists at 100,000 entities), so they are kept inline up to two.
+type Sources = smallvec::SmallVec<[Id; 2]>;
+
 #[derive(Debug, Clone)]
 struct Edge {
     relation: Arc<str>,
@@ -51,7 +55,7 @@ pub struct CatalogGraph {
     incoming: HashMap<Id, Vec<(Arc<str>, Id)>>,
     /// (lowercased relation type, target) -> sources, a multiset (two fields may state the
     /// same relation, e.g. a parent's `children` and a child's `parent`). Covers both directions.
-    rel_index: HashMap<(Arc<str>, Id), Vec<Id>>,
+    rel_index: HashMap<(Arc<str>, Id), Sources>,
     fields: index::FieldIndex,
     interned_types: HashMap<String, Arc<str>>,
     /// For entities removed from the catalog: the version their removal was recorded as, so a
@@ -322,7 +326,7 @@ fn dedup_sorted(v: &mut [Id]) -> usize {
     n
 }
 
-fn remove_from(index: &mut HashMap<(Arc<str>, Id), Vec<Id>>, key: (Arc<str>, Id), id: Id) {
+fn remove_from(index: &mut HashMap<(Arc<str>, Id), Sources>, key: (Arc<str>, Id), id: Id) {
     if let Some(set) = index.get_mut(&key) {
         if let Some(pos) = set.iter().position(|x| *x == id) {
             set.swap_remove(pos);

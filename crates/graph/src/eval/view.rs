@@ -77,7 +77,7 @@ impl CatalogGraph {
     /// Ids that have a relation of type `relation` to `target` (both directions are indexed).
     fn sources_of(&self, relation: &str, target: Id) -> &[Id] {
         let Some(rel) = self.interned_types.get(relation.to_ascii_lowercase().as_str()) else { return &[] };
-        self.rel_index.get(&(rel.clone(), target)).map_or(&[], Vec::as_slice)
+        self.rel_index.get(&(rel.clone(), target)).map_or(&[], |s| s.as_slice())
     }
 }
 
