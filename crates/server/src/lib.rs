@@ -23,6 +23,7 @@ pub mod origin;
 pub mod params;
 mod render;
 mod startup;
+mod stream;
 pub mod telemetry;
 
 use std::sync::Arc;

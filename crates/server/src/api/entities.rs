@@ -92,22 +92,27 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery)
     let filter = parse_filter_params(&params.all("filter"))?;
     let order = legacy_order(&params.all("order"))?;
     let query = EntityQuery { filter, within: None, text: None, order, offset, limit };
-    let (views, total) = {
-        let graph = state.catalog.read();
-        let page = graph.query(&query);
-        let views: Vec<EntityView> = page.ids.iter().filter_map(|id| graph.entry(*id)).map(|e| EntityView::of(&graph, e)).collect();
-        (views, page.total)
+    let graph = state.catalog.graph().clone();
+    let page = graph.read().query(&query);
+    let (shown, total) = (page.ids.len(), page.total);
+    let mut res = if shown > crate::stream::STREAM_OVER {
+        crate::stream::entities(graph, page.ids, fields, b"[".to_vec(), b"]".to_vec())
+    } else {
+        let views: Vec<EntityView> = {
+            let g = graph.read();
+            page.ids.iter().filter_map(|id| g.entry(*id)).map(|e| EntityView::of(&g, e)).collect()
+        };
+        let items: Vec<Rendered<'_>> = views.iter().map(|v| Rendered::of(v, fields.as_ref())).collect();
+        Json(items).into_response()
     };
-    let items: Vec<Rendered<'_>> = views.iter().map(|v| Rendered::of(v, fields.as_ref())).collect();
-    let mut res = Json(items).into_response();
-    if limit.is_some_and(|l| l > 0) && offset + views.len() < total {
+    if limit.is_some_and(|l| l > 0) && offset + shown < total {
         let mut next = form_urlencoded::Serializer::new(String::new());
         for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or_default().as_bytes()) {
             if k != "offset" && k != "after" {
                 next.append_pair(&k, &v);
             }
         }
-        next.append_pair("after", &encode_cursor(&After { offset: offset + views.len() }));
+        next.append_pair("after", &encode_cursor(&After { offset: offset + shown }));
         let link = format!("</api/catalog/entities?{}>; rel=\"next\"", next.finish());
         if let Ok(v) = HeaderValue::from_str(&link) {
             res.headers_mut().insert(header::LINK, v);

@@ -132,23 +132,26 @@ pub(crate) async fn by_query(State(state): State<AppState>, RawQuery(raw): RawQu
         offset: cursor.offset,
         limit: Some(limit),
     };
-    let past = match cursor.as_of {
-        Some(at) => Some(state.catalog.graph_at(at).await?),
-        None => None,
+    let graph = match cursor.as_of {
+        Some(at) => state.catalog.graph_at(at).await?,
+        None => state.catalog.graph().clone(),
     };
-    let (views, total) = {
-        let graph = match &past {
-            Some(g) => g.read(),
-            None => state.catalog.read(),
-        };
-        let page = graph.query(&query);
-        let views: Vec<EntityView> = page.ids.iter().filter_map(|id| graph.entry(*id)).map(|e| EntityView::of(&graph, e)).collect();
-        (views, page.total)
-    };
+    let page = graph.read().query(&query);
+    let (shown, total) = (page.ids.len(), page.total);
     let at = |offset: usize| encode_cursor(&Cursor { offset, ..cursor.clone() });
     let page_info = PageInfo {
-        next_cursor: (limit > 0 && cursor.offset + views.len() < total).then(|| at(cursor.offset + views.len())),
+        next_cursor: (limit > 0 && cursor.offset + shown < total).then(|| at(cursor.offset + shown)),
         prev_cursor: (limit > 0 && cursor.offset > 0).then(|| at(cursor.offset.saturating_sub(limit))),
+    };
+    if shown > crate::stream::STREAM_OVER {
+        let mut suffix = format!("],\"totalItems\":{total},\"pageInfo\":").into_bytes();
+        serde_json::to_writer(&mut suffix, &page_info).map_err(|e| ApiError::Internal(e.to_string()))?;
+        suffix.push(b'}');
+        return Ok(crate::stream::entities(graph, page.ids, fields, b"{\"items\":[".to_vec(), suffix));
+    }
+    let views: Vec<EntityView> = {
+        let g = graph.read();
+        page.ids.iter().filter_map(|id| g.entry(*id)).map(|e| EntityView::of(&g, e)).collect()
     };
     let items = views.iter().map(|v| Rendered::of(v, fields.as_ref())).collect();
     Ok(Json(QueryResponse { items, total_items: total, page_info }).into_response())
