@@ -32,6 +32,8 @@
 //!
 //! Names, tags and refs contain only `[a-z0-9-]`; free text is double-quoted.
 
+pub mod backstage;
+
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write as _};
 use std::path::{Path, PathBuf};

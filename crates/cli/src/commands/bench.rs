@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 use portico_catalog::{Catalog, CatalogOptions, LocationService, LocationSpec, Reader, ReaderConfig};
 use portico_server::{AppState, Application};
 use portico_testkit::synth::{self, SynthOptions};
@@ -32,12 +32,24 @@ pub enum BenchCommand {
         /// so that peak memory is that backend's alone.
         #[arg(long)]
         in_process: bool,
+        /// Catalog shape: `synthetic` (the project's own mix: ten kinds, ~3 relations per
+        /// entity) or `backstage` (the mix of Backstage's benchmark harness: ~6 relations per
+        /// entity, inline API definitions, 1,000 documents per file).
+        #[arg(long, default_value = "synthetic")]
+        shape: Shape,
     },
 }
 
+/// The catalog shapes `bench catalog` can generate.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Shape {
+    Synthetic,
+    Backstage,
+}
+
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let (entities, backends, requests, in_process) = match command {
-        BenchCommand::Catalog { entities, backends, requests, in_process } => (entities, backends, requests, in_process),
+    let (entities, backends, requests, in_process, shape) = match command {
+        BenchCommand::Catalog { entities, backends, requests, in_process, shape } => (entities, backends, requests, in_process, shape),
         BenchCommand::Web(web) => return super::bench_web::run(web).await,
         BenchCommand::Discovery(d) => return super::bench_discovery::run(d).await,
     };
@@ -46,12 +58,16 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             let status = std::process::Command::new(std::env::current_exe()?)
                 .args(["bench", "catalog", "--in-process", "--entities", &entities.to_string()])
                 .args(["--backends", backend, "--requests", &requests.to_string()])
+                .args(["--shape", shape.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default().as_str()])
                 .status()?;
             anyhow::ensure!(status.success(), "benchmark of {backend} failed: {status}");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let (dir, summary) = generate(entities)?;
+    let (dir, summary) = match shape {
+        Shape::Synthetic => generate(entities)?,
+        Shape::Backstage => generate_backstage(entities)?,
+    };
     let mut rows = Vec::new();
     for backend in &backends {
         let Some(db) = database(backend).await? else { continue };
@@ -123,6 +139,14 @@ async fn measure(
     post_latency(&client, &format!("{base}/api/v1/query"), &past, 1).await?;
     row("POST query asOf, first (builds the past catalog)", format!("{:.0} ms", t.elapsed().as_secs_f64() * 1000.0));
     row("POST query asOf, cached past catalog", post_latency(&client, &format!("{base}/api/v1/query"), &past, requests.min(200)).await?);
+    row("peak RSS before the full list (VmHWM)", format!("{} MiB", portico_catalog::memory_kib("VmHWM:") / 1024));
+    for _ in 0..3 {
+        let t = Instant::now();
+        let bytes = client.get(format!("{base}/api/catalog/entities")).send().await?.error_for_status()?.bytes().await?.len();
+        row("GET /api/catalog/entities (full list)", format!("{:.2} s, {:.0} MB", t.elapsed().as_secs_f64(), bytes as f64 / 1e6));
+    }
+    row("peak RSS after three full lists (VmHWM)", format!("{} MiB", portico_catalog::memory_kib("VmHWM:") / 1024));
+    row("GET /healthz while 50 expensive queries run", healthz_under_load(&client, &base).await?);
     server.abort();
     row("peak RSS of the whole run (VmHWM)", format!("{} MiB", portico_catalog::memory_kib("VmHWM:") / 1024));
     Ok(out)
@@ -199,6 +223,54 @@ pub(super) fn generate(entities: usize) -> anyhow::Result<(tempfile::TempDir, sy
         summary.hub_dependents
     );
     Ok((dir, summary))
+}
+
+/// Generates the Backstage harness's catalog shape of `entities` into a temporary directory.
+fn generate_backstage(entities: usize) -> anyhow::Result<(tempfile::TempDir, synth::SynthSummary)> {
+    let dir = tempfile::tempdir()?;
+    let t = Instant::now();
+    let summary = synth::backstage::generate(dir.path(), entities, 42)?;
+    println!("generated {} entities (Backstage harness shape) in {} files in {:.2} s ({})", summary.entities, summary.files, t.elapsed().as_secs_f64(), dir.path().display());
+    Ok((dir, summary))
+}
+
+/// `/healthz` latency while 50 clients each keep a full-scan query with nested comprehensions
+/// running (more than the concurrency cap, so some are queued or refused with 503): the
+/// server's async workers must stay free.
+async fn healthz_under_load(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let body = serde_json::json!({"expression": "[1,2,3,4,5,6,7,8,9,10].all(x, [1,2,3,4,5,6,7,8,9,10].all(y, metadata.name.size() + x + y > 0)) && metadata.name.contains('zz')", "limit": 10});
+    let mut load = Vec::new();
+    for _ in 0..50 {
+        let (client, stop, url, body) = (client.clone(), stop.clone(), format!("{base}/api/v1/query"), body.clone());
+        load.push(tokio::spawn(async move {
+            let (mut ok, mut refused) = (0usize, 0usize);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match client.post(&url).json(&body).send().await {
+                    Ok(r) if r.status().is_success() => ok += 1,
+                    Ok(_) => refused += 1,
+                    Err(_) => refused += 1,
+                }
+            }
+            (ok, refused)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut times = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let t = Instant::now();
+        client.get(format!("{base}/healthz")).send().await?.error_for_status()?.bytes().await?;
+        times.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ok, mut refused) = (0, 0);
+    for task in load {
+        let (o, r) = task.await?;
+        ok += o;
+        refused += r;
+    }
+    Ok(format!("{} ({ok} queries answered, {refused} refused with 503 meanwhile)", percentiles(times)))
 }
 
 /// "p50 … ms, p99 … ms (n requests)" of a set of timings.
