@@ -11,6 +11,7 @@ use clap::Parser;
 
 /// mimalloc: less fragmentation and faster small allocations than the system allocator for
 /// the catalog's many small strings and maps (see bench/RESULTS.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
