@@ -49,7 +49,16 @@ impl GraphAccess for Access {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else { return };
-    let limits = Limits { max_steps: 10_000, timeout: Duration::from_millis(200), ..Limits::default() };
+    // Small limits, so that the fuzzer reaches them: whatever it writes, evaluation must stop
+    // at a limit rather than allocate without bound or run on.
+    let limits = Limits {
+        max_steps: 10_000,
+        max_iterations: 100_000,
+        max_value_bytes: 1 << 20,
+        max_produced_bytes: 16 << 20,
+        timeout: Duration::from_millis(200),
+        ..Limits::default()
+    };
     let Ok(expr) = Expr::compile(source, &Vocabulary::entity(), &limits) else { return };
     portico_expr::on_big_stack(|| {
         let now = chrono::Utc::now().fixed_offset();
