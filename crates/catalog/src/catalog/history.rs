@@ -108,6 +108,11 @@ impl Catalog {
             snapshots.push(hit);
             return Ok(graph);
         }
+        // Drop the oldest past catalog before building the next, not after: each is as large as
+        // the live one, and holding both while building made a third.
+        if snapshots.len() >= SNAPSHOTS {
+            snapshots.remove(0);
+        }
         let entries = self.store.entities_at(at).await?;
         let started = std::time::Instant::now();
         let graph = tokio::task::spawn_blocking(move || super::build_graph(entries).0)
@@ -115,9 +120,6 @@ impl Catalog {
             .map_err(|e| IngestError::Invalid(format!("building the catalog as of {}: {e}", format_time(at))))?;
         tracing::debug!(at = %format_time(at), entities = graph.len(), ms = started.elapsed().as_millis() as u64, "built a past catalog");
         let graph: SharedGraph = Arc::new(parking_lot::RwLock::new(graph));
-        if snapshots.len() >= SNAPSHOTS {
-            snapshots.remove(0);
-        }
         snapshots.push((marker, graph.clone()));
         Ok(graph)
     }

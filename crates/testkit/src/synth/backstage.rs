@@ -34,7 +34,9 @@ pub fn generate(dir: &Path, entities: usize, seed: u64) -> io::Result<SynthSumma
     std::fs::create_dir_all(dir)?;
     let mut rng = Rng::new(seed, entities as u64);
     let mut owned = vec![0usize; g];
-    let mut docs: Vec<String> = Vec::with_capacity(entities);
+    // Written a file at a time, so that the generator leaves nothing behind in the memory of
+    // the benchmark that runs it.
+    let mut docs = Parts { dir, current: Vec::with_capacity(PER_FILE), roots: Vec::new() };
     for i in 0..g {
         let mut d = format!(
             "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: group-{i}\n  title: Team {i}\n  description: Synthetic team {i}\nspec:\n  type: team\n  profile:\n    displayName: Team {i}\n"
@@ -43,21 +45,21 @@ pub fn generate(dir: &Path, entities: usize, seed: u64) -> io::Result<SynthSumma
             let _ = writeln!(d, "  parent: group-{}", (i - 1) / 5);
         }
         d.push_str("  children: []\n");
-        docs.push(d);
+        docs.push(d)?;
     }
     for i in 0..s {
         docs.push(format!(
             "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata:\n  name: system-{i}\n  description: Synthetic system {i}\n  tags: [synthetic, tier-{}]\nspec:\n  owner: group-{}\n",
             i % 3,
             i % g
-        ));
+        ))?;
     }
     for i in 0..a {
         docs.push(format!(
             "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: api-{i}\n  description: Synthetic API {i}\n  tags: [rest]\nspec:\n  type: openapi\n  lifecycle: production\n  owner: group-{}\n  system: system-{}\n  definition: |\n    openapi: 3.0.0\n    info: {{ title: api-{i}, version: 1.0.0 }}\n    paths:\n      /items/{{id}}:\n        get:\n          parameters: [{{ name: id, in: path, required: true, schema: {{ type: string }} }}]\n          responses: {{ '200': {{ description: ok }} }}\n",
             rng.below(g),
             i % s
-        ));
+        ))?;
     }
     let langs = ["go", "java", "rust", "ts"];
     for i in 0..c {
@@ -91,16 +93,10 @@ pub fn generate(dir: &Path, entities: usize, seed: u64) -> io::Result<SynthSumma
         for x in consumes {
             let _ = writeln!(d, "    - api-{x}");
         }
-        docs.push(d);
+        docs.push(d)?;
     }
-    let mut roots = Vec::new();
-    for (k, part) in docs.chunks(PER_FILE).enumerate() {
-        let path = dir.join(format!("part-{k}.yaml"));
-        let mut w = BufWriter::with_capacity(1 << 16, std::fs::File::create(&path)?);
-        w.write_all(part.join("---\n").as_bytes())?;
-        w.flush()?;
-        roots.push(format!("apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: anchor-part-{k}\nspec:\n  type: file\n  target: {}\n", path.display()));
-    }
+    docs.flush()?;
+    let roots = docs.roots;
     let root = dir.join("catalog-info.yaml");
     std::fs::write(&root, roots.join("---\n"))?;
     let hot = (0..g).max_by_key(|&o| owned[o]).unwrap_or(0);
@@ -117,6 +113,38 @@ pub fn generate(dir: &Path, entities: usize, seed: u64) -> io::Result<SynthSumma
         hub_dependents: 3,
         kinds: vec![("Group", g), ("System", s), ("API", a), ("Component", c)],
     })
+}
+
+/// Documents gathered into part files of [`PER_FILE`] documents each.
+struct Parts<'a> {
+    dir: &'a Path,
+    current: Vec<String>,
+    /// The root file's `Location` documents, one per part written.
+    roots: Vec<String>,
+}
+
+impl Parts<'_> {
+    fn push(&mut self, doc: String) -> io::Result<()> {
+        self.current.push(doc);
+        if self.current.len() == PER_FILE { self.flush() } else { Ok(()) }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.current.is_empty() {
+            return Ok(());
+        }
+        let path = self.dir.join(format!("part-{}.yaml", self.roots.len()));
+        let mut w = BufWriter::with_capacity(1 << 16, std::fs::File::create(&path)?);
+        w.write_all(self.current.join("---\n").as_bytes())?;
+        w.flush()?;
+        self.current.clear();
+        self.roots.push(format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: anchor-part-{}\nspec:\n  type: file\n  target: {}\n",
+            self.roots.len(),
+            path.display()
+        ));
+        Ok(())
+    }
 }
 
 #[cfg(test)]
