@@ -267,3 +267,61 @@ fn the_query_how_to_answers_what_it_says() {
     );
     assert_eq!(refs("kind == 'Component' && related('ownedBy').size() == 0"), ["component:billing-export"]);
 }
+
+/// Registering a location and ingesting it are one transaction: a `kill -9` at any moment of an
+/// import leaves either nothing (the location is not registered, and importing again registers
+/// it) or the location with every entity (importing again refreshes it), never a registered but
+/// empty location that answers "already registered".
+#[test]
+fn an_import_killed_at_any_moment_leaves_nothing_or_everything() {
+    const N: usize = 6000;
+    let files = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..N {
+        text.push_str(&format!(
+            "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: c-{i}\n  description: generated {i}\nspec:\n  type: service\n  lifecycle: production\n  owner: team-{}\n  dependsOn: [component:c-{}]\n",
+            i % 17,
+            (i + 1) % N
+        ));
+    }
+    let file = files.path().join("catalog-info.yaml");
+    std::fs::write(&file, text).unwrap();
+    let run = |data: &std::path::Path, args: &[&str]| {
+        let mut c = portico();
+        c.env("PORTICO__DATA_DIR", data).args(args);
+        c
+    };
+    let components = |data: &std::path::Path| {
+        let out = run(data, &["catalog", "list", "--filter", "kind=component", "--json"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["totalItems"].as_u64().unwrap() as usize
+    };
+    let target = file.display().to_string();
+
+    // A clean import, timed, as the yardstick for where to kill.
+    let clean = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let out = run(clean.path(), &["catalog", "import", &target]).output().unwrap();
+    let whole = started.elapsed();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("registered"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(components(clean.path()), N);
+
+    let mut outcomes = Vec::new();
+    for tenth in [1u32, 3, 5, 7, 9] {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = run(data.path(), &["catalog", "import", &target]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(whole * tenth / 10);
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+        let seen = components(data.path());
+        assert!(seen == 0 || seen == N, "killed at {tenth}/10: {seen} of {N} components");
+        let again = run(data.path(), &["catalog", "import", &target]).output().unwrap();
+        let said = String::from_utf8_lossy(&again.stdout).into_owned();
+        assert!(again.status.success(), "{said}{}", String::from_utf8_lossy(&again.stderr));
+        let expected = if seen == 0 { "registered" } else { "refreshed" };
+        assert!(said.starts_with(expected), "killed at {tenth}/10 with {seen} components, then: {said}");
+        assert_eq!(components(data.path()), N);
+        outcomes.push(seen);
+    }
+    assert!(outcomes.contains(&0), "at least the earliest kill came before the commit: {outcomes:?} in {whole:?}");
+}
