@@ -47,7 +47,19 @@ pub(crate) fn router(state: AppState) -> Router {
                     let id = req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                     tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                .on_failure(log_failure),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// A 503 is the server refusing work it has no room for (the query gate, shutdown): expected
+/// under load, so a warning; every other failure is an error.
+fn log_failure(class: tower_http::classify::ServerErrorsFailureClass, latency: std::time::Duration, _span: &tracing::Span) {
+    use tower_http::classify::ServerErrorsFailureClass::StatusCode;
+    let ms = latency.as_millis() as u64;
+    match class {
+        StatusCode(status) if status == axum::http::StatusCode::SERVICE_UNAVAILABLE => tracing::warn!(%status, ms, "refused: no room"),
+        class => tracing::error!(%class, ms, "response failed"),
+    }
 }
