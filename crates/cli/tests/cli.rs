@@ -120,16 +120,10 @@ fn bad_configuration_is_an_error_naming_the_file() {
     assert!(stderr.contains("portico.yaml") && stderr.contains("prot"), "{stderr}");
 }
 
-/// What the README's first command does: the demo serves the bundled catalog and prints its URL.
-#[test]
-fn the_demo_serves_the_bundled_catalog() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = portico()
-        .args(["demo", "--port", "0", "--data-dir"])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+/// Starts `portico demo` with `args`, with `TMPDIR` set to `tmp`; returns the child and the URL
+/// it printed (the port opens before the catalog is read).
+fn start_demo(args: &[&str], tmp: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = portico().arg("demo").args(args).env("TMPDIR", tmp).stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let started = Instant::now();
     let url = loop {
@@ -140,6 +134,34 @@ fn the_demo_serves_the_bundled_catalog() {
         assert!(started.elapsed() < Duration::from_secs(60), "demo did not start");
     };
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    (child, url)
+}
+
+/// Waits until `/readyz` answers 200 (the first read of the catalog ended); returns what it
+/// answered before, while loading.
+fn wait_ready(url: &str) -> Vec<String> {
+    let started = Instant::now();
+    let mut before = Vec::new();
+    loop {
+        let (status, body) = reqwest::blocking_get_status(&format!("{url}/readyz"));
+        if status == 200 {
+            return before;
+        }
+        assert_eq!(status, 503, "{body}");
+        before.push(body);
+        assert!(started.elapsed() < Duration::from_secs(60), "the demo's catalog was not read in a minute");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What the README's first command does: the demo serves the bundled catalog and prints its URL.
+#[test]
+fn the_demo_serves_the_bundled_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_demo(&["--port", "0", "--data-dir", dir.path().to_str().unwrap()], dir.path());
+    for body in wait_ready(&url) {
+        assert!(body.contains("\"status\":\"loading\""), "{body}");
+    }
     let body = reqwest::blocking_get(&format!("{url}/api/catalog/entity-facets?facet=kind"));
     child.kill().unwrap();
     let _ = child.wait();
@@ -148,11 +170,43 @@ fn the_demo_serves_the_bundled_catalog() {
     let count = |k: &str| kinds.iter().find(|v| v["value"] == k).map(|v| v["count"].as_u64().unwrap());
     assert_eq!(count("Component"), Some(16));
     assert_eq!(count("Environment"), Some(2), "the demo's custom kind");
+    assert!(dir.path().join("portico.db").exists(), "a data directory given with --data-dir is kept");
+}
+
+/// The demo's own temporary data directory is removed when it stops with Ctrl-C, and when it
+/// cannot start because its port is taken, which it says, pointing at `--port`.
+#[test]
+fn the_demo_cleans_up_after_itself_and_names_a_taken_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    let leftovers = || std::fs::read_dir(tmp.path()).unwrap().filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with("portico-demo-")).collect::<Vec<_>>();
+    let (mut child, url) = start_demo(&["--port", "0"], tmp.path());
+    wait_ready(&url);
+    assert_eq!(leftovers().len(), 1, "the demo's data directory");
+
+    // The same port again: refused, saying so.
+    let port = url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let out = portico().args(["demo", "--port", port]).env("TMPDIR", tmp.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains(&format!("port {port} of 127.0.0.1 is already in use")) && stderr.contains("--port"), "{stderr}");
+    assert_eq!(leftovers().len(), 1, "the failed demo left nothing behind");
+
+    // Ctrl-C (SIGINT) stops the first one, which removes its directory.
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let stopped = child.wait().unwrap();
+    assert!(stopped.success(), "{stopped}");
+    assert!(leftovers().is_empty(), "{:?}", leftovers());
 }
 
 mod reqwest {
     /// A GET on the loopback interface without pulling an async runtime into this test.
     pub fn blocking_get(url: &str) -> String {
+        blocking_get_status(url).1
+    }
+
+    /// A GET: the status and the body.
+    pub fn blocking_get_status(url: &str) -> (u16, String) {
         use std::io::{Read, Write};
         let rest = url.strip_prefix("http://").unwrap();
         let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap();
@@ -160,7 +214,9 @@ mod reqwest {
         write!(s, "GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
-        out.split_once("\r\n\r\n").unwrap().1.to_owned()
+        let (head, body) = out.split_once("\r\n\r\n").unwrap();
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        (status, body.to_owned())
     }
 }
 

@@ -57,6 +57,27 @@ pub struct AppState {
     pub search: Arc<SearchIndex>,
     /// The discovery engine (no sources unless configured: [`AppState::with_discovery`]).
     pub discovery: Arc<Engine>,
+    /// Whether the first read of the configured locations is still running.
+    pub startup: Arc<Startup>,
+}
+
+/// The server answers as soon as its port is open; until the first read of the configured
+/// locations ends, `/readyz` says `loading` and pages say that the catalog is still being read.
+#[derive(Debug, Default)]
+pub struct Startup {
+    loading: std::sync::atomic::AtomicBool,
+}
+
+impl Startup {
+    /// Whether the first read is still running.
+    pub fn is_loading(&self) -> bool {
+        self.loading.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The first read has ended (whatever its outcome).
+    pub fn finish(&self) {
+        self.loading.store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl AppState {
@@ -65,7 +86,14 @@ impl AppState {
     pub fn new(catalog: Arc<Catalog>, locations: LocationService) -> Self {
         let search = SearchIndex::follow(&catalog).expect("an in-memory search index can always be created");
         let discovery = Engine::with_providers(catalog.clone(), locations.reader().clone(), std::env::temp_dir(), Vec::new());
-        Self { catalog, locations, metrics: telemetry::prometheus_handle(), started: Instant::now(), search, discovery }
+        Self { catalog, locations, metrics: telemetry::prometheus_handle(), started: Instant::now(), search, discovery, startup: Arc::default() }
+    }
+
+    /// The state of a server whose first read of its locations is still to come: see
+    /// [`Startup`]. Call `startup.finish()` when it ends.
+    pub fn loading(self) -> Self {
+        self.startup.loading.store(true, std::sync::atomic::Ordering::Release);
+        self
     }
 
     /// The state with a configured discovery engine.

@@ -63,8 +63,9 @@ pub fn router(state: AppState) -> Router {
         .route("/query/save", axum::routing::post(pages::query::save))
         .route("/dashboards", get(pages::dashboards::page))
         .route("/static/{file}", get(assets::serve))
-        .with_state(state)
+        .with_state(state.clone())
         .method_not_allowed_fallback(|| async { PageError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(state, templates::while_loading))
         .layer(middleware::from_fn(csrf::same_origin_only))
         .layer(middleware::from_fn(portico_server::telemetry::track))
         .layer(TraceLayer::new_for_http());

@@ -61,11 +61,27 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     });
     env.add_global("version", env!("CARGO_PKG_VERSION"));
     env.add_global("asset_version", crate::assets::version());
+    env.add_function("loading", || LOADING.try_with(|l| *l).unwrap_or(false));
     env.add_filter("datetime", datetime);
     env.add_filter("ago", ago);
     env.add_filter("truncate", |s: String, n: usize| crate::svg::clip(&s, n));
     env
 });
+
+tokio::task_local! {
+    /// Whether the page being rendered is served while the first read of the catalog's
+    /// locations still runs (the layout then says so).
+    static LOADING: bool;
+}
+
+/// Middleware: pages rendered while the server's first read runs show a banner saying so.
+pub(crate) async fn while_loading(
+    axum::extract::State(state): axum::extract::State<portico_server::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if state.startup.is_loading() { LOADING.scope(true, next.run(req)).await } else { next.run(req).await }
+}
 
 /// Renders `name` with `ctx`.
 pub(crate) fn render<S: Serialize>(name: &str, ctx: S) -> Result<Html<String>, PageError> {

@@ -15,6 +15,22 @@ mod entity;
 use common::{WebApp, plain};
 use snapshot::assert_snapshot;
 
+/// While the server's first read of its locations runs, every page says so (and still answers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_say_when_the_catalog_is_still_being_read() {
+    let app = WebApp::spawn().await;
+    const BANNER: &str = "Portico is still reading the catalog";
+    let _ = app.state.clone().loading();
+    for path in ["/", "/catalog?kind=component", "/catalog/default/component/artist-lookup", "/search?q=artist"] {
+        let (status, html) = app.get(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains(BANNER), "{path}");
+    }
+    app.state.startup.finish();
+    let (_, html) = app.get("/").await;
+    assert!(!html.contains(BANNER));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_home_page_shows_counts_by_kind_health_and_recent_changes() {
     let app = WebApp::spawn().await;

@@ -6,34 +6,75 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use portico_catalog::LocationService;
 use portico_server::{AppState, Application};
 
 use super::catalog::{engine, open};
 use crate::config::Config;
 
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    serve_with_hint(config, "set server.port in portico.yaml or PORTICO__SERVER__PORT").await
+}
+
+/// Serves; `port_hint` says how to choose another port if this one is taken.
+async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<ExitCode> {
     let (catalog, locations) = open(&config).await?;
     let discovery = engine(&config, &catalog)?;
     // With PostgreSQL, other replicas may write too: follow their changes.
     if catalog.follow().await.context("failed to listen for other replicas' changes")?.is_some() {
         tracing::info!(replica = catalog.replica(), "following changes made by other replicas");
     }
-    for spec in &config.catalog.locations {
-        match locations.register(spec, false).await {
-            Ok((record, _, _, report)) => {
-                let r = report.unwrap_or_default();
-                tracing::info!(location = %record.target, added = r.added, updated = r.updated, removed = r.removed, errors = r.errors.len(), "location read");
-            }
-            Err(e) => tracing::error!(location = %spec.target, error = %e, "cannot register location"),
-        }
+    let addr: SocketAddr = format!("{}:{}", config.server.host, config.server.port)
+        .parse()
+        .with_context(|| format!("invalid server address {}:{}", config.server.host, config.server.port))?;
+    let loading = !config.catalog.locations.is_empty();
+    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone());
+    if loading {
+        state = state.loading();
     }
-    // Every replica reads on a schedule; the one write path makes repeated reads cheap and safe.
-    if config.catalog.refresh_interval_seconds > 0 {
-        let every = Duration::from_secs(config.catalog.refresh_interval_seconds);
-        let locations: LocationService = locations.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
+    // The port opens before the configured locations are read: readiness says `loading` and
+    // pages say the catalog is still being read, instead of connections refused for as long as
+    // a large first read takes.
+    let app = match Application::build_with(state.clone(), addr, portico_web::router(state.clone())).await {
+        Ok(app) => app.with_config(config.server.clone()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            anyhow::bail!("port {} of {} is already in use (another Portico?); choose another port: {port_hint}", addr.port(), addr.ip())
+        }
+        Err(e) => return Err(e).with_context(|| format!("failed to listen on {addr}")),
+    };
+    let bound = app.local_addr();
+    let entities = catalog.read().len();
+    let reading = if loading { format!("{entities} entities; reading {} location(s)", config.catalog.locations.len()) } else { format!("{entities} entities") };
+    if bound.ip().is_loopback() {
+        println!("Portico is running at {} ({reading}). Press Ctrl-C to stop.", app.url());
+    } else {
+        println!("Portico is listening on {bound} ({reading}); on this machine: {}. Press Ctrl-C to stop.", app.url());
+        let warning = format!(
+            "Portico is listening on {bound}, reachable from other machines, and has no sign-in: anyone who can reach it can read the catalog, register and delete locations and run discovery. Bind to 127.0.0.1 (server.host) unless this network is trusted."
+        );
+        eprintln!("warning: {warning}");
+        tracing::warn!("{warning}");
+    }
+    let startup = state.startup.clone();
+    let specs = config.catalog.locations.clone();
+    let refresh_every = config.catalog.refresh_interval_seconds;
+    let read = catalog.clone();
+    tokio::spawn(async move {
+        for spec in &specs {
+            match locations.register(spec, false).await {
+                Ok((record, _, _, report)) => {
+                    let r = report.unwrap_or_default();
+                    tracing::info!(location = %record.target, added = r.added, updated = r.updated, removed = r.removed, errors = r.errors.len(), "location read");
+                }
+                Err(e) => tracing::error!(location = %spec.target, error = %e, "cannot register location"),
+            }
+        }
+        startup.finish();
+        tracing::info!(entities = read.read().len(), "catalog read; ready");
+        // Scheduled discovery: leases in the store let one replica run each source per interval.
+        discovery.start_schedule();
+        // Every replica reads on a schedule; the one write path makes repeated reads cheap and safe.
+        if refresh_every > 0 {
+            let mut tick = tokio::time::interval(Duration::from_secs(refresh_every));
             tick.tick().await;
             loop {
                 tick.tick().await;
@@ -41,37 +82,23 @@ pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
                     tracing::error!(error = %e, "scheduled refresh failed");
                 }
             }
-        });
-    }
-    let addr: SocketAddr = format!("{}:{}", config.server.host, config.server.port)
-        .parse()
-        .with_context(|| format!("invalid server address {}:{}", config.server.host, config.server.port))?;
-    let entities = catalog.read().len();
-    let state = AppState::new(catalog, locations).with_discovery(discovery.clone());
-    // Scheduled discovery: leases in the store let one replica run each source per interval.
-    discovery.start_schedule();
-    let app = Application::build_with(state.clone(), addr, portico_web::router(state))
-        .await
-        .with_context(|| format!("failed to listen on {addr}"))?
-        .with_config(config.server.clone());
-    let bound = app.local_addr();
-    if bound.ip().is_loopback() {
-        println!("Portico is running at {} ({entities} entities). Press Ctrl-C to stop.", app.url());
-    } else {
-        println!("Portico is listening on {bound} ({entities} entities); on this machine: {}. Press Ctrl-C to stop.", app.url());
-        let warning = format!(
-            "Portico is listening on {bound}, reachable from other machines, and has no sign-in: anyone who can reach it can read the catalog, register and delete locations and run discovery. Bind to 127.0.0.1 (server.host) unless this network is trusted."
-        );
-        eprintln!("warning: {warning}");
-        tracing::warn!("{warning}");
-    }
+        }
+    });
     app.run_until_stopped().await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Writes the bundled demo catalog into `<data_dir>/demo` and serves it.
 pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u16>) -> anyhow::Result<ExitCode> {
-    let dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join(format!("portico-demo-{}", std::process::id())));
+    // A data directory of our own making is removed when the demo ends (Ctrl-C included, and
+    // on an error such as a port in use); one given with --data-dir is kept.
+    let (dir, cleanup) = match data_dir {
+        Some(dir) => (dir, None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("portico-demo-{}", std::process::id()));
+            (dir.clone(), Some(RemoveOnDrop(dir)))
+        }
+    };
     let demo = dir.join("demo");
     for (path, text) in crate::demo_files::FILES {
         let target = demo.join(path);
@@ -96,9 +123,22 @@ pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u1
     if config.discovery.sources.is_empty() {
         config.discovery.sources = demo_sources(&demo);
     }
-    println!("Demo data directory: {}", dir.display());
+    println!("Demo data directory: {}{}", dir.display(), if cleanup.is_some() { " (removed when the demo stops)" } else { "" });
     println!("To try the Register page, preview then import {}", demo.join("to-import/catalog-info.yaml").display());
-    serve(config).await
+    serve_with_hint(config, "portico demo --port N (0: any free port)").await
+}
+
+/// Removes a directory (and everything in it) when dropped.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!("warning: could not remove the demo's data directory {}: {e}", self.0.display());
+        }
+    }
 }
 
 /// What the demo discovers: the git repository it runs in (Portico's own, in a checkout),

@@ -27,13 +27,17 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<serde_json::V
     Json(json!({"status": "ok", "uptimeSeconds": state.started.elapsed().as_secs()}))
 }
 
-/// Ready to serve: the read model is loaded (it is, once an [`AppState`] exists) and the store
-/// answers a trivial query in time.
+/// Ready to serve: the first read of the configured locations has ended (until then: 503,
+/// `loading`, with the entities read so far) and the store answers a trivial query in time.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses((status = 200, description = "`{\"status\": \"ready\", \"entities\"}`", body = serde_json::Value),
-              (status = 503, description = "`{\"status\": \"unavailable\", \"reason\"}`", body = serde_json::Value)))]
+              (status = 503, description = "`{\"status\": \"unavailable\" or \"loading\", \"reason\"}`", body = serde_json::Value)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let entities = state.catalog.read().len();
+    if state.startup.is_loading() {
+        let body = json!({"status": "loading", "entities": entities, "reason": "the catalog's locations are still being read"});
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let probe = tokio::time::timeout(STORE_DEADLINE, state.catalog.store().get_location("readiness-probe")).await;
     let reason = match probe {
         Ok(Ok(_)) => return Json(json!({"status": "ready", "entities": entities})).into_response(),

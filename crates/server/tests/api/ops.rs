@@ -106,3 +106,27 @@ async fn the_server_stops_when_signalled() {
     tokio::time::timeout(Duration::from_secs(10), server).await.unwrap().unwrap().unwrap();
     assert!(reqwest::get(format!("{url}/healthz")).await.is_err());
 }
+
+/// The port opens before the first read of the catalog's locations: until it ends, `/readyz`
+/// answers 503 `loading` (with the entities read so far) while everything else answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_says_loading_until_the_first_read_ends() {
+    let db = TestDb::sqlite().await;
+    let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await.unwrap();
+    let locations = LocationService::new(catalog.clone(), Reader::new(ReaderConfig::default()));
+    let state = AppState::new(catalog, locations).loading();
+    let app = Application::build(state.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let url = app.url();
+    let server = tokio::spawn(app.run_until_stopped());
+
+    let res = reqwest::get(format!("{url}/readyz")).await.unwrap();
+    let loading = json(res, 503).await;
+    assert_eq!(loading["status"], "loading");
+    assert_eq!(loading["entities"], 0);
+    json(reqwest::get(format!("{url}/healthz")).await.unwrap(), 200).await;
+    json(reqwest::get(format!("{url}/api/catalog/entities")).await.unwrap(), 200).await;
+
+    state.startup.finish();
+    assert_eq!(json(reqwest::get(format!("{url}/readyz")).await.unwrap(), 200).await["status"], "ready");
+    server.abort();
+}
