@@ -7,7 +7,8 @@ pub struct Relation {
     pub kind: String,
     #[serde(rename = "targetRef")]
     pub target_ref: String,
-    /// Deprecated in Backstage but still returned by it; kept for compatibility.
+    /// Deprecated in Backstage, which no longer returns it; read from input for compatibility,
+    /// never written by Portico (it made a full list half again as large).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<RelationTarget>,
 }
@@ -21,15 +22,7 @@ pub struct RelationTarget {
 
 impl Relation {
     pub fn new(kind: &str, target: &EntityRef) -> Self {
-        Self {
-            kind: kind.to_owned(),
-            target_ref: target.to_string(),
-            target: Some(RelationTarget {
-                kind: target.kind().to_owned(),
-                namespace: target.namespace().to_owned(),
-                name: target.name().to_owned(),
-            }),
-        }
+        Self { kind: kind.to_owned(), target_ref: target.to_string(), target: None }
     }
 }
 
