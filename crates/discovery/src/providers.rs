@@ -20,6 +20,11 @@ pub mod postgres;
 pub mod terraform;
 
 /// Every source type of this crate, registered with the engine.
+/// How path globs of settings and CODEOWNERS match repository paths: `*` stays within a folder,
+/// `**` crosses folders, dot files match like any other.
+pub(crate) const PATH_MATCH: glob::MatchOptions =
+    glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
+
 pub fn registry() -> Registry {
     let mut r = Registry::default();
     r.register(git::KIND, |s| Ok(Arc::new(git::GitProvider::from_settings(s)?)));

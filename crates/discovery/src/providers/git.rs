@@ -51,6 +51,9 @@ struct Settings {
     lifecycle: Option<String>,
     #[serde(default = "default_max_file_bytes")]
     max_file_bytes: u64,
+    /// Globs of paths inference leaves out (`examples/**`, `docs/samples/**`).
+    #[serde(default)]
+    exclude: Vec<String>,
 }
 
 fn default_catalog_files() -> Vec<String> {
@@ -114,6 +117,10 @@ impl GitProvider {
         }
         if let Some(lifecycle) = s.lifecycle {
             options.lifecycle = lifecycle;
+        }
+        for (i, g) in s.exclude.iter().enumerate() {
+            let p = glob::Pattern::new(g).map_err(|e| field(&format!("exclude[{i}]"), format!("invalid glob {g:?}: {e}")))?;
+            options.exclude.push(p);
         }
         Ok(Self { repos, catalog_files, infer: s.infer, options, max_file_bytes: s.max_file_bytes })
     }

@@ -16,7 +16,7 @@ use portico_catalog::placeholders;
 use crate::providers::infer::{Declared, Files};
 use portico_catalog::reader::Reader;
 
-pub(crate) const MATCH: glob::MatchOptions = glob::MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
+pub(crate) use crate::providers::PATH_MATCH as MATCH;
 
 pub(crate) struct Descriptors<'a> {
     pub tree: &'a TreeFiles,

@@ -54,6 +54,8 @@ fn bad_settings_name_the_field() {
     assert!(e.contains("repositories[1]: /x is already listed as repositories[0]"), "{e}");
     let e = build_err(json!({"repositories": ["/x"], "catalogFiles": ["a/[b"]}));
     assert!(e.contains("catalogFiles[0]: invalid glob"), "{e}");
+    let e = build_err(json!({"repositories": ["/x"], "exclude": ["ok/**", "a/[b"]}));
+    assert!(e.contains("exclude[1]: invalid glob"), "{e}");
     let e = build_err(json!({"repositories": ["/x"], "maxFileBytes": 0}));
     assert!(e.contains("maxFileBytes: must be at least 1"), "{e}");
     let e = build_err(json!({"repositories": ["https://"]}));
@@ -155,4 +157,11 @@ fn inference_reads_the_commit_tree_through_files() {
         assert!(c.key().is_some(), "{}", c.document);
         assert!(c.location.starts_with(&info.location), "{}", c.location);
     }
+    // `exclude` leaves paths out of inference: here, one of the services.
+    let cart = |out: &infer::Inference| out.contributions.iter().any(|c| c.location.contains("services/cart/"));
+    assert!(cart(&out));
+    let options = infer::InferOptions { exclude: vec![glob::Pattern::new("services/cart/**").unwrap()], ..Default::default() };
+    let without = infer::infer(&info, &files, &options);
+    assert!(!cart(&without), "{:?}", without.contributions.iter().map(|c| &c.location).collect::<Vec<_>>());
+    assert!(!without.contributions.is_empty(), "the other services stay");
 }

@@ -1,7 +1,7 @@
 //! Owners from a CODEOWNERS file (GitHub and GitLab flavour): gitignore-style patterns, the
 //! last matching rule wins, its first owner becomes the entity owner.
 
-use glob::{MatchOptions, Pattern};
+use glob::Pattern;
 use portico_model::naming::sanitize_object_name;
 
 use super::tree::{Tree, ancestors};
@@ -9,7 +9,7 @@ use super::tree::{Tree, ancestors};
 /// Where CODEOWNERS may live, in the order GitHub looks.
 const LOCATIONS: &[&str] = &[".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS"];
 
-const MATCH: MatchOptions = MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
+use crate::providers::PATH_MATCH as MATCH;
 
 struct Rule {
     /// Alternatives that match a folder (or a path under it, tested folder by folder).

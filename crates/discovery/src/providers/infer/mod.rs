@@ -75,11 +75,14 @@ pub struct InferOptions {
     pub default_owner: String,
     /// Lifecycle given to inferred components.
     pub lifecycle: String,
+    /// Paths left out of inference (besides dependencies, build output and fixtures): examples,
+    /// documentation samples, a demo's own data.
+    pub exclude: Vec<glob::Pattern>,
 }
 
 impl Default for InferOptions {
     fn default() -> Self {
-        Self { default_owner: "group:default/unowned".into(), lifecycle: "production".into() }
+        Self { default_owner: "group:default/unowned".into(), lifecycle: "production".into(), exclude: Vec::new() }
     }
 }
 
@@ -118,7 +121,7 @@ pub(crate) struct Cx<'a> {
 
 impl<'a> Cx<'a> {
     fn new(repo: &'a RepoInfo, files: &'a dyn Files, options: &'a InferOptions) -> Self {
-        let tree = tree::Tree::new(files);
+        let tree = tree::Tree::new(files, &options.exclude);
         let owners = codeowners::CodeOwners::load(&tree);
         Self { repo, options, tree, owners, errors: Vec::new(), yaml: std::cell::OnceCell::new() }
     }

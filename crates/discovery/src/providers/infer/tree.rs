@@ -104,8 +104,14 @@ pub(crate) struct Tree<'a> {
 }
 
 impl<'a> Tree<'a> {
-    pub fn new(files: &'a dyn Files) -> Self {
-        let paths: Vec<&str> = files.paths().iter().map(String::as_str).filter(|p| !is_ignored(p)).collect();
+    /// The tree of `files` without ignored folders and without paths matching `exclude`.
+    pub fn new(files: &'a dyn Files, exclude: &[glob::Pattern]) -> Self {
+        let paths: Vec<&str> = files
+            .paths()
+            .iter()
+            .map(String::as_str)
+            .filter(|p| !is_ignored(p) && !exclude.iter().any(|g| g.matches_with(p, crate::providers::PATH_MATCH)))
+            .collect();
         let mut by_dir: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         let mut dirs = BTreeSet::new();
         for p in &paths {
