@@ -162,6 +162,8 @@ fn demo_sources(demo: &std::path::Path) -> Vec<serde_json::Value> {
             "repositories": [repo.display().to_string()],
             "catalogFiles": [],
             "defaultOwner": "group:default/platform",
+            // The demo's own catalog (its OpenAPI files too) is declared, not discovered.
+            "exclude": ["crates/cli/demo/**"],
         }));
     }
     sources
