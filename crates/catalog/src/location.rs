@@ -131,6 +131,8 @@ impl LocationService {
             created_at: now_ms(),
         });
         let refuse = |outcome: &ReadOutcome| match outcome.errors.first() {
+            // The message may already start with its location (`x.yaml: file not found`).
+            Some(first) if outcome.count == 0 && first.message.starts_with(&first.location) => Err(IngestError::Invalid(first.message.clone())),
             Some(first) if outcome.count == 0 => Err(IngestError::Invalid(format!("{}: {}", first.location, first.message))),
             _ => Ok(()),
         };

@@ -34,6 +34,7 @@ enum Command {
     Serve,
     /// Start the portal with the bundled demo catalog (in a temporary data directory unless --data-dir).
     Demo {
+        /// Keep the demo's database and files in this directory (kept after the demo stops).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Port (default: the configured one, 7007).
@@ -45,11 +46,13 @@ enum Command {
     Catalog(catalog::CatalogCommand),
     /// What changed between two times (RFC 3339), with field-level differences.
     Diff {
+        /// Start of the period, RFC 3339 (`2026-11-27T09:00:00Z`).
         #[arg(long)]
         from: String,
         /// Default: now.
         #[arg(long)]
         to: Option<String>,
+        /// Print the changes as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -95,5 +98,34 @@ fn init_logs(json: bool, verbose: bool) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command, argument and flag says what it is for in `--help`.
+    #[test]
+    fn every_flag_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_about().is_none() && path != " portico" {
+                missing.push(path.clone());
+            }
+            for arg in cmd.get_arguments() {
+                if arg.get_help().is_none() && !matches!(arg.get_id().as_str(), "help" | "version") {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() != "help" {
+                    walk(sub, &path, missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "without help text: {missing:#?}");
     }
 }

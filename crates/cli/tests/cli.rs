@@ -109,6 +109,32 @@ fn import_then_get_and_list_from_the_data_directory() {
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("portico: entity `group:default/nobody` not found"));
 }
 
+/// Errors name the path once (`x: x: file not found` was printed), and a JSON list says when it
+/// stopped at its limit.
+#[test]
+fn import_errors_name_the_path_once_and_lists_say_when_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.yaml");
+    let out = portico().env("PORTICO__DATA_DIR", dir.path()).args(["catalog", "import"]).arg(&missing).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.matches(&*missing.display().to_string()).count(), 1, "{stderr}");
+    assert!(stderr.contains("file not found"), "{stderr}");
+
+    let env = |c: &mut Command| {
+        c.env("PORTICO__DATA_DIR", dir.path()).env("PORTICO__READING__ALLOWED_ROOTS", format!("[\"{}\"]", examples().display()));
+    };
+    let mut import = portico();
+    env(&mut import);
+    assert!(import.args(["catalog", "import"]).arg(examples().join("acme/org.yaml")).output().unwrap().status.success());
+    let mut list = portico();
+    env(&mut list);
+    let out = list.args(["catalog", "list", "--filter", "kind=user", "--json", "--limit", "5"]).output().unwrap();
+    let page: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((page["items"].as_array().unwrap().len(), page["totalItems"].as_u64(), page["truncated"].as_bool()), (5, Some(17), Some(true)));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("raise --limit"));
+}
+
 #[test]
 fn bad_configuration_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();

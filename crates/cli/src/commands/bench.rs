@@ -20,6 +20,7 @@ pub enum BenchCommand {
     Discovery(super::bench_discovery::DiscoveryBench),
     /// Ingest and query a synthetic catalog.
     Catalog {
+        /// Entities to generate.
         #[arg(long, default_value_t = 100_000)]
         entities: usize,
         /// Backends to measure.

@@ -17,6 +17,7 @@ use super::bench::{generate, percentiles};
 
 #[derive(Args)]
 pub struct WebBench {
+    /// Entities to generate.
     #[arg(long, default_value_t = 100_000)]
     entities: usize,
     /// Requests per measured page.

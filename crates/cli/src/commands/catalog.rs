@@ -17,11 +17,13 @@ use crate::config::Config;
 pub enum CatalogCommand {
     /// Lint descriptor files or directories (for CI): prints file:line:col: message, exits 1 on problems.
     Validate {
+        /// Files, directories or globs (relative to the working directory).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
     /// Register a location (file, directory, glob or URL) and ingest it, with progress.
     Import {
+        /// A file, directory, glob or allowed URL.
         location: String,
         /// Only show what would be imported.
         #[arg(long)]
@@ -34,10 +36,13 @@ pub enum CatalogCommand {
     },
     /// List entities matching Backstage filters (`kind=component,spec.owner=team-a`).
     List {
+        /// A Backstage filter (`kind=component,spec.owner=team-a`); repeat for alternatives.
         #[arg(long)]
         filter: Vec<String>,
+        /// Most entities to show.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Print `{items, totalItems, limit, truncated}` as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -141,7 +146,12 @@ async fn list(config: Config, filters: &[String], limit: usize, json: bool) -> a
     let entries: Vec<_> = page.ids.iter().filter_map(|id| g.entry(*id)).collect();
     if json {
         let items: Vec<serde_json::Value> = entries.iter().map(|e| e.entity.to_value()).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"items": items, "totalItems": page.total}))?);
+        // Says when the list stopped at its limit, so a script does not take a page for all.
+        let truncated = items.len() < page.total;
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"items": items, "totalItems": page.total, "limit": limit, "truncated": truncated}))?);
+        if truncated {
+            eprintln!("showing {} of {} entities; raise --limit to see more", items.len(), page.total);
+        }
     } else {
         let rows: Vec<Vec<String>> = entries
             .iter()
@@ -151,7 +161,11 @@ async fn list(config: Config, filters: &[String], limit: usize, json: bool) -> a
             })
             .collect();
         println!("{}", crate::output::table(&["REF", "TYPE", "OWNER", "LIFECYCLE", "TITLE"], &rows));
-        eprintln!("{} of {} entities", entries.len(), page.total);
+        if entries.len() < page.total {
+            eprintln!("{} of {} entities; raise --limit to see more", entries.len(), page.total);
+        } else {
+            eprintln!("{} of {} entities", entries.len(), page.total);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,8 +32,10 @@ pub struct QueryArgs {
     /// Count matching entities per value of this expression instead of listing them.
     #[arg(long)]
     group_by: Option<String>,
+    /// Most rows to show.
     #[arg(long, default_value_t = 50)]
     limit: usize,
+    /// Rows to skip (for paging).
     #[arg(long, default_value_t = 0)]
     offset: usize,
     /// Answer as the catalog was at this RFC 3339 time.
@@ -42,6 +44,7 @@ pub struct QueryArgs {
     /// Run a saved query instead of an expression.
     #[arg(long, conflicts_with_all = ["expression", "fields", "order_by", "group_by"])]
     saved: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
 }
