@@ -422,6 +422,20 @@ impl FieldIndex {
         self.exists.contains_key(path) || self.exists.keys().any(|k| k.len() > path.len() && k.starts_with(path) && k.as_bytes()[path.len()] == b'.')
     }
 
+    /// Ids whose `key` has a value starting with `prefix` (both compared lowercased).
+    pub fn prefixed(&self, key: &str, prefix: &str) -> RoaringBitmap {
+        let mut out = RoaringBitmap::new();
+        let prefix = prefix.to_lowercase();
+        if let Some(map) = self.postings.get(key) {
+            for (value, p) in map {
+                if value.starts_with(prefix.as_str()) {
+                    p.ids.union_into(&mut out);
+                }
+            }
+        }
+        out
+    }
+
     pub fn with_key(&self, key: &str) -> RoaringBitmap {
         self.exists.get(key).cloned().unwrap_or_default()
     }

@@ -12,6 +12,7 @@ pub mod eval;
 pub mod filter;
 mod index;
 mod neighbours;
+pub mod predicate;
 mod query;
 
 use rustc_hash::FxHashMap as HashMap;

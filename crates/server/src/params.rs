@@ -42,6 +42,16 @@ impl QueryParams {
         self.0.iter().any(|(k, _)| k == name)
     }
 
+    /// The `filter` parameters; an empty one is an error, as in Backstage (`filter=` usually
+    /// means a script built the URL from a variable that was empty).
+    pub fn filters(&self) -> Result<Vec<&str>, ApiError> {
+        let all = self.all("filter");
+        if all.iter().any(|f| f.trim().is_empty()) {
+            return Err(ApiError::Input("Empty value found for query parameter 'filter'".into()));
+        }
+        Ok(all)
+    }
+
     /// The value of a parameter that may be given at most once.
     pub fn one(&self, name: &str) -> Result<Option<&str>, ApiError> {
         match self.all(name).as_slice() {
@@ -64,7 +74,12 @@ impl QueryParams {
 
     /// `limit`: an integer between 0 and [`MAX_LIMIT`].
     pub fn limit(&self) -> Result<Option<usize>, ApiError> {
-        let out_of_range = || ApiError::Input(format!("limit must be between 0 and {MAX_LIMIT}"));
+        self.limit_up_to(MAX_LIMIT)
+    }
+
+    /// `limit`: an integer between 0 and `max`.
+    pub fn limit_up_to(&self, max: usize) -> Result<Option<usize>, ApiError> {
+        let out_of_range = || if max == usize::MAX { ApiError::Input("limit must be a whole number, 0 or more".into()) } else { ApiError::Input(format!("limit must be between 0 and {max}")) };
         match self.one("limit")? {
             None => Ok(None),
             Some(v) => {
@@ -77,7 +92,7 @@ impl QueryParams {
                     return Err(out_of_range());
                 }
                 match v.parse::<usize>() {
-                    Ok(n) if n <= MAX_LIMIT => Ok(Some(n)),
+                    Ok(n) if n <= max => Ok(Some(n)),
                     _ => Err(out_of_range()),
                 }
             }

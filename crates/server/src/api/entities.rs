@@ -27,7 +27,7 @@ const MAX_REFS: usize = 1000;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/entities", get(list))
-        .route("/entities/by-query", get(query::by_query))
+        .route("/entities/by-query", get(query::by_query).post(query::by_predicate))
         .route("/entities/by-refs", post(by_refs))
         .route("/entities/by-name/{kind}/{namespace}/{name}", get(by_name))
         .route("/entities/by-name/{kind}/{namespace}/{name}/ancestry", get(ancestry))
@@ -89,7 +89,7 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery)
         (Some(after), None) => decode_cursor::<After>(after)?.offset,
         (None, offset) => offset.unwrap_or(0),
     };
-    let filter = parse_filter_params(&params.all("filter"))?;
+    let filter = parse_filter_params(&params.filters()?)?;
     let order = legacy_order(&params.all("order"))?;
     let query = EntityQuery { filter, within: None, text: None, order, offset, limit };
     let graph = state.catalog.graph().clone();
@@ -220,6 +220,9 @@ pub(crate) struct ByRefsRequest {
     /// A Backstage filter (string or list of strings); entities not matching it are `null`.
     #[serde(default)]
     filter: Option<serde_json::Value>,
+    /// A predicate query (as `POST /entities/by-query` takes); entities not matching it are `null`.
+    #[serde(default)]
+    query: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -252,22 +255,33 @@ pub(crate) async fn by_refs(
 }
 
 fn by_refs_json(state: &AppState, raw: Option<&str>, body: ByRefsRequest) -> Result<Vec<u8>, ApiError> {
-    let keys = body
-        .entity_refs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| EntityRef::parse_full(r).map(|r| r.key()).map_err(|e| ApiError::Input(format!("entityRefs[{i}]: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut paths = QueryParams::parse(raw).list("fields");
+    // As Backstage: a reference is looked up as written (lowercased), in full
+    // `kind:namespace/name` form only; anything else (no namespace, malformed) is `null` in its
+    // slot, never defaulted and never an error.
+    let keys: Vec<String> = body.entity_refs.iter().map(|r| r.to_lowercase()).collect();
+    let params = QueryParams::parse(raw);
+    let mut paths = params.list("fields");
     paths.extend(body.fields.unwrap_or_default());
     let fields = Fields::parse(&paths);
+    let from_params = parse_filter_params(&params.filters()?)?;
     let filter = match &body.filter {
         Some(v) => parse_filter_json(v)?,
         None => None,
     };
+    let predicate = body.query.as_ref().map(portico_graph::predicate::parse_predicate).transpose()?;
     let views: Vec<Option<EntityView>> = {
         let graph = state.catalog.read();
-        let allowed = filter.as_ref().map(|f| graph.matching(Some(f)));
+        let mut allowed: Option<roaring::RoaringBitmap> = None;
+        let mut narrow = |set: roaring::RoaringBitmap| allowed = Some(match allowed.take() { Some(a) => a & set, None => set });
+        if let Some(f) = &from_params {
+            narrow(graph.matching(Some(f)));
+        }
+        if let Some(f) = &filter {
+            narrow(graph.matching(Some(f)));
+        }
+        if let Some(p) = &predicate {
+            narrow(graph.predicate(p));
+        }
         keys.iter()
             .map(|k| {
                 let id = graph.id_of(k)?;

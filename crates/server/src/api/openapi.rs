@@ -20,6 +20,8 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
     paths(
         entities::list,
         entities::query::by_query,
+        entities::query::by_predicate,
+        facets::facets_by_query,
         entities::by_name,
         entities::ancestry,
         entities::by_uid,

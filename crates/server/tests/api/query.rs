@@ -29,11 +29,12 @@ async fn by_query_filters_projects_and_counts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_default_page_is_twenty_and_cursors_page_through_everything() {
+async fn the_default_page_is_backstages_and_cursors_page_through_everything() {
     let app = TestApp::spawn(TestDb::sqlite().await).await;
 
+    // Backstage's default page is 200 entities: all 66 here.
     let first = json(app.get("/api/catalog/entities/by-query").await, 200).await;
-    assert_eq!(first["items"].as_array().unwrap().len(), 20);
+    assert_eq!(first["items"].as_array().unwrap().len(), 66);
     assert_eq!(first["totalItems"], 66);
     assert!(first["pageInfo"].get("prevCursor").is_none());
 
@@ -102,5 +103,19 @@ async fn facets_count_values_among_filtered_entities() {
     let total: u64 = out["facets"]["spec.type"].as_array().unwrap().iter().map(|v| v["count"].as_u64().unwrap()).sum();
     assert_eq!(total, 13);
     let message = error(app.get("/api/catalog/entity-facets").await, 400, "InputError", "GET").await;
-    assert_eq!(message, "Missing facet parameter");
+    assert_eq!(message, "Missing or empty facets parameter");
+    // Values in Backstage's order: ascending by value.
+    let names: Vec<String> = out["facets"]["spec.type"].as_array().unwrap().iter().map(|v| v["value"].as_str().unwrap().to_owned()).collect();
+    assert!(names.is_sorted(), "{names:?}");
+}
+
+/// As Backstage: with `fullTextFilterFields`, the term matches anywhere in the field, also inside
+/// a word, case-insensitively.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_text_filter_on_named_fields_matches_inside_words() {
+    let app = TestApp::spawn(TestDb::sqlite().await).await;
+    let page = json(app.get("/api/catalog/entities/by-query?fullTextFilterTerm=AYBACK&fullTextFilterFields=metadata.name&filter=kind=component").await, 200).await;
+    let mut got = names(&page["items"]);
+    got.sort();
+    assert_eq!(got, ["playback-order", "playback-sdk", "wayback-archive", "wayback-archive-ingestion", "wayback-archive-storage", "wayback-search"]);
 }
