@@ -138,6 +138,45 @@ fn condition(key: &str, v: &Value, at: &str) -> Result<Condition, FilterError> {
     }
 }
 
+impl Predicate {
+    /// Whether a record whose fields `value_of` reads (by lowercased key) matches; values
+    /// compare case-insensitively. For records other than entities (locations).
+    pub fn matches(&self, value_of: &dyn Fn(&str) -> Option<String>) -> bool {
+        match self {
+            Predicate::All(parts) => parts.iter().all(|p| p.matches(value_of)),
+            Predicate::Any(parts) => parts.iter().any(|p| p.matches(value_of)),
+            Predicate::Not(inner) => !inner.matches(value_of),
+            Predicate::Field(key, condition) => {
+                let value = value_of(key).map(|v| v.to_lowercase());
+                match condition {
+                    Condition::In(values) => value.is_some_and(|v| values.iter().any(|x| x.to_lowercase() == v)),
+                    Condition::Exists(wanted) => value.is_some() == *wanted,
+                    Condition::HasPrefix(prefix) => value.is_some_and(|v| v.starts_with(&prefix.to_lowercase())),
+                    Condition::Relation { .. } => false,
+                }
+            }
+        }
+    }
+
+    /// The search keys the predicate names, each once.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(p) = stack.pop() {
+            match p {
+                Predicate::All(parts) | Predicate::Any(parts) => stack.extend(parts),
+                Predicate::Not(inner) => stack.push(inner),
+                Predicate::Field(key, _) => {
+                    if !out.contains(&key.as_str()) {
+                        out.push(key.as_str());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 impl CatalogGraph {
     /// The ids a predicate matches.
     pub fn predicate(&self, p: &Predicate) -> RoaringBitmap {
@@ -172,6 +211,22 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn records_match_case_insensitively() {
+        let p = parse_predicate(&json!({"$all": [{"type": "URL"}, {"target": {"$hasPrefix": "HTTP://a"}}, {"$not": {"id": "x"}}, {"entityRef": {"$exists": false}}]})).unwrap();
+        let record = |k: &str| match k {
+            "type" => Some("url".to_owned()),
+            "target" => Some("http://a/b.yaml".to_owned()),
+            "id" => Some("y".to_owned()),
+            _ => None,
+        };
+        assert!(p.matches(&record));
+        assert!(!parse_predicate(&json!({"id": {"$in": ["x", "z"]}})).unwrap().matches(&record));
+        let mut keys = p.keys();
+        keys.sort();
+        assert_eq!(keys, ["entityref", "id", "target", "type"]);
+    }
 
     #[test]
     fn operators_parse_and_must_stand_alone() {

@@ -2,6 +2,7 @@
 //! through (outermost first): request id, tracing span, metrics, error shape, cross-site refusal.
 
 pub(crate) mod analytics;
+pub(crate) mod analyze;
 pub(crate) mod discovery;
 pub(crate) mod entities;
 pub(crate) mod facets;
@@ -28,7 +29,7 @@ use crate::telemetry::track;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub(crate) fn router(state: AppState) -> Router {
-    let catalog = entities::router().merge(facets::router()).merge(locations::router()).merge(refresh::router());
+    let catalog = entities::router().merge(facets::router()).merge(locations::router()).merge(refresh::router()).merge(analyze::router());
     Router::new()
         .nest("/api/catalog", catalog)
         .nest("/api/v1", v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()))

@@ -24,6 +24,8 @@ use crate::error::{ApiError, ApiJson, ErrorResponse};
 use crate::params::QueryParams;
 use crate::render::EntityView;
 
+pub(crate) mod by_query;
+
 /// Problems listed in a failed dry run's message before the rest are counted.
 const MAX_LISTED_PROBLEMS: usize = 10;
 
@@ -32,6 +34,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/locations", get(list).post(create))
         .route("/locations/{id}", get(get_one).delete(delete))
         .route("/locations/by-entity/{kind}/{namespace}/{name}", get(by_entity))
+        .route("/locations/by-query", axum::routing::post(by_query::by_query))
 }
 
 fn not_found(id: &str) -> ApiError {

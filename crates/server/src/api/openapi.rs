@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{analytics, discovery, entities, facets, health, locations, query, refresh, saved_queries, v1};
+use super::{analytics, analyze, discovery, entities, facets, health, locations, query, refresh, saved_queries, v1};
 use crate::AppState;
 use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
 
@@ -33,6 +33,8 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         locations::create,
         locations::delete,
         locations::by_entity,
+        locations::by_query::by_query,
+        analyze::analyze,
         refresh::refresh,
         refresh::validate_entity,
         v1::entity_as_of,

@@ -101,6 +101,15 @@ async fn portico_answers_as_backstage_does() {
                 }
             }
         }
+        if case.get("bodyEquals").is_some() && body != case["bodyEquals"] {
+            failures.push(format!("{name}: {body}, Backstage {}", case["bodyEquals"]));
+        }
+        if let Some(keys) = case["shape"].as_array() {
+            let ours: Vec<&str> = body.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+            if keys.iter().any(|k| !ours.contains(&k.as_str().unwrap())) {
+                failures.push(format!("{name}: keys {ours:?}, Backstage {keys:?}"));
+            }
+        }
         if let Some(items) = case["items"].as_array()
             && case["ordered"] == true
             && body["items"].as_array() != Some(items)
