@@ -169,7 +169,7 @@ const MAX_FOREIGN_BODY: usize = 4096;
 /// Middleware: gives every error response the one JSON shape.
 pub(crate) async fn shape_errors(req: Request, next: Next) -> Response {
     let method = req.method().to_string();
-    let url = req.uri().path_and_query().map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let url = request_url(&req);
     let res = next.run(req).await;
     let status = res.status();
     if let Some(report) = res.extensions().get::<ErrorReport>().cloned() {
@@ -200,6 +200,17 @@ fn is_json(res: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
+/// `request.url` as Backstage writes it: relative to the router that answered, so the catalog
+/// API's errors say `/entities/by-name/…` (its router is mounted at `/api/catalog`); Portico's
+/// own routes keep their full path.
+fn request_url(req: &Request) -> String {
+    let url = req.uri().path_and_query().map_or_else(|| req.uri().path(), |p| p.as_str());
+    match url.strip_prefix("/api/catalog") {
+        Some(rest) if rest.starts_with('/') || rest.starts_with('?') => rest.to_owned(),
+        _ => url.to_owned(),
+    }
+}
+
 fn render(status: StatusCode, report: ErrorReport, method: String, url: String) -> Response {
     let body = ErrorResponse {
         error: ErrorDetail { name: report.name.to_owned(), message: report.message },
@@ -207,6 +218,8 @@ fn render(status: StatusCode, report: ErrorReport, method: String, url: String) 
         response: ResponseDetail { status_code: status.as_u16() },
     };
     let mut res = (status, axum::Json(body)).into_response();
+    // As Backstage (Express) labels JSON.
+    res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json; charset=utf-8"));
     if let Some(secs) = report.retry_after_secs {
         res.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
     }
@@ -216,7 +229,7 @@ fn render(status: StatusCode, report: ErrorReport, method: String, url: String) 
 /// An error answered outside the routers (their middleware gives the others their shape).
 pub(crate) fn shaped(e: ApiError, req: &Request) -> Response {
     let method = req.method().to_string();
-    let url = req.uri().path_and_query().map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let url = request_url(req);
     let report = ErrorReport { name: e.name(), message: e.public_message(), retry_after_secs: None };
     render(e.status(), report, method, url)
 }

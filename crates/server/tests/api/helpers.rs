@@ -133,6 +133,10 @@ pub async fn json(res: reqwest::Response, status: u16) -> Value {
 /// Asserts the one error shape and returns the message.
 pub async fn error(res: reqwest::Response, status: u16, name: &str, method: &str) -> String {
     let path = res.url().path().to_owned();
+    // As Backstage writes it: relative to the catalog router for its routes.
+    let path = path.strip_prefix("/api/catalog").map_or(path.clone(), str::to_owned);
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/json; charset=utf-8"));
     let body = json(res, status).await;
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["error", "request", "response"], "{body}");
