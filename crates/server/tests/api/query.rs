@@ -61,6 +61,11 @@ async fn the_default_page_is_backstages_and_cursors_page_through_everything() {
     let back = json(app.get(&format!("/api/catalog/entities/by-query?limit=7&cursor={prev}")).await, 200).await;
     assert_eq!(names(&back["items"]), names(&pages[0]["items"]));
     assert!(pages[9]["pageInfo"].get("nextCursor").is_none());
+    // Without `limit`, a cursor keeps the page size of the page that made it: the previous page
+    // is exactly the previous page (not 200 entities from there).
+    let third_prev = pages[3]["pageInfo"]["prevCursor"].as_str().unwrap();
+    let back = json(app.get(&format!("/api/catalog/entities/by-query?cursor={third_prev}")).await, 200).await;
+    assert_eq!(names(&back["items"]), names(&pages[2]["items"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

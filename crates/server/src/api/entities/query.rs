@@ -42,6 +42,10 @@ struct Cursor {
     /// `totalItems=exclude`: the total is not counted (answered as 0, as Backstage does).
     #[serde(rename = "x", default, skip_serializing_if = "std::ops::Not::not")]
     exclude_total: bool,
+    /// The page size of the page that made the cursor: a cursor used without `limit` keeps it,
+    /// so a previous-page cursor leads to exactly the previous page.
+    #[serde(rename = "l", default, skip_serializing_if = "Option::is_none")]
+    limit: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -105,6 +109,7 @@ fn cursor_of(params: &QueryParams) -> Result<Cursor, ApiError> {
         as_of: params.one("asOf")?.map(|t| portico_catalog::parse_time("asOf", t)).transpose().map_err(ApiError::Input)?,
         query: None,
         exclude_total: total_items(params.one("totalItems")?, "request/query")?,
+        limit: None,
     })
 }
 
@@ -136,8 +141,8 @@ fn total_items(value: Option<&str>, at: &str) -> Result<bool, ApiError> {
 pub(crate) async fn by_query(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let fields = Fields::parse(&params.list("fields"));
-    let limit = params.limit_up_to(usize::MAX)?.unwrap_or(DEFAULT_LIMIT);
     let cursor = cursor_of(&params)?;
+    let limit = params.limit_up_to(usize::MAX)?.or(cursor.limit).unwrap_or(DEFAULT_LIMIT);
     answer(&state, cursor, limit, fields).await
 }
 
@@ -184,8 +189,8 @@ pub(crate) struct OrderBy {
 pub(crate) async fn by_predicate(State(state): State<AppState>, crate::error::ApiJson(body): crate::error::ApiJson<QueryRequest>) -> Result<Response, ApiError> {
     let fields = Fields::parse(&body.fields.clone().unwrap_or_default());
     let limit = match body.limit {
-        None => DEFAULT_LIMIT,
-        Some(n) if n >= 0 => n as usize,
+        None => None,
+        Some(n) if n >= 0 => Some(n as usize),
         Some(_) => return Err(ApiError::Input("request/body/limit must be 0 or more".into())),
     };
     let cursor = match body.cursor.as_deref() {
@@ -222,9 +227,11 @@ pub(crate) async fn by_predicate(State(state): State<AppState>, crate::error::Ap
                 as_of: None,
                 query: body.query,
                 exclude_total: total_items(body.total_items.as_deref(), "request/body")?,
+                limit: None,
             }
         }
     };
+    let limit = limit.or(cursor.limit).unwrap_or(DEFAULT_LIMIT);
     answer(&state, cursor, limit, fields).await
 }
 
@@ -263,7 +270,7 @@ async fn answer(state: &AppState, cursor: Cursor, limit: usize, fields: Option<F
     let shown = page.ids.len();
     let total = if cursor.exclude_total { 0 } else { page.total };
     let all = page.total;
-    let at = |offset: usize| encode_cursor(&Cursor { offset, ..cursor.clone() });
+    let at = |offset: usize| encode_cursor(&Cursor { offset, limit: Some(limit), ..cursor.clone() });
     let page_info = PageInfo {
         next_cursor: (limit > 0 && cursor.offset + shown < all).then(|| at(cursor.offset + shown)),
         prev_cursor: (limit > 0 && cursor.offset > 0).then(|| at(cursor.offset.saturating_sub(limit))),
