@@ -135,6 +135,31 @@ fn import_errors_name_the_path_once_and_lists_say_when_truncated() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("raise --limit"));
 }
 
+/// `catalog import --dry-run` exits as the real import would: 0 when it would import (problems
+/// in some documents listed), non-zero when nothing can be read.
+#[test]
+fn a_dry_run_exits_as_the_import_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog-info.yaml");
+    std::fs::write(&file, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: good\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: bad name\nspec: {}\n").unwrap();
+    let run = |target: &std::path::Path, dry: bool| {
+        let mut c = portico();
+        c.env("PORTICO__DATA_DIR", dir.path()).args(["catalog", "import"]).arg(target);
+        if dry {
+            c.arg("--dry-run");
+        }
+        c.output().unwrap()
+    };
+    let dry = run(&file, true);
+    let real = run(&file, false);
+    assert_eq!(dry.status.code(), real.status.code(), "{}", String::from_utf8_lossy(&dry.stdout));
+    assert!(dry.status.success());
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("catalog-info.yaml:14:7: spec: \"type\" is a required property"), "{}", String::from_utf8_lossy(&dry.stdout));
+    let missing = dir.path().join("missing.yaml");
+    assert_eq!(run(&missing, true).status.success(), run(&missing, false).status.success());
+    assert!(!run(&missing, true).status.success());
+}
+
 #[test]
 fn bad_configuration_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();

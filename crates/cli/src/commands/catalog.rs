@@ -98,11 +98,18 @@ async fn import(config: Config, location: &str, dry_run: bool) -> anyhow::Result
     if dry_run {
         let outcome = locations.read(&spec, &progress).await;
         bar.finish_and_clear();
+        let invalid = super::validate::document_problems(&outcome.entities);
         println!("would import {} entities from {} file(s)", outcome.entities.len(), outcome.files);
         for e in &outcome.errors {
             println!("{}: {}", e.location, e.message);
         }
-        return Ok(if outcome.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        // Documents the import would refuse (reported, the rest imported).
+        for p in &invalid {
+            println!("{p}");
+        }
+        // The exit code says what the real import would do: it fails only when nothing could be
+        // read; problems in some documents are reported and the rest imported.
+        return Ok(if outcome.count == 0 && !outcome.errors.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS });
     }
     let (record, _, exists, report) = locations.register_with_progress(&spec, false, &progress).await?;
     bar.finish_and_clear();

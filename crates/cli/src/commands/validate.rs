@@ -31,6 +31,18 @@ pub async fn validate(paths: &[PathBuf], reading: &ReaderConfig) -> anyhow::Resu
         // The same file reached from two paths (a directory and a file in it) is linted once.
         docs.extend(outcome.entities.into_iter().filter(|d| seen_docs.insert((d.origin.location.clone(), d.origin.document))));
     }
+    problems.extend(document_problems(&docs));
+    for p in &problems {
+        println!("{p}");
+    }
+    eprintln!("{files} file(s), {} entit{}, {} problem(s)", docs.len(), if docs.len() == 1 { "y" } else { "ies" }, problems.len());
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// What is wrong with each document, positioned `file:line:col: message`: schema and naming
+/// errors (kinds declared among the documents apply) and duplicates.
+pub(super) fn document_problems(docs: &[RawEntity]) -> Vec<String> {
+    let mut problems = Vec::new();
     let validator = match with_declared_kinds(&Validator::default(), docs.iter().map(|d| &d.value)) {
         Ok(v) => v,
         Err(errs) => {
@@ -39,7 +51,7 @@ pub async fn validate(paths: &[PathBuf], reading: &ReaderConfig) -> anyhow::Resu
         }
     };
     let mut seen: HashMap<String, String> = HashMap::new();
-    for d in &docs {
+    for d in docs {
         match validator.validate(d.value.clone()) {
             Ok(entity) => {
                 let here = d.origin.at("metadata.name");
@@ -50,9 +62,5 @@ pub async fn validate(paths: &[PathBuf], reading: &ReaderConfig) -> anyhow::Resu
             Err(errors) => problems.extend(errors.iter().map(|e| format!("{}: {e}", d.origin.at(&e.path)))),
         }
     }
-    for p in &problems {
-        println!("{p}");
-    }
-    eprintln!("{files} file(s), {} entit{}, {} problem(s)", docs.len(), if docs.len() == 1 { "y" } else { "ies" }, problems.len());
-    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    problems
 }
