@@ -131,6 +131,15 @@ pub(crate) fn encode_cursor<T: Serialize>(cursor: &T) -> String {
 }
 
 /// Decodes a cursor made by [`encode_cursor`]; anything else is `invalid cursor`.
+/// A request's predicate query (`query` of a body or a cursor), parsed: it must be an object.
+pub(crate) fn predicate(query: Option<&serde_json::Value>) -> Result<Option<portico_graph::predicate::Predicate>, ApiError> {
+    match query {
+        Some(q) if !q.is_object() => Err(ApiError::Input("request/body/query must be object".into())),
+        Some(q) => Ok(Some(portico_graph::predicate::parse_predicate(q)?)),
+        None => Ok(None),
+    }
+}
+
 pub(crate) fn decode_cursor<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
     let invalid = || ApiError::Input("invalid cursor".to_owned());
     if raw.len() > MAX_CURSOR_LEN {

@@ -95,8 +95,8 @@ pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u1
     let (dir, cleanup) = match data_dir {
         Some(dir) => (dir, None),
         None => {
-            let dir = std::env::temp_dir().join(format!("portico-demo-{}", std::process::id()));
-            (dir.clone(), Some(RemoveOnDrop(dir)))
+            let temp = tempfile::Builder::new().prefix("portico-demo-").tempdir().context("failed to create the demo's data directory")?;
+            (temp.path().to_path_buf(), Some(temp))
         }
     };
     let demo = dir.join("demo");
@@ -126,19 +126,6 @@ pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u1
     println!("Demo data directory: {}{}", dir.display(), if cleanup.is_some() { " (removed when the demo stops)" } else { "" });
     println!("To try the Register page, preview then import {}", demo.join("to-import/catalog-info.yaml").display());
     serve_with_hint(config, "portico demo --port N (0: any free port)").await
-}
-
-/// Removes a directory (and everything in it) when dropped.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.0)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            eprintln!("warning: could not remove the demo's data directory {}: {e}", self.0.display());
-        }
-    }
 }
 
 /// What the demo discovers: the git repository it runs in (Portico's own, in a checkout),

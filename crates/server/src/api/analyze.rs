@@ -22,10 +22,6 @@ pub(crate) fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AnalyzeRequest {
     location: Target,
-    /// The descriptor's file name, when the target is a folder (default `catalog-info.yaml`).
-    #[serde(default)]
-    #[allow(dead_code)]
-    catalog_filename: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -62,11 +62,7 @@ pub(crate) struct FacetsRequest {
     responses((status = 200, description = "`facets`: values and counts per facet", body = serde_json::Value),
               (status = 400, description = "Bad body or predicate", body = ErrorResponse)))]
 pub(crate) async fn facets_by_query(State(state): State<AppState>, ApiJson(body): ApiJson<FacetsRequest>) -> Result<Json<FacetsResponse>, ApiError> {
-    let predicate = match &body.query {
-        Some(q) if !q.is_object() => return Err(ApiError::Input("request/body/query must be object".into())),
-        Some(q) => Some(portico_graph::predicate::parse_predicate(q)?),
-        None => None,
-    };
+    let predicate = crate::params::predicate(body.query.as_ref())?;
     count(&state, body.facets, |g| match &predicate {
         Some(p) => g.predicate(p),
         None => g.matching(None),

@@ -197,12 +197,6 @@ pub(crate) async fn by_predicate(State(state): State<AppState>, crate::error::Ap
         Some("") => return Err(ApiError::Input("Cursor cannot be empty".into())),
         Some(raw) => decode_cursor(raw)?,
         None => {
-            if let Some(q) = &body.query {
-                if !q.is_object() {
-                    return Err(ApiError::Input("request/body/query must be object".into()));
-                }
-                portico_graph::predicate::parse_predicate(q)?;
-            }
             let order = body
                 .order_by
                 .unwrap_or_default()
@@ -238,7 +232,7 @@ pub(crate) async fn by_predicate(State(state): State<AppState>, crate::error::Ap
 /// The page a cursor describes, `limit` entities long, projected to `fields`.
 async fn answer(state: &AppState, cursor: Cursor, limit: usize, fields: Option<Fields>) -> Result<Response, ApiError> {
     let filter = parse_filter_params(&cursor.filter.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let predicate = cursor.query.as_ref().map(portico_graph::predicate::parse_predicate).transpose()?;
+    let predicate = crate::params::predicate(cursor.query.as_ref())?;
     // Over all fields, the index names the candidates (entities with words starting as the
     // term's do) and the read model checks each for the substring. With named fields, every
     // entity's fields are checked for the substring anywhere, also inside words (`ayback` finds

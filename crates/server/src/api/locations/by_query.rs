@@ -4,7 +4,6 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portico_graph::predicate::parse_predicate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -62,11 +61,7 @@ pub(crate) async fn by_query(State(state): State<AppState>, body: axum::body::By
             Cursor { query: body.query, limit, offset: 0 }
         }
     };
-    let predicate = match &cursor.query {
-        Some(q) if !q.is_object() => return Err(ApiError::Input("request/body/query must be object".into())),
-        Some(q) => Some(parse_predicate(q)?),
-        None => None,
-    };
+    let predicate = crate::params::predicate(cursor.query.as_ref())?;
     if let Some(key) = predicate.as_ref().and_then(|p| p.keys().into_iter().find(|k| !KEYS.contains(k))) {
         return Err(ApiError::Input(format!("Invalid filter predicate, expected key to be 'id', 'type', 'target', or 'entityRef', got '{key}'")));
     }
