@@ -148,6 +148,21 @@ impl Posting {
     }
 }
 
+/// `path` (dot-joined, as indexed) as an expression writes it, or `None` when its segments
+/// cannot be told apart (a key that is not a name outside the maps of labels and annotations).
+fn expression_path(path: &str) -> Option<String> {
+    let is_name = |s: &str| {
+        let mut c = s.chars();
+        c.next().is_some_and(|f| f.is_ascii_alphabetic() || f == '_') && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    for map in ["metadata.annotations.", "metadata.labels."] {
+        if let Some(key) = path.strip_prefix(map) {
+            return Some(if is_name(key) { path.to_owned() } else { format!("{}['{}']", &map[..map.len() - 1], key.replace('\\', "\\\\").replace('\'', "\\'")) });
+        }
+    }
+    path.split('.').all(is_name).then(|| path.to_owned())
+}
+
 #[derive(Default)]
 pub(crate) struct FieldIndex {
     pub postings: HashMap<Arc<str>, HashMap<Box<str>, Posting>>,
@@ -410,11 +425,18 @@ impl FieldIndex {
         Some(out)
     }
 
-    /// Field paths entities have, most common first, at most `max`.
+    /// Field paths entities have, most common first, at most `max`, as an expression reads
+    /// them: spelled as in the descriptors (`spec.memberOf`), map keys that are not names in
+    /// brackets (`metadata.annotations['backstage.io/techdocs-ref']`).
     pub fn paths(&self, max: usize) -> Vec<String> {
         let mut all: Vec<(&Arc<str>, u64)> = self.exists.iter().map(|(k, ids)| (k, ids.len())).collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        all.into_iter().take(max).map(|(k, _)| k.to_string()).collect()
+        all.into_iter().filter_map(|(k, _)| expression_path(self.spelled(k).unwrap_or(k))).take(max).collect()
+    }
+
+    /// A (lowercased) path as the descriptors first spelled it.
+    pub fn spelled(&self, path: &str) -> Option<&str> {
+        self.keys.get(path).map(|(_, spelled)| &**spelled)
     }
 
     /// Whether some entity has the (lowercased) path as a field or below it.
@@ -444,6 +466,14 @@ impl FieldIndex {
 #[cfg(test)]
 mod tests {
     use portico_model::Validator;
+
+    #[test]
+    fn paths_are_written_as_expressions_read_them() {
+        assert_eq!(super::expression_path("spec.memberOf").as_deref(), Some("spec.memberOf"));
+        assert_eq!(super::expression_path("metadata.annotations.backstage.io/techdocs-ref").as_deref(), Some("metadata.annotations['backstage.io/techdocs-ref']"));
+        assert_eq!(super::expression_path("metadata.labels.tier").as_deref(), Some("metadata.labels.tier"));
+        assert_eq!(super::expression_path("spec.x-y"), None, "not a name, and nothing says where its key ends");
+    }
     use serde_json::json;
 
     fn json_walk(k: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {

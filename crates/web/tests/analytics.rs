@@ -28,7 +28,8 @@ async fn the_console_answers_as_a_table_a_chart_or_a_graph() {
     let (status, chart) = app.get(&format!("/query?q={}&groupBy=spec.owner&view=chart", q("kind == 'Component'"))).await;
     assert_eq!(status, 200);
     let chart = plain(&chart);
-    assert!(chart.contains("<title id=\"chart-title\">Count by spec.owner</title>"), "{chart}");
+    assert!(chart.contains("<figure class=\"bar-chart\" aria-label=\"Count by spec.owner\">"), "{chart}");
+    assert!(chart.contains("<span class=\"bar-label\" title=\"team-a\">team-a</span>"), "labels are text at the page's size, whole");
     assert!(chart.contains("href=\"/query?q=%28kind"), "each bar narrows the query to its group");
 
     let (status, groups) = app.get(&format!("/query?q={}&groupBy=spec.owner", q("kind == 'Component'"))).await;
@@ -48,6 +49,31 @@ async fn the_console_answers_as_a_table_a_chart_or_a_graph() {
 
     let (_, csv) = app.get(&format!("/query.csv?q={}&fields=metadata.name", q("kind == 'Domain'"))).await;
     assert_eq!(csv.lines().count(), 4, "{csv}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_of_the_console_runs_without_error_or_warning() {
+    let app = WebApp::spawn().await;
+    let (_, page) = app.get("/query").await;
+    let page = plain(&page);
+    let examples: Vec<String> = page
+        .split("<ul class=\"examples\">")
+        .nth(1)
+        .unwrap()
+        .split("</ul>")
+        .next()
+        .unwrap()
+        .split("<a href=\"")
+        .skip(1)
+        .map(|a| a.split('"').next().unwrap().replace("&amp;", "&"))
+        .collect();
+    assert_eq!(examples.len(), 5, "{page}");
+    for url in examples {
+        let (status, html) = app.get(&url).await;
+        let html = plain(&html);
+        assert_eq!(status, 200, "{url}: {html}");
+        assert!(html.contains("matching entit") && !html.contains("class=\"warn\""), "{url} answers without a warning: {html}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

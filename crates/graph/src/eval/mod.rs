@@ -266,11 +266,18 @@ fn unknown_fields(graph: &CatalogGraph, compiled: &Compiled) -> Vec<String> {
     let mut out = Vec::new();
     for expr in compiled.exprs() {
         for p in expr.paths() {
-            if !graph.fields.has_path(&p.path.to_lowercase()) {
-                let msg = format!("no entity has the field '{}'", p.path);
-                if !out.contains(&msg) {
-                    out.push(msg);
+            let lower = p.path.to_lowercase();
+            let msg = if !graph.fields.has_path(&lower) {
+                format!("no entity has the field '{}'", p.path)
+            } else {
+                // Field names are case-sensitive: `spec.memberof` reads nothing of `spec.memberOf`.
+                match graph.fields.spelled(&lower) {
+                    Some(spelled) if spelled != p.path => format!("no entity has the field '{}'; the catalog spells it '{spelled}'", p.path),
+                    _ => continue,
                 }
+            };
+            if !out.contains(&msg) {
+                out.push(msg);
             }
         }
     }

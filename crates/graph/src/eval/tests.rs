@@ -233,6 +233,21 @@ fn missing_fields_do_not_match_and_typos_are_warned() {
     let (found, r) = query(&g, ExprQuery { expression: "spec.ownr == 'checkout-team'".into(), limit: 10, ..Default::default() }).unwrap();
     assert!(found.is_empty());
     assert_eq!(r.warnings, ["no entity has the field 'spec.ownr'"]);
+    // Field names are case-sensitive: a lower-cased name reads nothing, and says so.
+    let (found, r) = query(&g, ExprQuery { expression: "spec.Owner == 'checkout-team'".into(), limit: 10, ..Default::default() }).unwrap();
+    assert!(found.is_empty());
+    assert_eq!(r.warnings, ["no entity has the field 'spec.Owner'; the catalog spells it 'spec.owner'"]);
+}
+
+#[test]
+fn field_paths_are_offered_as_an_expression_reads_them() {
+    let g = shared();
+    let paths = g.read().field_paths(2000);
+    assert!(paths.contains(&"apiVersion".to_owned()) && paths.contains(&"spec.owner".to_owned()), "{paths:?}");
+    for p in &paths {
+        let plain = p.split_once('[').map_or(p.as_str(), |(before, _)| before);
+        assert!(plain.split('.').all(|s| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')), "{p} is not an expression's path");
+    }
 }
 
 #[test]

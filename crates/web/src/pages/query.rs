@@ -30,12 +30,12 @@ const GRAPH_SEEDS: usize = 25;
 const BARS: usize = 30;
 
 /// Conditions to start from, on an empty console.
-const EXAMPLES: &[(&str, &str)] = &[
+pub(crate) const EXAMPLES: &[(&str, &str)] = &[
     ("Components whose owner does not exist", "kind == 'Component' && related('ownedBy').size() == 0"),
     ("Orphaned resources", "kind == 'Resource' && (related('ownedBy').size() == 0 || inverse('dependsOn').size() == 0)"),
     ("Services with more than 3 dependencies", "kind == 'Component' && spec.type == 'service' && reachable('dependsOn').size() > 3"),
     ("APIs nobody consumes", "kind == 'API' && inverse('consumesApi').size() == 0"),
-    ("Production components without docs", "kind == 'Component' && spec.lifecycle == 'production' && !has(metadata.annotations['backstage.io/techdocs-ref'])"),
+    ("Production components without docs", "kind == 'Component' && spec.lifecycle == 'production' && !('backstage.io/techdocs-ref' in metadata.annotations)"),
 ];
 
 /// What the console's form holds.
