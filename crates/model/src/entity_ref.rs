@@ -85,6 +85,18 @@ impl EntityRef {
         }
         s
     }
+
+    /// The reference as people write it: the kind left out when it is `usual_kind`, the
+    /// namespace when it is `default` (`platform`, `user:jane`, `ops/sre`).
+    pub fn short(&self, usual_kind: Option<&str>) -> String {
+        let usual = usual_kind.is_some_and(|k| k.eq_ignore_ascii_case(&self.kind));
+        match (usual, self.namespace == DEFAULT_NAMESPACE) {
+            (true, true) => self.name.clone(),
+            (false, true) => format!("{}:{}", self.kind, self.name),
+            (true, false) => format!("{}/{}", self.namespace, self.name),
+            (false, false) => self.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for EntityRef {

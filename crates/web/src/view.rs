@@ -2,7 +2,7 @@
 //! taken from the read model while its lock is held (a few strings each).
 
 use portico_graph::CatalogGraph;
-use portico_model::{CatalogEntry, DEFAULT_NAMESPACE, Entity, EntityRef, RefDefaults};
+use portico_model::{CatalogEntry, Entity, EntityRef, RefDefaults};
 use serde::Serialize;
 
 /// URL schemes that may become links: entity descriptors come from repositories anyone may
@@ -79,13 +79,7 @@ pub(crate) fn entity_url(r: &EntityRef) -> String {
 
 /// A reference's label: the name alone where kind and namespace go without saying.
 pub(crate) fn short_label(r: &EntityRef, usual_kind: Option<&str>) -> String {
-    let usual = usual_kind.is_some_and(|k| k.eq_ignore_ascii_case(r.kind()));
-    match (usual, r.namespace() == DEFAULT_NAMESPACE) {
-        (true, true) => r.name().to_owned(),
-        (false, true) => format!("{}:{}", r.kind(), r.name()),
-        (true, false) => format!("{}/{}", r.namespace(), r.name()),
-        (false, false) => r.to_string(),
-    }
+    r.short(usual_kind)
 }
 
 /// A link to `r`, with the entity's own spelling of its name when it exists.

@@ -44,6 +44,17 @@ pub struct Line {
 /// The group name for entities without the field.
 pub const NONE: &str = "(none)";
 
+/// An owner as one group however it is written (`platform`, `Platform`,
+/// `group:default/platform` are one owner), resolved against the entity's namespace as
+/// Backstage resolves `spec.owner`, and shown as people write it.
+fn owner_group(owner: &str, key: &str) -> String {
+    let namespace = key.split_once(':').and_then(|(_, rest)| rest.split_once('/')).map(|(ns, _)| ns);
+    match portico_model::EntityRef::parse(owner, portico_model::RefDefaults { kind: Some("group"), namespace }) {
+        Ok(r) => portico_model::EntityRef::new(r.kind(), r.namespace(), &r.name().to_ascii_lowercase()).short(Some("group")),
+        Err(_) => owner.to_owned(),
+    }
+}
+
 impl Catalog {
     /// Counts per `by` at `points` times evenly spaced from `from` to `to` (ms, inclusive).
     pub async fn series(&self, by: SeriesBy, from: i64, to: i64, points: usize, top: usize) -> Result<Series, IngestError> {
@@ -67,7 +78,7 @@ impl Catalog {
                     let k = v.key.split(':').next().unwrap_or_default();
                     kinds.get(k).cloned().unwrap_or_else(|| k.to_owned())
                 }
-                SeriesBy::Owner => v.owner.clone().unwrap_or_else(|| NONE.to_owned()),
+                SeriesBy::Owner => v.owner.as_deref().map_or_else(|| NONE.to_owned(), |o| owner_group(o, &v.key)),
                 SeriesBy::Lifecycle => v.lifecycle.clone().unwrap_or_else(|| NONE.to_owned()),
             }
         };

@@ -211,6 +211,19 @@ async fn a_removed_entity_can_come_back_and_its_history_continues() {
 }
 
 #[tokio::test]
+async fn an_owner_counts_once_however_it_is_written() {
+    for db in TestDb::all().await {
+        let c = catalog(&db, OrphanStrategy::Delete).await;
+        let written = ["platform", "Platform", "group:default/platform", "default/platform", "user:jane"];
+        let entities = written.iter().enumerate().map(|(i, o)| component(&format!("c{i}"), o)).collect();
+        c.apply(full("s", entities)).await.unwrap();
+        let s = c.series(analytics::SeriesBy::Owner, 0, crate::now_ms(), 1, 8).await.unwrap();
+        let lines: Vec<(&str, u64)> = s.lines.iter().map(|l| (l.name.as_str(), l.values[0])).collect();
+        assert_eq!(lines, [("platform", 4), ("user:jane", 1)], "{}", db.backend());
+    }
+}
+
+#[tokio::test]
 async fn counts_over_time_per_kind_and_owner() {
     for db in TestDb::all().await {
         let c = catalog(&db, OrphanStrategy::Delete).await;
