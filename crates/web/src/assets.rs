@@ -50,3 +50,45 @@ pub(crate) async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Resul
     }
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    /// The custom properties of the first rule of `css` whose selector is `selector`.
+    fn palette(css: &str, selector: &str) -> std::collections::HashMap<String, String> {
+        let rule = css.split(&format!("{selector} {{")).nth(1).unwrap().split('}').next().unwrap();
+        rule.split(';')
+            .filter_map(|d| d.trim().strip_prefix("--")?.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect()
+    }
+
+    /// WCAG 2 relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[1 + 2 * i..3 + 2 * i], 16).unwrap()) / 255.0;
+            if c <= 0.03928 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    /// Small text (badges, muted notes, lifecycle and status colours) reads at 4.5:1 or more on
+    /// every background it sits on, in both themes.
+    #[test]
+    fn small_text_colours_have_enough_contrast_in_both_themes() {
+        let css = super::ASSETS.iter().find(|a| a.0 == "app.css").unwrap().2;
+        for theme in [":root", "[data-theme=\"dark\"]"] {
+            let p = palette(css, theme);
+            for fg in ["text", "muted", "accent", "good", "warn", "bad"] {
+                for bg in ["bg", "surface", "surface-2"] {
+                    let ratio = contrast(&p[fg], &p[bg]);
+                    assert!(ratio >= 4.5, "{theme}: --{fg} {} on --{bg} {} is {ratio:.2}:1", p[fg], p[bg]);
+                }
+            }
+        }
+    }
+}

@@ -49,6 +49,8 @@ pub fn router(state: AppState) -> Router {
         .route("/catalog/{namespace}/{kind}/{name}", get(pages::entity::page))
         .route("/catalog/{namespace}/{kind}/{name}/history", get(pages::history::page))
         .route("/catalog/{namespace}/{kind}/{name}/docs", get(pages::docs::page))
+        .route("/catalog/{namespace}/{kind}/{name}/refresh", axum::routing::post(pages::entity_actions::refresh))
+        .route("/catalog/{namespace}/{kind}/{name}/unregister", get(pages::entity_actions::confirm).post(pages::entity_actions::unregister))
         .route("/discovery", get(pages::discovery::page))
         .route("/discovery/{source}/run", axum::routing::post(pages::discovery::run_now))
         .route("/drift", get(pages::discovery::drift_page))

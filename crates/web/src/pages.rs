@@ -5,6 +5,7 @@ pub(crate) mod dashboards;
 pub(crate) mod discovery;
 pub(crate) mod docs;
 pub(crate) mod entity;
+pub(crate) mod entity_actions;
 pub(crate) mod graph;
 pub(crate) mod history;
 pub(crate) mod home;

@@ -1,6 +1,6 @@
-//! Pictures drawn on the server as SVG: bar charts, line charts over time and relation graphs. Layout
-//! is computed here; the markup comes from templates (`chart.svg`, `graph.svg`), escaped like
-//! the pages.
+//! Pictures drawn on the server: bar charts (in HTML), line charts over time and relation graphs
+//! (in SVG). Layout is computed here; the markup comes from templates (`bars.html`,
+//! `lines.html`, `graph.svg`), escaped like the pages.
 
 pub(crate) mod chart;
 pub(crate) mod graph;

@@ -29,14 +29,15 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "graph.html",
     "register.html",
     "error.html",
-    "chart.svg",
-    "lines.svg",
+    "bars.html",
+    "lines.html",
     "query.html",
     "dashboards.html",
     "graph.svg",
     "docs.html",
     "discovery.html",
     "drift.html",
+    "unregister.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -41,7 +41,7 @@ async fn a_developer_browses_filters_opens_an_entity_follows_a_relation_and_clic
 
     // Home.
     b.goto(&app.url).await;
-    b.find("svg.chart").await;
+    b.find(".bar-chart").await;
     b.screenshot(&shots, "home").await;
 
     // The catalog, filtered by a facet.
@@ -179,4 +179,70 @@ async fn a_developer_registers_a_location_after_a_dry_run() {
     b.wait_for_text("#diff-heading", |t| t.contains("From v1 to v2")).await;
     assert!(b.text(".diff ins").await.contains("Takes orders"));
     b.screenshot(&screenshots(), "history").await;
+}
+
+/// What sticks out at the current width: the page wider than the screen, or an element
+/// reaching past the card that holds it (scrolling boxes such as tables and code excepted).
+const OVERFLOWS: &str = r#"
+const width = document.documentElement.clientWidth;
+const out = [];
+const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+if (document.documentElement.scrollWidth > width + 1) out.push('the page is ' + document.documentElement.scrollWidth + 'px wide on a ' + width + 'px screen');
+for (const el of document.querySelectorAll('main *')) {
+  if (el.closest('.table-wrap, pre, .graph-canvas, .completion, .visually-hidden, svg')) continue;
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;
+  const card = el.parentElement && el.parentElement.closest('.card');
+  if (r.right > width + 1) { out.push(name(el) + ' ends at ' + Math.round(r.right) + 'px, past the screen'); continue; }
+  if (card) {
+    const c = card.getBoundingClientRect();
+    if (r.right > c.right + 1) out.push(name(el) + ' ends at ' + Math.round(r.right) + 'px, past its card at ' + Math.round(c.right) + 'px');
+  }
+  if (out.length > 12) break;
+}
+return out;
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_desktop_and_a_phone_screen() {
+    let Some(b) = browser().await else { return };
+    let app = WebApp::spawn().await;
+    let q = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pages = [
+        ("home", "/".to_owned()),
+        ("catalog", "/catalog?kind=component".to_owned()),
+        ("catalog-users", "/catalog?kind=user".to_owned()),
+        ("entity-component", "/catalog/default/component/artist-lookup".to_owned()),
+        ("entity-api", "/catalog/default/api/petstore".to_owned()),
+        ("entity-group", "/catalog/default/group/team-a".to_owned()),
+        ("entity-location", "/catalog/default/location/example-groups".to_owned()),
+        ("unregister", "/catalog/default/component/artist-lookup/unregister".to_owned()),
+        ("history", "/catalog/default/component/artist-lookup/history".to_owned()),
+        ("search", "/search?q=artist".to_owned()),
+        ("graph-explorer", "/graph?ref=system:artist-engagement-portal&depth=2".to_owned()),
+        ("query-table", format!("/query?q={}&fields=spec.owner%0Aspec.lifecycle", q("kind == 'Component'"))),
+        ("query-chart", format!("/query?q={}&groupBy=spec.owner&view=chart", q("kind == 'Component'"))),
+        ("query-console", "/query".to_owned()),
+        ("dashboards", "/dashboards".to_owned()),
+        ("discovery", "/discovery".to_owned()),
+        ("drift", "/drift".to_owned()),
+        ("register", "/register".to_owned()),
+        ("not-found", "/catalog/default/component/nope".to_owned()),
+    ];
+    let dir = screenshots();
+    let mut problems = Vec::new();
+    for width in [1366, 360] {
+        b.emulate_width(width).await;
+        for (name, path) in &pages {
+            b.goto(&format!("{}{path}", app.url)).await;
+            b.find("main").await;
+            let out = b.script(OVERFLOWS, json!([])).await;
+            for o in out.as_array().unwrap() {
+                problems.push(format!("{name} at {width}px: {}", o.as_str().unwrap()));
+            }
+            b.screenshot_at(&dir, name, width).await;
+        }
+    }
+    b.reset_width().await;
+    assert!(problems.is_empty(), "what sticks out (screenshots in {}):\n{}", dir.display(), problems.join("\n"));
 }

@@ -104,8 +104,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     let mut over_time = Vec::new();
     for (id, by, title) in [("by-kind", SeriesBy::Kind, "Entities by kind"), ("by-owner", SeriesBy::Owner, "Entities by owner"), ("by-lifecycle", SeriesBy::Lifecycle, "Entities by lifecycle")] {
         let series = state.catalog.series(by, from, to, 30, 8).await?;
-        let legend = series.lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>().join(", ");
-        over_time.push((crate::svg::lines::chart(id, title, &series)?, format!("{title}: {legend}")));
+        over_time.push((crate::svg::lines::chart(id, title, &series)?, title.to_string()));
     }
 
     let saved: Vec<_> = state.catalog.store().list_saved_queries().await?.into_iter().take(PANELS).collect();

@@ -73,6 +73,17 @@ struct About {
     links: Vec<LinkLine>,
     domain: Option<RefLink>,
     source: Option<String>,
+    /// The source as a link, when it is an address a browser may open.
+    source_href: Option<String>,
+    /// `backstage.io/view-url` and `backstage.io/edit-url`, when safe to open.
+    view_url: Option<String>,
+    edit_url: Option<String>,
+    /// `spec.profile.email` of users and groups.
+    email: Option<String>,
+    /// A Location's targets, each as written and as a link when it is one.
+    targets: Vec<LinkLine>,
+    /// A Kind's `spec.schema`, as YAML.
+    schema: Option<String>,
     annotations: Vec<(String, String)>,
     labels: Vec<(String, String)>,
 }
@@ -108,6 +119,10 @@ struct EntityPage {
     errors: Vec<ErrorLine>,
     provenance: Option<ProvenanceView>,
     docs_url: Option<String>,
+    /// After the Refresh button: `location` or `discovery`.
+    refreshed: Option<&'static str>,
+    /// Entities a Location provided.
+    provided: Vec<RefLink>,
 }
 
 /// Who set each field: the sources, and one line per field.
@@ -130,20 +145,32 @@ struct FieldLine {
     overridden: Vec<String>,
 }
 
-const PARAMS: &[&str] = &["depth", "rel"];
+const PARAMS: &[&str] = &["depth", "rel", "refreshed"];
 
 pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPath, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), PARAMS)?;
     let options = GraphOptions::parse(&params, 1)?;
+    let refreshed = match params.one("refreshed")? {
+        None => None,
+        Some("location") => Some("location"),
+        Some("discovery") => Some("discovery"),
+        Some(other) => return Err(PageError::BadRequest(format!("`refreshed`: {other:?} is neither `location` nor `discovery`"))),
+    };
     let key = r.key();
-    let (summary, entity, about, relations, org, graph) = {
+    let (summary, entity, about, relations, org, graph, provided, source) = {
         let graph = state.catalog.read();
         let entry = graph.get(&key).ok_or_else(|| not_found(&r))?;
         let id = graph.id_of(&key).ok_or_else(|| not_found(&r))?;
         let summary = EntitySummary::of(&graph, entry);
         let relations = grouped(&graph, &key);
         let view = GraphView::around(&graph, &[id], &options, &format!("{}/graph.svg", summary.url), &summary.url, &summary.full)?;
-        (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view)
+        let mut provided: Vec<RefLink> = if summary.kind.eq_ignore_ascii_case("location") {
+            graph.entries().filter(|x| x.parent.as_deref() == Some(key.as_str())).map(|x| ref_link(&graph, &x.entity_ref(), None)).collect()
+        } else {
+            Vec::new()
+        };
+        provided.sort_by(|a, b| a.full.cmp(&b.full));
+        (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view, provided, entry.source.clone())
     };
     let provenance = portico_discovery::engine::provenance::provenance(&state.catalog, &key)
         .await
@@ -152,11 +179,18 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
         .filter(|p| !p.fields.is_empty());
     let has_docs = !state.discovery.docs(&key).await.map_err(|e| PageError::Internal(e.to_string()))?.is_empty();
     let history = state.catalog.store().history(&key).await?;
-    let errors = state.catalog.store().errors(Some(&key)).await?;
+    let mut errors = state.catalog.store().errors(Some(&key)).await?;
+    // A file that no longer reads names no entity: its errors belong to the entities it held.
+    if let Some(file) = entity.annotation(portico_model::ANNOTATION_LOCATION).and_then(|l| l.split_once(':')).map(|l| l.1) {
+        let of_file = state.catalog.store().source_errors(&source).await?;
+        errors.extend(of_file.into_iter().filter(|e| e.key.is_none() && e.location.strip_prefix(file).is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))));
+    }
     let yaml = serde_saphyr::to_string(&*entity).unwrap_or_else(|e| format!("# cannot show as YAML: {e}"));
     let more_versions = history.len().saturating_sub(VERSIONS);
     let page = EntityPage {
         nav: "catalog",
+        refreshed,
+        provided,
         provenance,
         docs_url: has_docs.then(|| format!("{}/docs", summary.url)),
         history_url: format!("{}/history", summary.url),
@@ -247,7 +281,31 @@ fn about(graph: &CatalogGraph, e: &Arc<Entity>) -> About {
         .annotation(portico_model::ANNOTATION_SOURCE_LOCATION)
         .or_else(|| e.annotation(portico_model::ANNOTATION_LOCATION))
         .map(str::to_owned);
+    // `url:https://…` is an address; `file:/…` is a path on the server, shown as text.
+    let href = |v: &str| safe_href(v.strip_prefix("url:").unwrap_or(v)).filter(|h| h.contains("://")).map(str::to_owned);
+    let spec = e.spec.as_ref();
+    let email = spec
+        .and_then(|s| s.get("profile"))
+        .and_then(|p| p.get("email"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    let targets = spec
+        .into_iter()
+        .flat_map(|s| s.get("target").into_iter().chain(s.get("targets").and_then(serde_json::Value::as_array).into_iter().flatten()))
+        .filter_map(serde_json::Value::as_str)
+        .map(|t| LinkLine { href: href(t), url: t.to_owned(), title: None })
+        .collect();
+    let schema = (e.kind == "Kind")
+        .then(|| spec.and_then(|s| s.get("schema")))
+        .flatten()
+        .map(|schema| serde_saphyr::to_string(schema).unwrap_or_else(|e| format!("# cannot show as YAML: {e}")));
     About {
+        source_href: source.as_deref().and_then(href),
+        view_url: e.annotation("backstage.io/view-url").and_then(href),
+        edit_url: e.annotation("backstage.io/edit-url").and_then(href),
+        email,
+        targets,
+        schema,
         links: m
             .links
             .iter()

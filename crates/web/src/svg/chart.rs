@@ -1,32 +1,25 @@
 //! Horizontal bar charts: entity counts by kind (each bar links to that kind's table), and the
-//! groups of a query (each bar links to the query narrowed to that group).
+//! groups of a query (each bar links to the query narrowed to that group). Drawn in HTML and
+//! CSS rather than SVG so labels keep the page's text size at every width and are shortened
+//! with an ellipsis (the whole label in their tooltip) instead of clipped.
 
 use serde::Serialize;
 
 use crate::error::PageError;
-
-const WIDTH: u32 = 560;
-const LABEL: u32 = 110;
-const ROW: u32 = 28;
-const BAR: u32 = 18;
 
 #[derive(Serialize)]
 struct Bar {
     label: String,
     count: u64,
     url: Option<String>,
-    y: u32,
-    width: u32,
+    /// The bar's length, in percent of the longest.
+    percent: f64,
     colour: String,
 }
 
 #[derive(Serialize)]
 struct Chart {
     title: String,
-    width: u32,
-    height: u32,
-    label: u32,
-    bar: u32,
     bars: Vec<Bar>,
 }
 
@@ -44,19 +37,15 @@ pub(crate) fn bars(
     colour: impl Fn(&str) -> String,
 ) -> Result<String, PageError> {
     let max = counts.iter().map(|c| c.1).max().unwrap_or(1).max(1);
-    let room = WIDTH - LABEL - 60;
     let bars = counts
         .iter()
-        .enumerate()
-        .map(|(i, (kind, count))| Bar {
-            label: super::clip(kind, 18),
+        .map(|(kind, count)| Bar {
+            label: kind.clone(),
             count: *count,
             url: url(kind),
-            y: i as u32 * ROW,
-            width: ((*count as f64 / max as f64) * f64::from(room)).round().max(2.0) as u32,
+            percent: ((*count as f64 / max as f64) * 1000.0).round().max(5.0) / 10.0,
             colour: colour(kind),
         })
         .collect();
-    let height = (counts.len() as u32 * ROW).max(ROW);
-    crate::templates::render("chart.svg", Chart { title: title.to_owned(), width: WIDTH, height, label: LABEL, bar: BAR, bars }).map(|h| h.0)
+    crate::templates::render("bars.html", Chart { title: title.to_owned(), bars }).map(|h| h.0)
 }

@@ -1,14 +1,14 @@
 //! A line chart of counts over time (the dashboards' "catalog over time"): one line per group,
-//! a labelled y axis, dates along the x axis, and a legend. Each line's last value is written
-//! at its end.
+//! a labelled y axis, dates along the x axis (the first and last kept inside the chart), and a
+//! legend in HTML under it naming each line with its latest value.
 
 use portico_catalog::Series;
 use serde::Serialize;
 
 use crate::error::PageError;
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 220.0;
+const WIDTH: f64 = 480.0;
+const HEIGHT: f64 = 200.0;
 const LEFT: f64 = 48.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 12.0;
@@ -28,6 +28,8 @@ struct Line {
 struct Tick {
     at: i32,
     label: String,
+    /// `start`, `middle` or `end`: the first and last dates stay inside the chart.
+    anchor: &'static str,
 }
 
 #[derive(Serialize)]
@@ -53,15 +55,24 @@ pub(crate) fn chart(id: &str, title: &str, series: &Series) -> Result<String, Pa
     let n = series.times.len().max(1);
     let x = |i: usize| if n == 1 { LEFT + (WIDTH - LEFT - RIGHT) / 2.0 } else { LEFT + (WIDTH - LEFT - RIGHT) * i as f64 / (n - 1) as f64 };
     let y = |v: u64| TOP + (HEIGHT - TOP - BOTTOM) * (1.0 - v as f64 / top_value as f64);
+    // Each line its own colour: a kind keeps the colour it has on every page when no other
+    // line took it.
+    let mut colours: Vec<String> = Vec::with_capacity(series.lines.len());
+    for l in &series.lines {
+        let preferred = if series.by == portico_catalog::SeriesBy::Kind { super::kind_colour(&l.name) } else { super::colour(&l.name) };
+        let free = (0..8).map(|c| format!("c{c}")).find(|c| !colours.contains(c));
+        colours.push(if colours.contains(&preferred) { free.unwrap_or(preferred) } else { preferred });
+    }
     let lines = series
         .lines
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(i, l)| {
             let points = l.values.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect::<Vec<_>>().join(" ");
             let last = l.values.last().copied().unwrap_or(0);
             Line {
                 name: l.name.clone(),
-                colour: if series.by == portico_catalog::SeriesBy::Kind { super::kind_colour(&l.name) } else { super::colour(&l.name) },
+                colour: colours[i].clone(),
                 points,
                 last,
                 last_x: x(l.values.len().saturating_sub(1)) as i32,
@@ -69,10 +80,24 @@ pub(crate) fn chart(id: &str, title: &str, series: &Series) -> Result<String, Pa
             }
         })
         .collect();
-    let y_ticks = (0..=top_value / step).map(|k| Tick { at: y(k * step) as i32, label: (k * step).to_string() }).collect();
-    let x_ticks = [0, n / 2, n - 1]
-        .into_iter()
-        .filter_map(|i| Some(Tick { at: x(i) as i32, label: date(*series.times.get(i)?) }))
+    let y_ticks = (0..=top_value / step).map(|k| Tick { at: y(k * step) as i32, label: (k * step).to_string(), anchor: "end" }).collect();
+    let picks: &[usize] = match n {
+        1 => &[0],
+        2 => &[0, 1],
+        _ => &[0, n / 2, n - 1],
+    };
+    let x_ticks = picks
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &i)| {
+            let anchor = match k {
+                _ if n == 1 => "middle",
+                0 => "start",
+                k if k + 1 == picks.len() => "end",
+                _ => "middle",
+            };
+            Some(Tick { at: x(i) as i32, label: date(*series.times.get(i)?), anchor })
+        })
         .collect::<Vec<_>>();
     let chart = Chart {
         id: id.to_owned(),
@@ -87,7 +112,7 @@ pub(crate) fn chart(id: &str, title: &str, series: &Series) -> Result<String, Pa
         y_ticks,
         x_ticks,
     };
-    crate::templates::render("lines.svg", chart).map(|h| h.0)
+    crate::templates::render("lines.html", chart).map(|h| h.0)
 }
 
 /// A step of 1, 2 or 5 times a power of ten giving at most five gridlines.

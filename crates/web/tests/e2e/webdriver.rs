@@ -222,6 +222,31 @@ impl Browser {
         }
     }
 
+    /// Lays the page out at `width` CSS pixels, as a phone (below 600) or a desktop shows it,
+    /// until [`Self::reset_width`].
+    pub async fn emulate_width(&self, width: u32) {
+        let metrics = |height: u64| json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600});
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics(800)).await;
+    }
+
+    pub async fn reset_width(&self) {
+        self.cdp("Emulation.clearDeviceMetricsOverride", json!({})).await;
+    }
+
+    /// Saves a PNG of the whole page laid out at `width` CSS pixels as `<dir>/<name>-<width>.png`.
+    pub async fn screenshot_at(&self, dir: &Path, name: &str, width: u32) -> PathBuf {
+        let height = self.script("return Math.min(document.documentElement.scrollHeight, 6000);", json!([])).await.as_u64().unwrap_or(800);
+        let metrics = json!({"width": width, "height": height.max(600), "deviceScaleFactor": 1, "mobile": width < 600});
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics).await;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap_or_default()).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        let path = dir.join(format!("{name}-{width}.png"));
+        std::fs::write(&path, bytes).unwrap();
+        self.emulate_width(width).await;
+        path
+    }
+
     /// Saves a PNG of the whole page as `<dir>/<name>.png`.
     pub async fn screenshot(&self, dir: &Path, name: &str) -> PathBuf {
         // Make the window as tall as the page so the shot shows all of it.

@@ -112,3 +112,93 @@ async fn an_entity_without_provenance_shows_no_empty_provenance_section() {
     assert!(!html.contains("id=\"provenance\"") && !html.contains("href=\"#provenance\""), "no heading with nothing under it");
     assert!(described.contains("id=\"provenance\"") && described.contains("href=\"#provenance\""), "shown when there is some");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entity_page_links_its_source_shows_email_targets_schema_and_an_error_banner() {
+    let app = WebApp::spawn().await;
+    app.import(
+        "linked",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: linked\n  annotations:\n    \
+         backstage.io/source-location: url:https://git.example.com/shop/tree/main/\n    \
+         backstage.io/view-url: https://git.example.com/shop/blob/main/catalog-info.yaml\n    \
+         backstage.io/edit-url: javascript:alert(1)\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    )
+    .await;
+    let (status, html) = app.get("/catalog/default/component/linked").await;
+    assert_eq!(status, 200);
+    let page = plain(&html);
+    assert!(page.contains("<a href=\"https://git.example.com/shop/tree/main/\" rel=\"noopener noreferrer\" class=\"wrap\">url:https://git.example.com/shop/tree/main/</a>"), "{page}");
+    assert!(page.contains("href=\"https://git.example.com/shop/blob/main/catalog-info.yaml\" rel=\"noopener noreferrer\">View source</a>"));
+    assert!(!page.contains(">Edit</a>") && !page.contains("href=\"javascript:"), "an unsafe edit-url is no button");
+    assert!(page.contains("action=\"/catalog/default/component/linked/refresh\"") && page.contains("href=\"/catalog/default/component/linked/unregister\""));
+    assert!(!page.contains("class=\"banner bad\""), "no errors, no banner");
+
+    // A user's email.
+    let (_, user) = app.get("/catalog/default/user/breanna.davison").await;
+    assert!(plain(&user).contains("<dt>Email</dt><dd><a href=\"mailto:breanna-davison@example.com\">"), "{}", plain(&user));
+
+    // A Location's targets and what it provided.
+    let (_, location) = app.get("/catalog/default/location/example-groups").await;
+    let location = plain(&location);
+    assert!(location.contains("<h3>Targets</h3>") && location.contains("<code class=\"wrap\">./team-a-group.yaml</code>"), "{location}");
+    assert!(location.contains("Provides ") && location.contains("href=\"/catalog/default/group/"), "{location}");
+
+    // A Kind's schema.
+    app.import(
+        "kind",
+        "apiVersion: portico.dev/v1\nkind: Kind\nmetadata:\n  name: environment\nspec:\n  kind: Environment\n  schema:\n    type: object\n    required: [tier]\n    properties:\n      tier: { enum: [staging, production] }\n",
+    )
+    .await;
+    let (_, kind) = app.get("/catalog/default/kind/environment").await;
+    let kind = plain(&kind);
+    assert!(kind.contains("Schema of <code>spec</code>") && kind.contains("required:") && kind.contains("- tier"), "{kind}");
+
+    // An entity whose source now fails keeps its last version, under a banner.
+    let file = app.extra.path().canonicalize().unwrap().join("linked/catalog-info.yaml");
+    std::fs::write(&file, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: [broken\n").unwrap();
+    let (status, _) = app.post_form("/catalog/default/component/linked/refresh", &[]).await;
+    assert_eq!(status, 200, "the refresh leads back to the page");
+    let (_, after) = app.get("/catalog/default/component/linked?refreshed=location").await;
+    let after = plain(&after);
+    assert!(after.contains("Read again from its location"), "{after}");
+    assert!(after.contains("class=\"banner bad\" role=\"alert\"") && after.contains("href=\"#errors\""), "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unregistering_shows_what_goes_then_removes_the_location_and_its_entities() {
+    let app = WebApp::spawn().await;
+    app.import(
+        "pair",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: first\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n---\n\
+         apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: second\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    )
+    .await;
+    let (status, confirm) = app.get("/catalog/default/component/first/unregister").await;
+    assert_eq!(status, 200);
+    let confirm = plain(&confirm);
+    assert!(confirm.contains("Unregister the location and its 2 entities"), "{confirm}");
+    assert!(confirm.contains("href=\"/catalog/default/component/first\"") && confirm.contains("href=\"/catalog/default/component/second\""));
+    assert_eq!(app.get("/catalog/default/component/second").await.0, 200, "looking removes nothing");
+
+    let (status, _) = app.post_form("/catalog/default/component/first/unregister", &[]).await;
+    assert_eq!(status, 200, "back to the catalog");
+    assert_eq!(app.get("/catalog/default/component/first").await.0, 404);
+    assert_eq!(app.get("/catalog/default/component/second").await.0, 404);
+    assert_eq!(app.get("/catalog/default/component/artist-lookup").await.0, 200, "other locations stay");
+
+    // Discovered entities have no location to remove: the page says so and offers no button.
+    let value = serde_json::json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "found"},
+        "spec": {"type": "service", "lifecycle": "production", "owner": "team-a"}});
+    let raw = RawEntity { value, origin: Origin { location: "test".into(), text: None, document: 0 }, parent: None, degraded: false };
+    app.state
+        .catalog
+        .apply(Mutation::Delta { source: portico_discovery::engine::CATALOG_SOURCE.into(), upserts: vec![raw], removals: Vec::new() })
+        .await
+        .unwrap();
+    let (_, page) = app.get("/catalog/default/component/found/unregister").await;
+    assert!(plain(&page).contains("is discovered") && !plain(&page).contains("action=\"/catalog/default/component/found/unregister\""), "{page}");
+    let (status, refused) = app.post_form("/catalog/default/component/found/unregister", &[]).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(app.get("/catalog/default/component/found").await.0, 200);
+    assert_eq!(app.post_form("/catalog/default/component/nope/unregister", &[]).await.0, 404);
+}
