@@ -80,38 +80,89 @@
     var v = input.value; input.value = ""; input.value = v;
   }
 
-  // Graphs open centred on where they start. The "Fit to box" button (shown only with this
-  // script) switches between full size and fitting the box; so does a click on the background.
+  // Graphs open centred on where they start. "Fit to box" (shown only with this script)
+  // switches between full size and fitting the box, as does a click on the background; the
+  // + and − buttons (or Ctrl and the mouse wheel) zoom, and dragging the background pans.
   var centre = function (box) {
     box.scrollLeft = (box.scrollWidth - box.clientWidth) / 2;
     box.scrollTop = (box.scrollHeight - box.clientHeight) / 2;
   };
-  var fitButton = function (canvas) {
+  var controlsOf = function (canvas) {
     var controls = canvas.previousElementSibling;
+    return controls && controls.matches(".graph-controls") ? controls : null;
+  };
+  var fitButton = function (canvas) {
+    var controls = controlsOf(canvas);
     return controls && controls.querySelector("[data-graph-fit]");
+  };
+  var setZoom = function (canvas, zoom) {
+    var svg = canvas.querySelector("svg");
+    if (!svg) return;
+    var w = Number(svg.getAttribute("width")), h = Number(svg.getAttribute("height"));
+    zoom = Math.min(4, Math.max(0.1, zoom));
+    // Keep the middle of what is shown in the middle.
+    var cx = (canvas.scrollLeft + canvas.clientWidth / 2) / canvas.scrollWidth;
+    var cy = (canvas.scrollTop + canvas.clientHeight / 2) / canvas.scrollHeight;
+    svg.classList.remove("fit");
+    svg.style.width = Math.round(w * zoom) + "px";
+    svg.style.height = Math.round(h * zoom) + "px";
+    canvas.dataset.zoom = String(zoom);
+    canvas.scrollLeft = cx * canvas.scrollWidth - canvas.clientWidth / 2;
+    canvas.scrollTop = cy * canvas.scrollHeight - canvas.clientHeight / 2;
+    var button = fitButton(canvas);
+    if (button) button.setAttribute("aria-pressed", "false");
+    var label = controlsOf(canvas) && controlsOf(canvas).querySelector("[data-graph-zoom-level]");
+    if (label) label.textContent = Math.round(zoom * 100) + "%";
   };
   var toggleFit = function (canvas) {
     var svg = canvas.querySelector("svg");
     if (!svg) return;
+    svg.style.width = ""; svg.style.height = ""; canvas.dataset.zoom = "1";
     var fit = svg.classList.toggle("fit");
     var button = fitButton(canvas);
     if (button) button.setAttribute("aria-pressed", String(fit));
+    var label = controlsOf(canvas) && controlsOf(canvas).querySelector("[data-graph-zoom-level]");
+    if (label) label.textContent = fit ? "fit" : "100%";
     centre(canvas);
   };
   document.querySelectorAll("[data-graph]").forEach(function (canvas) {
     centre(canvas);
-    var button = fitButton(canvas);
-    if (button) button.hidden = false;
+    var controls = controlsOf(canvas);
+    if (controls) controls.querySelectorAll("[data-graph-fit], [data-graph-zoom]").forEach(function (b) { b.hidden = false; });
+    canvas.addEventListener("wheel", function (ev) {
+      if (!ev.ctrlKey) return;
+      ev.preventDefault();
+      setZoom(canvas, Number(canvas.dataset.zoom || "1") * (ev.deltaY < 0 ? 1.15 : 1 / 1.15));
+    }, { passive: false });
+    var drag = null;
+    canvas.addEventListener("pointerdown", function (ev) {
+      if (ev.button !== 0 || ev.target.closest("a")) return;
+      drag = { x: ev.clientX, y: ev.clientY, left: canvas.scrollLeft, top: canvas.scrollTop, moved: false };
+    });
+    canvas.addEventListener("pointermove", function (ev) {
+      if (!drag) return;
+      var dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+      if (Math.abs(dx) + Math.abs(dy) > 4) drag.moved = true;
+      canvas.scrollLeft = drag.left - dx; canvas.scrollTop = drag.top - dy;
+    });
+    var stop = function () { if (drag) { canvas.dataset.dragged = drag.moved ? "1" : ""; drag = null; } };
+    canvas.addEventListener("pointerup", stop);
+    canvas.addEventListener("pointerleave", stop);
   });
   document.addEventListener("click", function (ev) {
+    var zoom = ev.target.closest("[data-graph-zoom]");
     var button = ev.target.closest("[data-graph-fit]");
-    if (button) {
-      var canvas = button.closest(".graph-controls").nextElementSibling;
-      if (canvas && canvas.matches("[data-graph]")) toggleFit(canvas);
+    if (zoom || button) {
+      var canvas = (zoom || button).closest(".graph-controls").nextElementSibling;
+      if (!canvas || !canvas.matches("[data-graph]")) return;
+      if (button) toggleFit(canvas);
+      else setZoom(canvas, Number(canvas.dataset.zoom || "1") * (zoom.dataset.graphZoom === "in" ? 1.25 : 0.8));
       return;
     }
     var svg = ev.target.closest("[data-graph] svg");
     if (!svg || ev.target.closest("a")) return;
+    // The end of a drag is no click.
+    if (svg.parentElement.dataset.dragged) { svg.parentElement.dataset.dragged = ""; return; }
     toggleFit(svg.parentElement);
   });
 

@@ -23,6 +23,19 @@ pub(crate) fn colour(name: &str) -> String {
     format!("c{}", h % 8)
 }
 
+/// A colour class for each of `names` (in order), none used twice while the eight last: each
+/// name's `preferred` colour unless an earlier name took it, else the first one free.
+pub(crate) fn distinct_colours(names: &[String], preferred: impl Fn(&str) -> String) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::with_capacity(names.len());
+    for name in names {
+        let want = preferred(name);
+        let taken = |c: &str| out.iter().any(|(_, t)| t == c);
+        let colour = if taken(&want) { (0..8).map(|c| format!("c{c}")).find(|c| !taken(c)).unwrap_or(want) } else { want };
+        out.push((name.clone(), colour));
+    }
+    out
+}
+
 /// The colour class of a kind: fixed for Backstage's kinds so they read alike on every page.
 pub(crate) fn kind_colour(kind: &str) -> String {
     let fixed = match kind.to_ascii_lowercase().as_str() {

@@ -88,6 +88,18 @@ async fn a_developer_browses_filters_opens_an_entity_follows_a_relation_and_clic
     b.press("\u{E007}").await; // Enter
     let fit = b.script("return [document.querySelector('#graph svg').classList.contains('fit'), document.querySelector('[data-graph-fit]').getAttribute('aria-pressed')];", json!([])).await;
     assert_eq!(fit, json!([true, "true"]), "the button fits the graph and says so");
+    // Zoom: + makes the drawing larger than its full size and says by how much; dragging pans.
+    let width = "return [document.querySelector('#graph svg').getBoundingClientRect().width, Number(document.querySelector('#graph svg').getAttribute('width'))];";
+    b.click("#graph [data-graph-zoom=in]").await;
+    b.click("#graph [data-graph-zoom=in]").await;
+    let zoomed = b.script(width, json!([])).await;
+    let (shown, full) = (zoomed[0].as_f64().unwrap(), zoomed[1].as_f64().unwrap());
+    assert!((shown / full - 1.5625).abs() < 0.01, "two steps of 25%: {zoomed}");
+    assert_eq!(b.text("#graph [data-graph-zoom-level]").await, "156%");
+    let pan = r#"const c = document.querySelector('#graph .graph-canvas'); const before = c.scrollLeft;
+        const at = (type, x) => c.dispatchEvent(new PointerEvent(type, {clientX: x, clientY: 300, button: 0, bubbles: true}));
+        at('pointerdown', 400); at('pointermove', 300); at('pointerup', 300); return c.scrollLeft - before;"#;
+    assert_eq!(b.script(pan, json!([])).await.as_f64(), Some(100.0), "dragging 100 px left shows 100 px more to the right");
     let theme = "return [document.documentElement.dataset.theme || null, document.querySelector('[data-theme-toggle]').getAttribute('aria-pressed')];";
     assert_eq!(b.script(theme, json!([])).await, json!([null, "false"]), "light, as the system is");
     b.click("[data-theme-toggle]").await;

@@ -84,6 +84,9 @@ pub(crate) struct GraphView {
     types: Vec<TypeOption>,
     export_url: String,
     nodes: usize,
+    /// Nodes standing for more than `leaf_group` leaves each.
+    groups: usize,
+    leaf_group: usize,
     omitted: usize,
     filtered: bool,
     clear_url: String,
@@ -109,7 +112,9 @@ impl GraphView {
             .collect();
         let query = o.url.with("", &[]);
         Ok(GraphView {
-            nodes: drawing.nodes.len(),
+            nodes: drawing.entities,
+            groups: drawing.groups,
+            leaf_group: crate::svg::graph::LEAF_GROUP,
             omitted: drawing.omitted,
             kinds: drawing.kinds.clone(),
             svg: drawing.to_svg()?,

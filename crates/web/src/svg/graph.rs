@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::f64::consts::TAU;
+use std::sync::Arc;
 
 use portico_graph::{CatalogGraph, Id, Neighbourhood};
 use portico_model::EntityRef;
@@ -33,6 +34,8 @@ pub(crate) struct Node {
     colour: String,
     url: Option<String>,
     seed: bool,
+    /// Stands for a group of leaves.
+    group: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -63,6 +66,9 @@ pub(crate) struct Drawing {
     pub kinds: Vec<(String, String)>,
     pub omitted: usize,
     pub title: String,
+    /// Nodes standing for groups of leaves, and the entities drawn (a group counting all).
+    pub groups: usize,
+    pub entities: usize,
 }
 
 impl Drawing {
@@ -71,8 +77,73 @@ impl Drawing {
     }
 }
 
-/// Lays out `hood` (from [`CatalogGraph::neighbourhood`]).
+/// Leaves of one kind hanging off one entity by one relation, beyond this many, are drawn
+/// as one node ("12 users").
+pub(crate) const LEAF_GROUP: usize = 6;
+
+/// A node standing for many leaves: how many, of which kind, and their names.
+struct Collapsed {
+    count: usize,
+    kind: String,
+    names: Vec<String>,
+    parent: Id,
+}
+
+/// Folds large groups of leaves (entities linked to nothing else drawn, all of one kind and
+/// hanging off one entity by one relation) into their first member, which then stands for the
+/// group. Returns the neighbourhood without the others, and the groups by their stand-in.
+fn collapse_leaves(graph: &CatalogGraph, hood: &Neighbourhood) -> (Neighbourhood, HashMap<Id, Collapsed>) {
+    let depth: HashMap<Id, u8> = hood.nodes.iter().copied().collect();
+    let mut neighbours: HashMap<Id, Vec<Id>> = HashMap::new();
+    for e in &hood.edges {
+        for (a, b) in [(e.from, e.to), (e.to, e.from)] {
+            let list = neighbours.entry(a).or_default();
+            if !list.contains(&b) {
+                list.push(b);
+            }
+        }
+    }
+    let mut groups: HashMap<(Id, String, Arc<str>), Vec<Id>> = HashMap::new();
+    for (id, d) in &hood.nodes {
+        let Some([parent]) = neighbours.get(id).map(Vec::as_slice) else { continue };
+        if *d == 0 || depth.get(parent).is_none_or(|pd| *pd >= *d) {
+            continue;
+        }
+        let relation = hood.edges.iter().find(|e| e.from == *parent && e.to == *id || e.to == *parent && e.from == *id).map(|e| e.relation.clone());
+        let kind = display_ref(graph, *id).kind().to_owned();
+        groups.entry((*parent, kind, relation.unwrap_or_default())).or_default().push(*id);
+    }
+    let mut hidden: std::collections::HashSet<Id> = std::collections::HashSet::new();
+    let mut collapsed = HashMap::new();
+    for ((parent, kind, _), mut ids) in groups {
+        if ids.len() <= LEAF_GROUP {
+            continue;
+        }
+        ids.sort_by(|a, b| graph.key_of(*a).cmp(graph.key_of(*b)));
+        let names = ids
+            .iter()
+            .map(|id| {
+                let r = display_ref(graph, *id);
+                short_label(&r, Some(r.kind()))
+            })
+            .collect();
+        hidden.extend(ids[1..].iter().copied());
+        collapsed.insert(ids[0], Collapsed { count: ids.len(), kind, names, parent });
+    }
+    let folded = Neighbourhood {
+        nodes: hood.nodes.iter().copied().filter(|(id, _)| !hidden.contains(id)).collect(),
+        edges: hood.edges.iter().filter(|e| !hidden.contains(&e.from) && !hidden.contains(&e.to)).cloned().collect(),
+        omitted: hood.omitted,
+        relation_types: hood.relation_types.clone(),
+    };
+    (folded, collapsed)
+}
+
+/// Lays out `hood` (from [`CatalogGraph::neighbourhood`]), large groups of leaves folded into
+/// one node each.
 pub(crate) fn layout(graph: &CatalogGraph, hood: &Neighbourhood, title: String) -> Drawing {
+    let (folded, collapsed) = collapse_leaves(graph, hood);
+    let hood = &folded;
     let depth = hood.nodes.iter().map(|n| n.1).max().unwrap_or(0) as usize;
     let mut rings: Vec<Vec<Id>> = vec![Vec::new(); depth + 1];
     for (id, d) in &hood.nodes {
@@ -102,22 +173,47 @@ pub(crate) fn layout(graph: &CatalogGraph, hood: &Neighbourhood, title: String) 
             let (x, y) = ((half + radius[d] * a.cos()).round() as i32, (half + radius[d] * a.sin()).round() as i32);
             at.insert(*id, (x, y));
             let r = display_ref(graph, *id);
-            nodes.push(Node {
-                x,
-                y,
-                label: super::clip(&short_label(&r, Some(r.kind())), 18),
-                full: r.to_string(),
-                kind: r.kind().to_owned(),
-                colour: super::kind_colour(r.kind()),
-                url: graph.is_present(*id).then(|| entity_url(&r)),
-                seed: d == 0,
-            });
+            let node = match collapsed.get(id) {
+                Some(group) => {
+                    let parent = display_ref(graph, group.parent);
+                    let shown = group.names.iter().take(30).cloned().collect::<Vec<_>>().join(", ");
+                    let more = if group.count > 30 { format!(" and {} more", group.count - 30) } else { String::new() };
+                    Node {
+                        x,
+                        y,
+                        label: format!("{} {}", group.count, plural(&group.kind, group.count)),
+                        full: format!("{} {} of {parent}: {shown}{more}", group.count, plural(&group.kind, group.count)),
+                        kind: group.kind.clone(),
+                        colour: String::new(),
+                        url: Some(format!("{}#relations", entity_url(&parent))),
+                        seed: false,
+                        group: true,
+                    }
+                }
+                None => Node {
+                    x,
+                    y,
+                    label: super::clip(&short_label(&r, Some(r.kind())), 18),
+                    full: r.to_string(),
+                    kind: r.kind().to_owned(),
+                    colour: String::new(),
+                    url: graph.is_present(*id).then(|| entity_url(&r)),
+                    seed: d == 0,
+                    group: false,
+                },
+            };
+            nodes.push(node);
         }
     }
     let label_edges = hood.edges.len() <= 16;
-    let mut kinds: Vec<(String, String)> = nodes.iter().map(|n| (n.kind.clone(), n.colour.clone())).collect();
-    kinds.sort();
-    kinds.dedup();
+    // Each kind drawn its own colour: its usual one unless another kind took it first.
+    let mut names: Vec<String> = nodes.iter().map(|n| n.kind.clone()).collect();
+    names.sort();
+    names.dedup();
+    let kinds = super::distinct_colours(&names, super::kind_colour);
+    for n in &mut nodes {
+        n.colour = kinds.iter().find(|k| k.0 == n.kind).map(|k| k.1.clone()).unwrap_or_default();
+    }
     let mut legend: Vec<(String, String)> = Vec::new();
     let edges = hood
         .edges
@@ -144,7 +240,9 @@ pub(crate) fn layout(graph: &CatalogGraph, hood: &Neighbourhood, title: String) 
         .collect();
     legend.sort();
     let size = (2.0 * half).round() as i32;
-    Drawing { width: size, height: size, nodes, edges, legend, kinds, omitted: hood.omitted, title }
+    let groups = collapsed.len();
+    let entities = nodes.len() + collapsed.values().map(|g| g.count - 1).sum::<usize>();
+    Drawing { width: size, height: size, nodes, edges, legend, kinds, omitted: hood.omitted, title, groups, entities }
 }
 
 /// Angles of a radial tree: each entity gets a sector of the circle in proportion to how many
@@ -185,6 +283,12 @@ fn radial_tree(graph: &CatalogGraph, hood: &Neighbourhood) -> HashMap<Id, f64> {
         }
     }
     angle
+}
+
+/// `kind` counted: `users`, `groups`, `apis`.
+fn plural(kind: &str, n: usize) -> String {
+    let k = kind.to_ascii_lowercase();
+    if n == 1 { k } else if k.ends_with('s') { format!("{k}es") } else { format!("{k}s") }
 }
 
 /// The reference of an id: the entity's own when present, else parsed from its key.
@@ -241,5 +345,30 @@ mod tests {
         let svg = |_: u8| layout(&g, &g.neighbourhood(&[a], 3, &[], MAX_NODES), "a".into()).to_svg().unwrap();
         assert_eq!(svg(0), svg(1));
         assert!(svg(0).replace("&#x2f;", "/").contains("href=\"/catalog/default/component/d\""), "{}", svg(0));
+    }
+
+    #[test]
+    fn many_leaves_of_one_kind_fold_into_one_node_and_kinds_get_distinct_colours() {
+        let v = Validator::default();
+        let mut g = CatalogGraph::new();
+        let mut add = |value: serde_json::Value| g.upsert(CatalogEntry::new(v.validate(value).unwrap(), "test"), &v);
+        add(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": "team"}, "spec": {"type": "team", "children": []}}));
+        for i in 0..9 {
+            add(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "User", "metadata": {"name": format!("u{i}")}, "spec": {"memberOf": ["team"]}}));
+        }
+        add(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Resource", "metadata": {"name": "db"}, "spec": {"type": "database", "owner": "team"}}));
+        add(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "System", "metadata": {"name": "shop"}, "spec": {"owner": "team"}}));
+        let team = g.id_of("group:default/team").unwrap();
+        let d = layout(&g, &g.neighbourhood(&[team], 1, &[], MAX_NODES), "team".into());
+        let group: Vec<&Node> = d.nodes.iter().filter(|n| n.group).collect();
+        assert_eq!(group.len(), 1, "the nine users are one node");
+        assert_eq!(group[0].label, "9 users");
+        assert!(group[0].full.contains("u0, u1") && group[0].url.as_deref() == Some("/catalog/default/group/team#relations"), "{}", group[0].full);
+        assert_eq!((d.nodes.len(), d.entities, d.groups), (4, 12, 1), "the team, the group node and the two resources; twelve entities");
+        assert_eq!(d.kinds.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(), ["group", "resource", "system", "user"]);
+        // AiResource and Resource both prefer c7: the later one takes the first colour free.
+        let kinds = ["AiResource".to_owned(), "Resource".to_owned(), "Group".to_owned()];
+        let colours = crate::svg::distinct_colours(&kinds, crate::svg::kind_colour);
+        assert_eq!(colours.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["c7", "c0", "c1"], "{colours:?}");
     }
 }

@@ -57,12 +57,8 @@ pub(crate) fn chart(id: &str, title: &str, series: &Series) -> Result<String, Pa
     let y = |v: u64| TOP + (HEIGHT - TOP - BOTTOM) * (1.0 - v as f64 / top_value as f64);
     // Each line its own colour: a kind keeps the colour it has on every page when no other
     // line took it.
-    let mut colours: Vec<String> = Vec::with_capacity(series.lines.len());
-    for l in &series.lines {
-        let preferred = if series.by == portico_catalog::SeriesBy::Kind { super::kind_colour(&l.name) } else { super::colour(&l.name) };
-        let free = (0..8).map(|c| format!("c{c}")).find(|c| !colours.contains(c));
-        colours.push(if colours.contains(&preferred) { free.unwrap_or(preferred) } else { preferred });
-    }
+    let names: Vec<String> = series.lines.iter().map(|l| l.name.clone()).collect();
+    let colours = super::distinct_colours(&names, |n| if series.by == portico_catalog::SeriesBy::Kind { super::kind_colour(n) } else { super::colour(n) });
     let lines = series
         .lines
         .iter()
@@ -72,7 +68,7 @@ pub(crate) fn chart(id: &str, title: &str, series: &Series) -> Result<String, Pa
             let last = l.values.last().copied().unwrap_or(0);
             Line {
                 name: l.name.clone(),
-                colour: colours[i].clone(),
+                colour: colours[i].1.clone(),
                 points,
                 last,
                 last_x: x(l.values.len().saturating_sub(1)) as i32,
