@@ -334,7 +334,7 @@ fn validate_parallel(
 ) -> Vec<Validated> {
     let one = |r: RawEntity| {
         let key_hint = crate::mutation::raw_key(&r.value);
-        let hash = portico_model::hash::content_hash(&(&r.value, &r.parent));
+        let hash = portico_model::hash::content_hash(&(portico_model::hash::Sorted(&r.value), &r.parent));
         let outcome = match &key_hint {
             Some(key) if unchanged(key, &hash) => Outcome::Unchanged { key: key.clone() },
             _ => match validator.validate(r.value) {

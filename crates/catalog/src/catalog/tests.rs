@@ -211,6 +211,30 @@ async fn a_removed_entity_can_come_back_and_its_history_continues() {
 }
 
 #[tokio::test]
+async fn spec_keys_keep_the_descriptors_order_also_after_a_restart_and_order_alone_is_no_change() {
+    for db in TestDb::all().await {
+        let c = catalog(&db, OrphanStrategy::Delete).await;
+        let written = raw(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "ordered"},
+            "spec": {"type": "service", "owner": "t", "lifecycle": "production", "zeta": 1, "alpha": {"y": 1, "b": 2}}}));
+        c.apply(full("s", vec![written])).await.unwrap();
+        let keys = |c: &Catalog| {
+            let e = c.read().get("component:default/ordered").unwrap().entity.clone();
+            let spec = e.spec.as_ref().unwrap();
+            (spec.keys().cloned().collect::<Vec<_>>(), spec["alpha"].as_object().unwrap().keys().cloned().collect::<Vec<_>>())
+        };
+        let want = (vec!["type".to_owned(), "owner".into(), "lifecycle".into(), "zeta".into(), "alpha".into()], vec!["y".to_owned(), "b".into()]);
+        assert_eq!(keys(&c), want, "{}", db.backend());
+        let restarted = catalog(&db, OrphanStrategy::Delete).await;
+        assert_eq!(keys(&restarted), want, "read back from {}", db.backend());
+        // The same descriptor with its keys in another order is no new version.
+        let reordered = raw(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "ordered"},
+            "spec": {"alpha": {"b": 2, "y": 1}, "zeta": 1, "lifecycle": "production", "owner": "t", "type": "service"}}));
+        let report = restarted.apply(full("s", vec![reordered])).await.unwrap();
+        assert_eq!((report.added, report.updated), (0, 0), "{}", db.backend());
+    }
+}
+
+#[tokio::test]
 async fn an_owner_counts_once_however_it_is_written() {
     for db in TestDb::all().await {
         let c = catalog(&db, OrphanStrategy::Delete).await;

@@ -208,7 +208,7 @@ pub fn select(root: &Value, path: &str) -> Value {
 }
 
 fn short_hash(v: &Value) -> String {
-    portico_model::hash::content_hash(v)[..16].to_owned()
+    portico_model::hash::content_hash(&portico_model::hash::Sorted(v))[..16].to_owned()
 }
 
 /// Provenance as the API returns it.

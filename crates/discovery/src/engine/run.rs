@@ -318,7 +318,7 @@ fn error_json(e: &SourceError) -> Value {
 
 fn to_row(source: &str, scope: &str, key: String, c: Contribution, at: i64) -> ContributionRow {
     let docs = serde_json::to_value(&c.docs).unwrap_or_else(|_| json!([]));
-    let hash = portico_model::hash::content_hash(&(&c.document, c.evidence, &docs));
+    let hash = portico_model::hash::content_hash(&(portico_model::hash::Sorted(&c.document), c.evidence, portico_model::hash::Sorted(&docs)));
     ContributionRow {
         source: source.to_owned(),
         key,

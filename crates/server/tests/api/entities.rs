@@ -15,6 +15,9 @@ async fn by_name_returns_the_entity_with_its_computed_relations() {
     assert_eq!(e["kind"], "Component");
     assert_eq!(e["spec"]["owner"], "team-a");
     assert!(e["metadata"]["uid"].is_string());
+    // `spec` keeps the descriptor's key order, as Backstage serves it.
+    let keys: Vec<&str> = e["spec"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["type", "lifecycle", "owner", "system", "dependsOn", "apiConsumedBy"]);
     let rels: Vec<(String, String)> = e["relations"]
         .as_array()
         .unwrap()
