@@ -31,13 +31,14 @@ mod discovery;
 use helpers::{TestApp, json};
 use portico_store::testing::TestDb;
 
-/// The example catalog's kinds, as Backstage counts them.
+/// The example catalog's kinds, as Backstage counts them (without the three APIs whose remote
+/// `$text` cannot be read here: Backstage does not add them either).
 pub(crate) const EXPECTED_KINDS: &[(&str, u64)] = &[
     ("User", 17),
     ("Component", 13),
-    ("API", 10),
     ("Group", 9),
     ("Location", 8),
+    ("API", 7),
     ("Domain", 3),
     ("System", 3),
     ("AiResource", 2),

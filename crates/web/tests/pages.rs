@@ -158,7 +158,7 @@ async fn search_forgives_typos_ranks_names_first_and_counts_kinds() {
 
     let (status, html) = app.get("/search?q=artst-lookp").await;
     let (_, partial) = app.get("/search?q=wayback&partial=1").await;
-    let (_, apis) = app.get("/search?q=wayback&kind=api").await;
+    let (_, apis) = app.get("/search?q=petstore&kind=api").await;
 
     assert_eq!(status, 200);
     let page = plain(&html);
@@ -170,6 +170,7 @@ async fn search_forgives_typos_ranks_names_first_and_counts_kinds() {
     let apis = plain(&apis);
     assert!(apis.contains("aria-checked=\"true\" data-kind=\"API\""));
     assert!(apis.split("class=\"hit\"").skip(1).all(|h| h.contains("/catalog/default/api/")), "only APIs are listed");
+    assert!(apis.contains("/catalog/default/api/petstore"), "{apis}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

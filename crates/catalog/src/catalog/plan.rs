@@ -75,8 +75,13 @@ pub(super) fn plan(
             Outcome::Valid { entity, hash, relations } => (*entity, hash, relations),
         };
         let key = entity.entity_ref().key();
-        if r.degraded && graph.get(&key).is_some_and(|e| e.source == *source) {
-            retained.insert(key);
+        // A placeholder ($text, $yaml, $json) that could not be read: the last good version
+        // stays; an entity never read whole is not added (as Backstage does), rather than
+        // served with the placeholder's address as its content. The reader recorded why.
+        if r.degraded {
+            if graph.get(&key).is_some_and(|e| e.source == *source) {
+                retained.insert(key);
+            }
             continue;
         }
         if let Some(first) = seen.get(&key) {

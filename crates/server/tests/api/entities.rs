@@ -145,7 +145,7 @@ async fn history_errors_and_catalog_health_are_served_under_v1() {
     error(app.get("/api/v1/errors?entityRef=nokind").await, 400, "InputError", "GET").await;
 
     let health = json(app.get("/api/v1/health/catalog").await, 200).await;
-    assert_eq!(health["entities"], 66);
+    assert_eq!(health["entities"], 63);
     assert_eq!(health["errors"], 3);
     let unresolved = health["unresolvedRelations"].as_array().unwrap();
     assert!(unresolved.iter().all(|u| u["source"].is_string() && u["type"].is_string() && u["target"].is_string()));
@@ -171,7 +171,7 @@ async fn the_legacy_list_is_a_bare_array_with_a_link_to_the_next_page() {
     let mut sorted = seen.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(seen, sorted, "pages continue the order");
-    assert_eq!(seen.len(), 8);
+    assert_eq!(seen.len(), 7);
 }
 
 /// Lists larger than a thousand entities are streamed (a full list of 100,000 was built whole
