@@ -77,38 +77,34 @@ impl QueryParams {
         self.limit_up_to(MAX_LIMIT)
     }
 
-    /// `limit`: an integer between 0 and `max`.
+    /// `limit`: an integer between 0 and `max`. Mistakes are worded as Backstage's OpenAPI
+    /// validator words them (`request/query/limit must be >= 0`).
     pub fn limit_up_to(&self, max: usize) -> Result<Option<usize>, ApiError> {
-        let out_of_range = || if max == usize::MAX { ApiError::Input("limit must be a whole number, 0 or more".into()) } else { ApiError::Input(format!("limit must be between 0 and {max}")) };
-        match self.one("limit")? {
-            None => Ok(None),
-            Some(v) => {
-                let v = v.trim();
-                let digits = v.strip_prefix('-').unwrap_or(v);
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(ApiError::Input(format!("limit must be an integer, got {v:?}")));
-                }
-                if digits.len() != v.len() {
-                    return Err(out_of_range());
-                }
-                match v.parse::<usize>() {
-                    Ok(n) if n <= max => Ok(Some(n)),
-                    _ => Err(out_of_range()),
-                }
-            }
+        let n = self.whole("limit")?;
+        match n {
+            Some(n) if n > max => Err(ApiError::Input(format!("request/query/limit must be <= {max}"))),
+            n => Ok(n),
         }
     }
 
-    /// `offset`: a non-negative integer.
+    /// `offset`: an integer, 0 or more.
     pub fn offset(&self) -> Result<Option<usize>, ApiError> {
-        match self.one("offset")? {
-            None => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .map(Some)
-                .map_err(|_| ApiError::Input(format!("offset must be a non-negative integer, got {v:?}"))),
+        self.whole("offset")
+    }
+
+    /// A whole number, 0 or more (`request/query/{name} must be integer`, `… must be >= 0`).
+    fn whole(&self, name: &str) -> Result<Option<usize>, ApiError> {
+        let Some(v) = self.one(name)? else { return Ok(None) };
+        let v = v.trim();
+        let digits = v.strip_prefix('-').unwrap_or(v);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::Input(format!("request/query/{name} must be integer")));
         }
+        if digits.len() != v.len() && digits.bytes().any(|b| b != b'0') {
+            return Err(ApiError::Input(format!("request/query/{name} must be >= 0")));
+        }
+        // Beyond any size: as many as there are.
+        Ok(Some(digits.parse::<usize>().unwrap_or(usize::MAX)))
     }
 
     /// A boolean flag (`true`/`false`, `1`/`0`, `yes`/`no`); absent or empty is `false`, as
@@ -164,10 +160,15 @@ mod tests {
     #[test]
     fn limits_are_bounded_integers() {
         assert_eq!(QueryParams::parse(Some("limit=10000")).limit().unwrap(), Some(10_000));
-        for bad in ["limit=10001", "limit=-1", "limit=99999999999999999999999"] {
+        for (bad, want) in [
+            ("limit=10001", "request/query/limit must be <= 10000"),
+            ("limit=-1", "request/query/limit must be >= 0"),
+            ("limit=99999999999999999999999", "request/query/limit must be <= 10000"),
+        ] {
             let err = QueryParams::parse(Some(bad)).limit().unwrap_err().to_string();
-            assert_eq!(err, "limit must be between 0 and 10000", "{bad}");
+            assert_eq!(err, want, "{bad}");
         }
+        assert_eq!(QueryParams::parse(Some("limit=-0")).limit().unwrap(), Some(0));
         assert!(QueryParams::parse(Some("limit=ten")).limit().unwrap_err().to_string().contains("integer"));
     }
 

@@ -191,7 +191,7 @@ pub(crate) async fn by_predicate(State(state): State<AppState>, crate::error::Ap
     let limit = match body.limit {
         None => None,
         Some(n) if n >= 0 => Some(n as usize),
-        Some(_) => return Err(ApiError::Input("request/body/limit must be 0 or more".into())),
+        Some(_) => return Err(ApiError::Input("request/body/limit must be >= 0".into())),
     };
     let cursor = match body.cursor.as_deref() {
         Some("") => return Err(ApiError::Input("Cursor cannot be empty".into())),
@@ -211,7 +211,7 @@ pub(crate) async fn by_predicate(State(state): State<AppState>, crate::error::Ap
             let offset = match body.offset {
                 None => 0,
                 Some(n) if n >= 0 => n as usize,
-                Some(_) => return Err(ApiError::Input("request/body/offset must be 0 or more".into())),
+                Some(_) => return Err(ApiError::Input("request/body/offset must be >= 0".into())),
             };
             Cursor {
                 filter: Vec::new(),
