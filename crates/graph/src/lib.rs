@@ -50,6 +50,9 @@ pub struct CatalogGraph {
     entries: HashMap<Id, CatalogEntry>,
     by_uid: HashMap<String, Id>,
     present: RoaringBitmap,
+    /// Present entities whose name has capitals: the only ones whose reference as shown
+    /// differs from their (lowercased) key.
+    cased: RoaringBitmap,
     /// Each present entity's own outgoing edges (from its spec).
     out: HashMap<Id, Vec<Edge>>,
     /// Incoming edges to an id, whether it exists or not: (inverse type, source).
@@ -150,6 +153,9 @@ impl CatalogGraph {
         self.fields.insert(id, &entry.entity);
         self.by_uid.insert(entry.uid.clone(), id);
         self.out.insert(id, edges);
+        if entry.entity.metadata.name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.cased.insert(id);
+        }
         self.entries.insert(id, entry);
         self.present.insert(id);
         // Ranks follow keys: replacing an entity keeps them (discovery mostly updates).
@@ -176,6 +182,7 @@ impl CatalogGraph {
         self.cel_cache.get_mut().remove(&id);
         let Some(entry) = self.entries.remove(&id) else { return };
         self.present.remove(id);
+        self.cased.remove(id);
         self.by_uid.remove(&entry.uid);
         self.fields.remove(id, &entry.entity);
         for e in self.out.remove(&id).unwrap_or_default() {
@@ -237,7 +244,7 @@ impl CatalogGraph {
         }
         rels.sort_unstable_by(|a, b| a.0.cmp(b.0).then_with(|| self.keys[a.1 as usize].cmp(&self.keys[b.1 as usize])));
         rels.dedup();
-        rels.into_iter().map(|(t, target)| Relation::new(t, &self.display_ref(target))).collect()
+        rels.into_iter().map(|(t, target)| Relation::to(t, self.display_ref_string(target))).collect()
     }
 
     /// Ids directly related to `id` by relation type `relation` (case-insensitive), present or not.
@@ -260,6 +267,15 @@ impl CatalogGraph {
     }
 
     /// A display reference for an id: the entity's own spelling when present.
+    /// [`Self::display_ref`] as a string: the key itself unless the name has capitals (a
+    /// full list writes one per relation, so this path allocates once).
+    fn display_ref_string(&self, id: Id) -> String {
+        if self.cased.contains(id) {
+            return self.display_ref(id).to_string();
+        }
+        self.keys[id as usize].to_string()
+    }
+
     fn display_ref(&self, id: Id) -> portico_model::EntityRef {
         match self.entries.get(&id) {
             Some(e) => e.entity_ref(),

@@ -210,7 +210,7 @@ impl CatalogGraph {
                     }
                     values = counts
                         .into_iter()
-                        .map(|(t, count)| FacetValue { value: self.display_ref(t).to_string(), count })
+                        .map(|(t, count)| FacetValue { value: self.display_ref_string(t), count })
                         .collect();
                 } else if let Some(map) = self.fields.postings.get(lower.as_str()) {
                     for (v, p) in map {

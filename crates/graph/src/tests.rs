@@ -173,3 +173,17 @@ fn ranks_survive_updates_and_follow_additions_and_removals() {
     assert!(g.remove("component:default/aaa"));
     assert_eq!(names(&g), before);
 }
+
+#[test]
+fn relation_targets_keep_the_capitals_of_their_names_and_lose_them_when_renamed() {
+    let v = Validator::default();
+    let mut g = graph();
+    g.upsert(component("Checkout", "team-a", &["component:cart"]), &v);
+    let targets = |g: &CatalogGraph| g.relations("component:default/cart").into_iter().map(|r| r.target_ref).collect::<Vec<_>>();
+    assert!(targets(&g).contains(&"component:default/Checkout".to_owned()), "{:?}", targets(&g));
+    // The same entity spelled in lower case: its key is unchanged, its reference follows.
+    g.upsert(component("checkout", "team-a", &["component:cart"]), &v);
+    assert!(targets(&g).contains(&"component:default/checkout".to_owned()), "{:?}", targets(&g));
+    g.remove("component:default/checkout");
+    assert!(!targets(&g).iter().any(|t| t.ends_with("heckout")), "{:?}", targets(&g));
+}

@@ -22,7 +22,12 @@ pub struct RelationTarget {
 
 impl Relation {
     pub fn new(kind: &str, target: &EntityRef) -> Self {
-        Self { kind: kind.to_owned(), target_ref: target.to_string(), target: None }
+        Self::to(kind, target.to_string())
+    }
+
+    /// A relation to a target already written as a reference (`kind:namespace/name`).
+    pub fn to(kind: &str, target_ref: String) -> Self {
+        Self { kind: kind.to_owned(), target_ref, target: None }
     }
 }
 
