@@ -16,7 +16,7 @@ use crate::reader::Reader;
 use crate::{Catalog, IngestError, IngestReport, now_ms};
 
 mod read;
-pub use read::{expand, read};
+pub use read::{expand, generated_location, read};
 use read::normalize_path;
 
 /// A location to read: `type` is `file` or `url`.
@@ -137,7 +137,7 @@ impl LocationService {
             _ => Ok(()),
         };
         if dry_run {
-            let outcome = self.read(&spec, progress).await;
+            let outcome = read::read_registered(&self.reader, &spec, progress).await;
             refuse(&outcome)?;
             return Ok((record, outcome, existing.is_some(), None));
         }

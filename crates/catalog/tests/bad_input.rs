@@ -49,7 +49,7 @@ impl Fixture {
         let locations = LocationService::new(catalog.clone(), Reader::new(ReaderConfig::default()));
         let spec = LocationSpec { kind: "file".into(), target: root.join("catalog-info.yaml").display().to_string() };
         let (loc, _, _, report) = locations.register(&spec, false).await.unwrap();
-        assert_eq!(report.unwrap().added, 2);
+        assert_eq!(report.unwrap().added, 3, "the two entities and the location's generated Location");
         Self { _dir: dir, root, db, catalog, locations, id: loc.id }
     }
 
@@ -212,7 +212,8 @@ async fn a_file_left_with_only_a_comment_removes_its_entities() {
     f.write("catalog-info.yaml", "# no entities\n");
     let report = f.locations.refresh(&f.id, &|_, _| {}).await.unwrap();
     assert_eq!(report.removed, 2);
-    assert!(f.catalog.read().is_empty());
+    let left: Vec<String> = f.catalog.read().entries().map(|e| e.key.clone()).collect();
+    assert!(left.len() == 1 && left[0].starts_with("location:default/generated-"), "only the registration's own Location is left: {left:?}");
 }
 
 #[tokio::test]
@@ -245,7 +246,7 @@ async fn a_ten_thousand_document_file_ingests() {
     let spec = LocationSpec { kind: "file".into(), target: f.root.join("generated.yaml").display().to_string() };
     let (_, outcome, _, report) = f.locations.register(&spec, false).await.unwrap();
     assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-    assert_eq!(report.unwrap().added, 10_000);
+    assert_eq!(report.unwrap().added, 10_000 + 1, "and the registration's own Location");
     assert!(f.catalog.read().get("component:default/gen-9999").is_some());
 }
 

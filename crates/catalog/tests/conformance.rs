@@ -34,7 +34,8 @@ async fn the_backstage_examples_load_with_every_reference_resolved() {
         let (catalog, _) = example_catalog(&db).await;
         let g = catalog.read();
         // The three APIs whose $text is remote (off the allow-list) are not added, as Backstage does.
-        assert_eq!(g.len(), 63, "{}", db.backend());
+        // Two registered locations add their generated Location entities, as in Backstage.
+        assert_eq!(g.len(), 63 + 2, "{}", db.backend());
         let mut kinds = std::collections::BTreeMap::new();
         for e in g.entries() {
             *kinds.entry(e.entity.kind.clone()).or_insert(0) += 1;
@@ -42,7 +43,7 @@ async fn the_backstage_examples_load_with_every_reference_resolved() {
         let kinds: Vec<(String, i32)> = kinds.into_iter().collect();
         assert_eq!(
             kinds,
-            [("API", 7), ("AiResource", 2), ("Component", 13), ("Domain", 3), ("Group", 9), ("Location", 8), ("Resource", 1), ("System", 3), ("User", 17)]
+            [("API", 7), ("AiResource", 2), ("Component", 13), ("Domain", 3), ("Group", 9), ("Location", 8 + 2), ("Resource", 1), ("System", 3), ("User", 17)]
                 .map(|(k, n)| (k.to_owned(), n))
         );
         // The upstream quirk `consumesApis: ['component:artist-lookup']` resolves to a component;
@@ -100,7 +101,7 @@ async fn the_invalid_component_is_rejected_naming_the_field() {
     let before = catalog.read().len();
     let path = fixtures().join("examples/components/invalid-component.yaml");
     locations.register(&file(path), false).await.unwrap();
-    assert_eq!(catalog.read().len(), before);
+    assert_eq!(catalog.read().len(), before + 1, "only the registration's own Location is added");
     let errors = db.store.errors(None).await.unwrap();
     let e = errors.iter().find(|e| e.message.starts_with("metadata.name")).expect("an error naming metadata.name");
     assert!(e.location.ends_with("invalid-component.yaml:4:9"), "names file, line and column: {e:?}");
@@ -118,7 +119,7 @@ async fn every_create_app_entity_loads() {
         assert!(report.unwrap().errors.is_empty(), "{f}");
     }
     assert!(catalog.read().get("template:default/example-nodejs-template").is_some());
-    assert_eq!(catalog.read().len(), 6);
+    assert_eq!(catalog.read().len(), 6 + 3, "and one generated Location per registration");
 }
 
 #[tokio::test]

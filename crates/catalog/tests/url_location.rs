@@ -50,7 +50,7 @@ async fn url_locations_follow_relative_targets_and_placeholders() {
     let locations = LocationService::new(catalog.clone(), reader);
     let spec = LocationSpec { kind: "url".into(), target: format!("http://127.0.0.1:{port}/catalog/all.yaml") };
     let (_, outcome, _, report) = locations.register(&spec, false).await.unwrap();
-    assert_eq!(report.unwrap().added, 2);
+    assert_eq!(report.unwrap().added, 2 + 1, "and the registration's own Location");
     let api = catalog.read().get("api:default/orders").cloned().unwrap();
     assert_eq!(api.entity.spec.as_ref().unwrap()["definition"], "openapi: 3.1.0\n");
     assert_eq!(

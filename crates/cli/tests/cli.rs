@@ -84,7 +84,7 @@ fn import_then_get_and_list_from_the_data_directory() {
     env(&mut import);
     let out = import.args(["catalog", "import"]).arg(examples().join("acme/org.yaml")).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("27 added"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("28 added"), "27 entities and the registration's own Location: {}", String::from_utf8_lossy(&out.stdout));
 
     let mut get = portico();
     env(&mut get);

@@ -32,18 +32,27 @@ use helpers::{TestApp, json};
 use portico_store::testing::TestDb;
 
 /// The example catalog's kinds, as Backstage counts them (without the three APIs whose remote
-/// `$text` cannot be read here: Backstage does not add them either).
+/// `$text` cannot be read here: Backstage does not add them either). Locations: the eight in the
+/// files and the generated one of each of the two registered locations.
 pub(crate) const EXPECTED_KINDS: &[(&str, u64)] = &[
     ("User", 17),
     ("Component", 13),
+    ("Location", 8 + 2),
     ("Group", 9),
-    ("Location", 8),
     ("API", 7),
     ("Domain", 3),
     ("System", 3),
     ("AiResource", 2),
     ("Resource", 1),
 ];
+
+/// Every entity of the example catalog as served: the sum of [`EXPECTED_KINDS`].
+pub(crate) const EXAMPLE_ENTITIES: u64 = 65;
+
+#[test]
+fn the_example_count_is_the_sum_of_its_kinds() {
+    assert_eq!(EXPECTED_KINDS.iter().map(|(_, n)| n).sum::<u64>(), EXAMPLE_ENTITIES);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_backstage_examples_are_served_on_every_backend() {

@@ -122,14 +122,31 @@ impl EntitySummary {
     }
 }
 
-/// A user's or group's `spec.profile.displayName`.
+/// A user's or group's `spec.profile.displayName`; for the Location generated for a registered
+/// location (named after a hash), what was registered: "Registered examples/all.yaml".
 fn display_name(e: &Entity) -> Option<String> {
+    if e.kind.eq_ignore_ascii_case("location") && e.metadata.name.starts_with("generated-") {
+        let target = e.spec_str("target")?.trim_end_matches('/');
+        let mut tail: Vec<&str> = target.rsplit('/').take(2).collect();
+        tail.reverse();
+        return Some(format!("Registered {}", tail.join("/")));
+    }
     e.spec.as_ref()?.get("profile")?.get("displayName")?.as_str().map(str::to_owned)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_generated_location_is_titled_by_what_was_registered() {
+        let spec = portico_catalog::LocationSpec { kind: "file".into(), target: "/srv/catalog/examples/all.yaml".into() };
+        let generated: Entity = serde_json::from_value(portico_catalog::location::generated_location(&spec).value).unwrap();
+        assert_eq!(display_name(&generated).as_deref(), Some("Registered examples/all.yaml"));
+        let spec = portico_catalog::LocationSpec { kind: "url".into(), target: "https://git.example.com/shop/catalog-info.yaml".into() };
+        let generated: Entity = serde_json::from_value(portico_catalog::location::generated_location(&spec).value).unwrap();
+        assert_eq!(display_name(&generated).as_deref(), Some("Registered shop/catalog-info.yaml"));
+    }
 
     #[test]
     fn labels_leave_out_what_goes_without_saying() {

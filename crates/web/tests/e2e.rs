@@ -173,12 +173,12 @@ async fn a_developer_registers_a_location_after_a_dry_run() {
     b.goto(&format!("{}/register", app.url)).await;
     b.type_into("#target", &app.import_path().display().to_string()).await;
     b.click("button[value=preview]").await;
-    b.wait_for_text("#outcome-heading", |t| t.contains("Preview: 2 entities")).await;
+    b.wait_for_text("#outcome-heading", |t| t.contains("Preview: 3 entities")).await;
     assert!(app.state.catalog.read().get("component:default/checkout-service").is_none(), "a dry run writes nothing");
     b.screenshot(&screenshots(), "register-preview").await;
 
     b.click("form.inline button[value=import]").await;
-    b.wait_for_text("#outcome-heading", |t| t.contains("Imported: 2 entities")).await;
+    b.wait_for_text("#outcome-heading", |t| t.contains("Imported: 3 entities")).await;
     b.screenshot(&screenshots(), "register-imported").await;
     b.click("a[href='/catalog/default/component/checkout-service']").await;
     b.wait_for_url("the imported entity's page", |u| u.ends_with("/component/checkout-service")).await;

@@ -225,7 +225,7 @@ async fn register_previews_without_writing_then_imports_and_history_shows_change
 
     let (status, preview) = app.post_form("/register", &[("target", &target), ("action", "preview")]).await;
     assert_eq!(status, 200);
-    assert!(plain(&preview).contains("Preview: 2 entities would be added"), "{preview}");
+    assert!(plain(&preview).contains("Preview: 3 entities would be added"), "{preview}");
     assert_snapshot(&app, "register-preview", &preview);
     assert!(app.state.catalog.read().get("component:default/checkout-service").is_none(), "a preview writes nothing");
 

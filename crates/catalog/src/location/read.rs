@@ -77,22 +77,34 @@ const MAX_DEPTH: usize = 32;
 /// Reads a location and everything it leads to, without a catalog (`portico catalog validate`
 /// reads as import does).
 pub async fn read(reader: &Reader, spec: &LocationSpec, progress: Progress<'_>) -> ReadOutcome {
+    collect(reader, spec, progress, false).await
+}
+
+/// Reads a location as [`read_into`] does for a registered one, into `entities` (a dry run of a
+/// registration answers what Backstage's does: the generated Location first).
+pub(super) async fn read_registered(reader: &Reader, spec: &LocationSpec, progress: Progress<'_>) -> ReadOutcome {
+    collect(reader, spec, progress, true).await
+}
+
+async fn collect(reader: &Reader, spec: &LocationSpec, progress: Progress<'_>, registered: bool) -> ReadOutcome {
     let mut entities = Vec::new();
-    let mut out = read_into(reader, spec, progress, &mut |chunk| entities.extend(chunk)).await;
+    let mut out = read_inner(reader, spec, progress, &mut |chunk| entities.extend(chunk), registered).await;
     out.entities = entities;
     out
 }
 
-/// Reads a location, handing documents to `sink` a file at a time (`entities` stays empty).
+/// Reads a registered location, handing documents to `sink` a file at a time (`entities` stays
+/// empty). As in Backstage, the first document is the location's own generated `Location`
+/// entity ([`generated_location`]), the parent of what the location provides.
 pub(super) async fn read_into(reader: &Reader, spec: &LocationSpec, progress: Progress<'_>, sink: Sink<'_>) -> ReadOutcome {
     let started = std::time::Instant::now();
-    let out = read_inner(reader, spec, progress, sink).await;
+    let out = read_inner(reader, spec, progress, sink, true).await;
     tracing::debug!(target = %spec.target, files = out.files, entities = out.count, errors = out.errors.len(),
         read_ms = started.elapsed().as_millis(), rss_mib = crate::rss_mib(), "location read");
     out
 }
 
-async fn read_inner(reader: &Reader, spec: &LocationSpec, progress: Progress<'_>, sink: Sink<'_>) -> ReadOutcome {
+async fn read_inner(reader: &Reader, spec: &LocationSpec, progress: Progress<'_>, sink: Sink<'_>, registered: bool) -> ReadOutcome {
     let mut out = ReadOutcome { complete: true, ..Default::default() };
     let spec = match LocationService::normalize(spec) {
         Ok(s) => s,
@@ -111,8 +123,14 @@ async fn read_inner(reader: &Reader, spec: &LocationSpec, progress: Progress<'_>
         }
         _ => (Target::Url(url::Url::parse(&spec.target).expect("normalized")), Vec::new()),
     };
+    let mut root_parent = None;
+    if registered {
+        let generated = generated_location(&spec);
+        root_parent = raw_key(&generated.value);
+        sink(vec![generated]);
+    }
     let mut visited: HashSet<String> = HashSet::new();
-    let mut level = vec![Pending { target: root_target, parent: None, chain: Vec::new() }];
+    let mut level = vec![Pending { target: root_target, parent: root_parent, chain: Vec::new() }];
     let mut depth = 0;
     while !level.is_empty() {
         depth += 1;
@@ -230,6 +248,31 @@ async fn read_inner(reader: &Reader, spec: &LocationSpec, progress: Progress<'_>
         level = next;
     }
     out
+}
+
+/// The `Location` entity Backstage generates for a registered location: named
+/// `generated-<sha1 of "type:target">` in the default namespace, managed by the location itself.
+/// Everything the location provides has it as its parent, so ancestry and the entity page lead
+/// from an entity to the location it was registered with.
+pub fn generated_location(spec: &LocationSpec) -> RawEntity {
+    use sha1::Digest;
+    let reference = format!("{}:{}", spec.kind, spec.target);
+    let digest = sha1::Sha1::digest(reference.as_bytes());
+    let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let value = serde_json::json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Location",
+        "metadata": {
+            "name": format!("generated-{name}"),
+            "namespace": "default",
+            "annotations": {
+                portico_model::ANNOTATION_LOCATION: reference,
+                portico_model::ANNOTATION_ORIGIN_LOCATION: reference,
+            },
+        },
+        "spec": {"type": spec.kind, "target": spec.target},
+    });
+    RawEntity { value, origin: Origin { location: reference, text: None, document: 0 }, parent: None, degraded: false }
 }
 
 async fn resolve_placeholders(

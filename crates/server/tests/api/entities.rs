@@ -116,10 +116,14 @@ async fn ancestry_walks_from_the_entity_up_to_the_registered_location() {
             (r, serde_json::from_value(i["parentEntityRefs"].clone()).unwrap())
         })
         .collect();
+    // The root is the Location Backstage generates for the registration: `generated-` and the
+    // SHA-1 of `file:<target>`.
+    let generated = format!("location:default/{}", portico_catalog::location::generated_location(&portico_catalog::LocationService::normalize(&portico_catalog::LocationSpec { kind: "file".into(), target: crate::helpers::ALL.into() }).unwrap()).value["metadata"]["name"].as_str().unwrap());
     assert_eq!(chain, vec![
         ("component:default/artist-lookup".to_owned(), vec!["location:default/example-components".to_owned()]),
         ("location:default/example-components".to_owned(), vec!["location:default/example-all".to_owned()]),
-        ("location:default/example-all".to_owned(), vec![]),
+        ("location:default/example-all".to_owned(), vec![generated.clone()]),
+        (generated, vec![]),
     ]);
     error(app.get("/api/catalog/entities/by-name/component/default/nope/ancestry").await, 404, "NotFoundError", "GET").await;
 }
@@ -145,7 +149,7 @@ async fn history_errors_and_catalog_health_are_served_under_v1() {
     error(app.get("/api/v1/errors?entityRef=nokind").await, 400, "InputError", "GET").await;
 
     let health = json(app.get("/api/v1/health/catalog").await, 200).await;
-    assert_eq!(health["entities"], 63);
+    assert_eq!(health["entities"], crate::EXAMPLE_ENTITIES);
     assert_eq!(health["errors"], 3);
     let unresolved = health["unresolvedRelations"].as_array().unwrap();
     assert!(unresolved.iter().all(|u| u["source"].is_string() && u["type"].is_string() && u["target"].is_string()));
@@ -189,7 +193,7 @@ async fn large_lists_are_streamed_and_answer_as_small_pages_do() {
     json(app.post("/api/catalog/locations", &spec).await, 201).await;
 
     let all = json(app.get("/api/catalog/entities").await, 200).await;
-    assert_eq!(all.as_array().unwrap().len(), 2500);
+    assert_eq!(all.as_array().unwrap().len(), 2500 + 1, "and the registration's generated Location");
     let streamed = json(app.get("/api/catalog/entities/by-query?filter=kind=component&limit=2000&fields=metadata.name,relations").await, 200).await;
     assert_eq!(streamed["totalItems"], 2500);
     assert_eq!(streamed["items"].as_array().unwrap().len(), 2000);

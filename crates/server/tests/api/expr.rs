@@ -232,7 +232,7 @@ async fn counts_over_time_come_from_the_history() {
     assert_eq!(lines[0]["values"][2], 17);
     assert_eq!(lines[3]["name"], "other");
     let total: u64 = lines.iter().map(|l| l["values"][2].as_u64().unwrap()).sum();
-    assert_eq!(total, 63);
+    assert_eq!(total, crate::EXAMPLE_ENTITIES);
     let s = json(app.get("/api/v1/analytics/series?by=lifecycle&points=1").await, 200).await;
     assert!(s["lines"].as_array().unwrap().iter().any(|l| l["name"] == "production"));
     for (q, needle) in [

@@ -49,7 +49,11 @@ async fn a_dry_run_reads_and_validates_without_writing() {
     assert_eq!(out["errors"].as_array().unwrap().len(), 3, "unreachable placeholders are reported: {out}");
     assert_eq!(out["location"]["type"], "file");
     let entities = out["entities"].as_array().unwrap();
-    assert_eq!(entities.len(), 13 + 10 + 3 + 3 + 2 + 1 + 7);
+    assert_eq!(entities.len(), 1 + 13 + 10 + 3 + 3 + 2 + 1 + 7);
+    // First, as in Backstage, the Location generated for the registration itself.
+    assert!(entities[0]["metadata"]["name"].as_str().unwrap().starts_with("generated-"), "{}", entities[0]);
+    let target = entities[0]["spec"]["target"].as_str().unwrap();
+    assert!(entities[0]["spec"]["type"] == "file" && target.ends_with("/examples/all.yaml") && !target.contains(".."), "{}", entities[0]);
     let lookup = entities.iter().find(|e| e["metadata"]["name"] == "artist-lookup").unwrap();
     assert!(lookup["relations"].as_array().unwrap().iter().any(|r| r["type"] == "ownedBy"));
     assert_eq!(json(app.get("/api/catalog/locations").await, 200).await, json!([]));
@@ -62,7 +66,7 @@ async fn registering_writes_the_entities_and_a_second_time_is_a_conflict() {
     let body = json!({"type": "file", "target": ALL});
 
     let out = json(app.post("/api/catalog/locations", &body).await, 201).await;
-    assert_eq!(out["entities"].as_array().unwrap().len(), 36, "the three APIs with remote definitions are not added");
+    assert_eq!(out["entities"].as_array().unwrap().len(), 1 + 36, "the generated Location, and not the three APIs with remote definitions");
     assert!(out.get("exists").is_none());
     let id = out["location"]["id"].as_str().unwrap().to_owned();
     json(app.get("/api/catalog/entities/by-name/component/default/artist-lookup").await, 200).await;

@@ -16,7 +16,7 @@ async fn health_and_readiness_probes_answer() {
     assert_eq!(health["status"], "ok");
     let ready = json(app.get("/readyz").await, 200).await;
     assert_eq!(ready["status"], "ready");
-    assert_eq!(ready["entities"], 63);
+    assert_eq!(ready["entities"], crate::EXAMPLE_ENTITIES);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

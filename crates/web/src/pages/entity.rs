@@ -157,7 +157,7 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
         Some(other) => return Err(PageError::BadRequest(format!("`refreshed`: {other:?} is neither `location` nor `discovery`"))),
     };
     let key = r.key();
-    let (summary, entity, about, relations, org, graph, provided, source) = {
+    let (summary, entity, about, relations, org, graph, provided, source, parent) = {
         let graph = state.catalog.read();
         let entry = graph.get(&key).ok_or_else(|| not_found(&r))?;
         let id = graph.id_of(&key).ok_or_else(|| not_found(&r))?;
@@ -170,7 +170,7 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
             Vec::new()
         };
         provided.sort_by(|a, b| a.full.cmp(&b.full));
-        (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view, provided, entry.source.clone())
+        (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view, provided, entry.source.clone(), entry.parent.clone())
     };
     let provenance = portico_discovery::engine::provenance::provenance(&state.catalog, &key)
         .await
@@ -180,10 +180,12 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
     let has_docs = !state.discovery.docs(&key).await.map_err(|e| PageError::Internal(e.to_string()))?.is_empty();
     let history = state.catalog.store().history(&key).await?;
     let mut errors = state.catalog.store().errors(Some(&key)).await?;
-    // A file that no longer reads names no entity: its errors belong to the entities it held.
+    // A file that no longer reads names no entity (its errors are the Location's that led to it):
+    // they belong to the entities it held too.
     if let Some(file) = entity.annotation(portico_model::ANNOTATION_LOCATION).and_then(|l| l.split_once(':')).map(|l| l.1) {
         let of_file = state.catalog.store().source_errors(&source).await?;
-        errors.extend(of_file.into_iter().filter(|e| e.key.is_none() && e.location.strip_prefix(file).is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))));
+        let about_the_file = |e: &portico_store::ErrorRecord| e.key.is_none() || e.key == parent;
+        errors.extend(of_file.into_iter().filter(|e| about_the_file(e) && e.location.strip_prefix(file).is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))));
     }
     let yaml = serde_saphyr::to_string(&*entity).unwrap_or_else(|e| format!("# cannot show as YAML: {e}"));
     let more_versions = history.len().saturating_sub(VERSIONS);

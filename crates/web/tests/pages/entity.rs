@@ -173,7 +173,7 @@ async fn unregistering_shows_what_goes_then_removes_the_location_and_its_entitie
     let (status, confirm) = app.get("/catalog/default/component/first/unregister").await;
     assert_eq!(status, 200);
     let confirm = plain(&confirm);
-    assert!(confirm.contains("Unregister the location and its 2 entities"), "{confirm}");
+    assert!(confirm.contains("Unregister the location and its 3 entities"), "{confirm}");
     assert!(confirm.contains("href=\"/catalog/default/component/first\"") && confirm.contains("href=\"/catalog/default/component/second\""));
     assert_eq!(app.get("/catalog/default/component/second").await.0, 200, "looking removes nothing");
 

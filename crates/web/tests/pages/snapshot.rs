@@ -36,6 +36,7 @@ pub fn normalize(app: &WebApp, html: &str) -> String {
         .replace(&lexical.replace('/', "&#x2f;"), "<examples>")
         .replace(&extra.replace('/', "&#x2f;"), "<extra>");
     let rules = [
+        (r"generated-[0-9a-f]{40}", "generated-<sha1>"),
         (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>"),
         (r"etag: [0-9a-zA-Z]+", "etag: <etag>"),
         (r"\?v=[0-9a-f]{12}", "?v=<assets>"),
