@@ -47,3 +47,4 @@ impl SqliteStore {
 
 crate::sql::impl_store!(SqliteStore, Sqlite, "sqlite");
 crate::discovery::impl_discovery_store!(SqliteStore, Sqlite);
+crate::auth::impl_auth_store!(SqliteStore);

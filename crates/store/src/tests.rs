@@ -231,6 +231,47 @@ async fn saved_queries_are_created_replaced_listed_and_deleted() {
 }
 
 #[tokio::test]
+async fn api_tokens_are_found_by_hash_listed_touched_and_revoked() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        let token = ApiToken {
+            id: "t1".into(),
+            name: "ci".into(),
+            owner: "user:default/ada".into(),
+            kind: "personal".into(),
+            scopes: vec!["read".into(), "locations:write".into()],
+            created_at: 10,
+            created_by: "user:default/ada".into(),
+            expires_at: Some(1_000_000),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        s.create_token(&token, "hash-1").await.unwrap();
+        s.create_token(&ApiToken { id: "t2".into(), owner: "service:deployer".into(), kind: "service".into(), created_at: 20, ..token.clone() }, "hash-2").await.unwrap();
+        assert!(s.create_token(&ApiToken { id: "t3".into(), ..token.clone() }, "hash-1").await.is_err(), "{b}: a secret hash is unique");
+
+        assert_eq!(s.token_by_hash("hash-1").await.unwrap(), Some(token.clone()), "{b}");
+        assert_eq!(s.token_by_hash("nope").await.unwrap(), None, "{b}");
+        let ids: Vec<String> = s.list_tokens(None).await.unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(ids, ["t2", "t1"], "{b}: newest first");
+        let ids: Vec<String> = s.list_tokens(Some("user:default/ada")).await.unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(ids, ["t1"], "{b}");
+
+        s.touch_token("t1", 100_000).await.unwrap();
+        s.touch_token("t1", 100_500).await.unwrap();
+        assert_eq!(s.get_token("t1").await.unwrap().unwrap().last_used_at, Some(100_000), "{b}: not rewritten within a minute");
+        s.touch_token("t1", 200_000).await.unwrap();
+        assert_eq!(s.get_token("t1").await.unwrap().unwrap().last_used_at, Some(200_000), "{b}");
+
+        assert!(s.revoke_token("t1", 300_000).await.unwrap(), "{b}");
+        assert!(!s.revoke_token("t1", 400_000).await.unwrap(), "{b}: already revoked");
+        assert!(!s.revoke_token("nope", 400_000).await.unwrap(), "{b}");
+        assert_eq!(s.token_by_hash("hash-1").await.unwrap().unwrap().revoked_at, Some(300_000), "{b}: the first revocation's time");
+    }
+}
+
+#[tokio::test]
 async fn version_summaries_carry_owner_and_lifecycle() {
     for db in TestDb::all().await {
         let s = &db.store;
