@@ -8,6 +8,7 @@ mod diff;
 mod discover;
 mod query;
 mod serve;
+mod token;
 mod validate;
 
 use std::path::PathBuf;
@@ -66,6 +67,9 @@ enum Command {
     },
     /// Query the catalog in the expression language (CEL with graph functions).
     Query(query::QueryArgs),
+    /// API tokens for CI and scripts, in the configured database (as its admin).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(q) => query::query(config, q).await,
         Command::Discover(d) => discover::discover(config, d).await,
         Command::Drift { json } => discover::drift(config, json).await,
+        Command::Token(t) => token::run(config, t).await,
         Command::Bench(b) => bench::run(b).await,
     }
 }

@@ -22,6 +22,8 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     /// How many queries run at once and their limits (docs/reference/configuration.md).
     pub queries: QueryConfig,
+    /// Identity: the bootstrap token (docs/reference/auth.md).
+    pub auth: portico_server::auth::AuthConfig,
 }
 
 /// `discovery`: the sources the engine runs (see docs/reference/discovery.md).
@@ -71,6 +73,7 @@ impl Default for Config {
             reading: ReaderConfig::default(),
             discovery: DiscoveryConfig::default(),
             queries: QueryConfig::default(),
+            auth: Default::default(),
         }
     }
 }

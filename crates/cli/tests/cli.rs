@@ -409,3 +409,32 @@ fn an_import_killed_at_any_moment_leaves_nothing_or_everything() {
     }
     assert!(outcomes.contains(&0), "at least the earliest kill came before the commit: {outcomes:?} in {whole:?}");
 }
+
+#[test]
+fn tokens_are_created_listed_and_revoked_in_the_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| portico().env("PORTICO__DATA_DIR", dir.path()).args(args).output().unwrap();
+
+    let out = run(&["token", "create", "--name", "ci", "--scope", "read", "--scope", "write", "--expires-in-days", "30"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let secret = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(secret.starts_with("pt_") && secret.len() == 67, "only the secret is on stdout: {secret}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shown this once"));
+
+    let out = run(&["token", "list", "--json"]);
+    let tokens: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = tokens[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!((tokens[0]["owner"].as_str(), tokens[0]["scopes"].clone()), (Some("cli"), serde_json::json!(["read", "write"])));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&secret[3..]), "no secret in the list");
+
+    assert!(run(&["token", "revoke", &id]).status.success());
+    let table = String::from_utf8_lossy(&run(&["token", "list"]).stdout).into_owned();
+    assert!(table.starts_with("ID") && table.contains("revoked") && table.ends_with('\n'), "{table}");
+    let again = run(&["token", "revoke", &id]);
+    assert_eq!(again.status.code(), Some(2), "an error exits 2");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already revoked"), "{}", String::from_utf8_lossy(&again.stderr));
+
+    let bad = run(&["token", "create", "--name", "x", "--scope", "root"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("scopes[0]: \"root\" is not a scope"), "{}", String::from_utf8_lossy(&bad.stderr));
+}

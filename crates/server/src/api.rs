@@ -1,5 +1,6 @@
 //! The routes, one module per resource, merged here with the middleware every request passes
-//! through (outermost first): request id, tracing span, metrics, error shape, cross-site refusal.
+//! through (outermost first): request id, tracing span, metrics, error shape, cross-site refusal,
+//! and who is asking ([`crate::auth`]).
 
 pub(crate) mod analytics;
 pub(crate) mod analyze;
@@ -12,6 +13,7 @@ pub(crate) mod openapi;
 pub(crate) mod query;
 pub(crate) mod refresh;
 pub(crate) mod saved_queries;
+pub(crate) mod tokens;
 pub(crate) mod v1;
 
 use axum::Router;
@@ -32,11 +34,15 @@ pub(crate) fn router(state: AppState) -> Router {
     let catalog = entities::router().merge(facets::router()).merge(locations::router()).merge(refresh::router()).merge(analyze::router());
     Router::new()
         .nest("/api/catalog", catalog)
-        .nest("/api/v1", v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()))
+        .nest(
+            "/api/v1",
+            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()),
+        )
         .merge(openapi::router())
         .merge(health::router())
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::authenticate))
         .with_state(state)
         .layer(middleware::from_fn(crate::origin::same_origin_only))
         .layer(middleware::from_fn(shape_errors))

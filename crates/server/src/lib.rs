@@ -18,6 +18,7 @@
 
 mod api;
 pub mod error;
+pub mod auth;
 mod guard;
 pub mod origin;
 pub mod params;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub discovery: Arc<Engine>,
     /// Whether the first read of the configured locations is still running.
     pub startup: Arc<Startup>,
+    /// `auth:` of the configuration (the bootstrap token).
+    pub auth: Arc<auth::AuthConfig>,
 }
 
 /// The server answers as soon as its port is open; until the first read of the configured
@@ -86,7 +89,16 @@ impl AppState {
     pub fn new(catalog: Arc<Catalog>, locations: LocationService) -> Self {
         let search = SearchIndex::follow(&catalog).expect("an in-memory search index can always be created");
         let discovery = Engine::with_providers(catalog.clone(), locations.reader().clone(), std::env::temp_dir(), Vec::new());
-        Self { catalog, locations, metrics: telemetry::prometheus_handle(), started: Instant::now(), search, discovery, startup: Arc::default() }
+        Self {
+            catalog,
+            locations,
+            metrics: telemetry::prometheus_handle(),
+            started: Instant::now(),
+            search,
+            discovery,
+            startup: Arc::default(),
+            auth: Arc::default(),
+        }
     }
 
     /// The state of a server whose first read of its locations is still to come: see
@@ -97,6 +109,11 @@ impl AppState {
     }
 
     /// The state with a configured discovery engine.
+    pub fn with_auth(mut self, auth: auth::AuthConfig) -> Self {
+        self.auth = Arc::new(auth);
+        self
+    }
+
     pub fn with_discovery(mut self, engine: Arc<Engine>) -> Self {
         self.discovery = engine;
         self

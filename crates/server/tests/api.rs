@@ -28,6 +28,9 @@ mod expr;
 #[path = "api/discovery.rs"]
 mod discovery;
 
+#[path = "api/tokens.rs"]
+mod tokens;
+
 use helpers::{TestApp, json};
 use portico_store::testing::TestDb;
 

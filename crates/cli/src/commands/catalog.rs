@@ -59,6 +59,14 @@ pub async fn run(config: Config, command: CatalogCommand) -> anyhow::Result<Exit
 
 /// Opens the configured store (creating the data directory for SQLite) and the catalog on it.
 pub async fn open(config: &Config) -> anyhow::Result<(Arc<Catalog>, LocationService)> {
+    let store = open_store(config).await?;
+    let catalog = Catalog::open(store, CatalogOptions { orphan_strategy: config.catalog.orphan_strategy, queries: config.queries.clone() }).await?;
+    let locations = LocationService::new(catalog.clone(), Reader::new(config.reading.clone()));
+    Ok((catalog, locations))
+}
+
+/// Opens the configured store (creating the data directory for SQLite), migrated.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn portico_store::Store>> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir)
@@ -66,9 +74,7 @@ pub async fn open(config: &Config) -> anyhow::Result<(Arc<Catalog>, LocationServ
     }
     let store = portico_store::open(&url).await.context("failed to open the database")?;
     store.migrate().await.context("failed to migrate the database")?;
-    let catalog = Catalog::open(store, CatalogOptions { orphan_strategy: config.catalog.orphan_strategy, queries: config.queries.clone() }).await?;
-    let locations = LocationService::new(catalog.clone(), Reader::new(config.reading.clone()));
-    Ok((catalog, locations))
+    Ok(store)
 }
 
 /// The discovery engine of the configured sources.

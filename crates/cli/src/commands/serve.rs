@@ -27,7 +27,8 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
         .parse()
         .with_context(|| format!("invalid server address {}:{}", config.server.host, config.server.port))?;
     let loading = !config.catalog.locations.is_empty();
-    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone());
+    config.auth.validate().map_err(anyhow::Error::msg)?;
+    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(config.auth.clone());
     if loading {
         state = state.loading();
     }

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{analytics, analyze, discovery, entities, facets, health, locations, query, refresh, saved_queries, v1};
+use super::{analytics, analyze, discovery, entities, facets, health, locations, query, refresh, saved_queries, tokens, v1};
 use crate::AppState;
 use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
 
@@ -49,6 +49,10 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         saved_queries::put,
         saved_queries::delete,
         saved_queries::run,
+        tokens::create,
+        tokens::list,
+        tokens::revoke,
+        tokens::me,
         analytics::series,
         discovery::sources,
         discovery::runs,

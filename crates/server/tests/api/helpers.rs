@@ -35,6 +35,7 @@ pub struct Setup {
     pub sources: Vec<Value>,
     pub server: ServerConfig,
     pub queries: QueryConfig,
+    pub auth: portico_server::auth::AuthConfig,
 }
 
 impl Drop for TestApp {
@@ -61,7 +62,7 @@ impl TestApp {
 
     /// A server set up as `setup` says.
     pub async fn spawn_setup(db: TestDb, setup: Setup) -> Self {
-        let Setup { mut roots, examples, sources, server, queries } = setup;
+        let Setup { mut roots, examples, sources, server, queries, auth } = setup;
         let sources = &sources[..];
         roots.push(examples_dir());
         let catalog = Catalog::open(db.store.clone(), CatalogOptions { queries, ..CatalogOptions::default() }).await.unwrap();
@@ -76,7 +77,7 @@ impl TestApp {
                 locations.register(&spec, false).await.unwrap();
             }
         }
-        let app = Application::build(AppState::new(catalog.clone(), locations).with_discovery(engine), "127.0.0.1:0".parse().unwrap())
+        let app = Application::build(AppState::new(catalog.clone(), locations).with_discovery(engine).with_auth(auth), "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap()
             .with_config(server);

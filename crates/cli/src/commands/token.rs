@@ -1,0 +1,74 @@
+//! `portico token create|list|revoke`: API tokens, managed in the configured database directly
+//! (whoever can read the database is its admin), with the same checks as `/api/v1/tokens`.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use portico_server::auth::{NewToken, Principal, create_token};
+
+use super::catalog::open_store;
+use crate::config::Config;
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret (shown this once).
+    Create {
+        /// What the token is for (`ci`, `deploy pipeline`).
+        #[arg(long)]
+        name: String,
+        /// What it may do: read, write or admin (repeat for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        /// Make it a service token, owned by `service:<NAME>` rather than a person.
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id; it is refused from the next request on.
+    Revoke {
+        /// The token's id (from `portico token list`).
+        id: String,
+    },
+}
+
+pub async fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    let store = open_store(&config).await?;
+    match command {
+        TokenCommand::Create { name, scopes, expires_in_days, service } => {
+            let request = NewToken { name, scopes, expires_in_days, service };
+            let (token, secret) = create_token(store.as_ref(), &Principal::local_admin(), request).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{secret}");
+            eprintln!("Created token {} ({:?}, owner {}, scopes {}). The secret above is shown this once.", token.id, token.name, token.owner, token.scopes.join(", "));
+        }
+        TokenCommand::List { json } => {
+            let tokens = store.list_tokens(None).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&tokens)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), portico_catalog::format_time);
+            let rows: Vec<Vec<String>> = tokens
+                .iter()
+                .map(|t| {
+                    let status = if t.revoked_at.is_some() { "revoked" } else if t.expires_at.is_some_and(|e| e <= portico_catalog::now_ms()) { "expired" } else { "active" };
+                    vec![t.id.clone(), t.name.clone(), t.owner.clone(), t.scopes.join(","), status.to_owned(), time(t.expires_at), time(t.last_used_at)]
+                })
+                .collect();
+            println!("{}", crate::output::table(&["ID", "NAME", "OWNER", "SCOPES", "STATUS", "EXPIRES", "LAST USED"], &rows));
+        }
+        TokenCommand::Revoke { id } => {
+            anyhow::ensure!(store.get_token(&id).await?.is_some(), "no token with id {id:?} (see `portico token list`)");
+            anyhow::ensure!(store.revoke_token(&id, portico_catalog::now_ms()).await?, "the token {id} is already revoked");
+            eprintln!("Revoked token {id}.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
