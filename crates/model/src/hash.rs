@@ -41,7 +41,17 @@ pub fn content_hash<T: serde::Serialize>(value: &T) -> String {
     // Writing into the hasher avoids building the JSON string.
     let _ = serde_json::to_writer(HashWriter(&mut hasher), value);
     let digest = hasher.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hex(&digest[..16])
+}
+
+/// Bytes as lower-case hex digits (digests in names, hashes and secrets).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 struct HashWriter<'a>(&'a mut Sha256);

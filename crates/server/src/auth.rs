@@ -160,7 +160,10 @@ async fn principal_of(state: &AppState, secret: &str) -> Result<Principal, ApiEr
     if let Some(at) = token.expires_at.filter(|at| *at <= now) {
         return Err(ApiError::Unauthorized(format!("the token {:?} expired at {}", token.name, portico_catalog::format_time(at))));
     }
-    state.catalog.store().touch_token(&token.id, now).await?;
+    // The row read above says whether its last use is stale: no write on most requests.
+    if token.last_used_at.is_none_or(|at| at < now - portico_store::auth::TOUCH_EVERY_MS) {
+        state.catalog.store().touch_token(&token.id, now).await?;
+    }
     Ok(Principal::of_token(&token))
 }
 

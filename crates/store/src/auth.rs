@@ -55,7 +55,7 @@ pub(crate) fn token_from((id, name, owner, kind, scopes, created_at, created_by,
 }
 
 /// A minute, in ms: how stale `last_used_at` may be.
-pub(crate) const TOUCH_EVERY_MS: i64 = 60_000;
+pub const TOUCH_EVERY_MS: i64 = 60_000;
 
 macro_rules! impl_auth_store {
     ($store:ty) => {

@@ -258,7 +258,7 @@ pub fn generated_location(spec: &LocationSpec) -> RawEntity {
     use sha1::Digest;
     let reference = format!("{}:{}", spec.kind, spec.target);
     let digest = sha1::Sha1::digest(reference.as_bytes());
-    let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let name = portico_model::hash::hex(&digest);
     let value = serde_json::json!({
         "apiVersion": "backstage.io/v1alpha1",
         "kind": "Location",

@@ -63,7 +63,7 @@ pub fn mint_secret() -> String {
 
 /// What the store keeps of a secret: its SHA-256, in hex.
 pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    portico_model::hash::hex(&Sha256::digest(secret.as_bytes()))
 }
 
 /// Compares two secrets in time that does not depend on where they differ (their hashes are
