@@ -7,6 +7,7 @@
 //! Writes come in [`ChangeSet`]s, each applied in one transaction: the catalog never holds half
 //! of a source's update.
 
+pub mod audit;
 pub mod auth;
 pub mod discovery;
 mod postgres;
@@ -17,6 +18,7 @@ pub mod testing;
 
 use std::sync::Arc;
 
+pub use audit::{AuditEvent, AuditFilter, AuditStore};
 pub use auth::{ApiToken, AuthStore};
 pub use discovery::{ContributionRow, ContributionWrite, DiscoveryRun, DiscoveryStore};
 pub use postgres::PgStore;
@@ -41,7 +43,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The catalog's storage.
 #[async_trait::async_trait]
-pub trait Store: DiscoveryStore + AuthStore + Send + Sync + 'static {
+pub trait Store: DiscoveryStore + AuthStore + AuditStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Creates or upgrades the schema.

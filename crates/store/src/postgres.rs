@@ -70,3 +70,4 @@ impl PgStore {
 crate::sql::impl_store!(PgStore, Postgres, "postgres");
 crate::discovery::impl_discovery_store!(PgStore, Postgres);
 crate::auth::impl_auth_store!(PgStore);
+crate::audit::impl_audit_store!(PgStore);

@@ -48,3 +48,4 @@ impl SqliteStore {
 crate::sql::impl_store!(SqliteStore, Sqlite, "sqlite");
 crate::discovery::impl_discovery_store!(SqliteStore, Sqlite);
 crate::auth::impl_auth_store!(SqliteStore);
+crate::audit::impl_audit_store!(SqliteStore);

@@ -296,3 +296,42 @@ async fn version_summaries_carry_owner_and_lifecycle() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_audit_log_appends_filters_pages_and_prunes() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        let event = |at: i64, actor: &str, action: &str, outcome: &str| AuditEvent {
+            id: 0,
+            at,
+            actor: actor.into(),
+            via: "token".into(),
+            action: action.into(),
+            target: Some("component:default/a".into()),
+            outcome: outcome.into(),
+            status: Some(200),
+            request_id: Some("r".into()),
+            detail: None,
+        };
+        let first = s.append_audit(&event(10, "user:default/ada", "catalog.location.create", "allowed")).await.unwrap();
+        let second = s.append_audit(&event(20, "user:default/bob", "catalog.entity.delete", "denied")).await.unwrap();
+        s.append_audit(&event(30, "user:default/ada", "discovery.run", "allowed")).await.unwrap();
+        assert!(second > first, "{b}: ids increase");
+
+        let all = s.list_audit(&AuditFilter { limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(all.iter().map(|e| e.at).collect::<Vec<_>>(), [30, 20, 10], "{b}: newest first");
+        assert_eq!(all[2], AuditEvent { id: first, ..event(10, "user:default/ada", "catalog.location.create", "allowed") }, "{b}: every field kept");
+
+        let by = |f: AuditFilter| async move { s.list_audit(&AuditFilter { limit: 10, ..f }).await.unwrap().into_iter().map(|e| e.at).collect::<Vec<_>>() };
+        assert_eq!(by(AuditFilter { actor: Some("user:default/ada".into()), ..Default::default() }).await, [30, 10], "{b}");
+        assert_eq!(by(AuditFilter { action: Some("catalog.".into()), ..Default::default() }).await, [20, 10], "{b}: an action prefix");
+        assert_eq!(by(AuditFilter { outcome: Some("denied".into()), ..Default::default() }).await, [20], "{b}");
+        assert_eq!(by(AuditFilter { since: Some(20), until: Some(30), ..Default::default() }).await, [20], "{b}: since inclusive, until exclusive");
+        assert_eq!(by(AuditFilter { before: Some(second), ..Default::default() }).await, [10], "{b}: the next page");
+        assert_eq!(s.list_audit(&AuditFilter { limit: 1, ..Default::default() }).await.unwrap().len(), 1, "{b}");
+
+        assert_eq!(s.prune_audit(25).await.unwrap(), 2, "{b}");
+        assert_eq!(by(AuditFilter::default()).await, [30], "{b}: only the recent one is left");
+    }
+}
