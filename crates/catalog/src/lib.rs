@@ -25,7 +25,7 @@ pub mod reader;
 
 pub use catalog::analytics::{Line, Series, SeriesBy};
 pub use catalog::history::{ChangeReport, EntityChange, format_time, parse_time};
-pub use catalog::query::{QueryError, QueryItem, QueryOutput, text_table};
+pub use catalog::query::{QueryError, QueryItem, QueryOutput, csv_table, text_table};
 pub use catalog::gate::{QueryConfig, Refused};
 pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, Ingest, OrphanStrategy, with_declared_kinds};
 pub use docs::Doc;

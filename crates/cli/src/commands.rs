@@ -7,6 +7,7 @@ mod catalog;
 mod diff;
 mod discover;
 mod query;
+mod policy;
 mod serve;
 mod token;
 mod validate;
@@ -70,6 +71,9 @@ enum Command {
     /// API tokens for CI and scripts, in the configured database (as its admin).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Check the permissions policy, and ask it who may do what.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -88,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Discover(d) => discover::discover(config, d).await,
         Command::Drift { json } => discover::drift(config, json).await,
         Command::Token(t) => token::run(config, t).await,
+        Command::Policy(p) => policy::run(config, p).await,
         Command::Bench(b) => bench::run(b).await,
     }
 }

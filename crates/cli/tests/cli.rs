@@ -438,3 +438,55 @@ fn tokens_are_created_listed_and_revoked_in_the_data_directory() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("scopes[0]: \"root\" is not a scope"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
+
+/// The policy of docs/how-to/decide-who-may-do-what.md, taken from the page itself, answers
+/// over the demo catalog as the page says.
+#[test]
+fn the_policy_how_to_answers_what_it_says() {
+    let demo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/demo"));
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/how-to/decide-who-may-do-what.md")).unwrap();
+    let policy = page.split("<<'YAML'\n").nth(1).unwrap().split("\nYAML\n").next().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("portico.yaml");
+    std::fs::write(&config, policy).unwrap();
+    let run = |args: &[&str]| {
+        portico()
+            .env("PORTICO__DATA_DIR", dir.path())
+            .env("PORTICO__READING__ALLOWED_ROOTS", format!("[\"{}\"]", demo.display()))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let import = run(&["catalog", "import", demo.join("catalog-info.yaml").to_str().unwrap()]);
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+
+    let check = run(&["policy", "check"]);
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success() && text.contains("4 rules") && text.contains("production-is-frozen") && text.contains("catalog.entity.delete"), "{text}");
+
+    let explain = |who: &str, permission: &str, entity: Option<&str>| {
+        let mut args = vec!["policy", "explain", "--as", who, "--permission", permission];
+        args.extend(entity.iter().flat_map(|e| ["--entity", e]));
+        let out = run(&args);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_owned())
+    };
+    assert_eq!(explain("user:default/ada", "catalog.location.delete", None), (Some(0), "allowed: catalog.location.delete: allowed by rule \"admins\"".into()));
+    let (code, line) = explain("user:default/amelia.park", "catalog.entity.refresh", Some("component:default/portico"));
+    assert_eq!((code, line.as_str()), (Some(1), "denied: catalog.entity.refresh on component:default/portico: user:default/amelia.park may not catalog.entity.refresh: no rule of the policy allows it"));
+    let (code, line) = explain("user:default/ada", "catalog.entity.refresh", Some("component:default/portico"));
+    assert_eq!((code, line.as_str()), (Some(0), "allowed: catalog.entity.refresh on component:default/portico: allowed by rule \"admins\""));
+    let (code, line) = explain("user:default/ada", "catalog.entity.delete", Some("component:default/portico"));
+    assert_eq!((code, line.as_str()), (Some(1), "denied: catalog.entity.delete on component:default/portico: user:default/ada may not catalog.entity.delete: denied by rule \"production-is-frozen\""));
+    let out = run(&["policy", "explain", "--as", "user:default/ada", "--permission", "catalog.entity.remove"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--permission: \"catalog.entity.remove\" is not a permission"));
+
+    // A mistake in a rule stops the check (and the server) with its place.
+    std::fs::write(&config, policy.replace("when: user.admin", "when: usr.admin")).unwrap();
+    let out = run(&["policy", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("auth.policy.rules[1].when: 1:1:") && err.contains("usr"), "{err}");
+}

@@ -3,6 +3,7 @@
 //! and who is asking ([`crate::auth`]).
 
 pub(crate) mod analytics;
+pub(crate) mod audit;
 pub(crate) mod analyze;
 pub(crate) mod discovery;
 pub(crate) mod entities;
@@ -25,6 +26,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::AppState;
+use crate::auth::gate::{Gate, gate};
 use crate::error::{no_route, shape_errors};
 use crate::telemetry::track;
 
@@ -36,13 +38,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/api/catalog", catalog)
         .nest(
             "/api/v1",
-            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()),
+            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(audit::router()),
         )
         .merge(openapi::router())
         .merge(health::router())
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
-        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::authenticate))
+        .layer(middleware::from_fn_with_state(Gate::api(state.clone()), gate))
         .with_state(state)
         .layer(middleware::from_fn(crate::origin::same_origin_only))
         .layer(middleware::from_fn(shape_errors))

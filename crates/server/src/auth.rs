@@ -1,23 +1,23 @@
-//! Who is asking, decided in one place for every API request: [`authenticate`] reads
-//! `Authorization: Bearer <token>`, finds the API token (or the bootstrap token of the
-//! configuration), refuses a token that is unknown, revoked or expired (401), and checks the
-//! token's scopes against what the request does (403). A request without a token is the guest:
-//! with `auth.mode: none` (the only mode so far; sign-in comes with OpenID Connect) the guest may
-//! do everything, as before identity existed.
+//! Who is asking and what they may do, decided in one place for the API and the pages
+//! ([`gate`]): a credential makes a [`Principal`]; its token's scopes bound what it may do; the
+//! [`Authorizer`]'s policy (rules in the expression language, `portico_auth::policy`) decides
+//! each named permission, looking at the entity acted on; and every change and every refusal
+//! goes to the audit log. A request without a credential is the guest: with `auth.mode: none`
+//! (the only mode until sign-in with OpenID Connect) the guest is an admin, as before identity
+//! existed.
 
-pub mod tokens;
+pub mod gate;
+pub mod limit;
+pub mod routes;
+mod token_admin;
 
-use std::sync::Arc;
+use portico_auth::{Decision, Permission, Policy, PolicyConfig, RequestInfo, Scope, Subject};
+use portico_graph::eval::SharedGraph;
 
-use axum::extract::{Request, State};
-use axum::http::{Method, header};
-use axum::middleware::Next;
-use axum::response::Response;
-use portico_store::{ApiToken, Store};
+pub use portico_auth::{hash_secret, mint_secret};
+pub use token_admin::{NewToken, create_token};
 
-use crate::AppState;
 use crate::error::ApiError;
-pub use tokens::{Scope, hash_secret, mint_secret};
 
 /// `auth:` in `portico.yaml`.
 #[derive(Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -26,22 +26,123 @@ pub struct AuthConfig {
     /// A static admin token for first set-up (`PORTICO__AUTH__BOOTSTRAP_TOKEN`): it may do
     /// everything, including creating the first service tokens. At least 32 characters.
     pub bootstrap_token: Option<String>,
+    /// Groups (or users) whose members are admins: `group:default/platform-admins`.
+    pub admin_groups: Vec<String>,
+    /// The rules that decide permissions; none: the default policy.
+    pub policy: PolicyConfig,
+    pub audit: AuditConfig,
+}
+
+/// `auth.audit`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Days an audit event is kept; older ones are removed once a day.
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { retention_days: 365 }
+    }
 }
 
 impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthConfig").field("bootstrap_token", &self.bootstrap_token.as_ref().map(|_| "[redacted]")).finish()
+        f.debug_struct("AuthConfig")
+            .field("bootstrap_token", &self.bootstrap_token.as_ref().map(|_| "[redacted]"))
+            .field("admin_groups", &self.admin_groups)
+            .field("policy", &self.policy)
+            .field("audit", &self.audit)
+            .finish()
     }
 }
 
 impl AuthConfig {
-    /// Checks the configuration; the message names the field.
+    /// Checks the configuration, the policy's rules included; the message names the field.
     pub fn validate(&self) -> Result<(), String> {
-        match &self.bootstrap_token {
-            Some(t) if t.len() < 32 => Err(format!("auth.bootstrapToken: must be at least 32 characters long (it has {})", t.len())),
-            _ => Ok(()),
+        self.authorizer().map(|_| ())
+    }
+
+    /// The authorizer of this configuration.
+    pub fn authorizer(&self) -> Result<Authorizer, String> {
+        if let Some(t) = &self.bootstrap_token
+            && t.len() < 32
+        {
+            return Err(format!("auth.bootstrapToken: must be at least 32 characters long (it has {})", t.len()));
+        }
+        for (i, g) in self.admin_groups.iter().enumerate() {
+            portico_model::EntityRef::parse_full(g).map_err(|e| format!("auth.adminGroups[{i}]: {e}"))?;
+        }
+        if self.audit.retention_days == 0 {
+            return Err("auth.audit.retentionDays: must be at least 1".into());
+        }
+        let policy = Policy::compile(&self.policy, "auth.policy")?;
+        Ok(Authorizer { config: self.clone(), policy, failures: limit::FailureLimit::default() })
+    }
+}
+
+/// The configuration with its policy compiled: asks the policy about principals.
+#[derive(Debug)]
+pub struct Authorizer {
+    pub config: AuthConfig,
+    policy: Policy,
+    /// Failed authentications per client address.
+    pub failures: limit::FailureLimit,
+}
+
+impl Default for Authorizer {
+    fn default() -> Self {
+        AuthConfig::default().authorizer().expect("the default configuration is valid")
+    }
+}
+
+impl Authorizer {
+    /// The principal as the policy sees it: its User entity and groups from the catalog.
+    pub fn subject(&self, who: &Principal, graph: &SharedGraph) -> Subject {
+        let identity = portico_auth::resolve(&graph.read(), &who.subject);
+        // While the mode is `none`, the guest (and the tokens it made) may do everything.
+        let admin = matches!(who.via, "bootstrap" | "cli")
+            || who.subject == "guest"
+            || self.config.admin_groups.iter().any(|g| identity.is_or_belongs_to(&normalize(g)));
+        Subject {
+            admin,
+            signed_in: who.via != "guest",
+            service: who.subject.starts_with("service:"),
+            scopes: Scope::granted_by(&who.scopes),
+            claims: serde_json::Value::Object(Default::default()),
+            identity,
         }
     }
+
+    /// Whether `who` may do `permission` (on the entity of key `entity`): its scopes first, then
+    /// the policy. A refusal is a 403 naming the permission and why.
+    pub fn check(&self, who: &Principal, permission: Permission, entity: Option<&str>, request: Option<&RequestInfo>, graph: &SharedGraph) -> Result<Decision, ApiError> {
+        if !who.may(permission.scope()) {
+            return Err(ApiError::Forbidden(format!(
+                "{permission} needs the {} scope; this token's scopes are {}",
+                permission.scope(),
+                portico_auth::tokens::list(&who.scopes)
+            )));
+        }
+        // The bootstrap token and the command line are above the policy: a policy cannot lock
+        // out the way to repair it.
+        if matches!(who.via, "bootstrap" | "cli") {
+            return Ok(Decision { allowed: true, rule: None });
+        }
+        let subject = self.subject(who, graph);
+        let decision = self.policy.decide(&portico_auth::Question { subject: &subject, permission, entity, request }, graph);
+        if decision.allowed {
+            Ok(decision)
+        } else {
+            Err(ApiError::Forbidden(format!("{} may not {permission}: {}", who.subject, decision.reason())))
+        }
+    }
+}
+
+/// A reference as stored in the graph (`group:default/x`), from how configurations write it.
+fn normalize(reference: &str) -> String {
+    portico_model::EntityRef::parse_full(reference).map_or_else(|_| reference.to_owned(), |r| r.to_string())
 }
 
 /// Who made a request.
@@ -70,173 +171,23 @@ impl Principal {
         Self { subject: "cli".into(), via: "cli", scopes: vec![Scope::Admin], token_id: None }
     }
 
+    /// A person or service recognised by a credential with `scopes` (what `portico policy
+    /// explain` asks about).
+    pub fn signed_in(subject: &str, scopes: Vec<Scope>) -> Self {
+        Self { subject: subject.to_owned(), via: "token", scopes, token_id: None }
+    }
+
     fn bootstrap() -> Self {
         Self { subject: "bootstrap".into(), via: "bootstrap", scopes: vec![Scope::Admin], token_id: None }
     }
 
-    fn of_token(t: &ApiToken) -> Self {
+    fn of_token(t: &portico_store::ApiToken) -> Self {
         let scopes = t.scopes.iter().filter_map(|s| s.parse().ok()).collect();
         Self { subject: t.owner.clone(), via: "token", scopes, token_id: Some(t.id.clone()) }
     }
 
-    /// Whether the principal holds `needed` (admin holds write, write holds read).
+    /// Whether the principal's scopes hold `needed` (admin holds write, write holds read).
     pub fn may(&self, needed: Scope) -> bool {
         self.scopes.iter().any(|s| s.covers(needed))
     }
-
-    pub fn is_admin(&self) -> bool {
-        self.may(Scope::Admin)
-    }
 }
-
-/// The scope a request needs: reading needs `read`, anything else `write`; the routes that
-/// manage tokens check further themselves (an admin for service tokens and others' tokens).
-fn scope_for(method: &Method) -> Scope {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) { Scope::Read } else { Scope::Write }
-}
-
-/// Some endpoints read with `POST` (a query, by-refs, by-query): they need only `read`.
-fn reads_with_post(path: &str) -> bool {
-    const READS: &[&str] = &[
-        "/api/catalog/entities/by-refs",
-        "/api/catalog/entities/by-query",
-        "/api/catalog/entity-facets",
-        "/api/catalog/locations/by-query",
-        "/api/catalog/analyze-location",
-        "/api/catalog/validate-entity",
-        "/api/v1/query",
-    ];
-    READS.contains(&path) || (path.starts_with("/api/v1/queries/") && path.ends_with("/run"))
-}
-
-/// Discovery's webhook and run-on-request endpoints prove who calls them with the source's own
-/// `webhookSecret` (`Authorization: Bearer <secret>`, as GitHub and GitLab send it), checked by
-/// their handlers.
-fn checks_its_own_secret(path: &str) -> bool {
-    path.strip_prefix("/api/v1/discovery/").is_some_and(|rest| rest.ends_with("/webhook") || rest.ends_with("/refresh"))
-}
-
-/// The middleware: resolves the [`Principal`] and checks the scope the request needs.
-pub(crate) async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
-    if checks_its_own_secret(req.uri().path()) {
-        let caller = Principal { subject: "webhook".into(), via: "webhook", scopes: Vec::new(), token_id: None };
-        req.extensions_mut().insert(Arc::new(caller));
-        return Ok(next.run(req).await);
-    }
-    let principal = match bearer(&req)? {
-        None => Principal::guest(),
-        Some(secret) => principal_of(&state, &secret).await?,
-    };
-    let needed = if reads_with_post(req.uri().path()) { Scope::Read } else { scope_for(req.method()) };
-    if !principal.may(needed) {
-        return Err(ApiError::Forbidden(format!("this token's scopes ({}) do not include {needed}", tokens::list(&principal.scopes))));
-    }
-    req.extensions_mut().insert(Arc::new(principal));
-    Ok(next.run(req).await)
-}
-
-/// The token of `Authorization: Bearer …`, if the header is there.
-fn bearer(req: &Request) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else { return Ok(None) };
-    let value = value.to_str().map_err(|_| ApiError::Unauthorized("Authorization: the header is not text".into()))?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(Some(token.trim().to_owned())),
-        _ => Err(ApiError::Unauthorized("Authorization: expected `Bearer <token>`".into())),
-    }
-}
-
-async fn principal_of(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
-    if let Some(bootstrap) = &state.auth.bootstrap_token
-        && tokens::equal_in_constant_time(secret, bootstrap)
-    {
-        return Ok(Principal::bootstrap());
-    }
-    let token = state.catalog.store().token_by_hash(&hash_secret(secret)).await?;
-    let Some(token) = token else { return Err(ApiError::Unauthorized("the token is not valid".into())) };
-    let now = portico_catalog::now_ms();
-    if let Some(at) = token.revoked_at {
-        return Err(ApiError::Unauthorized(format!("the token {:?} was revoked at {}", token.name, portico_catalog::format_time(at))));
-    }
-    if let Some(at) = token.expires_at.filter(|at| *at <= now) {
-        return Err(ApiError::Unauthorized(format!("the token {:?} expired at {}", token.name, portico_catalog::format_time(at))));
-    }
-    // The row read above says whether its last use is stale: no write on most requests.
-    if token.last_used_at.is_none_or(|at| at < now - portico_store::auth::TOUCH_EVERY_MS) {
-        state.catalog.store().touch_token(&token.id, now).await?;
-    }
-    Ok(Principal::of_token(&token))
-}
-
-/// The longest a token may live: two years.
-const MAX_DAYS: u32 = 730;
-
-/// A token to create (`POST /api/v1/tokens`, `portico token create`).
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct NewToken {
-    pub name: String,
-    pub scopes: Vec<String>,
-    /// Days until it expires; none: it does not expire.
-    #[serde(default)]
-    pub expires_in_days: Option<u32>,
-    /// A service name: the token belongs to `service:<name>` rather than to its creator.
-    #[serde(default)]
-    pub service: Option<String>,
-}
-
-/// Checks and stores a new token for `who`; returns it and its secret.
-pub async fn create_token(store: &dyn Store, who: &Principal, body: NewToken) -> Result<(ApiToken, String), ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::Input("name: must be 1 to 100 characters".into()));
-    }
-    if body.scopes.is_empty() {
-        return Err(ApiError::Input("scopes: at least one of read, write, admin".into()));
-    }
-    let mut scopes = Vec::new();
-    for (i, s) in body.scopes.iter().enumerate() {
-        let scope: Scope = s.parse().map_err(|e| ApiError::Input(format!("scopes[{i}]: {e}")))?;
-        if !who.may(scope) {
-            return Err(ApiError::Forbidden(format!("scopes[{i}]: you cannot give a token {scope}, which you do not have")));
-        }
-        if !scopes.contains(&scope) {
-            scopes.push(scope);
-        }
-    }
-    let now = portico_catalog::now_ms();
-    let expires_at = match body.expires_in_days {
-        Some(0) => return Err(ApiError::Input("expiresInDays: must be at least 1".into())),
-        Some(d) if d > MAX_DAYS => return Err(ApiError::Input(format!("expiresInDays: at most {MAX_DAYS}"))),
-        Some(d) => Some(now + i64::from(d) * 86_400_000),
-        None => None,
-    };
-    let (owner, kind) = match body.service.as_deref().map(str::trim) {
-        Some(service) => {
-            if !who.is_admin() {
-                return Err(ApiError::Forbidden("service: only an admin may create a service token".into()));
-            }
-            if !portico_model::naming::is_valid_object_name(service) {
-                return Err(ApiError::Input(format!("service: {service:?} is not a valid name (letters, digits, `-`, `_`, `.`, up to 63)")));
-            }
-            (format!("service:{service}"), "service")
-        }
-        None => (who.subject.clone(), "personal"),
-    };
-    let token = ApiToken {
-        id: uuid::Uuid::new_v4().to_string(),
-        name: name.to_owned(),
-        owner,
-        kind: kind.into(),
-        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
-        created_at: now,
-        created_by: who.subject.clone(),
-        expires_at,
-        last_used_at: None,
-        revoked_at: None,
-    };
-    let secret = mint_secret();
-    store.create_token(&token, &hash_secret(&secret)).await?;
-    tracing::info!(token = %token.id, owner = %token.owner, by = %who.subject, "API token created");
-    Ok((token, secret))
-}
-

@@ -45,6 +45,9 @@ pub enum ApiError {
     /// 503 with `Retry-After`: too busy right now (too many queries), or stopping.
     #[error("{message}")]
     Unavailable { message: String, retry_after_secs: u64 },
+    /// 429 with `Retry-After`: too many failed attempts to authenticate from one address.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
     /// 500: the cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -59,6 +62,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -72,6 +76,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "AuthenticationError",
             ApiError::Forbidden(_) => "NotAllowedError",
             ApiError::Unavailable { .. } => "ServiceUnavailableError",
+            ApiError::TooManyRequests { .. } => "TooManyRequestsError",
             ApiError::Internal(_) => "InternalError",
         }
     }
@@ -80,7 +85,7 @@ impl ApiError {
     fn public_message(&self) -> String {
         match self {
             ApiError::Input(m) | ApiError::NotFound(m) | ApiError::Conflict(m) | ApiError::Unauthorized(m) | ApiError::Forbidden(m) => m.clone(),
-            ApiError::Unavailable { message, .. } => message.clone(),
+            ApiError::Unavailable { message, .. } | ApiError::TooManyRequests { message, .. } => message.clone(),
             ApiError::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -128,7 +133,7 @@ impl IntoResponse for ApiError {
         }
         let mut res = self.status().into_response();
         let retry_after_secs = match &self {
-            ApiError::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
+            ApiError::Unavailable { retry_after_secs, .. } | ApiError::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         };
         res.extensions_mut().insert(ErrorReport { name: self.name(), message: self.public_message(), retry_after_secs });

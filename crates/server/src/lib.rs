@@ -38,6 +38,7 @@ use portico_search::SearchIndex;
 
 pub use api::locations::{Registration, SourceProblem, register_location};
 pub use api::openapi::ApiDoc;
+pub use api::audit::{csv_file as audit_csv, filter_of as audit_filter};
 pub use api::discovery::check_secret;
 pub use api::query::refused;
 pub use api::saved_queries::save_query;
@@ -60,8 +61,8 @@ pub struct AppState {
     pub discovery: Arc<Engine>,
     /// Whether the first read of the configured locations is still running.
     pub startup: Arc<Startup>,
-    /// `auth:` of the configuration (the bootstrap token).
-    pub auth: Arc<auth::AuthConfig>,
+    /// `auth:` of the configuration, with its policy compiled.
+    pub auth: Arc<auth::Authorizer>,
 }
 
 /// The server answers as soon as its port is open; until the first read of the configured
@@ -108,12 +109,13 @@ impl AppState {
         self
     }
 
-    /// The state with a configured discovery engine.
-    pub fn with_auth(mut self, auth: auth::AuthConfig) -> Self {
+    /// The state with the identity configuration (`AuthConfig::authorizer`).
+    pub fn with_auth(mut self, auth: auth::Authorizer) -> Self {
         self.auth = Arc::new(auth);
         self
     }
 
+    /// The state with a configured discovery engine.
     pub fn with_discovery(mut self, engine: Arc<Engine>) -> Self {
         self.discovery = engine;
         self

@@ -110,9 +110,9 @@ impl Application {
                 permit = connections.clone().acquire_owned() => permit.expect("the connection semaphore is never closed"),
                 () = &mut signal => break,
             };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of descriptors or a connection reset before it was accepted: wait
                         // a moment rather than spin.
@@ -128,7 +128,7 @@ impl Application {
                 .timer(TokioTimer::new())
                 .header_read_timeout(config.header_timeout())
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service(router.clone(), config.max_requests_per_connection, config.body_timeout()));
+                .serve_connection(TokioIo::new(stream), service(router.clone(), config.max_requests_per_connection, config.body_timeout(), peer));
             let watched = graceful.watch(connection);
             tokio::spawn(async move {
                 if let Err(e) = watched.await {
@@ -149,12 +149,14 @@ impl Application {
     }
 }
 
-/// One connection's service: the router, with the body read under a timeout and
-/// `Connection: close` once the connection has served its share of requests.
+/// One connection's service: the router, with the body read under a timeout, the peer's
+/// address on every request (`ConnectInfo`, for limits per client), and `Connection: close` once
+/// the connection has served its share of requests.
 fn service(
     router: Router,
     max_requests: u64,
     body_timeout: Duration,
+    peer: std::net::SocketAddr,
 ) -> hyper_util::service::TowerToHyperService<impl tower::Service<hyper::Request<hyper::body::Incoming>, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send> + Clone> {
     let served = Arc::new(AtomicU64::new(0));
     let max_requests = max_requests.max(1);
@@ -162,7 +164,8 @@ fn service(
         let router = router.clone();
         let last = served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests;
         async move {
-            let req: Request = req.map(|body| axum::body::Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, body)));
+            let mut req: Request = req.map(|body| axum::body::Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, body)));
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
             let mut res = router.oneshot(req).await?;
             if last {
                 res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -31,6 +31,9 @@ mod discovery;
 #[path = "api/tokens.rs"]
 mod tokens;
 
+#[path = "api/permissions.rs"]
+mod permissions;
+
 use helpers::{TestApp, json};
 use portico_store::testing::TestDb;
 

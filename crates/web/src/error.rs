@@ -65,7 +65,7 @@ impl From<ApiError> for PageError {
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::Conflict(m) => PageError::Conflict(m),
             ApiError::Forbidden(m) => PageError::Forbidden(m),
-            ApiError::Unavailable { message, retry_after_secs } => PageError::Unavailable(message, retry_after_secs),
+            ApiError::Unavailable { message, retry_after_secs } | ApiError::TooManyRequests { message, retry_after_secs } => PageError::Unavailable(message, retry_after_secs),
             ApiError::Internal(m) => PageError::Internal(m),
         }
     }

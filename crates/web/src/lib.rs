@@ -25,6 +25,7 @@ mod links;
 mod markdown;
 mod pages;
 mod params;
+mod permissions;
 mod svg;
 mod templates;
 mod view;
@@ -35,6 +36,7 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use portico_server::AppState;
+use portico_server::auth::gate::{Gate, gate};
 use tower::ServiceExt as _;
 use tower_http::trace::TraceLayer;
 
@@ -64,9 +66,12 @@ pub fn router(state: AppState) -> Router {
         .route("/query/graph.svg", get(pages::query::graph_svg))
         .route("/query/save", axum::routing::post(pages::query::save))
         .route("/dashboards", get(pages::dashboards::page))
+        .route("/audit", get(pages::audit::page))
+        .route("/audit.csv", get(pages::audit::csv))
         .route("/static/{file}", get(assets::serve))
         .with_state(state.clone())
         .method_not_allowed_fallback(|| async { PageError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(Gate { state: state.clone(), table: permissions::pages, refuse: permissions::refuse, unlisted: permissions::unlisted }, gate))
         .layer(middleware::from_fn_with_state(state, templates::while_loading))
         .layer(middleware::from_fn(csrf::same_origin_only))
         .layer(middleware::from_fn(portico_server::telemetry::track))

@@ -1,5 +1,6 @@
 //! One module per page (or group of pages sharing a URL prefix).
 
+pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod dashboards;
 pub(crate) mod discovery;

@@ -38,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "discovery.html",
     "drift.html",
     "unregister.html",
+    "audit.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

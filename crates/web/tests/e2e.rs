@@ -219,6 +219,7 @@ return out;
 async fn every_page_fits_a_desktop_and_a_phone_screen() {
     let Some(b) = browser().await else { return };
     let app = WebApp::spawn().await;
+    seed_audit(&app).await;
     let q = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let pages = [
         ("home", "/".to_owned()),
@@ -239,6 +240,7 @@ async fn every_page_fits_a_desktop_and_a_phone_screen() {
         ("discovery", "/discovery".to_owned()),
         ("drift", "/drift".to_owned()),
         ("register", "/register".to_owned()),
+        ("audit", "/audit".to_owned()),
         ("not-found", "/catalog/default/component/nope".to_owned()),
     ];
     let dir = screenshots();
@@ -257,4 +259,31 @@ async fn every_page_fits_a_desktop_and_a_phone_screen() {
     }
     b.reset_width().await;
     assert!(problems.is_empty(), "what sticks out (screenshots in {}):\n{}", dir.display(), problems.join("\n"));
+}
+
+/// A few audit events with long values, as a real log has.
+async fn seed_audit(app: &WebApp) {
+    let store = app.state.catalog.store();
+    for (i, (actor, action, outcome)) in [
+        ("user:default/breanna.davison", "catalog.entity.refresh", "allowed"),
+        ("user:default/breanna.davison", "catalog.location.delete", "denied"),
+        ("service:deployment-pipeline-for-the-payments-platform", "query.saved.update", "failed"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let event = portico_store::AuditEvent {
+            id: 0,
+            at: portico_catalog::now_ms() - i as i64 * 60_000,
+            actor: actor.into(),
+            via: "token".into(),
+            action: action.into(),
+            target: Some("location:default/generated-0123456789abcdef0123456789abcdef01234567".into()),
+            outcome: outcome.into(),
+            status: Some(if outcome == "denied" { 403 } else { 200 }),
+            request_id: None,
+            detail: Some(format!("DELETE /api/catalog/locations/0c1d2e3f-4a5b-6c7d-8e9f-0a1b2c3d4e5f: {actor} may not {action}: no rule of the policy allows it")),
+        };
+        store.append_audit(&event).await.unwrap();
+    }
 }

@@ -182,17 +182,22 @@ impl QueryOutput {
     /// text) is prefixed with `'`, so opening the download never runs it.
     pub fn csv(&self) -> String {
         let (header, rows) = self.rows();
-        let write = || -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(header.iter().map(|c| csv_cell(c).into_owned()))?;
-            for r in &rows {
-                w.write_record(r.iter().map(|c| csv_cell(c).into_owned()))?;
-            }
-            Ok(w.into_inner()?)
-        };
-        // Writing to memory cannot fail.
-        String::from_utf8(write().unwrap_or_default()).unwrap_or_default()
+        csv_table(&header, &rows)
     }
+}
+
+/// A table as CSV: a header line, then the rows, every cell safe from spreadsheets' formulas.
+pub fn csv_table<H: AsRef<str>, C: AsRef<str>>(header: &[H], rows: &[Vec<C>]) -> String {
+    let write = || -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(header.iter().map(|c| csv_cell(c.as_ref()).into_owned()))?;
+        for r in rows {
+            w.write_record(r.iter().map(|c| csv_cell(c.as_ref()).into_owned()))?;
+        }
+        Ok(w.into_inner()?)
+    };
+    // Writing to memory cannot fail.
+    String::from_utf8(write().unwrap_or_default()).unwrap_or_default()
 }
 
 /// A cell as CSV may carry it without a spreadsheet taking it for a formula.

@@ -27,8 +27,9 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
         .parse()
         .with_context(|| format!("invalid server address {}:{}", config.server.host, config.server.port))?;
     let loading = !config.catalog.locations.is_empty();
-    config.auth.validate().map_err(anyhow::Error::msg)?;
-    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(config.auth.clone());
+    let auth = config.auth.authorizer().map_err(anyhow::Error::msg)?;
+    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(auth);
+    prune_audit_daily(catalog.store().clone(), config.auth.audit.retention_days);
     if loading {
         state = state.loading();
     }
@@ -155,4 +156,20 @@ fn demo_sources(demo: &std::path::Path) -> Vec<serde_json::Value> {
         }));
     }
     sources
+}
+
+/// Removes audit events older than the retention, now and then once a day.
+fn prune_audit_daily(store: std::sync::Arc<dyn portico_store::Store>, days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(86_400));
+        loop {
+            every.tick().await;
+            let before = portico_catalog::now_ms() - i64::from(days) * 86_400_000;
+            match store.prune_audit(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, days, "audit events past their retention removed"),
+                Err(e) => tracing::warn!(error = %e, "could not remove old audit events"),
+            }
+        }
+    });
 }

@@ -18,6 +18,12 @@ use serde_json::Value as Json;
 pub use plan::Plan;
 pub use view::SharedGraph;
 
+/// The graph functions' way into a shared read model, for evaluations outside a query (policy
+/// rules, scorecard checks) that bind their own variables.
+pub fn access(shared: &SharedGraph) -> Arc<dyn GraphAccess> {
+    Arc::new(view::Access(shared.clone()))
+}
+
 use crate::{CatalogGraph, Id};
 use view::{Access, Current};
 

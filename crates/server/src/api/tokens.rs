@@ -33,7 +33,7 @@ pub(crate) async fn create(
     Extension(who): Extension<Arc<Principal>>,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<Response, ApiError> {
-    let (token, secret) = create_token(state.catalog.store().as_ref(), &who, body).await?;
+    let (token, secret) = create_token(state.catalog.store().as_ref(), &state.auth, state.catalog.graph(), &who, body).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"token": token, "secret": secret}))).into_response())
 }
 
@@ -41,7 +41,7 @@ pub(crate) async fn create(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "portico",
     responses((status = 200, description = "`items`: tokens, newest first", body = serde_json::Value)))]
 pub(crate) async fn list(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>) -> Result<Json<super::v1::Items<ApiToken>>, ApiError> {
-    let owner = (!who.is_admin()).then_some(who.subject.as_str());
+    let owner = (!token_admin(&state, &who)).then_some(who.subject.as_str());
     Ok(Json(super::v1::Items::new(state.catalog.store().list_tokens(owner).await?)))
 }
 
@@ -50,7 +50,7 @@ pub(crate) async fn list(State(state): State<AppState>, Extension(who): Extensio
     responses((status = 204, description = "Revoked"), (status = 404, description = "No such token (or not yours)", body = ErrorResponse)))]
 pub(crate) async fn revoke(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let store = state.catalog.store();
-    let token = store.get_token(&id).await?.filter(|t| who.is_admin() || t.owner == who.subject);
+    let token = store.get_token(&id).await?.filter(|t| t.owner == who.subject || token_admin(&state, &who));
     // Someone else's token is answered as a missing one: its existence is not theirs to know.
     let Some(token) = token else { return Err(ApiError::NotFound(format!("No token with ID {id}"))) };
     if !store.revoke_token(&token.id, portico_catalog::now_ms()).await? {
@@ -60,10 +60,28 @@ pub(crate) async fn revoke(State(state): State<AppState>, Extension(who): Extens
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Who is asking: the subject, how it was recognised, and its scopes.
+/// Whether `who` may manage every token (the policy's `token.admin`).
+fn token_admin(state: &AppState, who: &Principal) -> bool {
+    state.auth.check(who, portico_auth::Permission::TokenAdmin, None, None, state.catalog.graph()).is_ok()
+}
+
+/// Who is asking: the subject, how it was recognised, its scopes, what the catalog knows of it
+/// (its User entity and groups, direct and inherited), and the permissions the policy grants it
+/// (those not about one entity; those are decided per entity).
 #[utoipa::path(get, path = "/api/v1/me", tag = "portico",
-    responses((status = 200, description = "`{subject, via, scopes, tokenId?}`", body = serde_json::Value),
+    responses((status = 200, description = "`{subject, via, scopes, tokenId?, user: {ref, inCatalog, groups}, admin, permissions}`", body = serde_json::Value),
               (status = 401, description = "A token that is not valid", body = ErrorResponse)))]
-pub(crate) async fn me(Extension(who): Extension<Arc<Principal>>) -> Json<Principal> {
-    Json((*who).clone())
+pub(crate) async fn me(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>) -> Json<serde_json::Value> {
+    let graph = state.catalog.graph();
+    let subject = state.auth.subject(&who, graph);
+    let permissions: Vec<&str> = portico_auth::Permission::ALL
+        .iter()
+        .filter(|p| p.resource().is_none() && state.auth.check(&who, **p, None, None, graph).is_ok())
+        .map(|p| p.name())
+        .collect();
+    let mut body = serde_json::to_value(&*who).unwrap_or_default();
+    body["user"] = serde_json::to_value(&subject.identity).unwrap_or_default();
+    body["admin"] = subject.admin.into();
+    body["permissions"] = permissions.into();
+    Json(body)
 }

@@ -77,7 +77,7 @@ impl TestApp {
                 locations.register(&spec, false).await.unwrap();
             }
         }
-        let app = Application::build(AppState::new(catalog.clone(), locations).with_discovery(engine).with_auth(auth), "127.0.0.1:0".parse().unwrap())
+        let app = Application::build(AppState::new(catalog.clone(), locations).with_discovery(engine).with_auth(auth.authorizer().expect("a valid auth configuration")), "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap()
             .with_config(server);

@@ -10,7 +10,7 @@ use crate::helpers::{Setup, TestApp, error, json};
 const BOOTSTRAP: &str = "bootstrap-token-for-tests-0123456789abcdef";
 
 async fn spawn(db: TestDb) -> TestApp {
-    let auth = AuthConfig { bootstrap_token: Some(BOOTSTRAP.into()) };
+    let auth = AuthConfig { bootstrap_token: Some(BOOTSTRAP.into()), ..Default::default() };
     TestApp::spawn_setup(db, Setup { examples: true, auth, ..Setup::default() }).await
 }
 
@@ -39,7 +39,10 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
 
         // It reads, and says who it is.
         let me = json(with(&app, reqwest::Method::GET, "/api/v1/me", &secret).send().await.unwrap(), 200).await;
-        assert_eq!(me, json!({"subject": "service:ci", "via": "token", "scopes": ["read"], "tokenId": id}), "{backend}");
+        assert_eq!((&me["subject"], &me["via"], &me["scopes"], &me["tokenId"]), (&json!("service:ci"), &json!("token"), &json!(["read"]), &json!(id)), "{backend}");
+        assert_eq!(me["admin"], false, "{backend}");
+        assert!(me["permissions"].as_array().unwrap().contains(&json!("catalog.entity.read")), "{backend}: {me}");
+        assert!(!me["permissions"].as_array().unwrap().contains(&json!("catalog.location.create")), "{backend}: {me}");
         json(with(&app, reqwest::Method::GET, "/api/catalog/entities/by-name/component/default/artist-lookup", &secret).send().await.unwrap(), 200).await;
         let by_query = with(&app, reqwest::Method::POST, "/api/catalog/entities/by-query", &secret).json(&json!({"limit": 1})).send().await.unwrap();
         json(by_query, 200).await;
@@ -47,7 +50,7 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
         // It may not write.
         let res = with(&app, reqwest::Method::POST, "/api/catalog/locations", &secret).json(&json!({"type": "url", "target": "https://example.com/x.yaml"})).send().await.unwrap();
         let message = error(res, 403, "NotAllowedError", "POST").await;
-        assert_eq!(message, "this token's scopes (read) do not include write", "{backend}");
+        assert_eq!(message, "catalog.location.create needs the write scope; this token's scopes are read", "{backend}");
 
         // Listing never shows a secret; its last use is recorded.
         let list = json(with(&app, reqwest::Method::GET, "/api/v1/tokens", BOOTSTRAP).send().await.unwrap(), 200).await;
@@ -101,7 +104,8 @@ async fn unknown_malformed_and_expired_tokens_are_refused() {
 
     // Without a token, the guest of `auth: none` (every scope).
     let me = json(app.get("/api/v1/me").await, 200).await;
-    assert_eq!(me, json!({"subject": "guest", "via": "guest", "scopes": ["admin"]}));
+    assert_eq!((&me["subject"], &me["via"], &me["scopes"], &me["admin"]), (&json!("guest"), &json!("guest"), &json!(["admin"]), &json!(true)));
+    assert_eq!(me["permissions"].as_array().unwrap().len(), portico_auth::Permission::ALL.iter().filter(|p| p.resource().is_none()).count());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +134,7 @@ async fn creating_tokens_checks_names_scopes_expiry_and_who_may_make_service_tok
     let res = create(&app, writer, json!({"name": "mine", "scopes": ["admin"]})).await;
     assert_eq!(error(res, 403, "NotAllowedError", "POST").await, "scopes[0]: you cannot give a token admin, which you do not have");
     let res = create(&app, writer, json!({"name": "svc", "scopes": ["read"], "service": "other"})).await;
-    assert_eq!(error(res, 403, "NotAllowedError", "POST").await, "service: only an admin may create a service token");
+    assert_eq!(error(res, 403, "NotAllowedError", "POST").await, "service: token.admin needs the admin scope; this token's scopes are write");
     let mine = json(create(&app, writer, json!({"name": "mine", "scopes": ["read"]})).await, 201).await;
     assert_eq!(mine["token"]["owner"], "service:deployer", "a token's own tokens belong to its owner");
 
@@ -141,4 +145,28 @@ async fn creating_tokens_checks_names_scopes_expiry_and_who_may_make_service_tok
     let theirs = guest_token["token"]["id"].as_str().unwrap();
     let res = with(&app, reqwest::Method::DELETE, &format!("/api/v1/tokens/{theirs}"), writer).send().await.unwrap();
     error(res, 404, "NotFoundError", "DELETE").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_token_uses_are_limited_per_address_and_audited() {
+    let app = spawn(TestDb::sqlite().await).await;
+    for i in 0..portico_server::auth::limit::MAX_FAILURES {
+        let res = with(&app, reqwest::Method::GET, "/api/v1/me", &format!("pt_guess-{i}")).send().await.unwrap();
+        assert_eq!(res.status(), 401, "guess {i}");
+    }
+    // Past the limit, even the right token is refused from this address for a while.
+    let res = with(&app, reqwest::Method::GET, "/api/v1/me", BOOTSTRAP).send().await.unwrap();
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let message = error(res, 429, "TooManyRequestsError", "GET").await;
+    assert!(message.starts_with("too many failed attempts to authenticate from 127.0.0.1"), "{message}");
+    // Without a credential, nothing is being guessed.
+    assert_eq!(app.get("/api/v1/me").await.status(), 200);
+    // Every failure is in the audit log, with the address it came from.
+    let log = json(app.get("/api/v1/audit?action=token.use").await, 200).await;
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), portico_server::auth::limit::MAX_FAILURES as usize);
+    assert_eq!(items[0]["actor"], "address:127.0.0.1");
+    assert_eq!(items[0]["outcome"], "denied");
+    assert_eq!(items[0]["detail"], "GET /api/v1/me: the token is not valid");
 }

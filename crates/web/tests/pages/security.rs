@@ -155,3 +155,35 @@ async fn dashboards_show_a_failing_saved_query_as_a_failed_panel() {
     let (status, _) = app.get("/dashboards").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_forms_pass_the_same_permission_gate_as_the_api_and_are_audited() {
+    use portico_server::auth::{NewToken, Principal, create_token};
+    let app = WebApp::spawn().await;
+    let request = NewToken { name: "t".into(), scopes: vec!["write".into()], expires_in_days: None, service: None, user: Some("user:default/breanna.davison".into()) };
+    let (_, secret) = create_token(app.state.catalog.store().as_ref(), &app.state.auth, app.state.catalog.graph(), &Principal::local_admin(), request).await.unwrap();
+    let bearer = format!("Bearer {secret}");
+    let as_breanna = [("authorization", bearer.as_str())];
+
+    // Breanna's team owns artist-lookup, not podcast-api.
+    let (status, html) = app.post_form_with("/catalog/default/component/podcast-api/refresh", &[], &as_breanna).await;
+    assert_eq!(status, 403);
+    assert!(plain(&html).contains("user:default/breanna.davison may not catalog.entity.refresh: no rule of the policy allows it"), "{html}");
+    let (status, _) = app.post_form_with("/catalog/default/component/artist-lookup/refresh", &[], &as_breanna).await;
+    assert!(status < 400, "{status}");
+    let (status, _, _) = app.get_with("/audit", &as_breanna).await;
+    assert_eq!(status, 403, "the audit log is the admins'");
+
+    // The guest of `auth: none` is an admin: it reads the log, which shows both.
+    let (status, html) = app.get("/audit?actor=user:default/breanna.davison").await;
+    assert_eq!(status, 200);
+    let page = plain(&html);
+    assert!(page.contains("outcome-denied") && page.contains("outcome-allowed"), "{page}");
+    assert!(page.contains("component:default/podcast-api"), "{page}");
+    let (status, csv) = app.get("/audit.csv?outcome=denied").await;
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("id,at,actor,via,action,target,outcome,status,requestId,detail\n"), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "the two refusals: {csv}");
+    let (status, _) = app.get("/audit?outcome=sometimes").await;
+    assert_eq!(status, 400);
+}

@@ -25,6 +25,11 @@ impl Scope {
         self >= needed
     }
 
+    /// The scopes `held` grants, each listed (`write` gives `read` and `write`).
+    pub fn granted_by(held: &[Scope]) -> Vec<Scope> {
+        Scope::ALL.into_iter().filter(|s| held.iter().any(|h| h.covers(*s))).collect()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",

@@ -1,0 +1,318 @@
+//! Policies: ordered rules in the expression language that allow or deny a permission to a
+//! subject, looking at who asks (`user`), what for (`permission`), on which entity (`entity`,
+//! with the graph functions) and how (`request`). Rules are combined first-match (the first rule
+//! that applies decides) or deny-overrides (any deny that applies wins over every allow). When
+//! no rule applies, the answer is no.
+
+use std::sync::Arc;
+
+use portico_expr::cel::Value;
+use portico_expr::value::{from_json, map};
+use portico_expr::{Budget, Expr, Limits, VariableDoc, Vocabulary};
+use portico_graph::eval::SharedGraph;
+
+use crate::identity::Identity;
+use crate::permission::{Pattern, Permission};
+use crate::tokens::Scope;
+
+/// `auth.policy` in `portico.yaml`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    pub combine: Combine,
+    /// The rules, in order. None: the default policy ([`DEFAULT_POLICY`]).
+    pub rules: Vec<RuleConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Combine {
+    /// The first rule whose permissions match and whose `when` holds decides.
+    #[default]
+    FirstMatch,
+    /// Every rule is asked: one deny that applies denies; else one allow allows.
+    DenyOverrides,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleConfig {
+    pub name: String,
+    pub effect: Effect,
+    /// Permission names or patterns (`catalog.*`, `*`).
+    pub permissions: Vec<String>,
+    /// A condition; none: always.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+}
+
+/// The policy used when the configuration has no rules: everyone signed in reads, registers
+/// locations, saves queries and keeps their own tokens; owners refresh and delete what they (or
+/// their groups) own; service tokens do what their scopes allow; admins do everything.
+pub const DEFAULT_POLICY: &str = r#"combine: firstMatch
+rules:
+  - name: admins
+    effect: allow
+    permissions: ["*"]
+    when: user.admin
+  - name: services-by-scope
+    effect: allow
+    permissions: ["*"]
+    when: user.service && permission.scope in user.scopes
+  - name: signed-in-read
+    effect: allow
+    permissions: [catalog.entity.read, catalog.location.read, catalog.location.analyze, discovery.read, query.run, query.saved.read, analytics.read]
+    when: user.signedIn
+  - name: signed-in-contribute
+    effect: allow
+    permissions: [catalog.location.create, query.saved.create, token.create, token.read, token.revoke]
+    when: user.signedIn
+  - name: owners-edit
+    effect: allow
+    permissions: [catalog.entity.refresh, catalog.entity.delete]
+    when: entity != null && user.owners.exists(o, entity.has_relation('ownedBy', o))
+"#;
+
+/// Who asks, as the policy sees it (`user`).
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    pub identity: Identity,
+    /// A member of an admin group, the bootstrap token, the local command line, or the guest of
+    /// `auth.mode: none`.
+    pub admin: bool,
+    /// A person or a service recognised by a credential (not the guest).
+    pub signed_in: bool,
+    /// A service token's subject (`service:<name>`).
+    pub service: bool,
+    /// The scopes of the credential, expanded (`write` also lists `read`).
+    pub scopes: Vec<Scope>,
+    /// The identity provider's claims (empty for tokens).
+    pub claims: serde_json::Value,
+}
+
+/// How the request was made, for rules that care (`request`).
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    pub method: String,
+    pub path: String,
+}
+
+/// One question to the policy.
+pub struct Question<'a> {
+    pub subject: &'a Subject,
+    pub permission: Permission,
+    /// The entity's key, for permissions on one entity.
+    pub entity: Option<&'a str>,
+    pub request: Option<&'a RequestInfo>,
+}
+
+/// The answer, with the rule that gave it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Decision {
+    pub allowed: bool,
+    /// The deciding rule; none when no rule applied.
+    pub rule: Option<String>,
+}
+
+impl Decision {
+    /// Why, for messages and the audit log.
+    pub fn reason(&self) -> String {
+        match (&self.rule, self.allowed) {
+            (Some(r), true) => format!("allowed by rule {r:?}"),
+            (Some(r), false) => format!("denied by rule {r:?}"),
+            (None, _) => "no rule of the policy allows it".into(),
+        }
+    }
+}
+
+struct Rule {
+    name: String,
+    effect: Effect,
+    patterns: Vec<Pattern>,
+    when: Option<Expr>,
+}
+
+/// A compiled policy.
+pub struct Policy {
+    combine: Combine,
+    rules: Vec<Rule>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy").field("combine", &self.combine).field("rules", &self.rules.iter().map(|r| &r.name).collect::<Vec<_>>()).finish()
+    }
+}
+
+/// What a policy expression may do: little, quickly.
+fn limits() -> Limits {
+    Limits {
+        max_length: 4096,
+        max_operators: 100,
+        max_steps: 100_000,
+        max_iterations: 100_000,
+        max_value_bytes: 1 << 20,
+        max_produced_bytes: 8 << 20,
+        timeout: std::time::Duration::from_millis(50),
+    }
+}
+
+/// The variables of a policy expression.
+pub fn vocabulary() -> Vocabulary {
+    let v = |name, description| VariableDoc { name, description };
+    Vocabulary {
+        variables: vec![
+            v("user", "who asks: ref, groups (direct and inherited), owners (ref and groups), signedIn, admin, service, scopes, claims, entity (the User entity or null)"),
+            v("permission", "what for: name (e.g. 'catalog.entity.delete'), scope (read, write or admin), resource ('entity' or null)"),
+            v("entity", "the entity acted on (with the graph functions: entity.related('ownedBy')), or null"),
+            v("request", "how: method and path (null for the command line)"),
+        ],
+    }
+}
+
+impl Policy {
+    /// The policy of `config`: its rules, or the default policy when it has none. `field`
+    /// prefixes error messages (`auth.policy`).
+    pub fn compile(config: &PolicyConfig, field: &str) -> Result<Self, String> {
+        if config.rules.is_empty() {
+            return Ok(Self::default_policy());
+        }
+        let vocabulary = vocabulary();
+        let limits = limits();
+        let mut rules = Vec::with_capacity(config.rules.len());
+        let mut names = std::collections::HashSet::new();
+        for (i, r) in config.rules.iter().enumerate() {
+            let at = format!("{field}.rules[{i}]");
+            if r.name.trim().is_empty() {
+                return Err(format!("{at}.name: must not be empty"));
+            }
+            if !names.insert(r.name.as_str()) {
+                return Err(format!("{at}.name: {:?} is used by an earlier rule", r.name));
+            }
+            if r.permissions.is_empty() {
+                return Err(format!("{at}.permissions: name at least one permission (or \"*\")"));
+            }
+            let patterns = r
+                .permissions
+                .iter()
+                .enumerate()
+                .map(|(j, p)| Pattern::parse(p).map_err(|e| format!("{at}.permissions[{j}]: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            let when = match &r.when {
+                None => None,
+                Some(source) => Some(Expr::compile(source, &vocabulary, &limits).map_err(|e| format!("{at}.when: {e}"))?),
+            };
+            rules.push(Rule { name: r.name.clone(), effect: r.effect, patterns, when });
+        }
+        Ok(Self { combine: config.combine, rules })
+    }
+
+    /// [`DEFAULT_POLICY`], compiled.
+    pub fn default_policy() -> Self {
+        let config: PolicyConfig = serde_saphyr::from_str(DEFAULT_POLICY).expect("the default policy parses");
+        Self::compile(&config, "default policy").expect("the default policy compiles")
+    }
+
+    /// Answers a question. `graph` is the read model the graph functions and `entity` read.
+    pub fn decide(&self, q: &Question<'_>, graph: &SharedGraph) -> Decision {
+        let applicable: Vec<&Rule> = self.rules.iter().filter(|r| r.patterns.iter().any(|p| p.matches(q.permission))).collect();
+        if applicable.is_empty() {
+            return Decision { allowed: false, rule: None };
+        }
+        let vars = Variables::of(q, graph);
+        let mut allowed_by = None;
+        for rule in applicable {
+            let holds = match &rule.when {
+                None => true,
+                Some(expr) => match vars.eval(expr, graph) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        // Fail closed: a deny rule that cannot be evaluated denies; an allow
+                        // rule that cannot be evaluated does not allow.
+                        tracing::warn!(rule = %rule.name, permission = %q.permission, error = %e, "a policy rule could not be evaluated");
+                        rule.effect == Effect::Deny
+                    }
+                },
+            };
+            if !holds {
+                continue;
+            }
+            match (rule.effect, self.combine) {
+                (Effect::Deny, _) => return Decision { allowed: false, rule: Some(rule.name.clone()) },
+                (Effect::Allow, Combine::FirstMatch) => return Decision { allowed: true, rule: Some(rule.name.clone()) },
+                (Effect::Allow, Combine::DenyOverrides) => {
+                    allowed_by.get_or_insert_with(|| rule.name.clone());
+                }
+            }
+        }
+        Decision { allowed: allowed_by.is_some(), rule: allowed_by }
+    }
+}
+
+/// The variables of one question, built once and shared by its rules.
+struct Variables {
+    user: Value,
+    permission: Value,
+    entity: Value,
+    request: Value,
+}
+
+impl Variables {
+    fn of(q: &Question<'_>, graph: &SharedGraph) -> Self {
+        let s = q.subject;
+        let strings = |items: &[String]| Value::List(Arc::new(items.iter().map(|g| string(g)).collect()));
+        let (user_entity, entity) = {
+            let g = graph.read();
+            let value_of = |key: &str| g.id_of(key).and_then(|id| g.cel_entity(id)).unwrap_or(Value::Null);
+            let user_entity = if s.identity.in_catalog { value_of(&s.identity.subject.to_ascii_lowercase()) } else { Value::Null };
+            (user_entity, q.entity.map_or(Value::Null, value_of))
+        };
+        let scopes: Vec<String> = s.scopes.iter().map(|x| x.as_str().to_owned()).collect();
+        let user = map([
+            ("ref", string(&s.identity.subject)),
+            ("groups", strings(&s.identity.groups)),
+            ("owners", strings(&s.identity.owners())),
+            ("signedIn", Value::Bool(s.signed_in)),
+            ("admin", Value::Bool(s.admin)),
+            ("service", Value::Bool(s.service)),
+            ("scopes", strings(&scopes)),
+            ("claims", from_json(&s.claims)),
+            ("entity", user_entity),
+        ]);
+        let permission = map([
+            ("name", string(q.permission.name())),
+            ("scope", string(q.permission.scope().as_str())),
+            ("resource", q.permission.resource().map_or(Value::Null, |_| string("entity"))),
+        ]);
+        let request = q.request.map_or(Value::Null, |r| map([("method", string(&r.method)), ("path", string(&r.path))]));
+        Self { user, permission, entity, request }
+    }
+
+    fn eval(&self, expr: &Expr, graph: &SharedGraph) -> Result<bool, portico_expr::ExprError> {
+        let budget = Arc::new(Budget::new(&limits()));
+        let now = chrono::Utc::now().fixed_offset();
+        let mut ctx = portico_expr::context(portico_graph::eval::access(graph), budget, now);
+        ctx.add_variable_from_value("user", self.user.clone());
+        ctx.add_variable_from_value("permission", self.permission.clone());
+        ctx.add_variable_from_value("entity", self.entity.clone());
+        ctx.add_variable_from_value("request", self.request.clone());
+        match expr.eval(&ctx)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(portico_expr::ExprError::new(
+                portico_expr::ErrorKind::Check,
+                format!("a rule's `when` must be true or false; it gave a {}", portico_expr::value::type_name(&other)),
+            )),
+        }
+    }
+}
+
+fn string(s: &str) -> Value {
+    Value::String(Arc::new(s.to_owned()))
+}

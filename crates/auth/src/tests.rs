@@ -1,0 +1,169 @@
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use portico_graph::CatalogGraph;
+use portico_graph::eval::SharedGraph;
+use portico_model::{CatalogEntry, Validator};
+use serde_json::json;
+
+use super::*;
+
+fn entry(v: serde_json::Value) -> CatalogEntry {
+    CatalogEntry::new(Validator::default().validate(v).unwrap(), "test")
+}
+
+/// Ada is in team-a, a child of platform (a child of engineering); Bob is in no group. Cart is
+/// owned by team-a, billing by platform, search by Bob, and orphan by a group that is not there.
+fn catalog() -> SharedGraph {
+    let v = Validator::default();
+    let mut g = CatalogGraph::new();
+    let group = |name: &str, parent: Option<&str>| {
+        let mut spec = json!({"type": "team", "children": []});
+        if let Some(p) = parent {
+            spec["parent"] = json!(p);
+        }
+        entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group", "metadata": {"name": name}, "spec": spec}))
+    };
+    let user = |name: &str, groups: &[&str]| entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "User", "metadata": {"name": name}, "spec": {"memberOf": groups}}));
+    let component = |name: &str, owner: &str| {
+        entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": name}, "spec": {"type": "service", "lifecycle": "production", "owner": owner}}))
+    };
+    g.upsert(group("engineering", None), &v);
+    g.upsert(group("platform", Some("engineering")), &v);
+    g.upsert(group("team-a", Some("platform")), &v);
+    g.upsert(user("ada", &["team-a"]), &v);
+    g.upsert(user("bob", &[]), &v);
+    g.upsert(component("cart", "team-a"), &v);
+    g.upsert(component("billing", "platform"), &v);
+    g.upsert(component("search", "user:bob"), &v);
+    g.upsert(component("orphan", "ghosts"), &v);
+    Arc::new(RwLock::new(g))
+}
+
+fn signed_in(graph: &SharedGraph, subject: &str) -> Subject {
+    Subject { identity: resolve(&graph.read(), subject), signed_in: true, scopes: Scope::granted_by(&[Scope::Write]), ..Default::default() }
+}
+
+fn allowed(policy: &Policy, graph: &SharedGraph, s: &Subject, p: Permission, entity: Option<&str>) -> Decision {
+    policy.decide(&Question { subject: s, permission: p, entity, request: None }, graph)
+}
+
+#[test]
+fn a_user_has_its_groups_and_their_parents() {
+    let g = catalog();
+    let ada = resolve(&g.read(), "user:default/ada");
+    assert!(ada.in_catalog);
+    assert_eq!(ada.groups, ["group:default/engineering", "group:default/platform", "group:default/team-a"]);
+    assert!(ada.is_or_belongs_to("group:default/platform"));
+    let nobody = resolve(&g.read(), "user:default/nobody");
+    assert!(!nobody.in_catalog && nobody.groups.is_empty());
+    assert_eq!(resolve(&g.read(), "service:deployer").groups, Vec::<String>::new());
+}
+
+#[test]
+fn the_default_policy_lets_owners_edit_and_everyone_signed_in_read() {
+    let g = catalog();
+    let policy = Policy::default_policy();
+    let ada = signed_in(&g, "user:default/ada");
+    let bob = signed_in(&g, "user:default/bob");
+    let yes = |s: &Subject, p, e: Option<&str>| allowed(&policy, &g, s, p, e).allowed;
+
+    assert!(yes(&ada, Permission::EntityRead, None));
+    assert!(yes(&ada, Permission::LocationCreate, None));
+    assert!(yes(&ada, Permission::EntityDelete, Some("component:default/cart")), "her team owns it");
+    assert!(yes(&ada, Permission::EntityRefresh, Some("component:default/billing")), "her team's parent owns it");
+    assert!(!yes(&ada, Permission::EntityDelete, Some("component:default/search")), "Bob's");
+    assert!(yes(&bob, Permission::EntityDelete, Some("component:default/search")), "a user owner");
+    assert!(!yes(&bob, Permission::EntityDelete, Some("component:default/cart")));
+    assert!(!yes(&ada, Permission::EntityDelete, Some("component:default/orphan")));
+    assert!(!yes(&ada, Permission::EntityDelete, Some("component:default/not-there")), "no entity, no owner");
+    assert!(!yes(&ada, Permission::LocationDelete, None), "admins only");
+    assert!(!yes(&ada, Permission::AuditRead, None), "admins only");
+    assert!(!yes(&ada, Permission::TokenAdmin, None));
+
+    let guest = Subject::default();
+    assert!(!yes(&guest, Permission::EntityRead, None), "not signed in");
+    let admin = Subject { admin: true, ..Subject::default() };
+    assert_eq!(allowed(&policy, &g, &admin, Permission::LocationDelete, None), Decision { allowed: true, rule: Some("admins".into()) });
+
+    let deployer = Subject { identity: resolve(&g.read(), "service:deployer"), signed_in: true, service: true, scopes: Scope::granted_by(&[Scope::Write]), ..Default::default() };
+    assert!(yes(&deployer, Permission::DiscoveryRun, None), "a service does what its scopes allow");
+    assert!(!yes(&deployer, Permission::TokenAdmin, None), "but not more");
+}
+
+fn compile(yaml: &str) -> Result<Policy, String> {
+    let config: PolicyConfig = serde_saphyr::from_str(yaml).map_err(|e| e.to_string())?;
+    Policy::compile(&config, "auth.policy")
+}
+
+#[test]
+fn first_match_and_deny_overrides_differ_on_a_late_deny() {
+    let g = catalog();
+    let ada = signed_in(&g, "user:default/ada");
+    let rules = r#"
+rules:
+  - name: team-a-edits
+    effect: allow
+    permissions: ["catalog.*"]
+    when: "'group:default/team-a' in user.groups"
+  - name: no-deletes-in-production
+    effect: deny
+    permissions: [catalog.entity.delete]
+    when: entity != null && entity.spec.lifecycle == 'production'
+"#;
+    let first = compile(rules).unwrap();
+    let d = allowed(&first, &g, &ada, Permission::EntityDelete, Some("component:default/cart"));
+    assert_eq!(d, Decision { allowed: true, rule: Some("team-a-edits".into()) });
+    let overrides = compile(&format!("combine: denyOverrides\n{rules}")).unwrap();
+    let d = allowed(&overrides, &g, &ada, Permission::EntityDelete, Some("component:default/cart"));
+    assert_eq!(d, Decision { allowed: false, rule: Some("no-deletes-in-production".into()) });
+    assert_eq!(d.reason(), "denied by rule \"no-deletes-in-production\"");
+    let d = allowed(&overrides, &g, &ada, Permission::DiscoveryRun, None);
+    assert_eq!(d, Decision { allowed: false, rule: None }, "no rule applies: no");
+}
+
+#[test]
+fn rules_that_fail_to_evaluate_fail_closed() {
+    let g = catalog();
+    let ada = signed_in(&g, "user:default/ada");
+    // `entity` is null for a permission without a resource: reading its fields fails.
+    let allow = compile("rules:\n  - {name: a, effect: allow, permissions: [discovery.run], when: \"entity.spec.owner == 'x'\"}\n").unwrap();
+    assert!(!allowed(&allow, &g, &ada, Permission::DiscoveryRun, None).allowed);
+    let deny = compile(
+        "combine: denyOverrides\nrules:\n  - {name: d, effect: deny, permissions: ['*'], when: \"entity.spec.owner == 'x'\"}\n  - {name: a, effect: allow, permissions: ['*']}\n",
+    )
+    .unwrap();
+    assert_eq!(allowed(&deny, &g, &ada, Permission::DiscoveryRun, None).rule.as_deref(), Some("d"));
+}
+
+#[test]
+fn bad_policies_are_refused_naming_the_rule_and_the_place() {
+    let e = compile("rules:\n  - {name: a, effect: allow, permissions: [catalog.entity.remove]}\n").unwrap_err();
+    assert!(e.starts_with("auth.policy.rules[0].permissions[0]: \"catalog.entity.remove\" names no permission"), "{e}");
+    let e = compile("rules:\n  - {name: a, effect: allow, permissions: ['*'], when: \"usr.admin\"}\n").unwrap_err();
+    assert!(e.starts_with("auth.policy.rules[0].when: 1:1:"), "{e}");
+    assert!(e.contains("usr"), "{e}");
+    let e = compile("rules:\n  - {name: a, effect: allow, permissions: ['*']}\n  - {name: a, effect: deny, permissions: ['*']}\n").unwrap_err();
+    assert!(e.starts_with("auth.policy.rules[1].name:"), "{e}");
+    let e = compile("rules:\n  - {name: a, effect: allow, permissions: []}\n").unwrap_err();
+    assert!(e.starts_with("auth.policy.rules[0].permissions:"), "{e}");
+    let e = compile(&format!("rules:\n  - {{name: a, effect: allow, permissions: ['*'], when: \"{}true\"}}\n", "!".repeat(200))).unwrap_err();
+    assert!(e.contains("limit"), "{e}");
+    assert!(compile("rules:\n  - {name: a, effect: permit, permissions: ['*']}\n").is_err());
+}
+
+#[test]
+fn the_deepest_rule_accepted_evaluates_on_a_small_stack() {
+    // Requests are answered on the runtime's threads, whose stacks are 2 MiB.
+    let g = catalog();
+    let ada = signed_in(&g, "user:default/ada");
+    let deep = format!("{}user.signedIn{}", "(".repeat(45), " && true)".repeat(45));
+    let policy = compile(&format!("rules:\n  - {{name: deep, effect: allow, permissions: ['*'], when: \"{deep}\"}}\n")).unwrap();
+    let d = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || allowed(&policy, &g, &ada, Permission::EntityRead, None))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(d.allowed);
+}
