@@ -137,6 +137,28 @@ struct Rule {
     effect: Effect,
     patterns: Vec<Pattern>,
     when: Option<Expr>,
+    /// What the rule reads that costs a look-up: `entity`, `user.entity`.
+    reads: Reads,
+}
+
+/// The costly variables a rule reads (built only when an applicable rule reads them).
+#[derive(Debug, Clone, Copy, Default)]
+struct Reads {
+    entity: bool,
+    user_entity: bool,
+}
+
+impl Reads {
+    fn of(expr: Option<&Expr>) -> Self {
+        let Some(e) = expr else { return Self::default() };
+        let entity = e.fields_of("entity").is_none_or(|f| !f.is_empty());
+        let user_entity = e.fields_of("user").is_none_or(|f| f.contains("entity"));
+        Self { entity, user_entity }
+    }
+
+    fn or(self, other: Self) -> Self {
+        Self { entity: self.entity || other.entity, user_entity: self.user_entity || other.user_entity }
+    }
 }
 
 /// A compiled policy.
@@ -209,7 +231,8 @@ impl Policy {
                 None => None,
                 Some(source) => Some(Expr::compile(source, &vocabulary, &limits).map_err(|e| format!("{at}.when: {e}"))?),
             };
-            rules.push(Rule { name: r.name.clone(), effect: r.effect, patterns, when });
+            let reads = Reads::of(when.as_ref());
+            rules.push(Rule { name: r.name.clone(), effect: r.effect, patterns, when, reads });
         }
         Ok(Self { combine: config.combine, rules })
     }
@@ -226,7 +249,8 @@ impl Policy {
         if applicable.is_empty() {
             return Decision { allowed: false, rule: None };
         }
-        let vars = Variables::of(q, graph);
+        let reads = applicable.iter().fold(Reads::default(), |acc, r| acc.or(r.reads));
+        let vars = Variables::of(q, graph, reads);
         let mut allowed_by = None;
         for rule in applicable {
             let holds = match &rule.when {
@@ -265,14 +289,16 @@ struct Variables {
 }
 
 impl Variables {
-    fn of(q: &Question<'_>, graph: &SharedGraph) -> Self {
+    fn of(q: &Question<'_>, graph: &SharedGraph, reads: Reads) -> Self {
         let s = q.subject;
         let strings = |items: &[String]| Value::List(Arc::new(items.iter().map(|g| string(g)).collect()));
-        let (user_entity, entity) = {
+        let (user_entity, entity) = if reads.entity || reads.user_entity {
             let g = graph.read();
             let value_of = |key: &str| g.id_of(key).and_then(|id| g.cel_entity(id)).unwrap_or(Value::Null);
-            let user_entity = if s.identity.in_catalog { value_of(&s.identity.subject.to_ascii_lowercase()) } else { Value::Null };
-            (user_entity, q.entity.map_or(Value::Null, value_of))
+            let user_entity = if reads.user_entity && s.identity.in_catalog { value_of(&s.identity.subject.to_ascii_lowercase()) } else { Value::Null };
+            (user_entity, q.entity.filter(|_| reads.entity).map_or(Value::Null, value_of))
+        } else {
+            (Value::Null, Value::Null)
         };
         let scopes: Vec<String> = s.scopes.iter().map(|x| x.as_str().to_owned()).collect();
         let user = map([

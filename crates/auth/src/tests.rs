@@ -167,3 +167,13 @@ fn the_deepest_rule_accepted_evaluates_on_a_small_stack() {
         .unwrap();
     assert!(d.allowed);
 }
+
+#[test]
+fn a_rule_sees_the_user_entity_when_it_reads_it() {
+    let g = catalog();
+    let ada = signed_in(&g, "user:default/ada");
+    let policy = compile("rules:\n  - {name: a, effect: allow, permissions: ['*'], when: \"user.entity.metadata.name == 'ada' && entity == null\"}\n").unwrap();
+    assert!(allowed(&policy, &g, &ada, Permission::AuditRead, None).allowed);
+    let whole = compile("rules:\n  - {name: a, effect: allow, permissions: ['*'], when: \"has(user.entity.spec) && entity.metadata.name == 'cart'\"}\n").unwrap();
+    assert!(allowed(&whole, &g, &ada, Permission::EntityDelete, Some("component:default/cart")).allowed);
+}

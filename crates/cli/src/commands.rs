@@ -1,5 +1,6 @@
 //! The command line.
 
+mod audit;
 mod bench;
 mod bench_discovery;
 mod bench_web;
@@ -71,6 +72,8 @@ enum Command {
     /// API tokens for CI and scripts, in the configured database (as its admin).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The audit log: changes and refusals, newest first.
+    Audit(audit::AuditArgs),
     /// Check the permissions policy, and ask it who may do what.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -93,6 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Drift { json } => discover::drift(config, json).await,
         Command::Token(t) => token::run(config, t).await,
         Command::Policy(p) => policy::run(config, p).await,
+        Command::Audit(a) => audit::list(config, a).await,
         Command::Bench(b) => bench::run(b).await,
     }
 }

@@ -434,6 +434,12 @@ fn tokens_are_created_listed_and_revoked_in_the_data_directory() {
     assert_eq!(again.status.code(), Some(2), "an error exits 2");
     assert!(String::from_utf8_lossy(&again.stderr).contains("already revoked"), "{}", String::from_utf8_lossy(&again.stderr));
 
+    // Both are in the audit log, as the command line's.
+    let log = String::from_utf8_lossy(&run(&["audit", "--csv"]).stdout).into_owned();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    assert!(lines[1].contains(",cli,token.revoke,") && lines[2].contains(",cli,token.create,"), "{log}");
+
     let bad = run(&["token", "create", "--name", "x", "--scope", "root"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("scopes[0]: \"root\" is not a scope"), "{}", String::from_utf8_lossy(&bad.stderr));

@@ -91,7 +91,7 @@ pub fn spec_of(location: &str) -> LocationSpec {
 }
 
 async fn import(config: Config, location: &str, dry_run: bool) -> anyhow::Result<ExitCode> {
-    let (_, locations) = open(&config).await?;
+    let (catalog, locations) = open(&config).await?;
     let spec = LocationService::normalize(&spec_of(location)).map_err(anyhow::Error::msg)?;
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("template"));
@@ -120,6 +120,8 @@ async fn import(config: Config, location: &str, dry_run: bool) -> anyhow::Result
     let (record, _, exists, report) = locations.register_with_progress(&spec, false, &progress).await?;
     bar.finish_and_clear();
     let report = report.unwrap_or_default();
+    let detail = format!("portico catalog import {}: {} added, {} updated, {} removed", record.target, report.added, report.updated, report.removed);
+    super::audit::record(catalog.store().as_ref(), "catalog.location.create", &record.id, detail).await?;
     println!(
         "{} location {} ({}): {} added, {} updated, {} removed, {} unchanged, {} error(s)",
         if exists { "refreshed" } else { "registered" },

@@ -57,6 +57,7 @@ pub async fn discover(config: Config, args: DiscoverArgs) -> anyhow::Result<Exit
         });
         let run = engine.run(&name, Trigger::Manual, args.scope.clone(), Some(progress)).await?;
         bar.finish_and_clear();
+        super::audit::record(catalog.store().as_ref(), "discovery.run", &name, format!("portico discover {name}")).await?;
         runs.push(run);
     }
     if args.json {

@@ -51,7 +51,7 @@ pub async fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCo
             // The command line is the database's admin; no catalog is needed to say so.
             let graph = portico_graph::eval::SharedGraph::default();
             let (token, secret) = create_token(store.as_ref(), &auth, &graph, &Principal::local_admin(), request).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            audit(store.as_ref(), "token.create", &token.id, format!("portico token create: {:?} for {}", token.name, token.owner)).await?;
+            super::audit::record(store.as_ref(), "token.create", &token.id, format!("portico token create: {:?} for {}", token.name, token.owner)).await?;
             println!("{secret}");
             eprintln!("Created token {} ({:?}, owner {}, scopes {}). The secret above is shown this once.", token.id, token.name, token.owner, token.scopes.join(", "));
         }
@@ -74,27 +74,10 @@ pub async fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCo
         TokenCommand::Revoke { id } => {
             anyhow::ensure!(store.get_token(&id).await?.is_some(), "no token with id {id:?} (see `portico token list`)");
             anyhow::ensure!(store.revoke_token(&id, portico_catalog::now_ms()).await?, "the token {id} is already revoked");
-            audit(store.as_ref(), "token.revoke", &id, "portico token revoke".into()).await?;
+            super::audit::record(store.as_ref(), "token.revoke", &id, "portico token revoke".into()).await?;
             eprintln!("Revoked token {id}.");
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Records a command in the audit log, as the API records requests.
-async fn audit(store: &dyn portico_store::Store, action: &str, target: &str, detail: String) -> anyhow::Result<()> {
-    let event = portico_store::AuditEvent {
-        id: 0,
-        at: portico_catalog::now_ms(),
-        actor: "cli".into(),
-        via: "cli".into(),
-        action: action.into(),
-        target: Some(target.into()),
-        outcome: "allowed".into(),
-        status: None,
-        request_id: None,
-        detail: Some(detail),
-    };
-    store.append_audit(&event).await?;
-    Ok(())
-}

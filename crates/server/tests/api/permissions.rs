@@ -178,3 +178,56 @@ async fn the_audit_log_refuses_bad_parameters_naming_them() {
     let message = error(res, 400, "InputError", "GET").await;
     assert!(message.starts_with("since: "), "{message}");
 }
+
+/// Ways around the gate that must not work: other spellings of a protected path, methods and
+/// override headers, credentials in other places, and a refused request that still does its work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gate_cannot_be_walked_around() {
+    let app = spawn(TestDb::sqlite().await, None).await;
+    let breanna = token_of(&app, BREANNA).await;
+    let send = |method: reqwest::Method, path: &str| with(&app, method, path, &breanna);
+
+    // The audit log is the admins': no spelling of its path reaches it.
+    for path in ["/api/v1/audit", "/api/v1/audit/", "//api/v1/audit", "/api/v1//audit", "/api/v1/./audit", "/api/v1/x/../audit", "/api/v1/%61udit", "/API/V1/AUDIT", "/api/v1/audit?format=csv"] {
+        let status = send(reqwest::Method::GET, path).send().await.unwrap().status();
+        assert!(status == 403 || status == 404, "{path}: {status}");
+    }
+    // Nor another method, or a header asking for one.
+    let locations = json(app.get("/api/catalog/locations").await, 200).await;
+    let id = locations[0]["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/catalog/locations/{id}");
+    for (method, header) in [(reqwest::Method::POST, "DELETE"), (reqwest::Method::GET, "DELETE"), (reqwest::Method::PATCH, "DELETE")] {
+        let res = send(method.clone(), &path).header("x-http-method-override", header).send().await.unwrap();
+        assert_ne!(res.status(), 204, "{method} with an override header");
+    }
+    assert_eq!(send(reqwest::Method::DELETE, &path).send().await.unwrap().status(), 403);
+    assert_eq!(json(app.get(&path).await, 200).await["id"], id.as_str(), "the location is still there");
+
+    // A second Authorization header, a token in the query string or a cookie is not a credential
+    // of someone else: the first header decides, the others are ignored.
+    let res = app
+        .client
+        .get(format!("{}/api/v1/audit?token={BOOTSTRAP}", app.url))
+        .bearer_auth(&breanna)
+        .header("cookie", format!("token={BOOTSTRAP}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = app.client.get(format!("{}/api/v1/audit", app.url)).header("authorization", format!("Bearer {breanna}")).header("authorization", format!("Bearer {BOOTSTRAP}")).send().await.unwrap();
+    assert_eq!(res.status(), 403, "the first Authorization header is the credential");
+
+    // A refused delete deletes nothing; a refused refresh reads nothing (its entity keeps its etag).
+    let before = json(app.get("/api/catalog/entities/by-name/component/default/podcast-api").await, 200).await;
+    let uid = before["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(send(reqwest::Method::DELETE, &format!("/api/catalog/entities/by-uid/{uid}")).send().await.unwrap().status(), 403);
+    let after = json(app.get("/api/catalog/entities/by-name/component/default/podcast-api").await, 200).await;
+    assert_eq!(after["metadata"]["etag"], before["metadata"]["etag"]);
+
+    // An entity named in the body is the one judged: a body the gate cannot read is not someone
+    // else's entity, and a ref in another spelling is the same entity.
+    let res = send(reqwest::Method::POST, "/api/catalog/refresh").json(&json!({"entityRef": "Component:Default/Podcast-API"})).send().await.unwrap();
+    assert_eq!(res.status(), 403, "the same entity, spelled otherwise");
+    let res = send(reqwest::Method::POST, "/api/catalog/refresh").header("content-type", "application/json").body("{\"entityRef\": \"component:default/artist-lookup\", \"entityRef\": \"component:default/podcast-api\"}").send().await.unwrap();
+    assert_ne!(res.status(), 200, "a duplicate key is refused, not judged on one value and run on the other");
+}

@@ -2,11 +2,16 @@
 //! that has since been removed), and with `?from=<version>&to=<version>` the field-level
 //! differences between any two of them. Without them, the latest change is shown.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::response::Html;
 use portico_model::diff::diff;
 use portico_server::AppState;
-use portico_store::VersionRecord;
+use portico_auth::Permission;
+use portico_server::auth::Principal;
+use portico_store::{AuditFilter, VersionRecord};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -30,6 +35,15 @@ struct Change {
     after: Option<String>,
 }
 
+/// One audited action on the entity: who refreshed or deleted it, or was refused.
+#[derive(Serialize)]
+struct Action {
+    at: i64,
+    actor: String,
+    action: String,
+    outcome: String,
+}
+
 #[derive(Serialize)]
 struct History {
     nav: &'static str,
@@ -41,7 +55,13 @@ struct History {
     from: Option<i64>,
     to: Option<i64>,
     changes: Vec<Change>,
+    /// Shown to those who may read the audit log; `None` to others.
+    actions: Option<Vec<Action>>,
+    audit_url: String,
 }
+
+/// Audited actions shown on the page.
+const ACTIONS: u32 = 20;
 
 /// The descriptor without what changes on every write.
 fn content(v: &VersionRecord) -> Value {
@@ -59,7 +79,12 @@ fn shown(v: Option<Value>) -> Option<String> {
     })
 }
 
-pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPath, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    Extension(who): Extension<Arc<Principal>>,
+    EntityPath(r): EntityPath,
+    RawQuery(raw): RawQuery,
+) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), &["from", "to"])?;
     let history = state.catalog.store().history(&r.key()).await?;
     let last = history.last().ok_or_else(|| not_found(&r))?.version;
@@ -86,6 +111,15 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
         _ => Vec::new(),
     };
     let present = state.catalog.read().get(&r.key()).is_some();
+    // Who acted on it comes from the audit log, for those the policy lets read it.
+    let actions = if state.auth.check(&who, Permission::AuditRead, None, None, state.catalog.graph()).is_ok() {
+        let filter = AuditFilter { target: Some(r.key()), limit: ACTIONS, ..Default::default() };
+        let events = state.catalog.store().list_audit(&filter).await?;
+        Some(events.into_iter().map(|e| Action { at: e.at, actor: e.actor, action: e.action, outcome: e.outcome }).collect())
+    } else {
+        None
+    };
+    let audit_url = format!("/audit?{}", form_urlencoded::Serializer::new(String::new()).append_pair("target", &r.key()).finish());
     crate::templates::render(
         "history.html",
         History {
@@ -97,6 +131,8 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
             from: from.map(|v| v.version),
             to: to.map(|v| v.version),
             changes,
+            actions,
+            audit_url,
             versions: history.into_iter().rev().map(|v| Version { version: v.version, at: v.at, change: v.change, source: v.source }).collect(),
         },
     )

@@ -186,4 +186,14 @@ async fn page_forms_pass_the_same_permission_gate_as_the_api_and_are_audited() {
     assert_eq!(csv.lines().count(), 3, "the two refusals: {csv}");
     let (status, _) = app.get("/audit?outcome=sometimes").await;
     assert_eq!(status, 400);
+
+    // The entity's history says who acted on it, to those who may read the audit log.
+    let (status, html) = app.get("/catalog/default/component/podcast-api/history").await;
+    assert_eq!(status, 200);
+    let who = plain(&html);
+    let section = who.split("Who acted on it").nth(1).expect("the section is there for an admin");
+    assert!(section.contains("user:default/breanna.davison") && section.contains("catalog.entity.refresh") && section.contains("outcome-denied"), "{section}");
+    let (status, _, html) = app.get_with("/catalog/default/component/podcast-api/history", &as_breanna).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("Who acted on it"), "not for those who may not read the audit log");
 }
