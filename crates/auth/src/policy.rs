@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use portico_expr::cel::Value;
+use portico_expr::cel::{Context, Value};
 use portico_expr::value::{from_json, map};
 use portico_expr::{Budget, Expr, Limits, VariableDoc, Vocabulary};
 use portico_graph::eval::SharedGraph;
@@ -250,12 +250,13 @@ impl Policy {
             return Decision { allowed: false, rule: None };
         }
         let reads = applicable.iter().fold(Reads::default(), |acc, r| acc.or(r.reads));
-        let vars = Variables::of(q, graph, reads);
+        // One context for every rule of the question, made when a rule first needs it.
+        let mut ctx = None;
         let mut allowed_by = None;
         for rule in applicable {
             let holds = match &rule.when {
                 None => true,
-                Some(expr) => match vars.eval(expr, graph) {
+                Some(expr) => match eval(ctx.get_or_insert_with(|| Variables::of(q, graph, reads).context(graph)), expr) {
                     Ok(b) => b,
                     Err(e) => {
                         // Fail closed: a deny rule that cannot be evaluated denies; an allow
@@ -321,21 +322,26 @@ impl Variables {
         Self { user, permission, entity, request }
     }
 
-    fn eval(&self, expr: &Expr, graph: &SharedGraph) -> Result<bool, portico_expr::ExprError> {
+    /// The evaluation context: the variables, the graph functions, one budget for the question.
+    fn context(self, graph: &SharedGraph) -> Context<'static, 'static> {
         let budget = Arc::new(Budget::new(&limits()));
         let now = chrono::Utc::now().fixed_offset();
         let mut ctx = portico_expr::context(portico_graph::eval::access(graph), budget, now);
-        ctx.add_variable_from_value("user", self.user.clone());
-        ctx.add_variable_from_value("permission", self.permission.clone());
-        ctx.add_variable_from_value("entity", self.entity.clone());
-        ctx.add_variable_from_value("request", self.request.clone());
-        match expr.eval(&ctx)? {
-            Value::Bool(b) => Ok(b),
-            other => Err(portico_expr::ExprError::new(
-                portico_expr::ErrorKind::Check,
-                format!("a rule's `when` must be true or false; it gave a {}", portico_expr::value::type_name(&other)),
-            )),
-        }
+        ctx.add_variable_from_value("user", self.user);
+        ctx.add_variable_from_value("permission", self.permission);
+        ctx.add_variable_from_value("entity", self.entity);
+        ctx.add_variable_from_value("request", self.request);
+        ctx
+    }
+}
+
+fn eval(ctx: &Context<'_, '_>, expr: &Expr) -> Result<bool, portico_expr::ExprError> {
+    match expr.eval(ctx)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(portico_expr::ExprError::new(
+            portico_expr::ErrorKind::Check,
+            format!("a rule's `when` must be true or false; it gave a {}", portico_expr::value::type_name(&other)),
+        )),
     }
 }
 

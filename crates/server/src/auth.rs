@@ -9,6 +9,7 @@
 pub mod gate;
 pub mod limit;
 pub mod routes;
+pub mod token_cache;
 mod token_admin;
 
 use portico_auth::{Decision, Permission, Policy, PolicyConfig, RequestInfo, Scope, Subject};
@@ -78,7 +79,7 @@ impl AuthConfig {
             return Err("auth.audit.retentionDays: must be at least 1".into());
         }
         let policy = Policy::compile(&self.policy, "auth.policy")?;
-        Ok(Authorizer { config: self.clone(), policy, failures: limit::FailureLimit::default() })
+        Ok(Authorizer { config: self.clone(), policy, failures: limit::FailureLimit::default(), tokens: token_cache::TokenCache::default() })
     }
 }
 
@@ -89,6 +90,8 @@ pub struct Authorizer {
     policy: Policy,
     /// Failed authentications per client address.
     pub failures: limit::FailureLimit,
+    /// Tokens recently read from the database.
+    pub tokens: token_cache::TokenCache,
 }
 
 impl Default for Authorizer {

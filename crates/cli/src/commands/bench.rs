@@ -111,7 +111,7 @@ async fn measure(
     let again = locations.refresh(&record.id, &|_, _| {}).await?;
     row("re-ingest unchanged", format!("{:.2} s, {} rows written", t.elapsed().as_secs_f64(), again.rows_written));
 
-    let app = Application::build(AppState::new(catalog.clone(), locations.clone()), "127.0.0.1:0".parse()?).await?;
+    let app = Application::build(AppState::new(catalog.clone(), locations.clone()).with_auth(bench_policy()?), "127.0.0.1:0".parse()?).await?;
     let base = app.url();
     let server = tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
@@ -122,6 +122,20 @@ async fn measure(
     };
     let urls: Vec<String> = components.iter().map(|n| format!("{base}/api/catalog/entities/by-name/component/default/{n}")).collect();
     row("GET by-name", latency(&client, &urls).await?);
+    // The same as a user, whose every read asks a rule that looks at the entity and its relations.
+    let (_, secret) = portico_server::auth::create_token(
+        catalog.store().as_ref(),
+        &portico_server::auth::Authorizer::default(),
+        catalog.graph(),
+        &portico_server::auth::Principal::local_admin(),
+        portico_server::auth::NewToken { name: "bench".into(), scopes: vec!["read".into()], expires_in_days: None, service: None, user: Some("user:default/bench".into()) },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {secret}").parse()?);
+    let as_user = reqwest::Client::builder().default_headers(headers).build()?;
+    row("GET by-name, a user's token, a rule on the entity", latency(&as_user, &urls).await?);
     let owner = summary.sample_owner.clone();
     let q = format!("{base}/api/catalog/entities/by-query?filter=kind=component,spec.owner={}&limit=100", owner.rsplit('/').next().unwrap_or_default());
     row("GET by-query kind+owner limit 100", latency(&client, &vec![q; requests]).await?);
@@ -157,6 +171,18 @@ async fn measure(
     server.abort();
     row("peak RSS of the whole run (VmHWM)", format!("{} MiB", portico_catalog::memory_kib("VmHWM:") / 1024));
     Ok(out)
+}
+
+/// The policy of the benchmark's server: admins (the guest) do everything; a user reads an
+/// entity when it or its groups own it or it is not secret, a rule that reads the entity and
+/// follows its relations on every request.
+fn bench_policy() -> anyhow::Result<portico_server::auth::Authorizer> {
+    let config: portico_server::auth::AuthConfig = serde_json::from_value(serde_json::json!({"policy": {"rules": [
+        {"name": "admins", "effect": "allow", "permissions": ["*"], "when": "user.admin"},
+        {"name": "owners-or-not-secret", "effect": "allow", "permissions": ["catalog.entity.read"],
+         "when": "entity == null || user.owners.exists(o, entity.has_relation('ownedBy', o)) || entity.spec.type != 'secret'"}
+    ]}}))?;
+    config.authorizer().map_err(anyhow::Error::msg)
 }
 
 /// The expression-language queries measured: (label, body, requests).

@@ -56,6 +56,7 @@ pub(crate) async fn revoke(State(state): State<AppState>, Extension(who): Extens
     if !store.revoke_token(&token.id, portico_catalog::now_ms()).await? {
         return Err(ApiError::Conflict(format!("The token {id} is already revoked")));
     }
+    state.auth.tokens.clear();
     tracing::info!(token = %token.id, by = %who.subject, "API token revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -235,8 +235,15 @@ async fn principal_of(state: &AppState, secret: &str) -> Result<Principal, ApiEr
     {
         return Ok(Principal::bootstrap());
     }
-    let token = state.catalog.store().token_by_hash(&portico_auth::hash_secret(secret)).await?;
-    let Some(token) = token else { return Err(ApiError::Unauthorized("the token is not valid".into())) };
+    let hash = portico_auth::hash_secret(secret);
+    let token = match state.auth.tokens.get(&hash) {
+        Some(t) => t,
+        None => {
+            let Some(t) = state.catalog.store().token_by_hash(&hash).await? else { return Err(ApiError::Unauthorized("the token is not valid".into())) };
+            state.auth.tokens.put(&hash, t.clone());
+            t
+        }
+    };
     let now = portico_catalog::now_ms();
     if let Some(at) = token.revoked_at {
         return Err(ApiError::Unauthorized(format!("the token {:?} was revoked at {}", token.name, portico_catalog::format_time(at))));
@@ -247,6 +254,7 @@ async fn principal_of(state: &AppState, secret: &str) -> Result<Principal, ApiEr
     // The row read above says whether its last use is stale: no write on most requests.
     if token.last_used_at.is_none_or(|at| at < now - portico_store::auth::TOUCH_EVERY_MS) {
         state.catalog.store().touch_token(&token.id, now).await?;
+        state.auth.tokens.put(&hash, portico_store::ApiToken { last_used_at: Some(now), ..token.clone() });
     }
     Ok(Principal::of_token(&token))
 }

@@ -170,3 +170,19 @@ async fn failed_token_uses_are_limited_per_address_and_audited() {
     assert_eq!(items[0]["outcome"], "denied");
     assert_eq!(items[0]["detail"], "GET /api/v1/me: the token is not valid");
 }
+
+/// A token revoked elsewhere (another replica, `portico token revoke` on the database) is
+/// refused within a second: tokens are read again from the database once a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_in_the_database_is_refused_within_a_second() {
+    let db = TestDb::sqlite().await;
+    let store = db.store.clone();
+    let app = spawn(db).await;
+    let out = json(create(&app, BOOTSTRAP, json!({"name": "ci", "scopes": ["read"]})).await, 201).await;
+    let secret = out["secret"].as_str().unwrap().to_owned();
+    let me = || with(&app, reqwest::Method::GET, "/api/v1/me", &secret).send();
+    assert_eq!(me().await.unwrap().status(), 200);
+    store.revoke_token(out["token"]["id"].as_str().unwrap(), portico_catalog::now_ms()).await.unwrap();
+    tokio::time::sleep(portico_server::auth::token_cache::TTL + std::time::Duration::from_millis(50)).await;
+    assert_eq!(me().await.unwrap().status(), 401);
+}
