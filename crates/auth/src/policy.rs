@@ -65,7 +65,7 @@ rules:
   - name: services-by-scope
     effect: allow
     permissions: ["*"]
-    when: user.service && permission.scope in user.scopes
+    when: user.service && (permission.scope in user.scopes || permission.name in user.capabilities)
   - name: signed-in-read
     effect: allow
     permissions: [catalog.entity.read, catalog.location.read, catalog.location.analyze, discovery.read, query.run, query.saved.read, analytics.read]
@@ -93,6 +93,8 @@ pub struct Subject {
     pub service: bool,
     /// The scopes of the credential, expanded (`write` also lists `read`).
     pub scopes: Vec<Scope>,
+    /// Single permissions the credential holds besides its scopes.
+    pub capabilities: Vec<Permission>,
     /// The identity provider's claims (empty for tokens).
     pub claims: serde_json::Value,
 }
@@ -191,7 +193,7 @@ pub fn vocabulary() -> Vocabulary {
     let v = |name, description| VariableDoc { name, description };
     Vocabulary {
         variables: vec![
-            v("user", "who asks: ref, groups (direct and inherited), owners (ref and groups), signedIn, admin, service, scopes, claims, entity (the User entity or null)"),
+            v("user", "who asks: ref, groups (direct and inherited), owners (ref and groups), signedIn, admin, service, scopes, capabilities, claims, entity (the User entity or null)"),
             v("permission", "what for: name (e.g. 'catalog.entity.delete'), scope (read, write or admin), resource ('entity' or null)"),
             v("entity", "the entity acted on (with the graph functions: entity.related('ownedBy')), or null"),
             v("request", "how: method and path (null for the command line)"),
@@ -310,6 +312,7 @@ impl Variables {
             ("admin", Value::Bool(s.admin)),
             ("service", Value::Bool(s.service)),
             ("scopes", strings(&scopes)),
+            ("capabilities", strings(&s.capabilities.iter().map(|p| p.name().to_owned()).collect::<Vec<_>>())),
             ("claims", from_json(&s.claims)),
             ("entity", user_entity),
         ]);

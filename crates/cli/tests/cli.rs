@@ -442,7 +442,7 @@ fn tokens_are_created_listed_and_revoked_in_the_data_directory() {
 
     let bad = run(&["token", "create", "--name", "x", "--scope", "root"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("scopes[0]: \"root\" is not a scope"), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("scopes[0]: \"root\" is neither a scope"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
 
 /// The policy of docs/how-to/decide-who-may-do-what.md, taken from the page itself, answers

@@ -24,6 +24,11 @@ use crate::error::ApiError;
 #[derive(Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct AuthConfig {
+    /// `none` (the default, for the local demo): a request without a credential is the guest,
+    /// an admin. `token`: every request but health, metrics and the API description needs a
+    /// credential (`Authorization: Bearer`); for servers reached over a network until sign-in
+    /// with OpenID Connect exists, or behind a proxy that adds the header.
+    pub mode: AuthMode,
     /// A static admin token for first set-up (`PORTICO__AUTH__BOOTSTRAP_TOKEN`): it may do
     /// everything, including creating the first service tokens. At least 32 characters.
     pub bootstrap_token: Option<String>,
@@ -32,6 +37,15 @@ pub struct AuthConfig {
     /// The rules that decide permissions; none: the default policy.
     pub policy: PolicyConfig,
     pub audit: AuditConfig,
+}
+
+/// `auth.mode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    #[default]
+    None,
+    Token,
 }
 
 /// `auth.audit`.
@@ -51,6 +65,7 @@ impl Default for AuditConfig {
 impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthConfig")
+            .field("mode", &self.mode)
             .field("bootstrap_token", &self.bootstrap_token.as_ref().map(|_| "[redacted]"))
             .field("admin_groups", &self.admin_groups)
             .field("policy", &self.policy)
@@ -106,13 +121,14 @@ impl Authorizer {
         let identity = portico_auth::resolve(&graph.read(), &who.subject);
         // While the mode is `none`, the guest (and the tokens it made) may do everything.
         let admin = matches!(who.via, "bootstrap" | "cli")
-            || who.subject == "guest"
+            || (who.subject == "guest" && self.config.mode == AuthMode::None)
             || self.config.admin_groups.iter().any(|g| identity.is_or_belongs_to(&normalize(g)));
         Subject {
             admin,
             signed_in: who.via != "guest",
             service: who.subject.starts_with("service:"),
             scopes: Scope::granted_by(&who.scopes),
+            capabilities: who.capabilities.clone(),
             claims: serde_json::Value::Object(Default::default()),
             identity,
         }
@@ -121,9 +137,9 @@ impl Authorizer {
     /// Whether `who` may do `permission` (on the entity of key `entity`): its scopes first, then
     /// the policy. A refusal is a 403 naming the permission and why.
     pub fn check(&self, who: &Principal, permission: Permission, entity: Option<&str>, request: Option<&RequestInfo>, graph: &SharedGraph) -> Result<Decision, ApiError> {
-        if !who.may(permission.scope()) {
+        if !who.may_do(permission) {
             return Err(ApiError::Forbidden(format!(
-                "{permission} needs the {} scope; this token's scopes are {}",
+                "{permission} needs the {} scope (or the {permission} capability); this token's scopes are {}",
                 permission.scope(),
                 portico_auth::tokens::list(&who.scopes)
             )));
@@ -157,6 +173,9 @@ pub struct Principal {
     /// `guest`, `token`, `bootstrap`, `webhook` or `cli`.
     pub via: &'static str,
     pub scopes: Vec<Scope>,
+    /// Single permissions the credential holds besides its scopes (a token made for one job).
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "permission_names")]
+    pub capabilities: Vec<Permission>,
     /// The API token used, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
@@ -165,32 +184,43 @@ pub struct Principal {
 impl Principal {
     /// The guest of `auth.mode: none`: every scope.
     pub fn guest() -> Self {
-        Self { subject: "guest".into(), via: "guest", scopes: vec![Scope::Admin], token_id: None }
+        Self { subject: "guest".into(), via: "guest", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None }
     }
 
     /// Whoever runs `portico token …` on the server's own data directory: an admin, as anyone
     /// who can read the database is.
     pub fn local_admin() -> Self {
-        Self { subject: "cli".into(), via: "cli", scopes: vec![Scope::Admin], token_id: None }
+        Self { subject: "cli".into(), via: "cli", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None }
     }
 
     /// A person or service recognised by a credential with `scopes` (what `portico policy
     /// explain` asks about).
     pub fn signed_in(subject: &str, scopes: Vec<Scope>) -> Self {
-        Self { subject: subject.to_owned(), via: "token", scopes, token_id: None }
+        Self { subject: subject.to_owned(), via: "token", scopes, capabilities: Vec::new(), token_id: None }
     }
 
     fn bootstrap() -> Self {
-        Self { subject: "bootstrap".into(), via: "bootstrap", scopes: vec![Scope::Admin], token_id: None }
+        Self { subject: "bootstrap".into(), via: "bootstrap", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None }
     }
 
     fn of_token(t: &portico_store::ApiToken) -> Self {
         let scopes = t.scopes.iter().filter_map(|s| s.parse().ok()).collect();
-        Self { subject: t.owner.clone(), via: "token", scopes, token_id: Some(t.id.clone()) }
+        let capabilities = t.scopes.iter().filter_map(|s| Permission::named(s)).collect();
+        Self { subject: t.owner.clone(), via: "token", scopes, capabilities, token_id: Some(t.id.clone()) }
     }
 
     /// Whether the principal's scopes hold `needed` (admin holds write, write holds read).
     pub fn may(&self, needed: Scope) -> bool {
         self.scopes.iter().any(|s| s.covers(needed))
     }
+
+    /// Whether the credential allows `permission`: by a scope, or as a capability. (The policy
+    /// decides next.)
+    pub fn may_do(&self, permission: Permission) -> bool {
+        self.may(permission.scope()) || self.capabilities.contains(&permission)
+    }
+}
+
+fn permission_names<S: serde::Serializer>(permissions: &[Permission], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(permissions.iter().map(|p| p.name()))
 }

@@ -46,12 +46,18 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
     let bound = app.local_addr();
     let entities = catalog.read().len();
     let reading = if loading { format!("{entities} entities; reading {} location(s)", config.catalog.locations.len()) } else { format!("{entities} entities") };
+    let open_to_all = config.auth.mode == portico_server::auth::AuthMode::None;
     if bound.ip().is_loopback() {
         println!("Portico is running at {} ({reading}). Press Ctrl-C to stop.", app.url());
+        if open_to_all {
+            tracing::info!("auth.mode is none: no sign-in, every request without a token is an admin (fine on this machine only)");
+        }
     } else {
         println!("Portico is listening on {bound} ({reading}); on this machine: {}. Press Ctrl-C to stop.", app.url());
+    }
+    if !bound.ip().is_loopback() && open_to_all {
         let warning = format!(
-            "Portico is listening on {bound}, reachable from other machines, and has no sign-in: anyone who can reach it can read the catalog, register and delete locations and run discovery. Bind to 127.0.0.1 (server.host) unless this network is trusted."
+            "Portico is listening on {bound}, reachable from other machines, with auth.mode none: anyone who can reach it is an admin (reads everything, registers and deletes locations, runs discovery, reads the audit log). Bind to 127.0.0.1 (server.host), or set auth.mode: token so that every request needs a token."
         );
         eprintln!("warning: {warning}");
         tracing::warn!("{warning}");

@@ -16,7 +16,7 @@ pub enum TokenCommand {
         /// What the token is for (`ci`, `deploy pipeline`).
         #[arg(long)]
         name: String,
-        /// What it may do: read, write or admin (repeat for several).
+        /// What it may do: read, write or admin, or one permission (`catalog.entity.refresh`); repeat for several.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Days until it expires (default: never).

@@ -66,10 +66,13 @@ async fn check(gate: &Gate, req: Request, next: Next) -> Result<Response, ApiErr
     // route: a handler added without its permission is refused, never run unchecked.
     let Some(need) = (gate.table)(&method, &route) else { return Ok((gate.unlisted)(&method, req.uri().path())) };
     if need == Need::OwnSecret {
-        let caller = Principal { subject: "webhook".into(), via: "webhook", scopes: Vec::new(), token_id: None };
+        let caller = Principal { subject: "webhook".into(), via: "webhook", scopes: Vec::new(), capabilities: Vec::new(), token_id: None };
         return Ok(with_principal(req, caller, next).await);
     }
     let who = match bearer(&req)? {
+        None if need != Need::Public && state.auth.config.mode == super::AuthMode::Token => {
+            return Err(ApiError::Unauthorized("this server needs a credential (auth.mode: token): send `Authorization: Bearer <token>`".into()));
+        }
         None => Principal::guest(),
         Some(secret) => {
             let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
@@ -102,7 +105,7 @@ async fn check(gate: &Gate, req: Request, next: Next) -> Result<Response, ApiErr
         }
     };
     let (permission, target) = match need {
-        Need::Public | Need::OwnSecret => return Ok(with_principal(req, who, next).await),
+        Need::Public | Need::Identity | Need::OwnSecret => return Ok(with_principal(req, who, next).await),
         Need::Permission(p, t) => (p, t),
         Need::SavedQueryWrite => {
             let name = path_param(req, "name").await;

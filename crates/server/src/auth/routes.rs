@@ -7,8 +7,10 @@ use portico_auth::Permission;
 /// What a route needs before its handler runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
-    /// Anyone (health, metrics, the OpenAPI document, who am I).
+    /// Anyone (health, metrics, the OpenAPI document).
     Public,
+    /// Anyone recognised: who am I (`/api/v1/me`). The guest too, unless `auth.mode` is `token`.
+    Identity,
     /// The route proves its caller with a secret of its own (discovery's webhooks).
     OwnSecret,
     /// A permission, on a target.
@@ -42,7 +44,8 @@ const NONE: Target = Target::None;
 pub fn api(method: &Method, route: &str) -> Option<Need> {
     let read = matches!(*method, Method::GET | Method::HEAD);
     Some(match (read, method.as_str(), route) {
-        (true, _, "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json" | "/api/v1/me") => Need::Public,
+        (true, _, "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json") => Need::Public,
+        (true, _, "/api/v1/me") => Need::Identity,
         (_, "POST", "/api/v1/discovery/{source}/webhook" | "/api/v1/discovery/{source}/refresh") => Need::OwnSecret,
 
         (true, _, "/api/catalog/entities" | "/api/catalog/entities/by-query" | "/api/catalog/entity-facets") => P(EntityRead, NONE),

@@ -40,14 +40,22 @@ pub async fn create_token(store: &dyn Store, auth: &Authorizer, graph: &SharedGr
     if body.scopes.is_empty() {
         return Err(ApiError::Input("scopes: at least one of read, write, admin".into()));
     }
-    let mut scopes = Vec::new();
+    // Each entry is a scope (`read`, `write`, `admin`) or one permission (`discovery.run`): a
+    // capability, for a token that should do one thing.
+    let mut scopes: Vec<String> = Vec::new();
     for (i, s) in body.scopes.iter().enumerate() {
-        let scope: Scope = s.parse().map_err(|e| ApiError::Input(format!("scopes[{i}]: {e}")))?;
-        if !who.may(scope) {
-            return Err(ApiError::Forbidden(format!("scopes[{i}]: you cannot give a token {scope}, which you do not have")));
+        let (name, held) = match (s.parse::<Scope>(), Permission::named(s)) {
+            (Ok(scope), _) => (scope.as_str(), who.may(scope)),
+            (Err(_), Some(p)) => (p.name(), who.may_do(p)),
+            (Err(_), None) => {
+                return Err(ApiError::Input(format!("scopes[{i}]: {s:?} is neither a scope (read, write, admin) nor a permission (such as catalog.entity.refresh; see `portico policy check`)")));
+            }
+        };
+        if !held {
+            return Err(ApiError::Forbidden(format!("scopes[{i}]: you cannot give a token {name}, which you do not have")));
         }
-        if !scopes.contains(&scope) {
-            scopes.push(scope);
+        if !scopes.iter().any(|x| x == name) {
+            scopes.push(name.to_owned());
         }
     }
     let now = portico_catalog::now_ms();
@@ -84,7 +92,7 @@ pub async fn create_token(store: &dyn Store, auth: &Authorizer, graph: &SharedGr
         name: name.to_owned(),
         owner,
         kind: kind.into(),
-        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        scopes,
         created_at: now,
         created_by: who.subject.clone(),
         expires_at,

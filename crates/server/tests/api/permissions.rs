@@ -231,3 +231,22 @@ async fn the_gate_cannot_be_walked_around() {
     let res = send(reqwest::Method::POST, "/api/catalog/refresh").header("content-type", "application/json").body("{\"entityRef\": \"component:default/artist-lookup\", \"entityRef\": \"component:default/podcast-api\"}").send().await.unwrap();
     assert_ne!(res.status(), 200, "a duplicate key is refused, not judged on one value and run on the other");
 }
+
+/// `auth.mode: token`: nothing but health, metrics and the API description without a credential;
+/// the guest is no admin, and its old tokens are no admin's either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_token_mode_every_request_needs_a_credential() {
+    let auth = AuthConfig { mode: portico_server::auth::AuthMode::Token, bootstrap_token: Some(BOOTSTRAP.into()), ..Default::default() };
+    let app = TestApp::spawn_setup(TestDb::sqlite().await, Setup { examples: true, auth, ..Setup::default() }).await;
+    for path in ["/api/catalog/entities?limit=1", "/api/v1/me", "/api/v1/audit"] {
+        let message = error(app.get(path).await, 401, "AuthenticationError", "GET").await;
+        assert_eq!(message, "this server needs a credential (auth.mode: token): send `Authorization: Bearer <token>`", "{path}");
+    }
+    for path in ["/healthz", "/readyz", "/api/openapi.json"] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+    let breanna = token_of(&app, BREANNA).await;
+    assert_eq!(with(&app, reqwest::Method::GET, "/api/catalog/entities?limit=1", &breanna).send().await.unwrap().status(), 200);
+    let res = with(&app, reqwest::Method::GET, "/api/v1/audit", &breanna).send().await.unwrap();
+    error(res, 403, "NotAllowedError", "GET").await;
+}

@@ -50,7 +50,7 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
         // It may not write.
         let res = with(&app, reqwest::Method::POST, "/api/catalog/locations", &secret).json(&json!({"type": "url", "target": "https://example.com/x.yaml"})).send().await.unwrap();
         let message = error(res, 403, "NotAllowedError", "POST").await;
-        assert_eq!(message, "catalog.location.create needs the write scope; this token's scopes are read", "{backend}");
+        assert_eq!(message, "catalog.location.create needs the write scope (or the catalog.location.create capability); this token's scopes are read", "{backend}");
 
         // Listing never shows a secret; its last use is recorded.
         let list = json(with(&app, reqwest::Method::GET, "/api/v1/tokens", BOOTSTRAP).send().await.unwrap(), 200).await;
@@ -114,7 +114,7 @@ async fn creating_tokens_checks_names_scopes_expiry_and_who_may_make_service_tok
     let cases = [
         (json!({"name": "", "scopes": ["read"]}), 400, "name: must be 1 to 100 characters"),
         (json!({"name": "x", "scopes": []}), 400, "scopes: at least one of read, write, admin"),
-        (json!({"name": "x", "scopes": ["read", "root"]}), 400, "scopes[1]: \"root\" is not a scope; expected one of read, write, admin"),
+        (json!({"name": "x", "scopes": ["read", "root"]}), 400, "scopes[1]: \"root\" is neither a scope (read, write, admin) nor a permission (such as catalog.entity.refresh; see `portico policy check`)"),
         (json!({"name": "x", "scopes": ["read"], "expiresInDays": 0}), 400, "expiresInDays: must be at least 1"),
         (json!({"name": "x", "scopes": ["read"], "expiresInDays": 10000}), 400, "expiresInDays: at most 730"),
         (json!({"name": "x", "scopes": ["read"], "service": "not a name"}), 400, "service: \"not a name\" is not a valid name (letters, digits, `-`, `_`, `.`, up to 63)"),
@@ -134,7 +134,7 @@ async fn creating_tokens_checks_names_scopes_expiry_and_who_may_make_service_tok
     let res = create(&app, writer, json!({"name": "mine", "scopes": ["admin"]})).await;
     assert_eq!(error(res, 403, "NotAllowedError", "POST").await, "scopes[0]: you cannot give a token admin, which you do not have");
     let res = create(&app, writer, json!({"name": "svc", "scopes": ["read"], "service": "other"})).await;
-    assert_eq!(error(res, 403, "NotAllowedError", "POST").await, "service: token.admin needs the admin scope; this token's scopes are write");
+    assert_eq!(error(res, 403, "NotAllowedError", "POST").await, "service: token.admin needs the admin scope (or the token.admin capability); this token's scopes are write");
     let mine = json(create(&app, writer, json!({"name": "mine", "scopes": ["read"]})).await, 201).await;
     assert_eq!(mine["token"]["owner"], "service:deployer", "a token's own tokens belong to its owner");
 
@@ -185,4 +185,28 @@ async fn a_token_revoked_in_the_database_is_refused_within_a_second() {
     store.revoke_token(out["token"]["id"].as_str().unwrap(), portico_catalog::now_ms()).await.unwrap();
     tokio::time::sleep(portico_server::auth::token_cache::TTL + std::time::Duration::from_millis(50)).await;
     assert_eq!(me().await.unwrap().status(), 401);
+}
+
+/// A token for one job: a capability (one permission) besides its scopes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capability_lets_a_token_do_one_thing_more_and_nothing_else() {
+    let app = spawn(TestDb::sqlite().await).await;
+    let out = json(create(&app, BOOTSTRAP, json!({"name": "refresher", "scopes": ["read", "catalog.entity.refresh"], "service": "refresher"})).await, 201).await;
+    assert_eq!(out["token"]["scopes"], json!(["read", "catalog.entity.refresh"]));
+    let secret = out["secret"].as_str().unwrap().to_owned();
+    let me = json(with(&app, reqwest::Method::GET, "/api/v1/me", &secret).send().await.unwrap(), 200).await;
+    assert_eq!(me["capabilities"], json!(["catalog.entity.refresh"]));
+
+    let refresh = with(&app, reqwest::Method::POST, "/api/catalog/refresh", &secret).json(&json!({"entityRef": "component:default/artist-lookup"})).send().await.unwrap();
+    assert_eq!(refresh.status(), 200);
+    let locations = json(app.get("/api/catalog/locations").await, 200).await;
+    let id = locations[0]["data"]["id"].as_str().unwrap();
+    let res = with(&app, reqwest::Method::DELETE, &format!("/api/catalog/locations/{id}"), &secret).send().await.unwrap();
+    let message = error(res, 403, "NotAllowedError", "DELETE").await;
+    assert_eq!(message, "catalog.location.delete needs the write scope (or the catalog.location.delete capability); this token's scopes are read");
+
+    // It cannot hand on what it does not have.
+    let res = create(&app, &secret, json!({"name": "more", "scopes": ["catalog.location.delete"]})).await;
+    let message = error(res, 403, "NotAllowedError", "POST").await;
+    assert!(message.starts_with("token.create needs the write scope"), "{message}");
 }
