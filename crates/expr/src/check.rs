@@ -75,6 +75,8 @@ pub(crate) fn check(expr: &Expr, vocabulary: &Vocabulary) -> Result<(), ExprErro
 fn walk<'a>(expr: &Expr, vocabulary: &Vocabulary, node: &'a IdedExpr, scope: &mut Vec<&'a str>) -> Result<(), ExprError> {
     let span = match &node.expr {
         Node::Call(c) => expr.call_span(node.id, &c.func_name),
+        // The parser ends a name's span one character short: a name is as long as it is.
+        Node::Ident(name) => expr.span(node.id).map(|s| Span { start: s.start, end: s.start + name.len() }),
         _ => expr.span(node.id),
     };
     let place = |e: ExprError| match span {

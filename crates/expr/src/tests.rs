@@ -114,6 +114,10 @@ fn unknown_name_and_arity() {
     let e = compile_error("knd == 'API'");
     assert!(e.message.starts_with("unknown name 'knd'; did you mean 'kind'?"), "{e}");
     assert_eq!(e.column, Some(1));
+    // The caret is as wide as the name (it was one short).
+    assert!(e.to_string().ends_with("\n  | knd == 'API'\n  | ^^^"), "{e}");
+    let e = compile_error("kind == 'API' && specc.type == 'grpc'");
+    assert!(e.to_string().ends_with("\n  |                  ^^^^^"), "{e}");
     let e = compile_error("related()");
     assert!(e.message.contains("related() takes 1 argument(s), not 0"), "{e}");
     let e = compile_error("[1, 2].exists(x, y > 1)");
