@@ -177,3 +177,45 @@ fn a_rule_sees_the_user_entity_when_it_reads_it() {
     let whole = compile("rules:\n  - {name: a, effect: allow, permissions: ['*'], when: \"has(user.entity.spec) && entity.metadata.name == 'cart'\"}\n").unwrap();
     assert!(allowed(&whole, &g, &ada, Permission::EntityDelete, Some("component:default/cart")).allowed);
 }
+
+#[test]
+fn a_sign_in_matches_exactly_one_user_by_the_configured_claim() {
+    let v = Validator::default();
+    let mut g = CatalogGraph::new();
+    let user = |name: &str, email: &str, annotation: Option<&str>| {
+        let mut metadata = json!({"name": name});
+        if let Some(a) = annotation {
+            metadata["annotations"] = json!({"portico.dev/oidc-subject": a});
+        }
+        entry(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "User", "metadata": metadata, "spec": {"profile": {"email": email}, "memberOf": []}}))
+    };
+    g.upsert(user("ada", "Ada@Example.com", Some("00u-ada")), &v);
+    g.upsert(user("twin-1", "twins@example.com", None), &v);
+    g.upsert(user("twin-2", "twins@example.com", None), &v);
+    let by = |by: MatchBy, annotation: Option<&str>| UserMatch { by, claim: None, annotation: annotation.map(str::to_owned) };
+    let claims = |c: serde_json::Value| c;
+
+    let email = by(MatchBy::Email, None);
+    assert_eq!(email.find(&g, &claims(json!({"email": "ada@example.COM"}))), Ok("user:default/ada".into()), "emails compare case aside");
+    assert_eq!(email.find(&g, &claims(json!({"email": "eve@example.com"}))), Err("no User in the catalog has spec.profile.email eve@example.com".into()));
+    assert_eq!(
+        email.find(&g, &claims(json!({"email": "twins@example.com"}))),
+        Err("2 Users have spec.profile.email twins@example.com (user:default/twin-1, user:default/twin-2); a sign-in must match one".into())
+    );
+    assert_eq!(email.find(&g, &claims(json!({"email": "ada@example.com", "email_verified": false}))), Err("the provider says the email ada@example.com is not verified".into()));
+    assert!(email.find(&g, &claims(json!({"sub": "x"}))).unwrap_err().starts_with("the provider sent no `email` claim"));
+    assert_eq!(email.find(&g, &claims(json!({"email": 42}))), Err("the provider's `email` claim is not a text".into()));
+
+    assert_eq!(by(MatchBy::EmailLocalPart, None).find(&g, &claims(json!({"email": "Ada@corp.example"}))), Ok("user:default/ada".into()));
+    assert_eq!(by(MatchBy::Name, None).find(&g, &claims(json!({"preferred_username": "ada"}))), Ok("user:default/ada".into()), "name compares preferred_username");
+    let custom = UserMatch { by: MatchBy::Name, claim: Some("login".into()), annotation: None };
+    assert_eq!(custom.find(&g, &claims(json!({"login": "twin-2"}))), Ok("user:default/twin-2".into()));
+    let annotation = by(MatchBy::Annotation, Some("portico.dev/oidc-subject"));
+    let sub = UserMatch { claim: Some("sub".into()), ..annotation.clone() };
+    assert_eq!(sub.find(&g, &claims(json!({"sub": "00u-ada"}))), Ok("user:default/ada".into()));
+    assert!(sub.find(&g, &claims(json!({"sub": "00U-ADA"}))).is_err(), "annotations compare exactly");
+
+    assert_eq!(annotation.validate("at"), Ok(()));
+    assert!(by(MatchBy::Annotation, None).validate("at").unwrap_err().starts_with("at.annotation"));
+    assert!(by(MatchBy::Email, Some("x")).validate("at").unwrap_err().contains("only used with"));
+}

@@ -113,6 +113,23 @@ impl Config {
         serde_json::from_value(value).with_context(|| format!("{where_}: invalid configuration"))
     }
 
+    /// `auth:` as the server uses it: the sign-in's callback is `<server.publicUrl>/auth/callback`
+    /// unless `auth.oidc.redirectUrl` says otherwise.
+    pub fn auth(&self) -> portico_server::auth::AuthConfig {
+        let mut auth = self.auth.clone();
+        if let (Some(oidc), Some(public)) = (auth.oidc.as_mut(), self.server.public_url.as_deref())
+            && oidc.redirect_url.is_none()
+        {
+            oidc.redirect_url = Some(format!("{}/auth/callback", public.trim_end_matches('/')));
+        }
+        auth
+    }
+
+    /// The authorizer of [`Config::auth`]; a message naming the field when it is not valid.
+    pub fn authorizer(&self) -> anyhow::Result<portico_server::auth::Authorizer> {
+        self.auth().authorizer().map_err(anyhow::Error::msg)
+    }
+
     /// The database URL in force.
     pub fn database_url(&self) -> String {
         self.database.url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("portico.db").display()))
@@ -198,6 +215,25 @@ mod tests {
         assert!(err.contains("portico.yaml") && err.contains("prot"), "{err}");
         std::fs::write(&file, "server:\n  port: many\n").unwrap();
         assert!(Config::load_from(Some(&file), &[]).is_err());
+    }
+
+    #[test]
+    fn sign_in_is_configured_in_the_file_with_its_secret_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portico.yaml");
+        let yaml = "auth:\n  mode: oidc\n  oidc:\n    issuer: https://id.example.com\n    clientId: portico\n    userMatch: {by: name}\n  sessions: {idleTimeoutSeconds: 600}\n";
+        std::fs::write(&file, yaml).unwrap();
+        let vars = vec![("PORTICO__AUTH__OIDC__CLIENT_SECRET".to_owned(), "s3cret-from-env".to_owned())];
+        let c = Config::load_from(Some(&file), &vars).unwrap();
+        let oidc = c.auth.oidc.as_ref().unwrap();
+        assert_eq!((oidc.client_id.as_str(), oidc.client_secret.as_deref()), ("portico", Some("s3cret-from-env")));
+        assert_eq!(oidc.user_match.by, portico_auth::MatchBy::Name);
+        assert_eq!(c.auth.sessions.idle_timeout_seconds, 600);
+        assert_eq!(c.auth.sessions.max_age_seconds, 86_400, "the rest of a section keeps its defaults");
+        assert!(!format!("{c:?}").contains("s3cret-from-env"), "secrets never print");
+        std::fs::write(&file, "auth:\n  mode: oidc\n  oidc: {issuer: https://id.example.com, clientID: x}\n").unwrap();
+        let err = format!("{:#}", Config::load_from(Some(&file), &[]).unwrap_err());
+        assert!(err.contains("clientID"), "a misspelt key is named: {err}");
     }
 
     #[test]

@@ -38,3 +38,20 @@ pub enum ModelError {
 fn join(errors: &[FieldError]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
+
+/// An error and its causes on one line, `: `-separated, skipping a cause its parent already
+/// says (`error sending request: client error (Connect): Connection refused`): transport errors
+/// keep the useful part several levels down.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

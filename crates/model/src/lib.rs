@@ -19,7 +19,7 @@ pub mod yaml;
 
 pub use entity::{Entity, EntityLink, Metadata};
 pub use entity_ref::{EntityRef, RefDefaults};
-pub use error::{FieldError, ModelError};
+pub use error::{FieldError, ModelError, with_causes};
 pub use kinds::{KindDef, KindRegistry, RelationRule, VariantSchema, PORTICO_API_VERSION};
 pub use relation::{Relation, RelationTarget, well_known};
 pub use validate::{Validator, pointer_to_path};

@@ -8,12 +8,15 @@
 
 pub mod gate;
 pub mod limit;
+pub mod oidc;
+pub mod recent;
 pub mod routes;
-pub mod token_cache;
+pub mod session;
 mod token_admin;
 
 use portico_auth::{Decision, Permission, Policy, PolicyConfig, RequestInfo, Scope, Subject};
 use portico_graph::eval::SharedGraph;
+use std::sync::Arc;
 
 pub use portico_auth::{hash_secret, mint_secret};
 pub use token_admin::{NewToken, create_token};
@@ -25,10 +28,14 @@ use crate::error::ApiError;
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// `none` (the default, for the local demo): a request without a credential is the guest,
-    /// an admin. `token`: every request but health, metrics and the API description needs a
-    /// credential (`Authorization: Bearer`); for servers reached over a network until sign-in
-    /// with OpenID Connect exists, or behind a proxy that adds the header.
+    /// an admin. `oidc`: people sign in with OpenID Connect (`auth.oidc`), scripts send tokens;
+    /// nothing but health, metrics, the API description and the sign-in pages answers without
+    /// one. `token`: as `oidc` without sign-in (tokens only, or a proxy that adds the header).
     pub mode: AuthMode,
+    /// The OpenID Connect provider, for `mode: oidc`.
+    pub oidc: Option<oidc::OidcConfig>,
+    /// How long sessions last.
+    pub sessions: session::SessionConfig,
     /// A static admin token for first set-up (`PORTICO__AUTH__BOOTSTRAP_TOKEN`): it may do
     /// everything, including creating the first service tokens. At least 32 characters.
     pub bootstrap_token: Option<String>,
@@ -46,6 +53,14 @@ pub enum AuthMode {
     #[default]
     None,
     Token,
+    Oidc,
+}
+
+impl AuthMode {
+    /// Whether every request needs a credential (no guest).
+    pub fn needs_credential(self) -> bool {
+        self != AuthMode::None
+    }
 }
 
 /// `auth.audit`.
@@ -67,6 +82,8 @@ impl std::fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("mode", &self.mode)
             .field("bootstrap_token", &self.bootstrap_token.as_ref().map(|_| "[redacted]"))
+            .field("oidc", &self.oidc)
+            .field("sessions", &self.sessions)
             .field("admin_groups", &self.admin_groups)
             .field("policy", &self.policy)
             .field("audit", &self.audit)
@@ -93,8 +110,17 @@ impl AuthConfig {
         if self.audit.retention_days == 0 {
             return Err("auth.audit.retentionDays: must be at least 1".into());
         }
+        self.sessions.validate()?;
+        let oidc = match (self.mode, &self.oidc) {
+            (AuthMode::Oidc, None) => return Err("auth.oidc: required with `auth.mode: oidc` (issuer, clientId, clientSecret)".into()),
+            (_, Some(config)) => {
+                config.validate()?;
+                Some(Arc::new(oidc::Oidc::new(config.clone())))
+            }
+            (_, None) => None,
+        };
         let policy = Policy::compile(&self.policy, "auth.policy")?;
-        Ok(Authorizer { config: self.clone(), policy, failures: limit::FailureLimit::default(), tokens: token_cache::TokenCache::default() })
+        Ok(Authorizer { config: self.clone(), policy, oidc, failures: limit::FailureLimit::default(), tokens: recent::Recent::default(), sessions: recent::Recent::default() })
     }
 }
 
@@ -105,8 +131,12 @@ pub struct Authorizer {
     policy: Policy,
     /// Failed authentications per client address.
     pub failures: limit::FailureLimit,
+    /// The OpenID Connect provider people sign in with, when configured.
+    pub oidc: Option<Arc<oidc::Oidc>>,
     /// Tokens recently read from the database.
-    pub tokens: token_cache::TokenCache,
+    pub tokens: recent::Recent<portico_store::ApiToken>,
+    /// Sessions recently read from the database.
+    pub sessions: recent::Recent<portico_store::Session>,
 }
 
 impl Default for Authorizer {
@@ -121,7 +151,7 @@ impl Authorizer {
         let identity = portico_auth::resolve(&graph.read(), &who.subject);
         // While the mode is `none`, the guest (and the tokens it made) may do everything.
         let admin = matches!(who.via, "bootstrap" | "cli")
-            || (who.subject == "guest" && self.config.mode == AuthMode::None)
+            || (who.subject == "guest" && !self.config.mode.needs_credential())
             || self.config.admin_groups.iter().any(|g| identity.is_or_belongs_to(&normalize(g)));
         Subject {
             admin,
@@ -129,7 +159,7 @@ impl Authorizer {
             service: who.subject.starts_with("service:"),
             scopes: Scope::granted_by(&who.scopes),
             capabilities: who.capabilities.clone(),
-            claims: serde_json::Value::Object(Default::default()),
+            claims: who.claims.as_deref().cloned().unwrap_or_else(|| serde_json::Value::Object(Default::default())),
             identity,
         }
     }
@@ -170,7 +200,7 @@ fn normalize(reference: &str) -> String {
 pub struct Principal {
     /// An entity reference (`user:default/ada`), `service:<name>`, `bootstrap` or `guest`.
     pub subject: String,
-    /// `guest`, `token`, `bootstrap`, `webhook` or `cli`.
+    /// `guest`, `session`, `token`, `bootstrap`, `webhook` or `cli`.
     pub via: &'static str,
     pub scopes: Vec<Scope>,
     /// Single permissions the credential holds besides its scopes (a token made for one job).
@@ -179,34 +209,40 @@ pub struct Principal {
     /// The API token used, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
+    /// The session signed in with, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The ID token's claims of a signed-in person (policies read them as `user.claims`).
+    #[serde(skip)]
+    pub claims: Option<Arc<serde_json::Value>>,
 }
 
 impl Principal {
     /// The guest of `auth.mode: none`: every scope.
     pub fn guest() -> Self {
-        Self { subject: "guest".into(), via: "guest", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None }
+        Self { subject: "guest".into(), via: "guest", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None, session_id: None, claims: None }
     }
 
     /// Whoever runs `portico token …` on the server's own data directory: an admin, as anyone
     /// who can read the database is.
     pub fn local_admin() -> Self {
-        Self { subject: "cli".into(), via: "cli", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None }
+        Self { subject: "cli".into(), via: "cli", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None, session_id: None, claims: None }
     }
 
     /// A person or service recognised by a credential with `scopes` (what `portico policy
     /// explain` asks about).
     pub fn signed_in(subject: &str, scopes: Vec<Scope>) -> Self {
-        Self { subject: subject.to_owned(), via: "token", scopes, capabilities: Vec::new(), token_id: None }
+        Self { subject: subject.to_owned(), via: "token", scopes, capabilities: Vec::new(), token_id: None, session_id: None, claims: None }
     }
 
     fn bootstrap() -> Self {
-        Self { subject: "bootstrap".into(), via: "bootstrap", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None }
+        Self { subject: "bootstrap".into(), via: "bootstrap", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None, session_id: None, claims: None }
     }
 
     fn of_token(t: &portico_store::ApiToken) -> Self {
         let scopes = t.scopes.iter().filter_map(|s| s.parse().ok()).collect();
         let capabilities = t.scopes.iter().filter_map(|s| Permission::named(s)).collect();
-        Self { subject: t.owner.clone(), via: "token", scopes, capabilities, token_id: Some(t.id.clone()) }
+        Self { subject: t.owner.clone(), via: "token", scopes, capabilities, token_id: Some(t.id.clone()), session_id: None, claims: None }
     }
 
     /// Whether the principal's scopes hold `needed` (admin holds write, write holds read).

@@ -28,6 +28,19 @@ pub struct AuditEvent {
     pub detail: Option<String>,
 }
 
+impl AuditEvent {
+    /// An event now, of `actor` (recognised `via`) doing `action` to `target`, with `outcome`;
+    /// set `status`, `request_id` and `detail` after.
+    pub fn of(actor: impl Into<String>, via: impl Into<String>, action: impl Into<String>, target: Option<String>, outcome: impl Into<String>) -> Self {
+        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Self { id: 0, at, actor: actor.into(), via: via.into(), action: action.into(), target, outcome: outcome.into(), status: None, request_id: None, detail: None }
+    }
+
+    pub fn with(self, status: Option<u16>, request_id: Option<String>, detail: impl Into<String>) -> Self {
+        Self { status: status.map(i32::from), request_id, detail: Some(detail.into()), ..self }
+    }
+}
+
 /// Which events to list: every field narrows; `before` pages backwards by id.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

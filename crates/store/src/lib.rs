@@ -12,6 +12,8 @@ pub mod auth;
 pub mod discovery;
 mod postgres;
 mod records;
+pub mod session;
+pub mod stars;
 mod sql;
 mod sqlite;
 pub mod testing;
@@ -23,6 +25,8 @@ pub use auth::{ApiToken, AuthStore};
 pub use discovery::{ContributionRow, ContributionWrite, DiscoveryRun, DiscoveryStore};
 pub use postgres::PgStore;
 pub use records::*;
+pub use session::{RefreshedSession, Session, SessionStore, SignInAttempt};
+pub use stars::{Star, StarStore};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +47,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The catalog's storage.
 #[async_trait::async_trait]
-pub trait Store: DiscoveryStore + AuthStore + AuditStore + Send + Sync + 'static {
+pub trait Store: DiscoveryStore + AuthStore + AuditStore + SessionStore + StarStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Creates or upgrades the schema.

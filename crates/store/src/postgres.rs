@@ -71,3 +71,5 @@ crate::sql::impl_store!(PgStore, Postgres, "postgres");
 crate::discovery::impl_discovery_store!(PgStore, Postgres);
 crate::auth::impl_auth_store!(PgStore);
 crate::audit::impl_audit_store!(PgStore);
+crate::session::impl_session_store!(PgStore);
+crate::stars::impl_star_store!(PgStore);

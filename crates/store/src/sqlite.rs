@@ -49,3 +49,5 @@ crate::sql::impl_store!(SqliteStore, Sqlite, "sqlite");
 crate::discovery::impl_discovery_store!(SqliteStore, Sqlite);
 crate::auth::impl_auth_store!(SqliteStore);
 crate::audit::impl_audit_store!(SqliteStore);
+crate::session::impl_session_store!(SqliteStore);
+crate::stars::impl_star_store!(SqliteStore);

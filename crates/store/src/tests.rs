@@ -335,3 +335,90 @@ async fn the_audit_log_appends_filters_pages_and_prunes() {
         assert_eq!(by(AuditFilter::default()).await, [30], "{b}: only the recent one is left");
     }
 }
+
+#[tokio::test]
+async fn sessions_are_found_by_hash_touched_refreshed_revoked_and_pruned() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        let session = |id: &str, subject: &str, created_at: i64| Session {
+            id: id.into(),
+            subject: subject.into(),
+            claims: r#"{"sub":"ada"}"#.into(),
+            created_at,
+            last_seen_at: created_at,
+            expires_at: created_at + 1_000_000,
+            refresh_token: Some("rt".into()),
+            id_token: Some("it".into()),
+            refresh_at: Some(created_at + 3_600_000),
+            address: Some("127.0.0.1".into()),
+            user_agent: Some("test".into()),
+            revoked_at: None,
+        };
+        s.create_session(&session("s1", "user:default/ada", 1_000), "hash-1").await.unwrap();
+        s.create_session(&session("s2", "user:default/ada", 2_000), "hash-2").await.unwrap();
+        s.create_session(&session("s3", "user:default/bob", 3_000), "hash-3").await.unwrap();
+        assert!(s.create_session(&session("s4", "user:default/bob", 3_000), "hash-3").await.is_err(), "{b}: a secret's hash is unique");
+
+        assert_eq!(s.session_by_hash("hash-1").await.unwrap(), Some(session("s1", "user:default/ada", 1_000)), "{b}: every field kept");
+        assert_eq!(s.session_by_hash("nope").await.unwrap(), None, "{b}");
+        let ids = |v: Vec<Session>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.list_sessions(None, 5_000).await.unwrap()), ["s3", "s2", "s1"], "{b}: newest first");
+        assert_eq!(ids(s.list_sessions(Some("user:default/ada"), 5_000).await.unwrap()), ["s2", "s1"], "{b}: one subject's");
+        assert_eq!(ids(s.list_sessions(None, 1_001_500).await.unwrap()), ["s3", "s2"], "{b}: expired ones are not listed");
+
+        s.touch_session("s1", 30_000).await.unwrap();
+        assert_eq!(s.get_session("s1").await.unwrap().unwrap().last_seen_at, 1_000, "{b}: less than a minute later, no write");
+        s.touch_session("s1", 90_000).await.unwrap();
+        assert_eq!(s.get_session("s1").await.unwrap().unwrap().last_seen_at, 90_000, "{b}");
+
+        assert!(s.claim_refresh("s1", 1_000 + 3_600_000, 95_000).await.unwrap(), "{b}: the first claim of a due refresh wins");
+        assert!(!s.claim_refresh("s1", 1_000 + 3_600_000, 96_000).await.unwrap(), "{b}: a second one does not");
+        let refreshed = RefreshedSession { claims: r#"{"sub":"ada","name":"Ada"}"#.into(), refresh_token: Some("rt2".into()), id_token: Some("it2".into()), refresh_at: Some(99) };
+        s.refresh_session("s1", &refreshed).await.unwrap();
+        let got = s.get_session("s1").await.unwrap().unwrap();
+        assert_eq!((got.claims.as_str(), got.refresh_token.as_deref(), got.id_token.as_deref(), got.refresh_at), (r#"{"sub":"ada","name":"Ada"}"#, Some("rt2"), Some("it2"), Some(99)), "{b}");
+
+        assert!(s.revoke_session("s1", 100_000).await.unwrap(), "{b}");
+        assert!(!s.revoke_session("s1", 100_001).await.unwrap(), "{b}: already revoked");
+        assert!(!s.revoke_session("missing", 100_001).await.unwrap(), "{b}");
+        let revoked = s.session_by_hash("hash-1").await.unwrap().unwrap();
+        assert_eq!((revoked.revoked_at, revoked.refresh_token), (Some(100_000), None), "{b}: a revoked session forgets the provider's refresh token");
+        assert_eq!(ids(s.list_sessions(None, 5_000).await.unwrap()), ["s3", "s2"], "{b}: revoked ones are not listed");
+
+        assert_eq!(s.prune_sessions(1_002_500).await.unwrap(), 2, "{b}: the revoked one and an expired one");
+        assert_eq!(ids(s.list_sessions(None, 5_000).await.unwrap()), ["s3"], "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_under_way_is_taken_once_and_stale_ones_go() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        let attempt = |state: &str, at: i64| SignInAttempt { state: state.into(), nonce: "n".into(), pkce_verifier: "v".into(), return_to: "/catalog".into(), created_at: at };
+        s.put_sign_in(&attempt("old", 1_000), 0).await.unwrap();
+        s.put_sign_in(&attempt("new", 700_000), 100_000).await.unwrap();
+        assert_eq!(s.take_sign_in("old").await.unwrap(), None, "{b}: removed as stale when the next one came");
+        assert_eq!(s.take_sign_in("new").await.unwrap(), Some(attempt("new", 700_000)), "{b}");
+        assert_eq!(s.take_sign_in("new").await.unwrap(), None, "{b}: a callback finishes a sign-in once");
+    }
+}
+
+#[tokio::test]
+async fn stars_are_per_person_newest_first_and_idempotent() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        assert!(s.star("user:default/ada", "component:default/a", 10).await.unwrap(), "{b}");
+        assert!(!s.star("user:default/ada", "component:default/a", 11).await.unwrap(), "{b}: starred once");
+        assert!(s.star("user:default/ada", "api:default/b", 20).await.unwrap(), "{b}");
+        assert!(s.star("user:default/bob", "component:default/a", 30).await.unwrap(), "{b}");
+        let keys = |v: Vec<Star>| v.into_iter().map(|s| (s.entity_key, s.created_at)).collect::<Vec<_>>();
+        assert_eq!(keys(s.stars("user:default/ada").await.unwrap()), [("api:default/b".to_owned(), 20), ("component:default/a".to_owned(), 10)], "{b}");
+        assert!(s.unstar("user:default/ada", "component:default/a").await.unwrap(), "{b}");
+        assert!(!s.unstar("user:default/ada", "component:default/a").await.unwrap(), "{b}: nothing to remove");
+        assert_eq!(keys(s.stars("user:default/ada").await.unwrap()).len(), 1, "{b}");
+        assert_eq!(keys(s.stars("user:default/bob").await.unwrap()).len(), 1, "{b}: Bob's star is his");
+    }
+}

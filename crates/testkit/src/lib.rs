@@ -2,6 +2,7 @@
 //! a random port ([`TestApp`]), and the synthetic catalog generator ([`synth`]) that tests and
 //! `portico bench` share, and real git repositories ([`repos`]) for discovery tests and benchmarks.
 
+pub mod oidc;
 pub mod repos;
 pub mod synth;
 pub mod tfstate;

@@ -12,6 +12,9 @@ pub enum PageError {
     /// 400: the URL or form is wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: nobody is signed in, or the sign-in failed; the message says why.
+    #[error("{0}")]
+    Unauthorized(String),
     /// 403: refused on purpose (a form sent from another site).
     #[error("{0}")]
     Forbidden(String),
@@ -24,6 +27,9 @@ pub enum PageError {
     /// 405.
     #[error("this page does not accept that method")]
     MethodNotAllowed,
+    /// 429 with `Retry-After`: too many failed attempts from this address.
+    #[error("{0}")]
+    TooManyRequests(String, u64),
     /// 503 with `Retry-After`: too busy right now, or stopping.
     #[error("{0}")]
     Unavailable(String, u64),
@@ -36,7 +42,9 @@ impl PageError {
     pub fn status(&self) -> StatusCode {
         match self {
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PageError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::Conflict(_) => StatusCode::CONFLICT,
             PageError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -48,7 +56,9 @@ impl PageError {
     fn heading(&self) -> &'static str {
         match self {
             PageError::BadRequest(_) => "That request did not make sense",
+            PageError::Unauthorized(_) => "Sign-in needed",
             PageError::Forbidden(_) => "Refused",
+            PageError::TooManyRequests(..) => "Too many attempts",
             PageError::NotFound(_) => "Not found",
             PageError::Conflict(_) => "Already there",
             PageError::MethodNotAllowed => "Method not allowed",
@@ -61,11 +71,13 @@ impl PageError {
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::Input(m) | ApiError::Unauthorized(m) => PageError::BadRequest(m),
+            ApiError::Input(m) => PageError::BadRequest(m),
+            ApiError::Unauthorized(m) => PageError::Unauthorized(m),
             ApiError::NotFound(m) => PageError::NotFound(m),
             ApiError::Conflict(m) => PageError::Conflict(m),
             ApiError::Forbidden(m) => PageError::Forbidden(m),
-            ApiError::Unavailable { message, retry_after_secs } | ApiError::TooManyRequests { message, retry_after_secs } => PageError::Unavailable(message, retry_after_secs),
+            ApiError::Unavailable { message, retry_after_secs } => PageError::Unavailable(message, retry_after_secs),
+            ApiError::TooManyRequests { message, retry_after_secs } => PageError::TooManyRequests(message, retry_after_secs),
             ApiError::Internal(m) => PageError::Internal(m),
         }
     }
@@ -102,7 +114,7 @@ impl IntoResponse for PageError {
             // The error page itself failed: plain text, still the right status.
             Err(_) => (status, self.to_string()).into_response(),
         };
-        if let PageError::Unavailable(_, secs) = &self {
+        if let PageError::Unavailable(_, secs) | PageError::TooManyRequests(_, secs) = &self {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*secs));
         }
         res

@@ -13,3 +13,4 @@ pub(crate) mod home;
 pub(crate) mod query;
 pub(crate) mod register;
 pub(crate) mod search;
+pub(crate) mod sign_in;

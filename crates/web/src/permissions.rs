@@ -15,7 +15,8 @@ const NONE: Target = Target::None;
 pub(crate) fn pages(method: &Method, route: &str) -> Option<Need> {
     let read = matches!(*method, Method::GET | Method::HEAD);
     Some(match (read, method.as_str(), route) {
-        (true, _, "/static/{file}") => Need::Public,
+        (true, _, "/static/{file}" | "/login" | "/auth/sign-in" | "/auth/callback") => Need::Public,
+        (_, "POST", "/logout") => Need::Identity,
         (true, _, "/" | "/catalog" | "/search" | "/graph" | "/graph.svg" | "/dashboards") => P(EntityRead, NONE),
         (
             true,

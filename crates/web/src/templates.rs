@@ -39,6 +39,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "drift.html",
     "unregister.html",
     "audit.html",
+    "login.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -64,6 +65,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_global("version", env!("CARGO_PKG_VERSION"));
     env.add_global("asset_version", crate::assets::version());
     env.add_function("loading", || LOADING.try_with(|l| *l).unwrap_or(false));
+    env.add_function("viewer", || VIEWER.try_with(|v| v.clone().map(|v| Value::from(Serde(v)))).ok().flatten());
     env.add_filter("datetime", datetime);
     env.add_filter("ago", ago);
     env.add_filter("truncate", |s: String, n: usize| crate::svg::clip(&s, n));
@@ -74,6 +76,28 @@ tokio::task_local! {
     /// Whether the page being rendered is served while the first read of the catalog's
     /// locations still runs (the layout then says so).
     static LOADING: bool;
+}
+
+tokio::task_local! {
+    /// The person signed in, for the layout's "Sign out" (none for the guest and for tokens).
+    static VIEWER: Option<Viewer>;
+}
+
+#[derive(Clone, Serialize)]
+struct Viewer {
+    subject: String,
+    name: String,
+}
+
+/// Middleware (inside the gate, which names the principal): pages rendered for a signed-in
+/// person show who it is and a "Sign out" button.
+pub(crate) async fn with_viewer(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let viewer = req.extensions().get::<std::sync::Arc<portico_server::auth::Principal>>().filter(|p| p.via == "session").map(|p| {
+        let name = p.claims.as_deref().and_then(|c| c.get("name")).and_then(|n| n.as_str()).map(str::to_owned);
+        let short = p.subject.rsplit('/').next().unwrap_or(&p.subject).to_owned();
+        Viewer { subject: p.subject.clone(), name: name.unwrap_or(short) }
+    });
+    VIEWER.scope(viewer, next.run(req)).await
 }
 
 /// Middleware: pages rendered while the server's first read runs show a banner saying so.

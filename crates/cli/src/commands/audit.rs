@@ -5,18 +5,7 @@ use portico_store::{AuditEvent, Store};
 
 /// Records that the command line did `action` (a permission's name) to `target`.
 pub async fn record(store: &dyn Store, action: &str, target: &str, detail: String) -> anyhow::Result<()> {
-    let event = AuditEvent {
-        id: 0,
-        at: portico_catalog::now_ms(),
-        actor: "cli".into(),
-        via: "cli".into(),
-        action: action.into(),
-        target: Some(target.into()),
-        outcome: "allowed".into(),
-        status: None,
-        request_id: None,
-        detail: Some(detail),
-    };
+    let event = AuditEvent::of("cli", "cli", action, Some(target.into()), "allowed").with(None, None, detail);
     store.append_audit(&event).await?;
     Ok(())
 }

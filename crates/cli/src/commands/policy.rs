@@ -33,7 +33,7 @@ pub enum PolicyCommand {
 }
 
 pub async fn run(config: Config, command: PolicyCommand) -> anyhow::Result<ExitCode> {
-    let auth = config.auth.authorizer().map_err(anyhow::Error::msg)?;
+    let auth = config.authorizer()?;
     match command {
         PolicyCommand::Check => {
             let rules = if config.auth.policy.rules.is_empty() {
@@ -44,6 +44,10 @@ pub async fn run(config: Config, command: PolicyCommand) -> anyhow::Result<ExitC
                 serde_json::to_string_pretty(&config.auth.policy)?
             };
             println!("{rules}");
+            if let Some(oidc) = auth.oidc.as_ref() {
+                let c = &oidc.config;
+                println!("\nSign-in: OpenID Connect at {}, client {}, callback {}, users matched by {:?}.", c.issuer, c.client_id, c.redirect_url.as_deref().unwrap_or("?"), c.user_match.by);
+            }
             println!("\nPermissions:");
             let rows: Vec<Vec<String>> = Permission::ALL.iter().map(|p| vec![p.name().to_owned(), p.scope().to_string(), p.description().to_owned()]).collect();
             println!("{}", crate::output::table(&["PERMISSION", "SCOPE", "WHAT"], &rows));

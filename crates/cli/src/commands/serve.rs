@@ -27,7 +27,16 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
         .parse()
         .with_context(|| format!("invalid server address {}:{}", config.server.host, config.server.port))?;
     let loading = !config.catalog.locations.is_empty();
-    let auth = config.auth.authorizer().map_err(anyhow::Error::msg)?;
+    let auth = config.authorizer()?;
+    if let Some(oidc) = auth.oidc.clone() {
+        // A wrong issuer shows at start, not at the first sign-in (which tries again).
+        tokio::spawn(async move {
+            match oidc.check().await {
+                Ok(()) => tracing::info!(issuer = %oidc.config.issuer, "sign-in with OpenID Connect ready"),
+                Err(e) => tracing::error!(issuer = %oidc.config.issuer, error = %e, "the OpenID Connect provider does not answer; sign-in will fail until it does"),
+            }
+        });
+    }
     let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(auth);
     prune_audit_daily(catalog.store().clone(), config.auth.audit.retention_days);
     if loading {
@@ -164,7 +173,7 @@ fn demo_sources(demo: &std::path::Path) -> Vec<serde_json::Value> {
     sources
 }
 
-/// Removes audit events older than the retention, now and then once a day.
+/// Removes audit events older than the retention, and ended sessions, now and then once a day.
 fn prune_audit_daily(store: std::sync::Arc<dyn portico_store::Store>, days: u32) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(86_400));
@@ -175,6 +184,12 @@ fn prune_audit_daily(store: std::sync::Arc<dyn portico_store::Store>, days: u32)
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, days, "audit events past their retention removed"),
                 Err(e) => tracing::warn!(error = %e, "could not remove old audit events"),
+            }
+            // Sessions that ended more than a day ago are of no more use.
+            match store.prune_sessions(portico_catalog::now_ms() - 86_400_000).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "ended sessions removed"),
+                Err(e) => tracing::warn!(error = %e, "could not remove ended sessions"),
             }
         }
     });

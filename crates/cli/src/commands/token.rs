@@ -47,7 +47,7 @@ pub async fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCo
     match command {
         TokenCommand::Create { name, scopes, expires_in_days, service, user } => {
             let request = NewToken { name, scopes, expires_in_days, service, user };
-            let auth = config.auth.authorizer().map_err(anyhow::Error::msg)?;
+            let auth = config.authorizer()?;
             // The command line is the database's admin; no catalog is needed to say so.
             let graph = portico_graph::eval::SharedGraph::default();
             let (token, secret) = create_token(store.as_ref(), &auth, &graph, &Principal::local_admin(), request).await.map_err(|e| anyhow::anyhow!("{e}"))?;

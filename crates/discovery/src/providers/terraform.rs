@@ -171,7 +171,7 @@ impl TerraformProvider {
                     if e.is_timeout() {
                         format!("GET {shown}: no answer within {}s", HTTP_TIMEOUT.as_secs())
                     } else {
-                        format!("GET {shown}: {}", with_causes(&e))
+                        format!("GET {shown}: {}", portico_model::with_causes(&e))
                     }
                 })?;
                 let status = resp.status();
@@ -186,21 +186,6 @@ impl TerraformProvider {
             }
         }
     }
-}
-
-/// An error and its causes (`error sending request: client error (Connect): Connection refused`).
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cause = c.source();
-    }
-    out
 }
 
 /// One entry of `states`: a path, a URL, or an object.

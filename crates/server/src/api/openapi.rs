@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{analytics, analyze, audit, discovery, entities, facets, health, locations, query, refresh, saved_queries, tokens, v1};
+use super::{analytics, analyze, audit, discovery, entities, facets, health, locations, query, refresh, saved_queries, sessions, tokens, v1};
 use crate::AppState;
 use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
 
@@ -53,6 +53,8 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         tokens::list,
         tokens::revoke,
         tokens::me,
+        sessions::list,
+        sessions::revoke,
         audit::list,
         analytics::series,
         discovery::sources,

@@ -1,5 +1,5 @@
 //! The one place every request of the API and the pages passes before its handler: who asks
-//! (a bearer token, the bootstrap token, or the guest), what the route needs (the route tables
+//! (a bearer token, the bootstrap token, a session cookie, or the guest), what the route needs (the route tables
 //! of [`super::routes`] and the web crate), and whether the scopes and the policy allow it. It
 //! records every change, and every refusal, in the audit log.
 
@@ -34,13 +34,16 @@ pub struct Gate {
     /// The answer to a method the table does not list for a route (the router's own answer
     /// to a method it does not route).
     pub unlisted: fn(&Method, &str) -> Response,
+    /// Whether a browser that is not signed in is sent to sign in (the pages), rather than
+    /// answered 401 (the API).
+    pub sign_in: bool,
 }
 
 impl Gate {
     /// The API's gate.
     pub fn api(state: AppState) -> Self {
         let unlisted = |method: &Method, path: &str| ApiError::NotFound(format!("no route for {method} {path}")).into_response();
-        Self { state, table: super::routes::api, refuse: IntoResponse::into_response, unlisted }
+        Self { state, table: super::routes::api, refuse: IntoResponse::into_response, unlisted, sign_in: false }
     }
 }
 
@@ -66,14 +69,26 @@ async fn check(gate: &Gate, req: Request, next: Next) -> Result<Response, ApiErr
     // route: a handler added without its permission is refused, never run unchecked.
     let Some(need) = (gate.table)(&method, &route) else { return Ok((gate.unlisted)(&method, req.uri().path())) };
     if need == Need::OwnSecret {
-        let caller = Principal { subject: "webhook".into(), via: "webhook", scopes: Vec::new(), capabilities: Vec::new(), token_id: None };
+        let caller = Principal { subject: "webhook".into(), via: "webhook", scopes: Vec::new(), capabilities: Vec::new(), token_id: None, session_id: None, claims: None };
         return Ok(with_principal(req, caller, next).await);
     }
+    let mode = state.auth.config.mode;
     let who = match bearer(&req)? {
-        None if need != Need::Public && state.auth.config.mode == super::AuthMode::Token => {
-            return Err(ApiError::Unauthorized("this server needs a credential (auth.mode: token): send `Authorization: Bearer <token>`".into()));
-        }
-        None => Principal::guest(),
+        None => match session_cookie(state, &req) {
+            Some(secret) => match super::session::principal_of(state, &secret).await? {
+                Ok(who) => who,
+                Err(_) if need == Need::Public || !mode.needs_credential() => Principal::guest(),
+                Err(super::session::Ended(why)) => return Ok(unauthenticated(gate, &req, why, true)),
+            },
+            None if need != Need::Public && mode.needs_credential() => {
+                let why = match mode {
+                    super::AuthMode::Oidc => "sign in first (auth.mode: oidc), or send `Authorization: Bearer <token>`",
+                    _ => "this server needs a credential (auth.mode: token): send `Authorization: Bearer <token>`",
+                };
+                return Ok(unauthenticated(gate, &req, why.to_owned(), false));
+            }
+            None => Principal::guest(),
+        },
         Some(secret) => {
             let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
             if let Some(ip) = peer {
@@ -85,19 +100,8 @@ async fn check(gate: &Gate, req: Request, next: Next) -> Result<Response, ApiErr
                     if let (Some(ip), ApiError::Unauthorized(_)) = (peer, &e) {
                         state.auth.failures.fail(ip);
                         let line = format!("{} {}", req.method(), req.uri().path());
-                        record(state, AuditEvent {
-                            id: 0,
-                            at: portico_catalog::now_ms(),
-                            actor: format!("address:{ip}"),
-                            via: "token".into(),
-                            action: "token.use".into(),
-                            target: None,
-                            outcome: "denied".into(),
-                            status: Some(401),
-                            request_id: req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
-                            detail: Some(format!("{line}: {e}")),
-                        })
-                        .await;
+                        let event = AuditEvent::of(format!("address:{ip}"), "token", "token.use", None, "denied").with(Some(401), request_id(&req), format!("{line}: {e}"));
+                        record(state, event).await;
                     }
                     return Err(e);
                 }
@@ -131,18 +135,9 @@ struct Resolved {
 async fn decide(gate: &Gate, req: Request, next: Next, who: Principal, permission: Permission, target: Resolved) -> Result<Response, ApiError> {
     let state = &gate.state;
     let info = RequestInfo { method: req.method().to_string(), path: req.uri().path().to_owned() };
-    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let audit = |outcome: &str, status: u16, detail: String| AuditEvent {
-        id: 0,
-        at: portico_catalog::now_ms(),
-        actor: who.subject.clone(),
-        via: who.via.to_owned(),
-        action: permission.name().to_owned(),
-        target: target.label.clone(),
-        outcome: outcome.to_owned(),
-        status: Some(i32::from(status)),
-        request_id: request_id.clone(),
-        detail: Some(detail),
+    let request_id = request_id(&req);
+    let audit = |outcome: &str, status: u16, detail: String| {
+        AuditEvent::of(who.subject.clone(), who.via, permission.name(), target.label.clone(), outcome).with(Some(status), request_id.clone(), detail)
     };
     let line = format!("{} {}", info.method, info.path);
     match state.auth.check(&who, permission, target.entity.as_deref(), Some(&info), state.catalog.graph()) {
@@ -163,8 +158,13 @@ async fn decide(gate: &Gate, req: Request, next: Next, who: Principal, permissio
     }
 }
 
+/// The request's id (`x-request-id`), for the audit log.
+pub fn request_id(req: &Request) -> Option<String> {
+    req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
 /// Appends to the audit log; a failure to record is logged, not answered (the change is made).
-async fn record(state: &AppState, event: AuditEvent) {
+pub async fn record(state: &AppState, event: AuditEvent) {
     if let Err(e) = state.catalog.store().append_audit(&event).await {
         tracing::error!(error = %e, action = %event.action, actor = %event.actor, "could not write the audit log");
     }
@@ -173,6 +173,32 @@ async fn record(state: &AppState, event: AuditEvent) {
 async fn with_principal(mut req: Request, who: Principal, next: Next) -> Response {
     req.extensions_mut().insert(Arc::new(who));
     next.run(req).await
+}
+
+/// The secret of the request's session cookie, if it has one.
+fn session_cookie(state: &AppState, req: &Request) -> Option<String> {
+    let secure = state.auth.oidc.as_ref().is_some_and(|o| o.config.secure());
+    super::session::cookie(req.headers(), super::session::cookie_name(secure)).map(str::to_owned)
+}
+
+/// The answer to a request that needs someone signed in: the pages send a browser's `GET` to
+/// sign in (and back); everything else gets a 401. A session cookie that no longer signs anyone
+/// in is removed.
+fn unauthenticated(gate: &Gate, req: &Request, why: String, clear_cookie: bool) -> Response {
+    let state = &gate.state;
+    let sign_in = gate.sign_in && state.auth.oidc.is_some() && matches!(*req.method(), Method::GET | Method::HEAD);
+    let mut response = if sign_in {
+        let back = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let to: String = form_urlencoded::Serializer::new(String::new()).append_pair("returnTo", back).finish();
+        axum::response::Redirect::to(&format!("/auth/sign-in?{to}")).into_response()
+    } else {
+        (gate.refuse)(ApiError::Unauthorized(why))
+    };
+    if clear_cookie {
+        let secure = state.auth.oidc.as_ref().is_some_and(|o| o.config.secure());
+        response.headers_mut().append(header::SET_COOKIE, super::session::set_cookie(super::session::cookie_name(secure), "", "/", 0, secure));
+    }
+    response
 }
 
 /// Finds the target of the request, reading (and putting back) the body if it holds it.

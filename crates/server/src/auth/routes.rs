@@ -77,6 +77,9 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         (true, _, "/api/v1/tokens") => P(TokenRead, NONE),
         (_, "POST", "/api/v1/tokens") => P(TokenCreate, NONE),
         (_, "DELETE", "/api/v1/tokens/{id}") => P(TokenRevoke, Param("id")),
+        // One's own sessions; a token admin's are everyone's (the handler asks).
+        (true, _, "/api/v1/sessions") => Need::Identity,
+        (_, "DELETE", "/api/v1/sessions/{id}") => Need::Identity,
         (true, _, "/api/v1/audit") => P(AuditRead, NONE),
         _ => return None,
     })

@@ -183,7 +183,7 @@ async fn a_token_revoked_in_the_database_is_refused_within_a_second() {
     let me = || with(&app, reqwest::Method::GET, "/api/v1/me", &secret).send();
     assert_eq!(me().await.unwrap().status(), 200);
     store.revoke_token(out["token"]["id"].as_str().unwrap(), portico_catalog::now_ms()).await.unwrap();
-    tokio::time::sleep(portico_server::auth::token_cache::TTL + std::time::Duration::from_millis(50)).await;
+    tokio::time::sleep(portico_server::auth::recent::TTL + std::time::Duration::from_millis(50)).await;
     assert_eq!(me().await.unwrap().status(), 401);
 }
 

@@ -59,7 +59,15 @@ impl WebApp {
 
     /// As [`Self::spawn`], with discovery sources declared as in `portico.yaml`.
     pub async fn spawn_with_sources(sources: &[serde_json::Value]) -> Self {
-        let db = TestDb::sqlite().await;
+        Self::start(TestDb::sqlite().await, 0, sources, None).await
+    }
+
+    /// A portal over `db` on `port` (0: any) with `auth:` of `portico.yaml`.
+    pub async fn spawn_with_auth(db: TestDb, port: u16, auth: portico_server::auth::AuthConfig) -> Self {
+        Self::start(db, port, &[], Some(auth.authorizer().unwrap())).await
+    }
+
+    async fn start(db: TestDb, port: u16, sources: &[serde_json::Value], auth: Option<portico_server::auth::Authorizer>) -> Self {
         let extra = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(extra.path().join("to-import")).unwrap();
         std::fs::write(extra.path().join("to-import/catalog-info.yaml"), TO_IMPORT).unwrap();
@@ -72,8 +80,12 @@ impl WebApp {
         }
         let decls = portico_discovery::engine::parse_sources(sources).unwrap();
         let engine = portico_discovery::engine::Engine::new(catalog.clone(), locations.reader().clone(), extra.path().join("cache"), &portico_discovery::providers::registry(), decls).unwrap();
-        let state = AppState::new(catalog, locations).with_discovery(engine);
-        let app = Application::build_with(state.clone(), "127.0.0.1:0".parse().unwrap(), portico_web::router(state.clone()))
+        let mut state = AppState::new(catalog, locations).with_discovery(engine);
+        if let Some(auth) = auth {
+            state = state.with_auth(auth);
+        }
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let app = Application::build_with(state.clone(), addr, portico_web::router(state.clone()))
             .await
             .unwrap();
         let url = app.url();

@@ -9,7 +9,7 @@ use gix::revision::walk::Sorting;
 use gix::traverse::commit::simple::CommitTimeOrder;
 use serde_json::{Map, Value};
 
-use super::repo::chain;
+use portico_model::with_causes as chain;
 
 /// The window of the activity facts.
 pub(crate) const ACTIVITY_DAYS: i64 = 90;

@@ -210,7 +210,7 @@ fn open_local(path: &Path, scope: &str) -> Result<gix::Repository, String> {
         Ok(m) if !m.is_dir() => return Err(format!("{scope}: not a directory")),
         Ok(_) => {}
     }
-    gix::open_opts(path, options()).map_err(|e| format!("{scope}: not a readable git repository: {}", chain(&e)))
+    gix::open_opts(path, options()).map_err(|e| format!("{scope}: not a readable git repository: {}", portico_model::with_causes(&e)))
 }
 
 /// The URL's host must be on the allow-list (`file://` is local and always allowed).
@@ -247,7 +247,7 @@ fn sync(remote: &Remote, dir: &Path, scope: &str) -> Result<gix::Repository, Str
                 return Ok(repo);
             }
             Err(e) => {
-                tracing::warn!(repo = %scope, dir = %dir.display(), error = %chain(&e), "git: the clone is unreadable; cloning again");
+                tracing::warn!(repo = %scope, dir = %dir.display(), error = %portico_model::with_causes(&e), "git: the clone is unreadable; cloning again");
                 std::fs::remove_dir_all(dir).map_err(|e| format!("{scope}: cannot remove the broken clone {}: {e}", dir.display()))?;
             }
         }
@@ -256,12 +256,12 @@ fn sync(remote: &Remote, dir: &Path, scope: &str) -> Result<gix::Repository, Str
 }
 
 fn fetch(repo: &gix::Repository, interrupt: &AtomicBool) -> Result<(), String> {
-    let mut remote = repo.find_remote("origin").map_err(|e| chain(&e))?;
+    let mut remote = repo.find_remote("origin").map_err(|e| portico_model::with_causes(&e))?;
     // gix does not write a bare clone's refspec to its configuration: name it every time.
-    remote.replace_refspecs([BRANCHES], gix::remote::Direction::Fetch).map_err(|e| chain(&e))?;
-    let connection = remote.connect(gix::remote::Direction::Fetch).map_err(|e| chain(&e))?;
-    let prepared = connection.prepare_fetch(gix::progress::Discard, Default::default()).map_err(|e| chain(&e))?;
-    prepared.receive(gix::progress::Discard, interrupt).map_err(|e| chain(&e))?;
+    remote.replace_refspecs([BRANCHES], gix::remote::Direction::Fetch).map_err(|e| portico_model::with_causes(&e))?;
+    let connection = remote.connect(gix::remote::Direction::Fetch).map_err(|e| portico_model::with_causes(&e))?;
+    let prepared = connection.prepare_fetch(gix::progress::Discard, Default::default()).map_err(|e| portico_model::with_causes(&e))?;
+    prepared.receive(gix::progress::Discard, interrupt).map_err(|e| portico_model::with_causes(&e))?;
     Ok(())
 }
 
@@ -274,9 +274,9 @@ fn clone(remote: &Remote, dir: &Path, interrupt: &AtomicBool) -> Result<gix::Rep
     let _ = std::fs::remove_dir_all(&tmp);
     let result = (|| {
         let mut prepare = gix::prepare_clone_bare(remote.url.as_str(), &tmp)
-            .map_err(|e| chain(&e))?
+            .map_err(|e| portico_model::with_causes(&e))?
             .with_in_memory_config_overrides(OVERRIDES.iter().copied());
-        prepare.fetch_only(gix::progress::Discard, interrupt).map_err(|e| chain(&e))?;
+        prepare.fetch_only(gix::progress::Discard, interrupt).map_err(|e| portico_model::with_causes(&e))?;
         Ok::<(), String>(())
     })();
     if let Err(e) = result {
@@ -284,7 +284,7 @@ fn clone(remote: &Remote, dir: &Path, interrupt: &AtomicBool) -> Result<gix::Rep
         return Err(e);
     }
     std::fs::rename(&tmp, dir).map_err(|e| format!("cannot move the clone to {}: {e}", dir.display()))?;
-    gix::open_opts(dir, options()).map_err(|e| chain(&e))
+    gix::open_opts(dir, options()).map_err(|e| portico_model::with_causes(&e))
 }
 
 /// The commit to read: the configured branch's tip, or HEAD's; and the branch's short name.
@@ -292,17 +292,17 @@ pub(crate) fn resolve(repo: &gix::Repository, spec: &RepoSpec) -> Result<(Object
     match &spec.branch {
         Some(branch) => {
             let name = format!("refs/heads/{branch}");
-            let mut reference = match repo.try_find_reference(name.as_str()).map_err(|e| chain(&e))? {
+            let mut reference = match repo.try_find_reference(name.as_str()).map_err(|e| portico_model::with_causes(&e))? {
                 Some(r) => r,
                 None => return Err(format!("branch `{branch}` not found (branches: {})", branches(repo).join(", "))),
             };
-            let id = reference.peel_to_commit().map_err(|e| format!("branch `{branch}`: {}", chain(&e)))?.id;
+            let id = reference.peel_to_commit().map_err(|e| format!("branch `{branch}`: {}", portico_model::with_causes(&e)))?.id;
             Ok((id, Some(branch.clone())))
         }
         None => {
             let branch = repo.head_name().ok().flatten().map(|n| n.shorten().to_string());
-            let mut head = repo.head().map_err(|e| chain(&e))?;
-            match head.try_peel_to_id().map_err(|e| chain(&e))? {
+            let mut head = repo.head().map_err(|e| portico_model::with_causes(&e))?;
+            match head.try_peel_to_id().map_err(|e| portico_model::with_causes(&e))? {
                 Some(id) => Ok((id.detach(), branch)),
                 None => Err(format!("has no commits yet (HEAD is {})", branch.as_deref().unwrap_or("unborn"))),
             }
@@ -316,17 +316,3 @@ fn branches(repo: &gix::Repository) -> Vec<String> {
     local.filter_map(Result::ok).map(|r| r.name().shorten().to_string()).collect()
 }
 
-/// An error and its causes, `: `-separated.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}

@@ -9,7 +9,7 @@ use gix::ObjectId;
 use gix::objs::tree::EntryKind;
 use parking_lot::Mutex;
 
-use super::repo::chain;
+use portico_model::with_causes as chain;
 use crate::providers::infer::Files;
 
 /// Bytes looked at to tell text from binary (as git does: a NUL byte means binary).

@@ -69,15 +69,15 @@ async fn config(cluster: &ClusterSettings) -> Result<Config, String> {
         Config::incluster().map_err(|e| format!("in-cluster configuration: {e}"))?
     } else {
         let kubeconfig = match &cluster.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path).map_err(|e| format!("kubeconfig {}: {}", path.display(), chain(&e)))?,
-            None => Kubeconfig::read().map_err(|e| format!("default kubeconfig: {}", chain(&e)))?,
+            Some(path) => Kubeconfig::read_from(path).map_err(|e| format!("kubeconfig {}: {}", path.display(), portico_model::with_causes(&e)))?,
+            None => Kubeconfig::read().map_err(|e| format!("default kubeconfig: {}", portico_model::with_causes(&e)))?,
         };
         let options = KubeConfigOptions { context: cluster.context.clone(), ..Default::default() };
         Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| {
             let file = cluster.kubeconfig.as_ref().map_or("default kubeconfig".into(), |p| format!("kubeconfig {}", p.display()));
             match &cluster.context {
-                Some(c) => format!("{file}, context {c:?}: {}", chain(&e)),
-                None => format!("{file}: {}", chain(&e)),
+                Some(c) => format!("{file}, context {c:?}: {}", portico_model::with_causes(&e)),
+                None => format!("{file}: {}", portico_model::with_causes(&e)),
             }
         })?
     };
@@ -155,22 +155,7 @@ fn describe(e: &kube::Error) -> String {
             s
         }
         kube::Error::SerdeError(inner) => format!("malformed response: {inner}"),
-        other => chain(other),
+        other => portico_model::with_causes(other),
     }
 }
 
-/// An error with its sources, since transport errors keep the useful part (connection refused)
-/// several levels down.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = inner.source();
-    }
-    s
-}
