@@ -93,3 +93,6 @@ mod hardening;
 
 #[path = "api/conformance.rs"]
 mod conformance;
+
+#[path = "api/stars.rs"]
+mod stars;

@@ -68,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboards", get(pages::dashboards::page))
         .route("/audit", get(pages::audit::page))
         .route("/audit.csv", get(pages::audit::csv))
+        .route("/me", get(pages::me::page))
+        .route("/catalog/{namespace}/{kind}/{name}/star", axum::routing::post(pages::me::star))
         .route("/login", get(pages::sign_in::page))
         .route("/auth/sign-in", get(pages::sign_in::start))
         .route("/auth/callback", get(pages::sign_in::callback))

@@ -9,6 +9,7 @@ pub(crate) mod entity;
 pub(crate) mod entity_actions;
 pub(crate) mod graph;
 pub(crate) mod history;
+pub(crate) mod me;
 pub(crate) mod home;
 pub(crate) mod query;
 pub(crate) mod register;

@@ -40,6 +40,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "unregister.html",
     "audit.html",
     "login.html",
+    "me.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

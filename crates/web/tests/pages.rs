@@ -11,6 +11,8 @@ mod bad_input;
 mod security;
 #[path = "pages/entity.rs"]
 mod entity;
+#[path = "pages/me.rs"]
+mod me;
 
 use common::{WebApp, plain};
 use snapshot::assert_snapshot;

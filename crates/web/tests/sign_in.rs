@@ -163,6 +163,15 @@ async fn a_person_signs_in_with_the_provider_as_their_catalog_user_and_signs_out
     let html = plain(&page.text().await.unwrap());
     assert!(html.contains("Ada Lovelace") && html.contains("Sign out"), "the layout says who is signed in");
 
+    // My team: what she and team-a own, without picking a team.
+    let owned: Value = browser.get(format!("{url}/api/catalog/entities?filter=relations.ownedBy=group:default/team-a&fields=kind")).send().await.unwrap().json().await.unwrap();
+    let html = plain(&browser.get(format!("{url}/me")).send().await.unwrap().text().await.unwrap());
+    assert!(html.contains("Signed in as <strong>user:default/ada</strong>"), "{html}");
+    // Hers and her groups' (team-a and the groups above it): at least team-a's.
+    let count = owned.as_array().unwrap().len();
+    let shown: usize = html.split(" entities").next().and_then(|t| t.rsplit('>').next()).and_then(|n| n.trim().parse().ok()).unwrap_or(0);
+    assert!(shown >= count && html.contains(r#"href="/catalog/default/component/artist-lookup""#), "{shown} < {count}: {html}");
+
     // Her sessions: this one, current.
     let sessions: Value = browser.get(format!("{url}/api/v1/sessions")).send().await.unwrap().json().await.unwrap();
     let items = sessions["items"].as_array().unwrap();

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{analytics, analyze, audit, discovery, entities, facets, health, locations, query, refresh, saved_queries, sessions, tokens, v1};
+use super::{analytics, analyze, audit, discovery, entities, facets, health, locations, query, refresh, saved_queries, sessions, stars, tokens, v1};
 use crate::AppState;
 use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
 
@@ -55,6 +55,9 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         tokens::me,
         sessions::list,
         sessions::revoke,
+        stars::list,
+        stars::star,
+        stars::unstar,
         audit::list,
         analytics::series,
         discovery::sources,

@@ -80,6 +80,9 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         // One's own sessions; a token admin's are everyone's (the handler asks).
         (true, _, "/api/v1/sessions") => Need::Identity,
         (_, "DELETE", "/api/v1/sessions/{id}") => Need::Identity,
+        // One's own stars, of entities one may read.
+        (true, _, "/api/v1/me/stars") => Need::Identity,
+        (_, "PUT" | "DELETE", "/api/v1/me/stars/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
         (true, _, "/api/v1/audit") => P(AuditRead, NONE),
         _ => return None,
     })

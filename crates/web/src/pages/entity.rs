@@ -106,6 +106,8 @@ struct ErrorLine {
 #[derive(Serialize)]
 struct EntityPage {
     nav: &'static str,
+    /// Whether the person asking starred it.
+    starred: bool,
     e: EntitySummary,
     about: About,
     relations: Vec<RelationGroup>,
@@ -147,7 +149,12 @@ struct FieldLine {
 
 const PARAMS: &[&str] = &["depth", "rel", "refreshed"];
 
-pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPath, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    axum::Extension(who): axum::Extension<std::sync::Arc<portico_server::auth::Principal>>,
+    EntityPath(r): EntityPath,
+    RawQuery(raw): RawQuery,
+) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), PARAMS)?;
     let options = GraphOptions::parse(&params, 1)?;
     let refreshed = match params.one("refreshed")? {
@@ -179,6 +186,7 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
         .filter(|p| !p.fields.is_empty());
     let has_docs = !state.discovery.docs(&key).await.map_err(|e| PageError::Internal(e.to_string()))?.is_empty();
     let history = state.catalog.store().history(&key).await?;
+    let starred = state.catalog.store().stars(&who.subject).await?.iter().any(|s| s.entity_key == key);
     let mut errors = state.catalog.store().errors(Some(&key)).await?;
     // A file that no longer reads names no entity (its errors are the Location's that led to it):
     // they belong to the entities it held too.
@@ -191,6 +199,7 @@ pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPat
     let more_versions = history.len().saturating_sub(VERSIONS);
     let page = EntityPage {
         nav: "catalog",
+        starred,
         refreshed,
         provided,
         provenance,
