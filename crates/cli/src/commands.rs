@@ -7,6 +7,7 @@ mod bench_web;
 mod catalog;
 mod diff;
 mod discover;
+mod login;
 mod query;
 mod policy;
 mod serve;
@@ -27,6 +28,13 @@ pub struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, global = true)]
     log_json: bool,
+    /// A running Portico to talk to instead of the configured database (https, or http to this
+    /// machine): `query`, `token`, `audit`, `whoami`, `login` and `logout` work against it.
+    #[arg(long, global = true, env = "PORTICO_SERVER")]
+    server: Option<String>,
+    /// The API token for --server (else the one `portico login` saved for it).
+    #[arg(long, global = true, env = "PORTICO_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -80,6 +88,13 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Check a token with --server and save it for that server (from --token, PORTICO_TOKEN or
+    /// standard input).
+    Login,
+    /// Forget the token saved for --server.
+    Logout,
+    /// Who --server takes this command line for, and what it may do.
+    Whoami,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -87,16 +102,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = crate::config::Config::load(cli.config.as_deref())?;
     portico_model::yaml::configure(config.catalog.limits);
     match cli.command {
+        Command::Login => return login::login(cli.server.as_deref(), cli.token).await,
+        Command::Logout => return login::logout(cli.server.as_deref()),
+        _ => {}
+    }
+    let remote = cli.server.as_deref().map(|s| crate::remote::Remote::new(s, cli.token.clone())).transpose()?;
+    if let Some(remote) = &remote {
+        return match cli.command {
+            Command::Query(q) => query::query(config, Some(remote), q).await,
+            Command::Token(t) => token::remote(remote, t).await,
+            Command::Audit(a) => audit::list(config, Some(remote), a).await,
+            Command::Whoami => login::whoami(remote).await,
+            _ => anyhow::bail!("this command works on the configured database and has no --server mode; with --server: query, token, audit, whoami, login, logout"),
+        };
+    }
+    match cli.command {
+        Command::Login | Command::Logout => unreachable!("handled above"),
+        Command::Whoami => anyhow::bail!("whoami: which server? --server https://portico.example.com (or PORTICO_SERVER); the command line on the server's own database is its admin"),
         Command::Serve => serve::serve(config).await,
         Command::Demo { data_dir, port } => serve::demo(config, data_dir, port).await,
         Command::Catalog(c) => catalog::run(config, c).await,
         Command::Diff { from, to, json } => diff::diff(config, &from, to.as_deref(), json).await,
-        Command::Query(q) => query::query(config, q).await,
+        Command::Query(q) => query::query(config, None, q).await,
         Command::Discover(d) => discover::discover(config, d).await,
         Command::Drift { json } => discover::drift(config, json).await,
         Command::Token(t) => token::run(config, t).await,
         Command::Policy(p) => policy::run(config, p).await,
-        Command::Audit(a) => audit::list(config, a).await,
+        Command::Audit(a) => audit::list(config, None, a).await,
         Command::Bench(b) => bench::run(b).await,
     }
 }

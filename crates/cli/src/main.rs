@@ -4,6 +4,7 @@ mod commands;
 mod config;
 mod demo_files;
 mod output;
+mod remote;
 
 use std::process::ExitCode;
 

@@ -496,3 +496,101 @@ fn the_policy_how_to_answers_what_it_says() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("auth.policy.rules[1].when: 1:1:") && err.contains("usr"), "{err}");
 }
+
+/// Runs `portico` with `args` and `env`, with `input` on standard input: exit code, stdout,
+/// stderr.
+fn run_with<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)], input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut cmd = portico();
+    cmd.args(args).env_remove("PORTICO_SERVER").env_remove("PORTICO_TOKEN");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The command line against a running server: a token from a login saved per server (readable
+/// by its owner only), queries, tokens and the audit log through the API, the token's end, and
+/// refusals that say why.
+#[test]
+fn the_command_line_talks_to_a_remote_server_with_a_saved_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url) = start_demo(&["--port", "0", "--data-dir", dir.path().to_str().unwrap()], dir.path());
+    wait_ready(&url);
+    let creds = dir.path().join("creds/credentials.json");
+    let env = [("PORTICO_CREDENTIALS", creds.to_str().unwrap())];
+    let server = ["--server", url.as_str()];
+    let with = |more: &[&str]| server.iter().chain(more).map(|s| (*s).to_owned()).collect::<Vec<String>>();
+
+    // The demo's guest makes a token (on a server with sign-in, a person would).
+    let (code, secret, err) = run_with(&with(&["token", "create", "--name", "laptop", "--scope", "write"]), &env, "");
+    assert_eq!(code, 0, "{err}");
+    let secret = secret.trim().to_owned();
+    assert!(secret.starts_with("pt_") && err.contains("shown this once"), "{secret} {err}");
+
+    // Login reads it from standard input, checks it, and saves it for this server only.
+    let (code, out, err) = run_with(&with(&["login"]), &env, &format!("{secret}\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("Logged in to {url} as guest")), "{out}");
+    let saved = std::fs::read_to_string(&creds).unwrap();
+    assert!(saved.contains(&secret) && saved.contains(&url));
+    #[cfg(unix)]
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&creds).unwrap().permissions()) & 0o777, 0o600, "readable by its owner only");
+
+    let (code, out, err) = run_with(&with(&["whoami"]), &env, "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&format!("guest via token on {url}")) && out.contains("catalog.location.create"), "{out}");
+
+    // A query, answered by the server in the format asked.
+    let (code, out, err) = run_with(&with(&["query", "kind == 'System'", "-f", "spec.owner", "--format", "csv"]), &env, "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ref,spec.owner") && out.contains("system:default/"), "{out}");
+    let (code, _, err) = run_with(&with(&["query", "kind == "]), &env, "");
+    assert_ne!(code, 0);
+    assert!(err.contains("answered 400"), "a mistake in the expression is the server's 400, with its message: {err}");
+
+    // Tokens and the audit log through the API; the audit log names the token's owner.
+    let (code, out, err) = run_with(&with(&["token", "list"]), &env, "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("laptop") && out.contains("active"), "{out}");
+    let (code, out, err) = run_with(&with(&["audit", "--action", "token.", "--limit", "5"]), &env, "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("token.create") && out.contains("guest"), "{out}");
+
+    // Ended on the server: the saved token no longer works, and the command says why.
+    let id = {
+        let (_, out, _) = run_with(&with(&["token", "list", "--json"]), &env, "");
+        let tokens: serde_json::Value = serde_json::from_str(&out).unwrap();
+        tokens[0]["id"].as_str().unwrap().to_owned()
+    };
+    let (code, _, err) = run_with(&with(&["token", "revoke", &id]), &env, "");
+    assert_eq!(code, 0, "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, _, err) = run_with(&with(&["whoami"]), &env, "");
+    assert_eq!(code, 2);
+    assert!(err.contains("answered 401") && err.contains("was revoked"), "{err}");
+    let (code, _, err) = run_with(&with(&["whoami"]), &[("PORTICO_CREDENTIALS", creds.to_str().unwrap()), ("PORTICO_TOKEN", "pt_not-a-token")], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("answered 401") && err.contains("not valid"), "PORTICO_TOKEN wins over the saved one: {err}");
+
+    let (code, out, _) = run_with(&with(&["logout"]), &env, "");
+    assert_eq!(code, 0);
+    assert!(out.contains("no longer saved here"), "{out}");
+    assert!(!std::fs::read_to_string(&creds).unwrap().contains(&secret));
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    // Refused before anything is sent.
+    let (code, _, err) = run_with(&["--server", "http://portico.example.com", "whoami"], &env, "");
+    assert_eq!(code, 2);
+    assert!(err.contains("in clear"), "{err}");
+    let (code, _, err) = run_with(&["--server", "https://portico.example.com", "discover"], &env, "");
+    assert_eq!(code, 2);
+    assert!(err.contains("no --server mode"), "{err}");
+    let (code, _, err) = run_with(&["--server", url.as_str(), "login"], &env, "\n");
+    assert_eq!(code, 2);
+    assert!(err.contains("no token given"), "{err}");
+}

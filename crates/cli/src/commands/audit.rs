@@ -30,14 +30,19 @@ pub struct AuditArgs {
     csv: bool,
 }
 
-pub async fn list(config: crate::config::Config, args: AuditArgs) -> anyhow::Result<std::process::ExitCode> {
+pub async fn list(config: crate::config::Config, remote: Option<&crate::remote::Remote>, args: AuditArgs) -> anyhow::Result<std::process::ExitCode> {
     anyhow::ensure!((1..=10_000).contains(&args.limit), "--limit: must be from 1 to 10000");
     if let Some(o) = &args.outcome {
         anyhow::ensure!(matches!(o.as_str(), "allowed" | "denied" | "failed"), "--outcome: {o:?} is not one of allowed, denied, failed");
     }
-    let store = super::catalog::open_store(&config).await?;
-    let filter = portico_store::AuditFilter { actor: args.actor, action: args.action, outcome: args.outcome, limit: args.limit, ..Default::default() };
-    let events = store.list_audit(&filter).await?;
+    let events = match remote {
+        Some(remote) => remote_events(remote, &args).await?,
+        None => {
+            let store = super::catalog::open_store(&config).await?;
+            let filter = portico_store::AuditFilter { actor: args.actor.clone(), action: args.action.clone(), outcome: args.outcome.clone(), limit: args.limit, ..Default::default() };
+            store.list_audit(&filter).await?
+        }
+    };
     let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let rows: Vec<Vec<String>> = events
         .iter()
@@ -49,4 +54,28 @@ pub async fn list(config: crate::config::Config, args: AuditArgs) -> anyhow::Res
         println!("{}", crate::output::table(&["AT", "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAIL"], &rows));
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The events of `GET /api/v1/audit`, a page of at most 1000 at a time, up to `--limit`.
+async fn remote_events(remote: &crate::remote::Remote, args: &AuditArgs) -> anyhow::Result<Vec<AuditEvent>> {
+    let mut events: Vec<AuditEvent> = Vec::new();
+    let mut cursor: Option<String> = None;
+    while events.len() < args.limit as usize {
+        let page = (args.limit as usize - events.len()).min(1000);
+        let q = crate::remote::query(&[
+            ("actor", args.actor.clone()),
+            ("action", args.action.clone()),
+            ("outcome", args.outcome.clone()),
+            ("limit", Some(page.to_string())),
+            ("cursor", cursor.clone()),
+        ]);
+        let answer = remote.get(&format!("/api/v1/audit?{q}")).await?;
+        let items: Vec<AuditEvent> = serde_json::from_value(answer["items"].clone())?;
+        events.extend(items);
+        cursor = answer["nextCursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(events)
 }

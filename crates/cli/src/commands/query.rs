@@ -49,8 +49,11 @@ pub struct QueryArgs {
     format: Format,
 }
 
-pub async fn query(config: Config, args: QueryArgs) -> anyhow::Result<ExitCode> {
+pub async fn query(config: Config, remote: Option<&crate::remote::Remote>, args: QueryArgs) -> anyhow::Result<ExitCode> {
     let as_of = args.as_of.as_deref().map(|t| parse_time("--as-of", t)).transpose().map_err(anyhow::Error::msg)?;
+    if let Some(remote) = remote {
+        return query_remote(remote, args).await;
+    }
     let (catalog, _) = open(&config).await?;
     let query = match &args.saved {
         Some(name) => {
@@ -63,14 +66,7 @@ pub async fn query(config: Config, args: QueryArgs) -> anyhow::Result<ExitCode> 
         None => ExprQuery {
             expression: args.expression.unwrap_or_default(),
             fields: args.fields,
-            order_by: args
-                .order_by
-                .iter()
-                .map(|o| match o.strip_prefix("desc:") {
-                    Some(e) => OrderBy { expression: e.trim().to_owned(), desc: true },
-                    None => OrderBy { expression: o.trim().to_owned(), desc: false },
-                })
-                .collect(),
+            order_by: order_by(&args.order_by),
             group_by: args.group_by,
             offset: args.offset,
             limit: args.limit,
@@ -103,5 +99,50 @@ pub async fn query(config: Config, args: QueryArgs) -> anyhow::Result<ExitCode> 
         plan.evaluated,
         plan.elapsed_ms
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--order-by` values: an expression, `desc:` first for descending order.
+fn order_by(values: &[String]) -> Vec<OrderBy> {
+    values
+        .iter()
+        .map(|o| match o.strip_prefix("desc:") {
+            Some(e) => OrderBy { expression: e.trim().to_owned(), desc: true },
+            None => OrderBy { expression: o.trim().to_owned(), desc: false },
+        })
+        .collect()
+}
+
+/// The query asked of a server (`POST /api/v1/query`, or a saved query's run), answered in the
+/// format asked: the server renders tables and CSV as this command does.
+async fn query_remote(remote: &crate::remote::Remote, args: QueryArgs) -> anyhow::Result<ExitCode> {
+    let format = match args.format {
+        Format::Json => "json",
+        Format::Csv => "csv",
+        Format::Table => "table",
+    };
+    let (path, body) = match &args.saved {
+        Some(name) => (
+            format!("/api/v1/queries/{}/run?format={format}", form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()),
+            serde_json::json!({"limit": args.limit, "asOf": args.as_of}),
+        ),
+        None => (
+            format!("/api/v1/query?format={format}"),
+            serde_json::json!({
+                "expression": args.expression.unwrap_or_default(),
+                "fields": args.fields,
+                "orderBy": order_by(&args.order_by),
+                "groupBy": args.group_by,
+                "limit": args.limit,
+                "offset": args.offset,
+                "asOf": args.as_of,
+            }),
+        ),
+    };
+    let text = remote.send(reqwest::Method::POST, &path, Some(&body)).await?;
+    match args.format {
+        Format::Json => println!("{text}"),
+        _ => print!("{text}"),
+    }
     Ok(ExitCode::SUCCESS)
 }

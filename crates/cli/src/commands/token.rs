@@ -61,15 +61,7 @@ pub async fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCo
                 println!("{}", serde_json::to_string_pretty(&tokens)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), portico_catalog::format_time);
-            let rows: Vec<Vec<String>> = tokens
-                .iter()
-                .map(|t| {
-                    let status = if t.revoked_at.is_some() { "revoked" } else if t.expires_at.is_some_and(|e| e <= portico_catalog::now_ms()) { "expired" } else { "active" };
-                    vec![t.id.clone(), t.name.clone(), t.owner.clone(), t.scopes.join(","), status.to_owned(), time(t.expires_at), time(t.last_used_at)]
-                })
-                .collect();
-            println!("{}", crate::output::table(&["ID", "NAME", "OWNER", "SCOPES", "STATUS", "EXPIRES", "LAST USED"], &rows));
+            print_tokens(&tokens);
         }
         TokenCommand::Revoke { id } => {
             anyhow::ensure!(store.get_token(&id).await?.is_some(), "no token with id {id:?} (see `portico token list`)");
@@ -81,3 +73,42 @@ pub async fn run(config: Config, command: TokenCommand) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
+fn print_tokens(tokens: &[portico_store::ApiToken]) {
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), portico_catalog::format_time);
+    let rows: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|t| {
+            let status = if t.revoked_at.is_some() { "revoked" } else if t.expires_at.is_some_and(|e| e <= portico_catalog::now_ms()) { "expired" } else { "active" };
+            vec![t.id.clone(), t.name.clone(), t.owner.clone(), t.scopes.join(","), status.to_owned(), time(t.expires_at), time(t.last_used_at)]
+        })
+        .collect();
+    println!("{}", crate::output::table(&["ID", "NAME", "OWNER", "SCOPES", "STATUS", "EXPIRES", "LAST USED"], &rows));
+}
+
+/// `portico --server URL token …`: the same through `/api/v1/tokens`, as the token's owner.
+pub async fn remote(remote: &crate::remote::Remote, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TokenCommand::Create { name, scopes, expires_in_days, service, user } => {
+            let body = serde_json::json!({"name": name, "scopes": scopes, "expiresInDays": expires_in_days, "service": service, "user": user});
+            let answer: serde_json::Value = serde_json::from_str(&remote.send(reqwest::Method::POST, "/api/v1/tokens", Some(&body)).await?)?;
+            let token: portico_store::ApiToken = serde_json::from_value(answer["token"].clone())?;
+            println!("{}", answer["secret"].as_str().unwrap_or_default());
+            eprintln!("Created token {} ({:?}, owner {}, scopes {}) on {}. The secret above is shown this once.", token.id, token.name, token.owner, token.scopes.join(", "), remote.base);
+        }
+        TokenCommand::List { json } => {
+            let answer = remote.get("/api/v1/tokens").await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&answer["items"])?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let tokens: Vec<portico_store::ApiToken> = serde_json::from_value(answer["items"].clone())?;
+            print_tokens(&tokens);
+        }
+        TokenCommand::Revoke { id } => {
+            let path = format!("/api/v1/tokens/{}", form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>());
+            remote.send(reqwest::Method::DELETE, &path, None).await?;
+            eprintln!("Revoked token {id} on {}.", remote.base);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
