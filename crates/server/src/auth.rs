@@ -146,8 +146,13 @@ impl Default for Authorizer {
 }
 
 impl Authorizer {
-    /// The principal as the policy sees it: its User entity and groups from the catalog.
-    pub fn subject(&self, who: &Principal, graph: &SharedGraph) -> Subject {
+    /// The principal as the policy sees it: its User entity and groups from the catalog,
+    /// resolved at the first call for this principal.
+    pub fn subject<'a>(&self, who: &'a Principal, graph: &SharedGraph) -> &'a Subject {
+        who.resolved.0.get_or_init(|| self.resolve(who, graph))
+    }
+
+    fn resolve(&self, who: &Principal, graph: &SharedGraph) -> Subject {
         let identity = portico_auth::resolve(&graph.read(), &who.subject);
         // While the mode is `none`, the guest (and the tokens it made) may do everything.
         let admin = matches!(who.via, "bootstrap" | "cli")
@@ -180,7 +185,7 @@ impl Authorizer {
             return Ok(Decision { allowed: true, rule: None });
         }
         let subject = self.subject(who, graph);
-        let decision = self.policy.decide(&portico_auth::Question { subject: &subject, permission, entity, request }, graph);
+        let decision = self.policy.decide(&portico_auth::Question { subject, permission, entity, request }, graph);
         if decision.allowed {
             Ok(decision)
         } else {
@@ -215,34 +220,49 @@ pub struct Principal {
     /// The ID token's claims of a signed-in person (policies read them as `user.claims`).
     #[serde(skip)]
     pub claims: Option<Arc<serde_json::Value>>,
+    /// Its [`Subject`], resolved from the catalog at the first permission asked.
+    #[serde(skip)]
+    pub resolved: Resolved,
+}
+
+/// A principal's [`Subject`], resolved once per request: a request may ask several permissions
+/// (`/api/v1/me` asks every one), and each would otherwise walk the user's groups again.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved(Arc<std::sync::OnceLock<Subject>>);
+
+impl PartialEq for Resolved {
+    /// A cache: equal principals are equal whether or not it is filled.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Principal {
     /// The guest of `auth.mode: none`: every scope.
     pub fn guest() -> Self {
-        Self { subject: "guest".into(), via: "guest", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None, session_id: None, claims: None }
+        Self { subject: "guest".into(), via: "guest", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None, session_id: None, claims: None, resolved: Resolved::default() }
     }
 
     /// Whoever runs `portico token …` on the server's own data directory: an admin, as anyone
     /// who can read the database is.
     pub fn local_admin() -> Self {
-        Self { subject: "cli".into(), via: "cli", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None, session_id: None, claims: None }
+        Self { subject: "cli".into(), via: "cli", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None, session_id: None, claims: None, resolved: Resolved::default() }
     }
 
     /// A person or service recognised by a credential with `scopes` (what `portico policy
     /// explain` asks about).
     pub fn signed_in(subject: &str, scopes: Vec<Scope>) -> Self {
-        Self { subject: subject.to_owned(), via: "token", scopes, capabilities: Vec::new(), token_id: None, session_id: None, claims: None }
+        Self { subject: subject.to_owned(), via: "token", scopes, capabilities: Vec::new(), token_id: None, session_id: None, claims: None, resolved: Resolved::default() }
     }
 
     fn bootstrap() -> Self {
-        Self { subject: "bootstrap".into(), via: "bootstrap", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None, session_id: None, claims: None }
+        Self { subject: "bootstrap".into(), via: "bootstrap", scopes: vec![Scope::Admin], capabilities: Vec::new(), token_id: None, session_id: None, claims: None, resolved: Resolved::default() }
     }
 
     fn of_token(t: &portico_store::ApiToken) -> Self {
         let scopes = t.scopes.iter().filter_map(|s| s.parse().ok()).collect();
         let capabilities = t.scopes.iter().filter_map(|s| Permission::named(s)).collect();
-        Self { subject: t.owner.clone(), via: "token", scopes, capabilities, token_id: Some(t.id.clone()), session_id: None, claims: None }
+        Self { subject: t.owner.clone(), via: "token", scopes, capabilities, token_id: Some(t.id.clone()), session_id: None, claims: None, resolved: Resolved::default() }
     }
 
     /// Whether the principal's scopes hold `needed` (admin holds write, write holds read).

@@ -69,7 +69,7 @@ async fn check(gate: &Gate, req: Request, next: Next) -> Result<Response, ApiErr
     // route: a handler added without its permission is refused, never run unchecked.
     let Some(need) = (gate.table)(&method, &route) else { return Ok((gate.unlisted)(&method, req.uri().path())) };
     if need == Need::OwnSecret {
-        let caller = Principal { subject: "webhook".into(), via: "webhook", scopes: Vec::new(), capabilities: Vec::new(), token_id: None, session_id: None, claims: None };
+        let caller = Principal { subject: "webhook".into(), via: "webhook", scopes: Vec::new(), capabilities: Vec::new(), token_id: None, session_id: None, claims: None, resolved: Default::default() };
         return Ok(with_principal(req, caller, next).await);
     }
     let mode = state.auth.config.mode;

@@ -124,6 +124,7 @@ pub async fn principal_of(state: &AppState, secret: &str) -> Result<Result<Princ
         token_id: None,
         session_id: Some(session.id.clone()),
         claims: Some(Arc::new(claims)),
+        resolved: Default::default(),
     }))
 }
 

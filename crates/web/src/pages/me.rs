@@ -50,7 +50,7 @@ struct MePage {
 /// `GET /me`.
 pub(crate) async fn page(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), PARAMS)?;
-    let identity = state.auth.subject(&who, state.catalog.graph()).identity;
+    let identity = state.auth.subject(&who, state.catalog.graph()).identity.clone();
     let team = match params.one("team")?.map(str::trim).filter(|t| !t.is_empty()) {
         None => None,
         Some(t) => Some(
