@@ -11,7 +11,7 @@ pub mod tokens;
 
 pub use identity::{Identity, resolve};
 pub use permission::{Pattern, Permission, Resource};
-pub use policy::{Combine, DEFAULT_POLICY, Decision, Effect, Policy, PolicyConfig, Question, RequestInfo, RuleConfig, Subject};
+pub use policy::{Combine, DEFAULT_POLICY, Decision, Effect, Policy, PolicyConfig, PolicyEntity, Question, RequestInfo, RuleConfig, Subject};
 pub use sign_in::{MatchBy, UserMatch};
 pub use tokens::{Scope, equal_in_constant_time, hash_secret, mint_secret};
 

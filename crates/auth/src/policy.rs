@@ -208,35 +208,26 @@ impl Policy {
         if config.rules.is_empty() {
             return Ok(Self::default_policy());
         }
-        let vocabulary = vocabulary();
-        let limits = limits();
-        let mut rules = Vec::with_capacity(config.rules.len());
-        let mut names = std::collections::HashSet::new();
-        for (i, r) in config.rules.iter().enumerate() {
-            let at = format!("{field}.rules[{i}]");
-            if r.name.trim().is_empty() {
-                return Err(format!("{at}.name: must not be empty"));
-            }
-            if !names.insert(r.name.as_str()) {
-                return Err(format!("{at}.name: {:?} is used by an earlier rule", r.name));
-            }
-            if r.permissions.is_empty() {
-                return Err(format!("{at}.permissions: name at least one permission (or \"*\")"));
-            }
-            let patterns = r
-                .permissions
-                .iter()
-                .enumerate()
-                .map(|(j, p)| Pattern::parse(p).map_err(|e| format!("{at}.permissions[{j}]: {e}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            let when = match &r.when {
-                None => None,
-                Some(source) => Some(Expr::compile(source, &vocabulary, &limits).map_err(|e| format!("{at}.when: {e}"))?),
-            };
-            let reads = Reads::of(when.as_ref());
-            rules.push(Rule { name: r.name.clone(), effect: r.effect, patterns, when, reads });
+        Ok(Self { combine: config.combine, rules: compile_rules(&config.rules, field, "")? })
+    }
+
+    /// The policy of `config` (or the default one) with the rules of `Policy` entities ahead of
+    /// its own, in the order given; each named `<entity>/<rule>`, and a mistake named
+    /// `<entity> spec.rules[i]…`. With `firstMatch`, an entity's rule decides before the
+    /// configured ones; with `denyOverrides`, its denials win.
+    pub fn with_entities(config: &PolicyConfig, field: &str, entities: &[PolicyEntity]) -> Result<Self, String> {
+        let base = Self::compile(config, field)?;
+        let mut rules = Vec::new();
+        for e in entities {
+            rules.extend(compile_rules(&e.rules, &format!("{} spec", e.reference), &format!("{}/", e.reference))?);
         }
+        rules.extend(base.rules);
         Ok(Self { combine: config.combine, rules })
+    }
+
+    /// The rules' names, in the order they are asked.
+    pub fn rule_names(&self) -> Vec<&str> {
+        self.rules.iter().map(|r| r.name.as_str()).collect()
     }
 
     /// [`DEFAULT_POLICY`], compiled.
@@ -336,6 +327,47 @@ impl Variables {
         ctx.add_variable_from_value("request", self.request);
         ctx
     }
+}
+
+/// A `Policy` entity's rules, to put ahead of the configured ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyEntity {
+    /// Its reference (`policy:default/production-freeze`).
+    pub reference: String,
+    pub rules: Vec<RuleConfig>,
+}
+
+/// Compiles rules; `field` names where they are for errors, `prefix` goes before each name.
+fn compile_rules(config: &[RuleConfig], field: &str, prefix: &str) -> Result<Vec<Rule>, String> {
+    let vocabulary = vocabulary();
+    let limits = limits();
+    let mut rules = Vec::with_capacity(config.len());
+    let mut names = std::collections::HashSet::new();
+    for (i, r) in config.iter().enumerate() {
+        let at = format!("{field}.rules[{i}]");
+        if r.name.trim().is_empty() {
+            return Err(format!("{at}.name: must not be empty"));
+        }
+        if !names.insert(r.name.as_str()) {
+            return Err(format!("{at}.name: {:?} is used by an earlier rule", r.name));
+        }
+        if r.permissions.is_empty() {
+            return Err(format!("{at}.permissions: name at least one permission (or \"*\")"));
+        }
+        let patterns = r
+            .permissions
+            .iter()
+            .enumerate()
+            .map(|(j, p)| Pattern::parse(p).map_err(|e| format!("{at}.permissions[{j}]: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let when = match &r.when {
+            None => None,
+            Some(source) => Some(Expr::compile(source, &vocabulary, &limits).map_err(|e| format!("{at}.when: {e}"))?),
+        };
+        let reads = Reads::of(when.as_ref());
+        rules.push(Rule { name: format!("{prefix}{}", r.name), effect: r.effect, patterns, when, reads });
+    }
+    Ok(rules)
 }
 
 fn eval(ctx: &Context<'_, '_>, expr: &Expr) -> Result<bool, portico_expr::ExprError> {

@@ -219,3 +219,24 @@ fn a_sign_in_matches_exactly_one_user_by_the_configured_claim() {
     assert!(by(MatchBy::Annotation, None).validate("at").unwrap_err().starts_with("at.annotation"));
     assert!(by(MatchBy::Email, Some("x")).validate("at").unwrap_err().contains("only used with"));
 }
+
+#[test]
+fn the_rules_of_policy_entities_go_ahead_of_the_configured_ones_and_their_mistakes_name_them() {
+    let g = catalog();
+    let freeze = PolicyEntity {
+        reference: "policy:default/freeze".into(),
+        rules: vec![RuleConfig { name: "no-deletes".into(), effect: Effect::Deny, permissions: vec!["catalog.entity.delete".into()], when: None }],
+    };
+    let policy = Policy::with_entities(&PolicyConfig::default(), "auth.policy", std::slice::from_ref(&freeze)).unwrap();
+    assert_eq!(policy.rule_names()[0], "policy:default/freeze/no-deletes");
+    assert!(policy.rule_names().len() > 1, "the default policy's rules follow");
+    let mut admin = signed_in(&g, "user:default/ada");
+    admin.admin = true;
+    let d = allowed(&policy, &g, &admin, Permission::EntityDelete, Some("component:default/cart"));
+    assert!(!d.allowed && d.rule.as_deref() == Some("policy:default/freeze/no-deletes"), "{d:?}");
+    assert!(allowed(&policy, &g, &admin, Permission::EntityRefresh, Some("component:default/cart")).allowed, "other permissions as before");
+
+    let broken = PolicyEntity { rules: vec![RuleConfig { when: Some("entity.spec.lifecycle = 'x'".into()), ..freeze.rules[0].clone() }], ..freeze };
+    let err = Policy::with_entities(&PolicyConfig::default(), "auth.policy", &[broken]).unwrap_err();
+    assert!(err.starts_with("policy:default/freeze spec.rules[0].when: 1:"), "{err}");
+}

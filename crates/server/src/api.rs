@@ -11,6 +11,7 @@ pub(crate) mod facets;
 pub(crate) mod health;
 pub(crate) mod locations;
 pub(crate) mod openapi;
+pub(crate) mod policy;
 pub(crate) mod query;
 pub(crate) mod refresh;
 pub(crate) mod saved_queries;
@@ -40,7 +41,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/api/catalog", catalog)
         .nest(
             "/api/v1",
-            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(audit::router()),
+            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(policy::router()).merge(audit::router()),
         )
         .merge(openapi::router())
         .merge(health::router())

@@ -9,6 +9,7 @@
 pub mod gate;
 pub mod limit;
 pub mod oidc;
+pub mod policy_entities;
 pub mod recent;
 pub mod routes;
 pub mod session;
@@ -43,6 +44,9 @@ pub struct AuthConfig {
     pub admin_groups: Vec<String>,
     /// The rules that decide permissions; none: the default policy.
     pub policy: PolicyConfig,
+    /// Locations whose `Policy` entities count (`file:/srv/catalog/policies.yaml`, a bare path,
+    /// or `url:https://…`); Policy entities from anywhere else are ignored.
+    pub policy_locations: Vec<String>,
     pub audit: AuditConfig,
 }
 
@@ -86,6 +90,7 @@ impl std::fmt::Debug for AuthConfig {
             .field("sessions", &self.sessions)
             .field("admin_groups", &self.admin_groups)
             .field("policy", &self.policy)
+            .field("policy_locations", &self.policy_locations)
             .field("audit", &self.audit)
             .finish()
     }
@@ -120,7 +125,16 @@ impl AuthConfig {
             (_, None) => None,
         };
         let policy = Policy::compile(&self.policy, "auth.policy")?;
-        Ok(Authorizer { config: self.clone(), policy, oidc, failures: limit::FailureLimit::default(), tokens: recent::Recent::default(), sessions: recent::Recent::default() })
+        Ok(Authorizer {
+            config: self.clone(),
+            policy: std::sync::RwLock::new(Arc::new(policy)),
+            policy_fingerprint: std::sync::Mutex::default(),
+            policy_load: std::sync::RwLock::default(),
+            oidc,
+            failures: limit::FailureLimit::default(),
+            tokens: recent::Recent::default(),
+            sessions: recent::Recent::default(),
+        })
     }
 }
 
@@ -128,7 +142,11 @@ impl AuthConfig {
 #[derive(Debug)]
 pub struct Authorizer {
     pub config: AuthConfig,
-    policy: Policy,
+    /// The rules in force: the configured ones, with those of trusted Policy entities ahead.
+    policy: std::sync::RwLock<Arc<Policy>>,
+    /// The Policy entities (reference and content hash) of the last load.
+    policy_fingerprint: std::sync::Mutex<Option<Vec<(String, String)>>>,
+    policy_load: std::sync::RwLock<policy_entities::PolicyLoad>,
     /// Failed authentications per client address.
     pub failures: limit::FailureLimit,
     /// The OpenID Connect provider people sign in with, when configured.
@@ -146,6 +164,11 @@ impl Default for Authorizer {
 }
 
 impl Authorizer {
+    /// The rules in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
     /// The principal as the policy sees it: its User entity and groups from the catalog,
     /// resolved at the first call for this principal.
     pub fn subject<'a>(&self, who: &'a Principal, graph: &SharedGraph) -> &'a Subject {
@@ -185,7 +208,7 @@ impl Authorizer {
             return Ok(Decision { allowed: true, rule: None });
         }
         let subject = self.subject(who, graph);
-        let decision = self.policy.decide(&portico_auth::Question { subject, permission, entity, request }, graph);
+        let decision = self.policy().decide(&portico_auth::Question { subject, permission, entity, request }, graph);
         if decision.allowed {
             Ok(decision)
         } else {

@@ -58,6 +58,8 @@ impl Application {
     pub async fn build_with(state: AppState, addr: SocketAddr, router: Router) -> io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        // Policy entities of the catalog join the configured rules, now and as they change.
+        crate::auth::policy_entities::follow(&state);
         Ok(Self { listener, addr, router, state, config: ServerConfig::default() })
     }
 

@@ -96,3 +96,6 @@ mod conformance;
 
 #[path = "api/stars.rs"]
 mod stars;
+
+#[path = "api/policy_entities.rs"]
+mod policy_entities;

@@ -57,6 +57,15 @@ pub async fn run(config: Config, command: PolicyCommand) -> anyhow::Result<ExitC
                 .ok_or_else(|| anyhow::anyhow!("--permission: {permission:?} is not a permission (see `portico policy check`)"))?;
             let scope: Scope = scope.parse().map_err(|e: String| anyhow::anyhow!("--scope: {e}"))?;
             let (catalog, _) = open(&config).await?;
+            // The catalog's Policy entities from trusted locations count, as on the server.
+            if let Some(load) = auth.load_policies(&catalog.read()) {
+                if let Some(e) = &load.error {
+                    anyhow::bail!("the Policy entities do not compile (the server keeps the rules it had): {e}");
+                }
+                for i in &load.ignored {
+                    eprintln!("ignored: {}: {}", i.reference, i.reason);
+                }
+            }
             let key = match &entity {
                 None => None,
                 Some(r) => {

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{analytics, analyze, audit, discovery, entities, facets, health, locations, query, refresh, saved_queries, sessions, stars, tokens, v1};
+use super::{analytics, analyze, audit, discovery, entities, facets, health, locations, query, refresh, policy, saved_queries, sessions, stars, tokens, v1};
 use crate::AppState;
 use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
 
@@ -58,6 +58,7 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         stars::list,
         stars::star,
         stars::unstar,
+        policy::policy,
         audit::list,
         analytics::series,
         discovery::sources,

@@ -80,6 +80,8 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         // One's own sessions; a token admin's are everyone's (the handler asks).
         (true, _, "/api/v1/sessions") => Need::Identity,
         (_, "DELETE", "/api/v1/sessions/{id}") => Need::Identity,
+        // The rules in force: for those who may read the audit log.
+        (true, _, "/api/v1/policy") => P(AuditRead, NONE),
         // One's own stars, of entities one may read.
         (true, _, "/api/v1/me/stars") => Need::Identity,
         (_, "PUT" | "DELETE", "/api/v1/me/stars/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
