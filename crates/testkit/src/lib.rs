@@ -3,6 +3,7 @@
 //! `portico bench` share, and real git repositories ([`repos`]) for discovery tests and benchmarks.
 
 pub mod oidc;
+pub mod oidc_forger;
 pub mod repos;
 pub mod synth;
 pub mod tfstate;

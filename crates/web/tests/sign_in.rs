@@ -182,6 +182,7 @@ async fn a_person_signs_in_with_the_provider_as_their_catalog_user_and_signs_out
     // The audit log has the sign-in.
     let audit = app.state.catalog.store().list_audit(&portico_store::AuditFilter { action: Some("sign-in".into()), limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(audit.iter().map(|e| (e.actor.as_str(), e.outcome.as_str())).collect::<Vec<_>>(), [("user:default/ada", "allowed")]);
+    assert!(audit[0].detail.as_deref().unwrap_or_default().contains("from 127.0.0.1"), "where from: {:?}", audit[0].detail);
 
     // Sign-out: the session ends here, and the browser goes to the provider's end-session page
     // with the ID token as a hint, to come back to the sign-in page.
@@ -410,4 +411,54 @@ async fn policies_read_the_claims_of_the_person_signed_in() {
     let body: Value = refused.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("user:default/bob may not audit.read"), "{body}");
     assert_eq!(bob.get(format!("{}/api/catalog/entities", app.url)).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_id_tokens_are_refused_each_with_its_reason() {
+    // A provider that forges what it is told (a real one would not sign these).
+    let forger = portico_testkit::oidc_forger::Forger::start().await;
+    let port = free_port();
+    let portal = format!("http://127.0.0.1:{port}");
+    let mut auth = AuthConfig {
+        mode: AuthMode::Oidc,
+        oidc: Some(OidcConfig { issuer: forger.issuer.clone(), client_id: "portico".into(), client_secret: Some("s".into()), redirect_url: Some(format!("{portal}/auth/callback")), ..OidcConfig::default() }),
+        ..AuthConfig::default()
+    };
+    auth.sessions = SessionConfig::default();
+    let app = WebApp::spawn_with_auth(TestDb::sqlite().await, port, auth).await;
+    app.import("people", PEOPLE).await;
+    use portico_testkit::oidc_forger::Forgery::*;
+    for (forgery, reason) in [
+        (Expired, "expired"),
+        (IssuedInTheFuture, "issued in the future"),
+        (WrongAudience, "audience"),
+        (WrongIssuer, "issuer"),
+        (Unsigned, "signature"),
+        (OtherKey, "signature"),
+        (WrongNonce, "nonce"),
+    ] {
+        forger.forge(forgery);
+        let landing = oidc::sign_in(&oidc::browser(), &portal, &format!("{portal}/auth/sign-in"), "ada").await;
+        let body = plain(&landing.body);
+        assert_eq!(landing.status, 401, "{forgery:?}: {body}");
+        let message = body.split("class=\"message\">").nth(1).and_then(|m| m.split('<').next()).unwrap_or_default().to_owned();
+        assert!(message.starts_with("the sign-in could not be verified") && message.to_lowercase().contains(reason), "{forgery:?}: {message}");
+        assert!(landing.set_cookie("portico_session").is_none(), "{forgery:?}: no session");
+    }
+    // The control: the same provider's honest token signs Ada in.
+    forger.forge(Honest);
+    let landing = oidc::sign_in(&oidc::browser(), &portal, &format!("{portal}/auth/sign-in"), "ada").await;
+    assert_eq!(landing.status, 303, "{}", landing.body);
+    assert!(landing.set_cookie("portico_session").is_some());
+
+    // A session cookie made up, or tampered with by one character, signs nobody in.
+    let good = pair(&landing.set_cookie("portico_session").unwrap());
+    let mut tampered = good.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'a' { 'b' } else { 'a' });
+    for cookie in [tampered.as_str(), "portico_session=ps_made-up", "portico_session="] {
+        let (status, body) = me_with_cookie(&portal, cookie).await;
+        assert_eq!(status, 401, "{cookie}: {body}");
+    }
+    assert_eq!(me_with_cookie(&portal, &good).await.0, 200);
 }

@@ -317,7 +317,11 @@ impl Oidc {
 
     /// Verifies an ID token; with no nonce to compare (a refresh), none is required.
     fn verify(&self, client: &Client, id_token: &CoreIdToken, nonce: Option<&Nonce>) -> Result<Value, SignInError> {
-        let verifier = client.id_token_verifier();
+        // A token issued more than five minutes ahead of this clock is not valid yet.
+        let verifier = client.id_token_verifier().set_issue_time_verifier_fn(|iat| {
+            let skew = chrono::Utc::now() + chrono::Duration::minutes(5);
+            if iat > skew { Err(format!("issued in the future ({iat})")) } else { Ok(()) }
+        });
         let checked = match nonce {
             Some(n) => id_token.claims(&verifier, n).map(|_| ()),
             None => id_token.claims(&verifier, |_: Option<&Nonce>| Ok(())).map(|_| ()),

@@ -117,13 +117,14 @@ pub(crate) async fn callback(State(state): State<AppState>, Peer(ip): Peer, head
     let oidc = oidc(&state)?;
     let secure = oidc.config.secure();
     let outcome = finish(&state, oidc, &headers, q).await;
+    let from = from(ip, &headers);
     let actor = |subject: Option<&str>| subject.map_or_else(|| ip.map_or_else(|| "address:unknown".to_owned(), |ip| format!("address:{ip}")), str::to_owned);
     match outcome {
         Err((subject, e)) => {
             if let Some(ip) = ip {
                 state.auth.failures.fail(ip);
             }
-            record(&state, AuditEvent::of(actor(subject.as_deref()), "session", "sign-in", subject.clone(), "denied").with(Some(e.status().as_u16()), None, e.to_string())).await;
+            record(&state, AuditEvent::of(actor(subject.as_deref()), "session", "sign-in", subject.clone(), "denied").with(Some(e.status().as_u16()), None, format!("{e} ({from})"))).await;
             let mut response = e.into_response();
             response.headers_mut().append(header::SET_COOKIE, session::set_cookie(SIGN_IN_COOKIE, "", "/auth", 0, secure));
             Ok(response)
@@ -135,7 +136,7 @@ pub(crate) async fn callback(State(state): State<AppState>, Peer(ip): Peer, head
             }
             let origin = session::Origin { address: ip.map(|i| i.to_string()), user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned) };
             let (started, secret) = session::start(&state, &subject, &signed_in, origin).await?;
-            record(&state, AuditEvent::of(subject.clone(), "session", "sign-in", Some(subject.clone()), "allowed").with(Some(303), None, format!("session {}", started.id))).await;
+            record(&state, AuditEvent::of(subject.clone(), "session", "sign-in", Some(subject.clone()), "allowed").with(Some(303), None, format!("session {} ({from})", started.id))).await;
             let mut response = Redirect::to(&attempt.return_to).into_response();
             let max_age = state.auth.config.sessions.max_age_seconds;
             let h = response.headers_mut();
@@ -144,6 +145,12 @@ pub(crate) async fn callback(State(state): State<AppState>, Peer(ip): Peer, head
             Ok(response)
         }
     }
+}
+
+/// Where a request came from, for the audit log: the address and the browser.
+fn from(ip: Option<IpAddr>, headers: &HeaderMap) -> String {
+    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("no user agent");
+    format!("from {}, {}", ip.map_or_else(|| "an unknown address".to_owned(), |i| i.to_string()), agent.chars().take(200).collect::<String>())
 }
 
 type Finished = (String, SignInAttempt, portico_server::auth::oidc::SignedIn);
@@ -181,7 +188,7 @@ async fn finish(state: &AppState, oidc: &portico_server::auth::oidc::Oidc, heade
 
 /// `POST /logout`: ends the session here, then at the provider (if it can), which sends the
 /// browser back to the sign-in page.
-pub(crate) async fn logout(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>, headers: HeaderMap) -> Result<Response, PageError> {
+pub(crate) async fn logout(State(state): State<AppState>, Peer(ip): Peer, Extension(who): Extension<Arc<Principal>>, headers: HeaderMap) -> Result<Response, PageError> {
     let secure = state.auth.oidc.as_ref().is_some_and(|o| o.config.secure());
     let ended = match session::cookie(&headers, session::cookie_name(secure)) {
         Some(secret) => session::end(&state, secret).await?,
@@ -192,7 +199,7 @@ pub(crate) async fn logout(State(state): State<AppState>, Extension(who): Extens
         _ => None,
     };
     if let Some(s) = &ended {
-        record(&state, AuditEvent::of(who.subject.clone(), who.via, "sign-out", Some(s.subject.clone()), "allowed").with(Some(303), None, format!("session {}", s.id))).await;
+        record(&state, AuditEvent::of(who.subject.clone(), who.via, "sign-out", Some(s.subject.clone()), "allowed").with(Some(303), None, format!("session {} ({})", s.id, from(ip, &headers)))).await;
     }
     let mut response = Redirect::to(next.as_deref().unwrap_or("/login?signedOut=1")).into_response();
     response.headers_mut().append(header::SET_COOKIE, session::set_cookie(session::cookie_name(secure), "", "/", 0, secure));
