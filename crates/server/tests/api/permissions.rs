@@ -250,3 +250,40 @@ async fn in_token_mode_every_request_needs_a_credential() {
     let res = with(&app, reqwest::Method::GET, "/api/v1/audit", &breanna).send().await.unwrap();
     error(res, 403, "NotAllowedError", "GET").await;
 }
+
+/// Claiming what is someone else's through a new location: Breanna (team-a) registers a file
+/// that redefines team-b's podcast-api as team-a's, and her own User as a member of team-b (the
+/// admins). The catalog keeps the first claim of each entity: nothing changes owner or
+/// membership, her location gets a conflict error for each, and she still may not touch
+/// team-b's component nor act as an admin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_location_that_claims_another_teams_entity_or_its_registrants_membership_changes_nothing() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let file = root.join("catalog-info.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {name: podcast-api}\nspec: {type: service, lifecycle: production, owner: team-a}\n---\n\
+             apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: breanna.davison}\nspec: {memberOf: [team-b]}\n",
+        )
+        .unwrap();
+        let auth = AuthConfig { bootstrap_token: Some(BOOTSTRAP.into()), admin_groups: vec!["group:default/team-b".into()], ..Default::default() };
+        let app = TestApp::spawn_setup(db, Setup { examples: true, roots: vec![root], auth, ..Setup::default() }).await;
+        let breanna = token_of(&app, BREANNA).await;
+        let body = json!({"type": "file", "target": file.display().to_string()});
+        let res = with(&app, reqwest::Method::POST, "/api/catalog/locations", &breanna).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{b}: anyone signed in may register a location");
+
+        let api = json(app.get("/api/catalog/entities/by-name/component/default/podcast-api").await, 200).await;
+        assert_eq!(api["spec"]["owner"], "team-b", "{b}: the first claim stands");
+        let errors = json(app.get("/api/v1/errors?entityRef=component:default/podcast-api").await, 200).await;
+        assert!(errors["items"].to_string().contains("conflict"), "{b}: the conflict is recorded: {errors}");
+        let me = json(with(&app, reqwest::Method::GET, "/api/v1/me", &breanna).send().await.unwrap(), 200).await;
+        assert_eq!(me["admin"], false, "{b}: her own file does not make her a member of team-b: {me}");
+        assert!(!me["user"]["groups"].as_array().unwrap().contains(&json!("group:default/team-b")), "{b}: {me}");
+        let message = error(refresh(&app, &breanna, "component:default/podcast-api").await, 403, "NotAllowedError", "POST").await;
+        assert!(message.contains("may not catalog.entity.refresh"), "{b}: {message}");
+    }
+}
