@@ -72,7 +72,7 @@ rules:
     when: user.signedIn
   - name: signed-in-contribute
     effect: allow
-    permissions: [catalog.location.create, query.saved.create, token.create, token.read, token.revoke]
+    permissions: [query.saved.create, token.create, token.read, token.revoke]
     when: user.signedIn
   - name: owners-edit
     effect: allow

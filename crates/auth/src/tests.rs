@@ -69,7 +69,8 @@ fn the_default_policy_lets_owners_edit_and_everyone_signed_in_read() {
     let yes = |s: &Subject, p, e: Option<&str>| allowed(&policy, &g, s, p, e).allowed;
 
     assert!(yes(&ada, Permission::EntityRead, None));
-    assert!(yes(&ada, Permission::LocationCreate, None));
+    assert!(yes(&ada, Permission::SavedQueryCreate, None));
+    assert!(!yes(&ada, Permission::LocationCreate, None), "a location can declare Users: admins only");
     assert!(yes(&ada, Permission::EntityDelete, Some("component:default/cart")), "her team owns it");
     assert!(yes(&ada, Permission::EntityRefresh, Some("component:default/billing")), "her team's parent owns it");
     assert!(!yes(&ada, Permission::EntityDelete, Some("component:default/search")), "Bob's");

@@ -49,7 +49,8 @@ async fn owners_edit_what_their_groups_own_admins_do_the_rest_and_the_audit_log_
         assert_eq!(me["user"]["ref"], BREANNA, "{b}");
         assert_eq!(me["user"]["groups"], json!(["group:default/acme-corp", "group:default/backstage", "group:default/infrastructure", "group:default/team-a"]), "{b}");
         assert_eq!(me["admin"], false, "{b}");
-        assert!(me["permissions"].as_array().unwrap().contains(&json!("catalog.location.create")), "{b}: {me}");
+        assert!(me["permissions"].as_array().unwrap().contains(&json!("query.saved.create")), "{b}: {me}");
+        assert!(!me["permissions"].as_array().unwrap().contains(&json!("catalog.location.create")), "{b}: registering locations is the admins' by default: {me}");
         assert!(!me["permissions"].as_array().unwrap().contains(&json!("audit.read")), "{b}: {me}");
         let me = json(with(&app, reqwest::Method::GET, "/api/v1/me", &amelia).send().await.unwrap(), 200).await;
         assert_eq!(me["admin"], true, "{b}: team-b is the admin group");
@@ -251,6 +252,19 @@ async fn in_token_mode_every_request_needs_a_credential() {
     error(res, 403, "NotAllowedError", "GET").await;
 }
 
+/// The default policy keeps location registration for admins: a location can declare Users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn by_default_only_admins_register_locations() {
+    let db = TestDb::sqlite().await;
+    let app = spawn(db, None).await;
+    let (breanna, amelia) = (token_of(&app, BREANNA).await, token_of(&app, AMELIA).await);
+    let body = json!({"type": "file", "target": "/nowhere/catalog-info.yaml"});
+    let message = error(with(&app, reqwest::Method::POST, "/api/catalog/locations", &breanna).json(&body).send().await.unwrap(), 403, "NotAllowedError", "POST").await;
+    assert!(message.contains("may not catalog.location.create"), "{message}");
+    let res = with(&app, reqwest::Method::POST, "/api/catalog/locations", &amelia).json(&body).send().await.unwrap();
+    assert_ne!(res.status(), 403, "an admin passes the policy (and then the file is not found)");
+}
+
 /// Claiming what is someone else's through a new location: Breanna (team-a) registers a file
 /// that redefines team-b's podcast-api as team-a's, and her own User as a member of team-b (the
 /// admins). The catalog keeps the first claim of each entity: nothing changes owner or
@@ -269,12 +283,18 @@ async fn a_location_that_claims_another_teams_entity_or_its_registrants_membersh
              apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata: {name: breanna.davison}\nspec: {memberOf: [team-b]}\n",
         )
         .unwrap();
-        let auth = AuthConfig { bootstrap_token: Some(BOOTSTRAP.into()), admin_groups: vec!["group:default/team-b".into()], ..Default::default() };
+        // By default only admins register locations; this server lets everyone signed in.
+        let policy = json!({"rules": [
+            {"name": "admins", "effect": "allow", "permissions": ["*"], "when": "user.admin"},
+            {"name": "everyone-registers", "effect": "allow", "permissions": ["catalog.location.create", "catalog.entity.read", "catalog.location.read", "query.run"], "when": "user.signedIn"},
+            {"name": "owners-edit", "effect": "allow", "permissions": ["catalog.entity.refresh"], "when": "entity != null && user.owners.exists(o, entity.has_relation('ownedBy', o))"},
+        ]});
+        let auth = AuthConfig { bootstrap_token: Some(BOOTSTRAP.into()), admin_groups: vec!["group:default/team-b".into()], policy: serde_json::from_value(policy).unwrap(), ..Default::default() };
         let app = TestApp::spawn_setup(db, Setup { examples: true, roots: vec![root], auth, ..Setup::default() }).await;
         let breanna = token_of(&app, BREANNA).await;
         let body = json!({"type": "file", "target": file.display().to_string()});
         let res = with(&app, reqwest::Method::POST, "/api/catalog/locations", &breanna).json(&body).send().await.unwrap();
-        assert_eq!(res.status(), 201, "{b}: anyone signed in may register a location");
+        assert_eq!(res.status(), 201, "{b}: this policy lets anyone signed in register a location");
 
         let api = json(app.get("/api/catalog/entities/by-name/component/default/podcast-api").await, 200).await;
         assert_eq!(api["spec"]["owner"], "team-b", "{b}: the first claim stands");
