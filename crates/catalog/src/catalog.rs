@@ -224,6 +224,7 @@ impl Catalog {
         let plan_ms = planned.elapsed().as_millis();
         changes.replica = self.replica.clone();
         changes.location = location;
+        changes.actor = crate::actor::current();
         report.added = changes.added.len();
         report.updated = changes.updated.len();
         report.removed = changes.removed.len();

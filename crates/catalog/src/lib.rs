@@ -15,6 +15,7 @@
 //! a source can never leave the catalog half-updated, and a source that fails to read
 //! everything (`complete: false`) never deletes anything.
 
+pub mod actor;
 mod catalog;
 pub mod coalesce;
 pub mod docs;

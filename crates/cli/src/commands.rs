@@ -121,10 +121,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Whoami => anyhow::bail!("whoami: which server? --server https://portico.example.com (or PORTICO_SERVER); the command line on the server's own database is its admin"),
         Command::Serve => serve::serve(config).await,
         Command::Demo { data_dir, port } => serve::demo(config, data_dir, port).await,
-        Command::Catalog(c) => catalog::run(config, c).await,
+        // What the command line changes is recorded as `cli`'s in entities' histories.
+        Command::Catalog(c) => portico_catalog::actor::acting_as("cli".into(), catalog::run(config, c)).await,
         Command::Diff { from, to, json } => diff::diff(config, &from, to.as_deref(), json).await,
         Command::Query(q) => query::query(config, None, q).await,
-        Command::Discover(d) => discover::discover(config, d).await,
+        Command::Discover(d) => portico_catalog::actor::acting_as("cli".into(), discover::discover(config, d)).await,
         Command::Drift { json } => discover::drift(config, json).await,
         Command::Token(t) => token::run(config, t).await,
         Command::Policy(p) => policy::run(config, p).await,

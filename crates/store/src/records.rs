@@ -36,6 +36,8 @@ pub struct ChangeSet {
     pub removed: Vec<EntityGone>,
     /// Kept but marked orphaned (`orphanStrategy: keep`).
     pub orphaned: Vec<EntityGone>,
+    /// Who made the change (a request's principal, or `cli`); none for the system's own reads.
+    pub actor: Option<String>,
     /// When set, replaces every error recorded for this source.
     pub errors: Option<Vec<ErrorRecord>>,
     /// When set, recorded as the source's latest run.
@@ -73,6 +75,8 @@ pub struct VersionRecord {
     pub change: String,
     pub hash: Option<String>,
     pub body: Option<serde_json::Value>,
+    /// Who made the change, when a person, token or the command line did.
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

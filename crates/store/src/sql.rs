@@ -140,7 +140,7 @@ macro_rules! impl_store {
                     rows += q.build().execute(&mut *tx).await?.rows_affected();
 
                     let mut q = QueryBuilder::<$db>::new(
-                        "insert into entity_versions (key, version, uid, at, source, change, hash, body) ",
+                        "insert into entity_versions (key, version, uid, at, source, change, hash, body, actor) ",
                     );
                     q.push_values(chunk, |mut b, (w, change, body)| {
                         b.push_bind(w.entry.key.as_str())
@@ -150,7 +150,8 @@ macro_rules! impl_store {
                             .push_bind(c.source.as_str())
                             .push_bind(*change)
                             .push_bind(w.entry.hash.as_str())
-                            .push_bind(body.as_str());
+                            .push_bind(body.as_str())
+                            .push_bind(c.actor.as_deref());
                     });
                     rows += q.build().execute(&mut *tx).await?.rows_affected();
                 }
@@ -174,7 +175,7 @@ macro_rules! impl_store {
                     .collect();
                 for chunk in gone.chunks(BATCH) {
                     let mut q = QueryBuilder::<$db>::new(
-                        "insert into entity_versions (key, version, uid, at, source, change, hash, body) ",
+                        "insert into entity_versions (key, version, uid, at, source, change, hash, body, actor) ",
                     );
                     q.push_values(chunk, |mut b, (g, change)| {
                         b.push_bind(g.key.as_str())
@@ -184,7 +185,8 @@ macro_rules! impl_store {
                             .push_bind(c.source.as_str())
                             .push_bind(*change)
                             .push_bind(None::<String>)
-                            .push_bind(None::<String>);
+                            .push_bind(None::<String>)
+                            .push_bind(c.actor.as_deref());
                     });
                     rows += q.build().execute(&mut *tx).await?.rows_affected();
                 }
@@ -243,7 +245,7 @@ macro_rules! impl_store {
 
             async fn history(&self, key: &str) -> $crate::Result<Vec<$crate::VersionRecord>> {
                 let rows = sqlx::query(
-                    "select key, version, uid, at, source, change, hash, body from entity_versions where key = $1 order by version",
+                    "select key, version, uid, at, source, change, hash, body, actor from entity_versions where key = $1 order by version",
                 )
                 .bind(key)
                 .fetch_all(&self.pool)
@@ -253,7 +255,7 @@ macro_rules! impl_store {
 
             async fn entity_at(&self, key: &str, at: i64) -> $crate::Result<Option<$crate::VersionRecord>> {
                 let latest = sqlx::query(
-                    "select key, version, uid, at, source, change, hash, body from entity_versions \
+                    "select key, version, uid, at, source, change, hash, body, actor from entity_versions \
                      where key = $1 and at <= $2 order by version desc limit 1",
                 )
                 .bind(key)
@@ -269,7 +271,7 @@ macro_rules! impl_store {
                 }
                 // Orphaned: the descriptor is the one it had before.
                 let described = sqlx::query(
-                    "select key, version, uid, at, source, change, hash, body from entity_versions \
+                    "select key, version, uid, at, source, change, hash, body, actor from entity_versions \
                      where key = $1 and at <= $2 and body is not null order by version desc limit 1",
                 )
                 .bind(key)
@@ -405,7 +407,7 @@ macro_rules! impl_store {
 
             async fn changes_between(&self, from: i64, to: i64) -> $crate::Result<Vec<$crate::VersionRecord>> {
                 let rows = sqlx::query(
-                    "select v.key, v.version, v.uid, v.at, v.source, v.change, v.hash, v.body from entity_versions v \
+                    "select v.key, v.version, v.uid, v.at, v.source, v.change, v.hash, v.body, v.actor from entity_versions v \
                      join (select key, max(version) as version from entity_versions where at > $1 and at <= $2 group by key) m \
                      on v.key = m.key and v.version = m.version order by v.key",
                 )
@@ -583,6 +585,7 @@ macro_rules! impl_store {
                     change: r.try_get(5)?,
                     hash: r.try_get(6)?,
                     body: body.and_then(|b| serde_json::from_str(&b).ok()),
+                    actor: r.try_get(8)?,
                 })
             }
 

@@ -422,3 +422,16 @@ async fn stars_are_per_person_newest_first_and_idempotent() {
         assert_eq!(keys(s.stars("user:default/bob").await.unwrap()).len(), 1, "{b}: Bob's star is his");
     }
 }
+
+#[tokio::test]
+async fn a_version_keeps_who_made_it() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        s.apply(&ChangeSet { source: "test".into(), at: 10, added: vec![write("a", "t1", 1)], actor: Some("user:default/ada".into()), ..Default::default() }).await.unwrap();
+        s.apply(&ChangeSet { source: "test".into(), at: 20, updated: vec![write("a", "t2", 2)], ..Default::default() }).await.unwrap();
+        let actors: Vec<Option<String>> = s.history("component:default/a").await.unwrap().into_iter().map(|v| v.actor).collect();
+        assert_eq!(actors, [Some("user:default/ada".to_owned()), None], "{b}: a person's change, then the system's own read");
+        assert_eq!(s.entity_at("component:default/a", 15).await.unwrap().unwrap().actor.as_deref(), Some("user:default/ada"), "{b}");
+    }
+}

@@ -170,9 +170,12 @@ pub async fn record(state: &AppState, event: AuditEvent) {
     }
 }
 
+/// Runs the handler with the principal in the request's extensions, and its catalog changes
+/// recorded as the principal's (an entity's history says who made each change).
 async fn with_principal(mut req: Request, who: Principal, next: Next) -> Response {
+    let actor = who.subject.clone();
     req.extensions_mut().insert(Arc::new(who));
-    next.run(req).await
+    portico_catalog::actor::acting_as(actor, next.run(req)).await
 }
 
 /// The secret of the request's session cookie, if it has one.

@@ -138,11 +138,7 @@ const V2: &str = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\
 async fn every_read_answers_as_of_a_past_time_on_every_backend() {
     for db in TestDb::all().await {
         let b = db.backend();
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("catalog-info.yaml");
-        std::fs::write(&file, V1).unwrap();
-        let app = TestApp::spawn_with_roots(db, vec![dir.path().to_path_buf()], false).await;
-        json(app.post("/api/catalog/locations", &json!({"type": "file", "target": file})).await, 201).await;
+        let (app, _dir, file) = TestApp::with_registered_file(db, V1).await;
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
         let t1 = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;

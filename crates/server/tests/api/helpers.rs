@@ -90,6 +90,18 @@ impl TestApp {
         Self { url, port, client: reqwest::Client::new(), catalog, _db: db, server, stop: Some(stop) }
     }
 
+    /// A server over `db` without the examples, with `yaml` written to a file in a fresh
+    /// directory and registered as a location (through the API, as the guest); the directory
+    /// (kept alive by the caller) and the file.
+    pub async fn with_registered_file(db: TestDb, yaml: &str) -> (Self, tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("catalog-info.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let app = Self::spawn_with_roots(db, vec![dir.path().to_path_buf()], false).await;
+        json(app.post("/api/catalog/locations", &serde_json::json!({"type": "file", "target": file})).await, 201).await;
+        (app, dir, file)
+    }
+
     /// Signals the server to stop and waits until it has, up to `within`; the time it took.
     pub async fn stop(mut self, within: std::time::Duration) -> std::time::Duration {
         let started = std::time::Instant::now();

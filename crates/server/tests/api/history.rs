@@ -70,3 +70,25 @@ async fn bad_times_are_refused_with_a_message_naming_the_parameter() {
     let msg = error(app.get("/api/v1/entities/group/default/team-a?asOf=2999-01-01T00:00:00Z").await, 400, "InputError", "GET").await;
     assert!(msg.contains("asOf"), "{msg}");
 }
+
+/// Each version says who made it: the request's principal (here the guest, then a token's
+/// owner). The system's own reads (timed refreshes, discovery runs) name nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_version_records_who_made_it() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let (app, _dir, file) = TestApp::with_registered_file(db, V1).await;
+        let token = json(app.post("/api/v1/tokens", &json!({"name": "deployer", "scopes": ["write"], "service": "deployer"})).await, 201).await;
+        let secret = token["secret"].as_str().unwrap();
+        std::fs::write(&file, V2).unwrap();
+        let refreshed = app.client.post(format!("{}/api/catalog/refresh", app.url)).bearer_auth(secret).json(&json!({"entityRef": "component:default/cart"})).send().await.unwrap();
+        assert!(refreshed.status().is_success(), "{b}");
+        let history = json(app.get("/api/v1/entities/component/default/cart/history").await, 200).await;
+        let actors: Vec<&serde_json::Value> = history["items"].as_array().unwrap().iter().map(|v| &v["actor"]).collect();
+        assert_eq!(actors, [&json!("guest"), &json!("service:deployer")], "{b}: {history}");
+        // A removal too: legacy left the file, and the deployer's refresh removed it.
+        let gone = json(app.get("/api/v1/entities/component/default/legacy/history").await, 200).await;
+        let changes: Vec<(&str, &str)> = gone["items"].as_array().unwrap().iter().map(|v| (v["change"].as_str().unwrap(), v["actor"].as_str().unwrap_or("-"))).collect();
+        assert_eq!(changes, [("added", "guest"), ("removed", "service:deployer")], "{b}: {gone}");
+    }
+}

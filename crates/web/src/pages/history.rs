@@ -26,6 +26,8 @@ struct Version {
     at: i64,
     change: String,
     source: String,
+    /// Who made it, when a person, token or the command line did.
+    by: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -133,7 +135,7 @@ pub(crate) async fn page(
             changes,
             actions,
             audit_url,
-            versions: history.into_iter().rev().map(|v| Version { version: v.version, at: v.at, change: v.change, source: v.source }).collect(),
+            versions: history.into_iter().rev().map(|v| Version { version: v.version, at: v.at, change: v.change, source: v.source, by: v.actor }).collect(),
         },
     )
 }
