@@ -33,13 +33,26 @@ pub fn filter_of(params: &QueryParams) -> Result<AuditFilter, ApiError> {
         None => None,
         Some(c) => Some(c.parse::<i64>().map_err(|_| ApiError::Input(format!("cursor: {c:?} is not a cursor from a previous page")))?),
     };
+    // `entity`, `from` and `to` are other names of `target`, `since` and `until`; an entity is
+    // named as a reference (`component:default/cart`, any case) and found by its key.
+    fn either(params: &QueryParams, a: &'static str, b: &'static str) -> Result<&'static str, ApiError> {
+        match (params.one(a)?, params.one(b)?) {
+            (Some(_), Some(_)) => Err(ApiError::Input(format!("{a} and {b} are the same filter; give one"))),
+            (None, Some(_)) => Ok(b),
+            _ => Ok(a),
+        }
+    }
+    let target = match either(params, "target", "entity")? {
+        "entity" => Some(portico_model::EntityRef::parse_full(params.one("entity")?.unwrap_or_default()).map_err(|e| ApiError::Input(format!("entity: {e}")))?.key()),
+        name => text(name)?,
+    };
     Ok(AuditFilter {
         actor: text("actor")?,
         action: text("action")?,
-        target: text("target")?,
+        target,
         outcome,
-        since: time("since")?,
-        until: time("until")?,
+        since: time(either(params, "since", "from")?)?,
+        until: time(either(params, "until", "to")?)?,
         before,
         limit: params.limit_up_to(MAX_LIMIT)?.unwrap_or(100).max(1) as u32,
     })
@@ -77,9 +90,10 @@ fn csv_row(e: &AuditEvent) -> Vec<String> {
     params(("actor" = Option<String>, Query, description = "Who (`user:default/ada`, `service:deployer`, `guest`)"),
         ("action" = Option<String>, Query, description = "A permission, or its start (`catalog.`)"),
         ("target" = Option<String>, Query, description = "An entity reference, location, token or query id"),
+        ("entity" = Option<String>, Query, description = "An entity reference (`component:default/cart`); another name of target for entities"),
         ("outcome" = Option<String>, Query, description = "`allowed`, `denied` or `failed`"),
-        ("since" = Option<String>, Query, description = "RFC 3339, inclusive"),
-        ("until" = Option<String>, Query, description = "RFC 3339, exclusive"),
+        ("since" = Option<String>, Query, description = "RFC 3339, inclusive (also `from`)"),
+        ("until" = Option<String>, Query, description = "RFC 3339, exclusive (also `to`)"),
         ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
         ("limit" = Option<usize>, Query, description = "1 to 1000, default 100"),
         ("format" = Option<String>, Query, description = "`csv` for a CSV file")),

@@ -117,6 +117,16 @@ async fn owners_edit_what_their_groups_own_admins_do_the_rest_and_the_audit_log_
         let csv = csv.text().await.unwrap();
         assert!(csv.starts_with("id,at,actor,via,action,target,outcome,status,requestId,detail\n"), "{b}: {csv}");
         assert_eq!(csv.lines().count(), 5, "{b}: a header and four refusals\n{csv}");
+        // The names: `entity` (a reference, any case) for an entity's target, `from`/`to`.
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let path = format!("/api/v1/audit?entity=Component:default/podcast-api&from=2000-01-01T00:00:00Z&to={now}");
+        let about = json(with(&app, reqwest::Method::GET, &path, &amelia).send().await.unwrap(), 200).await;
+        let targets: Vec<&str> = about["items"].as_array().unwrap().iter().map(|e| e["target"].as_str().unwrap()).collect();
+        assert!(!targets.is_empty() && targets.iter().all(|t| *t == "component:default/podcast-api"), "{b}: {about}");
+        let both = error(with(&app, reqwest::Method::GET, "/api/v1/audit?since=2000-01-01T00:00:00Z&from=2000-01-01T00:00:00Z", &amelia).send().await.unwrap(), 400, "InputError", "GET").await;
+        assert_eq!(both, "since and from are the same filter; give one", "{b}");
+        let bad = error(with(&app, reqwest::Method::GET, "/api/v1/audit?entity=not%20a%20ref", &amelia).send().await.unwrap(), 400, "InputError", "GET").await;
+        assert!(bad.starts_with("entity: "), "{b}: {bad}");
 
         // An owner may delete what her team owns.
         let uid = json(app.get("/api/catalog/entities/by-name/component/default/artist-lookup").await, 200).await["metadata"]["uid"].as_str().unwrap().to_owned();
