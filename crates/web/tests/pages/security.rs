@@ -197,3 +197,38 @@ async fn page_forms_pass_the_same_permission_gate_as_the_api_and_are_audited() {
     assert_eq!(status, 200);
     assert!(!html.contains("Who acted on it"), "not for those who may not read the audit log");
 }
+
+/// Cross-site request forgery against a person signed in: every form of the portal, posted
+/// from another site with the victim's session cookie (as a browser would attach it to a
+/// top-level form post), is refused, and nothing changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_form_refuses_another_site_even_with_a_signed_in_session() {
+    let app = WebApp::spawn().await;
+    let signed_in = portico_server::auth::oidc::SignedIn { claims: serde_json::json!({"name": "Breanna"}), id_token: None, refresh_token: None, expires_at: None };
+    let origin = portico_server::auth::session::Origin { address: None, user_agent: None };
+    let (session, secret) = portico_server::auth::session::start(&app.state, "user:default/breanna.davison", &signed_in, origin).await.unwrap();
+    let cookie = format!("portico_session={secret}");
+    let target = app.import_path().display().to_string();
+    let entity = "/catalog/default/component/artist-lookup";
+    let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+        ("/register".into(), vec![("target", target.as_str()), ("action", "import")]),
+        ("/query/save".into(), vec![("q", "true"), ("name", "forged")]),
+        ("/discovery/git/run".into(), vec![]),
+        (format!("{entity}/refresh"), vec![]),
+        (format!("{entity}/unregister"), vec![]),
+        (format!("{entity}/star"), vec![("star", "on")]),
+        ("/logout".into(), vec![]),
+    ];
+    for (path, fields) in &forms {
+        for how in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")] {
+            let (status, body) = app.post_form_with(path, fields, &[how, ("cookie", cookie.as_str())]).await;
+            assert_eq!(status, 403, "{path} with {how:?}: {body}");
+        }
+    }
+    assert!(app.state.catalog.read().get("component:default/checkout-service").is_none(), "nothing imported");
+    assert!(app.state.catalog.read().get("component:default/artist-lookup").is_some(), "nothing unregistered");
+    let store = app.state.catalog.store();
+    assert!(store.stars("user:default/breanna.davison").await.unwrap().is_empty(), "nothing starred");
+    assert!(store.get_saved_query("forged").await.unwrap().is_none(), "no query saved");
+    assert!(store.get_session(&session.id).await.unwrap().unwrap().revoked_at.is_none(), "not signed out either");
+}
