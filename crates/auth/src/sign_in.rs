@@ -15,11 +15,17 @@ pub struct UserMatch {
     pub claim: Option<String>,
     /// The annotation compared, for `by: annotation`.
     pub annotation: Option<String>,
+    /// The email domains whose addresses may sign in, for `by: emailLocalPart` (required there:
+    /// `ada@anything` must not become `ada`).
+    pub domains: Vec<String>,
+    /// Match an email the provider does not say is verified (`email_verified`). Only for a
+    /// provider that never sends the claim and verifies every address itself.
+    pub allow_unverified_email: bool,
 }
 
 impl Default for UserMatch {
     fn default() -> Self {
-        Self { by: MatchBy::Email, claim: None, annotation: None }
+        Self { by: MatchBy::Email, claim: None, annotation: None, domains: Vec::new(), allow_unverified_email: false }
     }
 }
 
@@ -41,6 +47,9 @@ pub enum MatchBy {
 impl UserMatch {
     /// Checks the configuration; the message names the field under `at`.
     pub fn validate(&self, at: &str) -> Result<(), String> {
+        if self.by == MatchBy::EmailLocalPart && self.domains.is_empty() {
+            return Err(format!("{at}.domains: `by: emailLocalPart` needs the email domains that may sign in (e.g. [example.com]): ada@anything must not become ada"));
+        }
         match (self.by, &self.annotation) {
             (MatchBy::Annotation, None) => Err(format!("{at}.annotation: `by: annotation` needs the annotation to compare (e.g. `portico.dev/oidc-subject`)")),
             (MatchBy::Annotation, Some(_)) | (_, None) => Ok(()),
@@ -63,12 +72,25 @@ impl UserMatch {
             Some(_) => return Err(format!("the provider's `{claim}` claim is not a text")),
             None => return Err(format!("the provider sent no `{claim}` claim (ask for its scope in auth.oidc.scopes, or match users by another claim)")),
         };
-        if claim == "email" && claims.get("email_verified") == Some(&Value::Bool(false)) {
-            return Err(format!("the provider says the email {value} is not verified"));
+        if claim == "email" && !self.allow_unverified_email {
+            match claims.get("email_verified") {
+                Some(Value::Bool(true)) => {}
+                Some(Value::String(v)) if v == "true" => {}
+                Some(Value::Bool(false)) => return Err(format!("the provider says the email {value} is not verified")),
+                _ => {
+                    return Err(format!(
+                        "the provider does not say the email {value} is verified (no email_verified claim); set auth.oidc.userMatch.allowUnverifiedEmail only for a provider that verifies every address and never says so"
+                    ));
+                }
+            }
         }
         let (wanted, what) = match self.by {
             MatchBy::Email => (value.to_lowercase(), format!("spec.profile.email {value}")),
             MatchBy::EmailLocalPart => {
+                let domain = value.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default();
+                if !self.domains.iter().any(|d| d.trim().eq_ignore_ascii_case(&domain)) {
+                    return Err(format!("the email {value} is not of a domain that may sign in (auth.oidc.userMatch.domains: {})", self.domains.join(", ")));
+                }
                 let local = value.split('@').next().unwrap_or(value).to_lowercase();
                 (local.clone(), format!("the name {local}"))
             }

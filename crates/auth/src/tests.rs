@@ -193,8 +193,14 @@ fn a_sign_in_matches_exactly_one_user_by_the_configured_claim() {
     g.upsert(user("ada", "Ada@Example.com", Some("00u-ada")), &v);
     g.upsert(user("twin-1", "twins@example.com", None), &v);
     g.upsert(user("twin-2", "twins@example.com", None), &v);
-    let by = |by: MatchBy, annotation: Option<&str>| UserMatch { by, claim: None, annotation: annotation.map(str::to_owned) };
-    let claims = |c: serde_json::Value| c;
+    let by = |by: MatchBy, annotation: Option<&str>| UserMatch { by, annotation: annotation.map(str::to_owned), domains: vec!["corp.example".into()], ..UserMatch::default() };
+    // A verified email, as providers say it.
+    let claims = |mut c: serde_json::Value| {
+        if c.get("email").is_some() && c.get("email_verified").is_none() {
+            c["email_verified"] = json!(true);
+        }
+        c
+    };
 
     let email = by(MatchBy::Email, None);
     assert_eq!(email.find(&g, &claims(json!({"email": "ada@example.COM"}))), Ok("user:default/ada".into()), "emails compare case aside");
@@ -204,12 +210,18 @@ fn a_sign_in_matches_exactly_one_user_by_the_configured_claim() {
         Err("2 Users have spec.profile.email twins@example.com (user:default/twin-1, user:default/twin-2); a sign-in must match one".into())
     );
     assert_eq!(email.find(&g, &claims(json!({"email": "ada@example.com", "email_verified": false}))), Err("the provider says the email ada@example.com is not verified".into()));
+    assert!(email.find(&g, &json!({"email": "ada@example.com"})).unwrap_err().contains("does not say the email ada@example.com is verified"), "a missing claim is not a yes");
+    assert_eq!(email.find(&g, &json!({"email": "ada@example.com", "email_verified": "true"})), Ok("user:default/ada".into()), "some providers send it as text");
+    let trusting = UserMatch { allow_unverified_email: true, ..email.clone() };
+    assert_eq!(trusting.find(&g, &json!({"email": "ada@example.com"})), Ok("user:default/ada".into()));
     assert!(email.find(&g, &claims(json!({"sub": "x"}))).unwrap_err().starts_with("the provider sent no `email` claim"));
     assert_eq!(email.find(&g, &claims(json!({"email": 42}))), Err("the provider's `email` claim is not a text".into()));
 
     assert_eq!(by(MatchBy::EmailLocalPart, None).find(&g, &claims(json!({"email": "Ada@corp.example"}))), Ok("user:default/ada".into()));
+    assert!(by(MatchBy::EmailLocalPart, None).find(&g, &claims(json!({"email": "ada@evil.example"}))).unwrap_err().contains("not of a domain that may sign in"), "ada@anything is not ada");
+    assert!(UserMatch { by: MatchBy::EmailLocalPart, ..UserMatch::default() }.validate("at").unwrap_err().starts_with("at.domains"));
     assert_eq!(by(MatchBy::Name, None).find(&g, &claims(json!({"preferred_username": "ada"}))), Ok("user:default/ada".into()), "name compares preferred_username");
-    let custom = UserMatch { by: MatchBy::Name, claim: Some("login".into()), annotation: None };
+    let custom = UserMatch { by: MatchBy::Name, claim: Some("login".into()), ..UserMatch::default() };
     assert_eq!(custom.find(&g, &claims(json!({"login": "twin-2"}))), Ok("user:default/twin-2".into()));
     let annotation = by(MatchBy::Annotation, Some("portico.dev/oidc-subject"));
     let sub = UserMatch { claim: Some("sub".into()), ..annotation.clone() };

@@ -6,7 +6,7 @@
 use crate::Result;
 
 /// A session as stored: everything but the cookie's secret.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     /// The public handle: listed, and revoked by (never the cookie's value).
@@ -30,6 +30,23 @@ pub struct Session {
     pub address: Option<String>,
     pub user_agent: Option<String>,
     pub revoked_at: Option<i64>,
+}
+
+impl std::fmt::Debug for Session {
+    /// Everything but the provider's tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("subject", &self.subject)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("expires_at", &self.expires_at)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[redacted]"))
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("refresh_at", &self.refresh_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A sign-in under way, keyed by its `state`.
@@ -60,12 +77,13 @@ pub trait SessionStore: Send + Sync {
     /// caller tells them apart).
     async fn session_by_hash(&self, secret_hash: &str) -> Result<Option<Session>>;
     async fn get_session(&self, id: &str) -> Result<Option<Session>>;
-    /// Sessions not revoked and not past `now`'s absolute expiry, newest first: every one, or
-    /// those of one subject.
-    async fn list_sessions(&self, subject: Option<&str>, now: i64) -> Result<Vec<Session>>;
-    /// Records activity at `at` (the idle expiry counts from it); writes only when the last
-    /// recorded activity is older than a minute.
-    async fn touch_session(&self, id: &str, at: i64) -> Result<()>;
+    /// Sessions still open at `now`: not revoked, not past their absolute end, and used after
+    /// `idle_since`; newest first: every one, or those of one subject.
+    async fn list_sessions(&self, subject: Option<&str>, now: i64, idle_since: i64) -> Result<Vec<Session>>;
+    /// Records activity at `at` (the idle end counts from it); writes only when the last
+    /// recorded activity is older than `stale_before`, so a busy session does not write on every
+    /// request.
+    async fn touch_session(&self, id: &str, at: i64, stale_before: i64) -> Result<()>;
     /// Claims the refresh due at `due` for this replica until `until`: true for the one caller
     /// that moved `refresh_at` from `due` (the others go on with the session as it is).
     async fn claim_refresh(&self, id: &str, due: i64, until: i64) -> Result<bool>;
@@ -135,21 +153,21 @@ macro_rules! impl_session_store {
                 Ok(row.map($crate::session::session_from))
             }
 
-            async fn list_sessions(&self, subject: Option<&str>, now: i64) -> $crate::Result<Vec<$crate::session::Session>> {
+            async fn list_sessions(&self, subject: Option<&str>, now: i64, idle_since: i64) -> $crate::Result<Vec<$crate::session::Session>> {
                 let sql = concat!(
                     "select ",
                     $crate::session::session_columns!(),
-                    " from sessions where revoked_at is null and expires_at > $1 and ($2 is null or subject = $2) order by created_at desc, id"
+                    " from sessions where revoked_at is null and expires_at > $1 and last_seen_at > $3 and ($2 is null or subject = $2) order by created_at desc, id"
                 );
-                let rows: Vec<$crate::session::SessionRow> = sqlx::query_as(sql).bind(now).bind(subject).fetch_all(&self.pool).await?;
+                let rows: Vec<$crate::session::SessionRow> = sqlx::query_as(sql).bind(now).bind(subject).bind(idle_since).fetch_all(&self.pool).await?;
                 Ok(rows.into_iter().map($crate::session::session_from).collect())
             }
 
-            async fn touch_session(&self, id: &str, at: i64) -> $crate::Result<()> {
+            async fn touch_session(&self, id: &str, at: i64, stale_before: i64) -> $crate::Result<()> {
                 sqlx::query("update sessions set last_seen_at = $1 where id = $2 and last_seen_at < $3")
                     .bind(at)
                     .bind(id)
-                    .bind(at - $crate::auth::TOUCH_EVERY_MS)
+                    .bind(stale_before)
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -166,7 +184,8 @@ macro_rules! impl_session_store {
             }
 
             async fn refresh_session(&self, id: &str, r: &$crate::session::RefreshedSession) -> $crate::Result<()> {
-                sqlx::query("update sessions set claims = $1, refresh_token = $2, id_token = $3, refresh_at = $4 where id = $5")
+                // A session ended meanwhile (a sign-out during the refresh) keeps no new token.
+                sqlx::query("update sessions set claims = $1, refresh_token = $2, id_token = $3, refresh_at = $4 where id = $5 and revoked_at is null")
                     .bind(&r.claims)
                     .bind(&r.refresh_token)
                     .bind(&r.id_token)

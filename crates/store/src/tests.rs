@@ -363,13 +363,14 @@ async fn sessions_are_found_by_hash_touched_refreshed_revoked_and_pruned() {
         assert_eq!(s.session_by_hash("hash-1").await.unwrap(), Some(session("s1", "user:default/ada", 1_000)), "{b}: every field kept");
         assert_eq!(s.session_by_hash("nope").await.unwrap(), None, "{b}");
         let ids = |v: Vec<Session>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
-        assert_eq!(ids(s.list_sessions(None, 5_000).await.unwrap()), ["s3", "s2", "s1"], "{b}: newest first");
-        assert_eq!(ids(s.list_sessions(Some("user:default/ada"), 5_000).await.unwrap()), ["s2", "s1"], "{b}: one subject's");
-        assert_eq!(ids(s.list_sessions(None, 1_001_500).await.unwrap()), ["s3", "s2"], "{b}: expired ones are not listed");
+        assert_eq!(ids(s.list_sessions(None, 5_000, 0).await.unwrap()), ["s3", "s2", "s1"], "{b}: newest first");
+        assert_eq!(ids(s.list_sessions(Some("user:default/ada"), 5_000, 0).await.unwrap()), ["s2", "s1"], "{b}: one subject's");
+        assert_eq!(ids(s.list_sessions(None, 1_001_500, 0).await.unwrap()), ["s3", "s2"], "{b}: expired ones are not listed");
 
-        s.touch_session("s1", 30_000).await.unwrap();
+        assert_eq!(ids(s.list_sessions(None, 5_000, 1_500).await.unwrap()), ["s3", "s2"], "{b}: unused since before the idle bound: not open");
+        s.touch_session("s1", 30_000, 30_000 - 60_000).await.unwrap();
         assert_eq!(s.get_session("s1").await.unwrap().unwrap().last_seen_at, 1_000, "{b}: less than a minute later, no write");
-        s.touch_session("s1", 90_000).await.unwrap();
+        s.touch_session("s1", 90_000, 90_000 - 60_000).await.unwrap();
         assert_eq!(s.get_session("s1").await.unwrap().unwrap().last_seen_at, 90_000, "{b}");
 
         assert!(s.claim_refresh("s1", 1_000 + 3_600_000, 95_000).await.unwrap(), "{b}: the first claim of a due refresh wins");
@@ -384,10 +385,10 @@ async fn sessions_are_found_by_hash_touched_refreshed_revoked_and_pruned() {
         assert!(!s.revoke_session("missing", 100_001).await.unwrap(), "{b}");
         let revoked = s.session_by_hash("hash-1").await.unwrap().unwrap();
         assert_eq!((revoked.revoked_at, revoked.refresh_token), (Some(100_000), None), "{b}: a revoked session forgets the provider's refresh token");
-        assert_eq!(ids(s.list_sessions(None, 5_000).await.unwrap()), ["s3", "s2"], "{b}: revoked ones are not listed");
+        assert_eq!(ids(s.list_sessions(None, 5_000, 0).await.unwrap()), ["s3", "s2"], "{b}: revoked ones are not listed");
 
         assert_eq!(s.prune_sessions(1_002_500).await.unwrap(), 2, "{b}: the revoked one and an expired one");
-        assert_eq!(ids(s.list_sessions(None, 5_000).await.unwrap()), ["s3"], "{b}");
+        assert_eq!(ids(s.list_sessions(None, 5_000, 0).await.unwrap()), ["s3"], "{b}");
     }
 }
 

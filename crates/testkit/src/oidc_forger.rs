@@ -137,7 +137,7 @@ async fn token(State(s): State<Shared>, body: String) -> impl IntoResponse {
         vec![Audience::new(aud)],
         exp,
         iat,
-        StandardClaims::new(SubjectIdentifier::new("ada".into())).set_email(Some(EndUserEmail::new("ada@example.com".into()))),
+        StandardClaims::new(SubjectIdentifier::new("ada".into())).set_email(Some(EndUserEmail::new("ada@example.com".into()))).set_email_verified(Some(true)),
         EmptyAdditionalClaims {},
     )
     .set_nonce(Some(Nonce::new(nonce)));

@@ -249,9 +249,15 @@ async fn sign_ins_that_prove_nothing_or_match_no_single_user_are_refused() {
     assert!(audit.len() >= 6, "{audit:?}");
     assert!(audit.iter().any(|e| e.actor == "address:127.0.0.1"), "{audit:?}");
 
-    // ... and counts towards the address's limit: a few more, then 429 for a while.
-    for _ in 0..6 {
+    // Made-up callbacks (no sign-in started) do not count towards the address's limit, or
+    // anyone could lock everyone behind one proxy out; sign-ins that then fail do.
+    for _ in 0..20 {
         reqwest::Client::new().get(format!("{url}/auth/callback?code=x&state=y")).send().await.unwrap();
+    }
+    assert_eq!(oidc::browser().get(&start).send().await.unwrap().status(), 303, "not limited by made-up callbacks");
+    // Three failed sign-ins above, seven more: the tenth within a minute closes the door.
+    for _ in 0..7 {
+        oidc::sign_in(&oidc::browser(), url, &start, "eve").await;
     }
     let limited = reqwest::Client::new().get(&start).send().await.unwrap();
     assert_eq!(limited.status(), 429);
@@ -341,6 +347,15 @@ async fn a_session_ends_when_idle_and_at_its_absolute_end() {
     assert_eq!(res.status(), 303);
     assert!(res.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("portico_session=;")), "{:?}", res.headers());
 
+    // A busy session with a short idle time goes on: its activity is written often enough.
+    let busy = SessionConfig { idle_timeout_seconds: 2, max_age_seconds: 60 };
+    let Some(Setup { app, provider: _p }) = setup_with(TestDb::sqlite().await, 3600, busy, CLIENT_SECRET).await else { return };
+    let cookie = pair(&oidc::sign_in(&oidc::browser(), &app.url, &format!("{}/auth/sign-in", app.url), "ada").await.set_cookie("portico_session").unwrap());
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(me_with_cookie(&app.url, &cookie).await.0, 200, "used every 0.7 s, idle after 2 s: still open");
+    }
+
     let short = SessionConfig { idle_timeout_seconds: 1, max_age_seconds: 1 };
     let Some(Setup { app, provider: _p }) = setup_with(TestDb::sqlite().await, 3600, short, CLIENT_SECRET).await else { return };
     let cookie = pair(&oidc::sign_in(&oidc::browser(), &app.url, &format!("{}/auth/sign-in", app.url), "ada").await.set_cookie("portico_session").unwrap());
@@ -357,7 +372,7 @@ async fn a_due_refresh_asks_the_provider_and_its_refusal_ends_the_session() {
     let browser = oidc::browser();
     let cookie = pair(&oidc::sign_in(&browser, &app.url, &format!("{}/auth/sign-in", app.url), "ada").await.set_cookie("portico_session").unwrap());
     let store = app.state.catalog.store();
-    let session = store.list_sessions(None, portico_catalog::now_ms()).await.unwrap().remove(0);
+    let session = store.list_sessions(None, portico_catalog::now_ms(), 0).await.unwrap().remove(0);
     let (first_refresh_token, first_due) = (session.refresh_token.clone().expect("a refresh token"), session.refresh_at.expect("a refresh is planned"));
 
     tokio::time::sleep(Duration::from_millis(1300)).await;
@@ -461,4 +476,32 @@ async fn forged_id_tokens_are_refused_each_with_its_reason() {
         assert_eq!(status, 401, "{cookie}: {body}");
     }
     assert_eq!(me_with_cookie(&portal, &good).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auth_mode_token_a_session_cookie_counts_for_nothing_and_a_read_token_ends_no_session() {
+    let auth = AuthConfig { mode: AuthMode::Token, bootstrap_token: Some("bootstrap-token-for-tests-0123456789abcdef".into()), ..AuthConfig::default() };
+    let app = WebApp::spawn_with_auth(TestDb::sqlite().await, 0, auth).await;
+    let signed_in = portico_server::auth::oidc::SignedIn { claims: json!({}), id_token: None, refresh_token: None, expires_at: None };
+    let origin = portico_server::auth::session::Origin { address: None, user_agent: None };
+    let (session, secret) = portico_server::auth::session::start(&app.state, "user:default/breanna.davison", &signed_in, origin).await.unwrap();
+    let (status, _) = me_with_cookie(&app.url, &format!("portico_session={secret}")).await;
+    assert_eq!(status, 401, "a cookie from an earlier oidc configuration signs nobody in");
+
+    // A read-only token of Breanna's lists her sessions but may not end one.
+    let client = reqwest::Client::new();
+    let made: Value = client
+        .post(format!("{}/api/v1/tokens", app.url))
+        .bearer_auth("bootstrap-token-for-tests-0123456789abcdef")
+        .json(&json!({"name": "reader", "scopes": ["read"], "user": "user:default/breanna.davison"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reader = made["secret"].as_str().unwrap();
+    let ended = client.delete(format!("{}/api/v1/sessions/{}", app.url, session.id)).bearer_auth(reader).send().await.unwrap();
+    assert_eq!(ended.status(), 403);
+    assert!(app.state.catalog.store().get_session(&session.id).await.unwrap().unwrap().revoked_at.is_none());
 }

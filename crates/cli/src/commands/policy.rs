@@ -58,7 +58,8 @@ pub async fn run(config: Config, command: PolicyCommand) -> anyhow::Result<ExitC
             let scope: Scope = scope.parse().map_err(|e: String| anyhow::anyhow!("--scope: {e}"))?;
             let (catalog, _) = open(&config).await?;
             // The catalog's Policy entities from trusted locations count, as on the server.
-            if let Some(load) = auth.load_policies(&catalog.read()) {
+            let conflicts = portico_server::auth::policy_entities::conflicts(catalog.store().as_ref()).await;
+            if let Some(load) = auth.load_policies(&catalog.read(), &conflicts) {
                 if let Some(e) = &load.error {
                     anyhow::bail!("the Policy entities do not compile (the server keeps the rules it had): {e}");
                 }

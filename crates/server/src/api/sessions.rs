@@ -26,7 +26,8 @@ fn session_admin(state: &AppState, who: &Principal) -> bool {
     responses((status = 200, description = "`items`: sessions still open, newest first (yours; everyone's for a token admin), with `current` on the one asking", body = serde_json::Value)))]
 pub(crate) async fn list(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>) -> Result<Json<serde_json::Value>, ApiError> {
     let subject = (!session_admin(&state, &who)).then_some(who.subject.as_str());
-    let sessions = state.catalog.store().list_sessions(subject, portico_catalog::now_ms()).await?;
+    let now = portico_catalog::now_ms();
+    let sessions = state.catalog.store().list_sessions(subject, now, now.saturating_sub(state.auth.config.sessions.idle_ms())).await?;
     let items: Vec<serde_json::Value> = sessions
         .iter()
         .map(|s: &Session| {
@@ -42,6 +43,10 @@ pub(crate) async fn list(State(state): State<AppState>, Extension(who): Extensio
     responses((status = 204, description = "Ended"), (status = 404, description = "No such session (or not yours)", body = ErrorResponse),
               (status = 409, description = "Already ended", body = ErrorResponse)))]
 pub(crate) async fn revoke(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    // Ending a session changes something: a read-only token may not.
+    if !who.may(portico_auth::Scope::Write) {
+        return Err(ApiError::Forbidden(format!("ending a session needs the write scope; this token's scopes are {}", portico_auth::tokens::list(&who.scopes))));
+    }
     let store = state.catalog.store();
     let session = store.get_session(&id).await?.filter(|s| s.subject == who.subject || session_admin(&state, &who));
     // Someone else's session is answered as a missing one: its existence is not theirs to know.

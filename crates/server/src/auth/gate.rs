@@ -178,8 +178,12 @@ async fn with_principal(mut req: Request, who: Principal, next: Next) -> Respons
     portico_catalog::actor::acting_as(actor, next.run(req)).await
 }
 
-/// The secret of the request's session cookie, if it has one.
+/// The secret of the request's session cookie, if it has one. With `auth.mode: token` there
+/// is no sign-in, so cookies from an earlier `oidc` configuration count for nothing.
 fn session_cookie(state: &AppState, req: &Request) -> Option<String> {
+    if state.auth.config.mode == super::AuthMode::Token {
+        return None;
+    }
     let secure = state.auth.oidc.as_ref().is_some_and(|o| o.config.secure());
     super::session::cookie(req.headers(), super::session::cookie_name(secure)).map(str::to_owned)
 }

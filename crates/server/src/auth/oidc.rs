@@ -134,9 +134,14 @@ pub enum SignInError {
     /// The provider could not be reached or answered nonsense: try again later.
     #[error("the identity provider could not be reached: {0}")]
     Provider(String),
-    /// The provider refused (a code used twice, a refresh token revoked, the user said no).
+    /// The provider refused this client (a wrong secret, a request it does not take): a
+    /// configuration to mend, not a verdict on the person.
     #[error("the identity provider refused: {0}")]
     Refused(String),
+    /// The provider no longer accepts the grant (`invalid_grant`: a code used twice, a refresh
+    /// token revoked, the person signed out or disabled there).
+    #[error("the identity provider no longer accepts this sign-in: {0}")]
+    Revoked(String),
     /// What came back does not prove who signed in (bad signature, issuer, audience, nonce).
     #[error("the sign-in could not be verified: {0}")]
     Invalid(String),
@@ -267,14 +272,7 @@ impl Oidc {
         let tokens = request.set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned())).request_async(&self.http).await.map_err(token_error)?;
         let Some(id_token) = tokens.id_token() else { return Err(SignInError::Invalid("the provider sent no ID token".into())) };
         let nonce = Nonce::new(nonce.to_owned());
-        let claims = match self.verify(&client, id_token, Some(&nonce)) {
-            Err(SignInError::Invalid(why)) if why.contains("key") || why.contains("signature") => {
-                // The provider may have rotated its keys since they were read: read them again.
-                let client = self.client(self.metadata(true).await?)?;
-                self.verify(&client, id_token, Some(&nonce))?
-            }
-            other => other?,
-        };
+        let claims = self.verify_fresh(&client, id_token, Some(&nonce)).await?;
         let claims = self.with_user_info(&client, &tokens, claims).await?;
         Ok(signed_in(claims, &tokens))
     }
@@ -286,7 +284,7 @@ impl Oidc {
         let token = RefreshToken::new(refresh_token.to_owned());
         let tokens = client.exchange_refresh_token(&token).map_err(|e| SignInError::Provider(e.to_string()))?.request_async(&self.http).await.map_err(token_error)?;
         let claims = match tokens.id_token() {
-            Some(id_token) => self.verify(&client, id_token, None)?,
+            Some(id_token) => self.verify_fresh(&client, id_token, None).await?,
             None => Value::Null,
         };
         let claims = if claims.is_object() { self.with_user_info(&client, &tokens, claims).await? } else { claims };
@@ -313,6 +311,18 @@ impl Oidc {
             }
         }
         Ok(claims)
+    }
+
+    /// Verifies an ID token, reading the provider's keys again once when it is signed with one
+    /// they lack (the provider rotated its keys since they were read).
+    async fn verify_fresh(&self, client: &Client, id_token: &CoreIdToken, nonce: Option<&Nonce>) -> Result<Value, SignInError> {
+        match self.verify(client, id_token, nonce) {
+            Err(SignInError::Invalid(why)) if why.contains("key") || why.contains("ignature") => {
+                let client = self.client(self.metadata(true).await?)?;
+                self.verify(&client, id_token, nonce)
+            }
+            other => other,
+        }
     }
 
     /// Verifies an ID token; with no nonce to compare (a refresh), none is required.
@@ -370,6 +380,8 @@ fn payload(jwt: &str) -> Option<Value> {
 
 fn token_error<RE: std::error::Error + 'static, T: openidconnect::ErrorResponse + 'static>(e: RequestTokenError<RE, T>) -> SignInError {
     match e {
+        // A standard error response shows as `code: description`.
+        RequestTokenError::ServerResponse(r) if r.to_string().starts_with("invalid_grant") => SignInError::Revoked(r.to_string()),
         RequestTokenError::ServerResponse(r) => SignInError::Refused(r.to_string()),
         RequestTokenError::Request(e) => SignInError::Provider(portico_model::with_causes(&e)),
         RequestTokenError::Parse(e, _) => SignInError::Provider(format!("its answer could not be read: {e}")),

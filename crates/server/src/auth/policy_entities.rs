@@ -46,8 +46,10 @@ fn trusted(locations: &[String], annotation: Option<&str>) -> bool {
 
 impl Authorizer {
     /// Reads the Policy entities of `graph` and puts their rules in force ahead of the
-    /// configured ones; `None` when nothing changed since the last load.
-    pub fn load_policies(&self, graph: &CatalogGraph) -> Option<PolicyLoad> {
+    /// configured ones; `None` when nothing changed since the last load. `conflicts` are the
+    /// recorded conflicts over Policy entities ([`conflicts`]): a Policy of a trusted location
+    /// that lost its name to another location's is missing, so the whole load is refused.
+    pub fn load_policies(&self, graph: &CatalogGraph, conflicts: &[String]) -> Option<PolicyLoad> {
         let mut load = PolicyLoad::default();
         let mut found: Vec<(String, String, Result<Vec<RuleConfig>, String>)> = Vec::new();
         for entry in graph.entries().filter(|e| e.key.starts_with("policy:")) {
@@ -65,13 +67,21 @@ impl Authorizer {
             found.push((reference, entry.hash.clone(), parsed));
         }
         found.sort_by(|a, b| a.0.cmp(&b.0));
-        let fingerprint: Vec<(String, String)> = found.iter().map(|(r, h, _)| (r.clone(), h.clone())).chain(load.ignored.iter().map(|i| (i.reference.clone(), String::new()))).collect();
+        let fingerprint: Vec<(String, String)> = found
+            .iter()
+            .map(|(r, h, _)| (r.clone(), h.clone()))
+            .chain(load.ignored.iter().map(|i| (i.reference.clone(), String::new())))
+            .chain(conflicts.iter().map(|c| (c.clone(), "conflict".to_owned())))
+            .collect();
         {
             let mut last = self.policy_fingerprint.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if *last == Some(fingerprint.clone()) {
                 return None;
             }
             *last = Some(fingerprint);
+        }
+        if let Some(c) = conflicts.first() {
+            load.error = Some(format!("a Policy entity is claimed by two locations, so one of them is missing (a trusted one may have lost its name): {c}"));
         }
         let mut entities = Vec::new();
         for (reference, _, rules) in found {
@@ -117,7 +127,9 @@ pub fn follow(state: &AppState) {
         load_and_record(&state).await;
         loop {
             match events.recv().await {
-                Ok(e) if !e.changed.iter().chain(&e.removed).any(|k| k.starts_with("policy:")) => {}
+                // Policy entities come from locations: a location's read may also have lost one
+                // to a conflict, which changes no Policy entity but must refuse the set.
+                Ok(e) if !e.source.starts_with("location:") && !e.changed.iter().chain(&e.removed).any(|k| k.starts_with("policy:")) => {}
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => load_and_record(&state).await,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
@@ -125,8 +137,22 @@ pub fn follow(state: &AppState) {
     });
 }
 
+/// The recorded conflicts over Policy entities (`policy:default/x: conflict: …`).
+pub async fn conflicts(store: &dyn portico_store::Store) -> Vec<String> {
+    match store.errors(None).await {
+        Ok(errors) => errors
+            .into_iter()
+            .filter(|e| e.key.as_deref().is_some_and(|k| k.starts_with("policy:")) && e.message.starts_with("conflict"))
+            .map(|e| format!("{}: {}", e.key.unwrap_or_default(), e.message))
+            .collect(),
+        // Unknown: refuse rather than load what may be missing a rule.
+        Err(e) => vec![format!("the recorded errors could not be read: {e}")],
+    }
+}
+
 async fn load_and_record(state: &AppState) {
-    let load = state.auth.load_policies(&state.catalog.read());
+    let conflicts = conflicts(state.catalog.store().as_ref()).await;
+    let load = state.auth.load_policies(&state.catalog.read(), &conflicts);
     let Some(load) = load else { return };
     let (outcome, detail) = match &load.error {
         Some(e) => {

@@ -46,6 +46,13 @@ impl SessionConfig {
     }
 }
 
+impl SessionConfig {
+    /// The idle time in ms.
+    pub fn idle_ms(&self) -> i64 {
+        i64::try_from(self.idle_timeout_seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+}
+
 /// The session cookie's name: `__Host-` prefixed over https (the browser then insists on
 /// `Secure`, `Path=/` and no `Domain`).
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -94,7 +101,7 @@ pub async fn principal_of(state: &AppState, secret: &str) -> Result<Result<Princ
     };
     let now = portico_catalog::now_ms();
     let config = &auth.config.sessions;
-    let idle_ms = i64::try_from(config.idle_timeout_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let idle_ms = config.idle_ms();
     if let Some(at) = session.revoked_at {
         return Ok(Err(Ended(format!("the session was ended at {}", portico_catalog::format_time(at)))));
     }
@@ -111,8 +118,11 @@ pub async fn principal_of(state: &AppState, secret: &str) -> Result<Result<Princ
         },
         _ => session,
     };
-    if session.last_seen_at < now - portico_store::auth::TOUCH_EVERY_MS {
-        store.touch_session(&session.id, now).await?;
+    // Activity is written at most once a minute, or twice per idle time when that is shorter
+    // (else a busy session would look idle).
+    let stale_before = now - portico_store::auth::TOUCH_EVERY_MS.min(idle_ms / 2);
+    if session.last_seen_at < stale_before {
+        store.touch_session(&session.id, now, stale_before).await?;
         auth.sessions.put(&hash, Session { last_seen_at: now, ..session.clone() });
     }
     let claims = serde_json::from_str(&session.claims).unwrap_or_else(|_| serde_json::json!({}));
@@ -150,10 +160,17 @@ async fn refresh(state: &AppState, session: &Session, due: i64, hash: &str) -> R
             state.auth.sessions.put(hash, updated.clone());
             Ok(Some(updated))
         }
-        Err(SignInError::Refused(why) | SignInError::Invalid(why)) => {
+        // The provider no longer accepts the grant, or its answer does not verify: ended.
+        Err(SignInError::Revoked(why) | SignInError::Invalid(why)) => {
             tracing::info!(session = %session.id, subject = %session.subject, reason = %why, "the identity provider refused a refresh: session ended");
             store.revoke_session(&session.id, now).await?;
             Ok(None)
+        }
+        // Out of reach, or refusing this client (a rotated secret): nobody's fault but the
+        // configuration's, so sessions go on and the refresh is tried again in a minute.
+        Err(e @ SignInError::Refused(_)) => {
+            tracing::error!(session = %session.id, error = %e, "the identity provider refused this client's refresh; check auth.oidc (sessions go on, tried again in a minute)");
+            Ok(Some(session.clone()))
         }
         Err(e) => {
             tracing::warn!(session = %session.id, error = %e, "could not refresh a session; trying again in a minute");

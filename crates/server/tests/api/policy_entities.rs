@@ -96,3 +96,25 @@ async fn policy_entities_from_trusted_locations_decide_first_and_a_broken_one_ch
         assert!(outcomes.contains(&"allowed"), "{b}: {audit}");
     }
 }
+
+/// A location registered first that declares a Policy of the same name as a trusted one takes
+/// the name (the first claim stands), and is ignored as untrusted: the trusted rules would be
+/// missing. The load is refused instead, naming the conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_name_taken_by_an_untrusted_location_refuses_the_load() {
+    let db = TestDb::sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let (trusted, squatter) = (root.join("policies.yaml"), root.join("team/catalog-info.yaml"));
+    std::fs::create_dir_all(squatter.parent().unwrap()).unwrap();
+    std::fs::write(&trusted, FREEZE).unwrap();
+    std::fs::write(&squatter, GRAB.replace("name: grab", "name: freeze")).unwrap();
+    let auth = AuthConfig { policy_locations: vec![trusted.display().to_string()], ..Default::default() };
+    let app = TestApp::spawn_setup(db, Setup { examples: false, roots: vec![root.clone()], auth, ..Setup::default() }).await;
+    for file in [&squatter, &trusted] {
+        json(app.post("/api/catalog/locations", &json!({"type": "file", "target": file.display().to_string()})).await, 201).await;
+    }
+    let p = policy_until(&app, |p| p["error"].is_string()).await;
+    assert!(p["error"].as_str().unwrap().contains("claimed by two locations"), "{p}");
+    assert!(!p["rules"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().starts_with("policy:")), "nothing of the squatter's in force: {p}");
+}

@@ -60,7 +60,9 @@ pub(crate) async fn page(State(state): State<AppState>, Query(q): Query<LoginQue
 /// A path of this server to go back to; anything else (another site, `//host`) is home.
 fn return_to(asked: Option<&str>) -> String {
     match asked {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") && !p.contains(['\r', '\n']) => p.to_owned(),
+        // Browsers drop tabs and newlines from URLs and read `\` as `/`, so `/\t/evil.example`
+        // would go to another site: no control character and no backslash anywhere.
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control) => p.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -120,8 +122,11 @@ pub(crate) async fn callback(State(state): State<AppState>, Peer(ip): Peer, head
     let from = from(ip, &headers);
     let actor = |subject: Option<&str>| subject.map_or_else(|| ip.map_or_else(|| "address:unknown".to_owned(), |ip| format!("address:{ip}")), str::to_owned);
     match outcome {
-        Err((subject, e)) => {
-            if let Some(ip) = ip {
+        Err((subject, e, counts)) => {
+            // Only a sign-in this browser started and the provider's answer then failed counts
+            // towards the address's limit: a made-up callback would otherwise lock everyone
+            // behind one proxy out.
+            if let (Some(ip), true) = (ip, counts) {
                 state.auth.failures.fail(ip);
             }
             record(&state, AuditEvent::of(actor(subject.as_deref()), "session", "sign-in", subject.clone(), "denied").with(Some(e.status().as_u16()), None, format!("{e} ({from})"))).await;
@@ -155,9 +160,11 @@ fn from(ip: Option<IpAddr>, headers: &HeaderMap) -> String {
 
 type Finished = (String, SignInAttempt, portico_server::auth::oidc::SignedIn);
 
-/// The checks of a callback, in order; a failure says which, with the subject when known.
-async fn finish(state: &AppState, oidc: &portico_server::auth::oidc::Oidc, headers: &HeaderMap, q: Callback) -> Result<Finished, (Option<String>, PageError)> {
-    let fail = |e: PageError| (None, e);
+/// The checks of a callback, in order; a failure says which, with the subject when known, and
+/// whether it counts towards the address's limit (a started sign-in that then failed).
+async fn finish(state: &AppState, oidc: &portico_server::auth::oidc::Oidc, headers: &HeaderMap, q: Callback) -> Result<Finished, (Option<String>, PageError, bool)> {
+    let fail = |e: PageError| (None, e, false);
+    let counted = |e: PageError| (None, e, true);
     if let Some(error) = q.error {
         let why = q.error_description.map_or_else(String::new, |d| format!(": {d}"));
         return Err(fail(PageError::Unauthorized(format!("the identity provider did not sign you in ({error}{why})"))));
@@ -177,12 +184,12 @@ async fn finish(state: &AppState, oidc: &portico_server::auth::oidc::Oidc, heade
         return Err(fail(PageError::BadRequest("this sign-in has expired or was already used; start it again".into())));
     };
     let signed_in = oidc.finish(&code, &attempt.nonce, &attempt.pkce_verifier).await.map_err(|e| {
-        fail(match e {
+        counted(match e {
             portico_server::auth::oidc::SignInError::Provider(_) => PageError::Unavailable(e.to_string(), 30),
             _ => PageError::Unauthorized(e.to_string()),
         })
     })?;
-    let subject = oidc.config.user_match.find(&state.catalog.read(), &signed_in.claims).map_err(|why| fail(PageError::Forbidden(format!("you signed in, but {why}; ask a Portico admin to add you to the catalog"))))?;
+    let subject = oidc.config.user_match.find(&state.catalog.read(), &signed_in.claims).map_err(|why| counted(PageError::Forbidden(format!("you signed in, but {why}; ask a Portico admin to add you to the catalog"))))?;
     Ok((subject, attempt, signed_in))
 }
 
@@ -216,6 +223,10 @@ mod tests {
             (Some("/\\evil.example"), "/"),
             (Some("https://evil.example"), "/"),
             (Some("/a\r\nSet-Cookie: x"), "/"),
+            (Some("/\t/evil.example"), "/"),
+            (Some("/\t\\evil.example"), "/"),
+            (Some("/a\\b"), "/"),
+            (Some("/catalog?q=a%09b"), "/catalog?q=a%09b"),
             (None, "/"),
         ] {
             assert_eq!(super::return_to(asked), expected, "{asked:?}");
