@@ -24,12 +24,7 @@ pub struct Remote {
 /// The server's address: `https://…`, or `http://` to this machine; no path, query or user.
 pub fn server_url(raw: &str) -> anyhow::Result<String> {
     let url = url::Url::parse(raw.trim()).with_context(|| format!("--server: {raw:?} is not a URL (https://portico.example.com)"))?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
+    let loopback = portico_server::auth::oidc::is_loopback(&url);
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}

@@ -164,6 +164,11 @@ impl Default for Authorizer {
 }
 
 impl Authorizer {
+    /// Whether session cookies are `Secure` (and `__Host-` named): Portico is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.oidc.as_ref().is_some_and(|o| o.config.secure())
+    }
+
     /// The rules in force.
     pub fn policy(&self) -> Arc<Policy> {
         self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()

@@ -153,3 +153,12 @@ fn form_action(html: &str) -> Option<String> {
     let end = html[start..].find('"')?;
     Some(html[start..start + end].replace("&amp;", "&"))
 }
+
+/// A session for `subject` started directly in `state`'s store, as a sign-in would start it
+/// (claims `{"name": name}`): the session and its cookie's secret. For tests about what a
+/// signed-in person sees, without a provider.
+pub async fn session_for(state: &portico_server::AppState, subject: &str, name: &str) -> (portico_store::Session, String) {
+    let signed_in = portico_server::auth::oidc::SignedIn { claims: serde_json::json!({"name": name}), id_token: None, refresh_token: None, expires_at: None };
+    let origin = portico_server::auth::session::Origin { address: None, user_agent: None };
+    portico_server::auth::session::start(state, subject, &signed_in, origin).await.expect("a session is stored")
+}

@@ -222,9 +222,7 @@ async fn every_page_fits_a_desktop_and_a_phone_screen() {
     seed_audit(&app).await;
     // Signed in, with a long name, and a star: every page's top bar carries the name and its
     // "Sign out" button, which must fit a phone too.
-    let signed_in = portico_server::auth::oidc::SignedIn { claims: json!({"name": "Breanna Davison-Montgomery"}), id_token: None, refresh_token: None, expires_at: None };
-    let origin = portico_server::auth::session::Origin { address: None, user_agent: None };
-    let (_, secret) = portico_server::auth::session::start(&app.state, "user:default/breanna.davison", &signed_in, origin).await.unwrap();
+    let (_, secret) = portico_testkit::oidc::session_for(&app.state, "user:default/breanna.davison", "Breanna Davison-Montgomery").await;
     b.cdp("Network.setCookie", json!({"name": "portico_session", "value": secret, "url": app.url, "httpOnly": true, "sameSite": "Lax"})).await;
     app.state.catalog.store().star("user:default/breanna.davison", "component:default/artist-lookup", portico_catalog::now_ms()).await.unwrap();
     let q = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();

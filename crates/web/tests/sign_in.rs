@@ -482,9 +482,7 @@ async fn forged_id_tokens_are_refused_each_with_its_reason() {
 async fn with_auth_mode_token_a_session_cookie_counts_for_nothing_and_a_read_token_ends_no_session() {
     let auth = AuthConfig { mode: AuthMode::Token, bootstrap_token: Some("bootstrap-token-for-tests-0123456789abcdef".into()), ..AuthConfig::default() };
     let app = WebApp::spawn_with_auth(TestDb::sqlite().await, 0, auth).await;
-    let signed_in = portico_server::auth::oidc::SignedIn { claims: json!({}), id_token: None, refresh_token: None, expires_at: None };
-    let origin = portico_server::auth::session::Origin { address: None, user_agent: None };
-    let (session, secret) = portico_server::auth::session::start(&app.state, "user:default/breanna.davison", &signed_in, origin).await.unwrap();
+    let (session, secret) = portico_testkit::oidc::session_for(&app.state, "user:default/breanna.davison", "Breanna").await;
     let (status, _) = me_with_cookie(&app.url, &format!("portico_session={secret}")).await;
     assert_eq!(status, 401, "a cookie from an earlier oidc configuration signs nobody in");
 

@@ -184,7 +184,7 @@ fn session_cookie(state: &AppState, req: &Request) -> Option<String> {
     if state.auth.config.mode == super::AuthMode::Token {
         return None;
     }
-    let secure = state.auth.oidc.as_ref().is_some_and(|o| o.config.secure());
+    let secure = state.auth.secure_cookies();
     super::session::cookie(req.headers(), super::session::cookie_name(secure)).map(str::to_owned)
 }
 
@@ -202,7 +202,7 @@ fn unauthenticated(gate: &Gate, req: &Request, why: String, clear_cookie: bool) 
         (gate.refuse)(ApiError::Unauthorized(why))
     };
     if clear_cookie {
-        let secure = state.auth.oidc.as_ref().is_some_and(|o| o.config.secure());
+        let secure = state.auth.secure_cookies();
         response.headers_mut().append(header::SET_COOKIE, super::session::set_cookie(super::session::cookie_name(secure), "", "/", 0, secure));
     }
     response

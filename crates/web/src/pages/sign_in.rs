@@ -100,7 +100,7 @@ pub(crate) async fn start(State(state): State<AppState>, Peer(ip): Peer, Query(q
     let stale = now - i64::try_from(SIGN_IN_SECONDS * 1000).unwrap_or(0);
     state.catalog.store().put_sign_in(&attempt, stale).await?;
     let mut response = Redirect::to(&started.url).into_response();
-    let secure = oidc.config.secure();
+    let secure = state.auth.secure_cookies();
     response.headers_mut().append(header::SET_COOKIE, session::set_cookie(SIGN_IN_COOKIE, &started.state, "/auth", SIGN_IN_SECONDS, secure));
     Ok(response)
 }
@@ -117,7 +117,7 @@ pub(crate) struct Callback {
 pub(crate) async fn callback(State(state): State<AppState>, Peer(ip): Peer, headers: HeaderMap, Query(q): Query<Callback>) -> Result<Response, PageError> {
     limited(&state, ip)?;
     let oidc = oidc(&state)?;
-    let secure = oidc.config.secure();
+    let secure = state.auth.secure_cookies();
     let outcome = finish(&state, oidc, &headers, q).await;
     let from = from(ip, &headers);
     let actor = |subject: Option<&str>| subject.map_or_else(|| ip.map_or_else(|| "address:unknown".to_owned(), |ip| format!("address:{ip}")), str::to_owned);
@@ -196,7 +196,7 @@ async fn finish(state: &AppState, oidc: &portico_server::auth::oidc::Oidc, heade
 /// `POST /logout`: ends the session here, then at the provider (if it can), which sends the
 /// browser back to the sign-in page.
 pub(crate) async fn logout(State(state): State<AppState>, Peer(ip): Peer, Extension(who): Extension<Arc<Principal>>, headers: HeaderMap) -> Result<Response, PageError> {
-    let secure = state.auth.oidc.as_ref().is_some_and(|o| o.config.secure());
+    let secure = state.auth.secure_cookies();
     let ended = match session::cookie(&headers, session::cookie_name(secure)) {
         Some(secret) => session::end(&state, secret).await?,
         None => None,

@@ -204,9 +204,7 @@ async fn page_forms_pass_the_same_permission_gate_as_the_api_and_are_audited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_form_refuses_another_site_even_with_a_signed_in_session() {
     let app = WebApp::spawn().await;
-    let signed_in = portico_server::auth::oidc::SignedIn { claims: serde_json::json!({"name": "Breanna"}), id_token: None, refresh_token: None, expires_at: None };
-    let origin = portico_server::auth::session::Origin { address: None, user_agent: None };
-    let (session, secret) = portico_server::auth::session::start(&app.state, "user:default/breanna.davison", &signed_in, origin).await.unwrap();
+    let (session, secret) = portico_testkit::oidc::session_for(&app.state, "user:default/breanna.davison", "Breanna").await;
     let cookie = format!("portico_session={secret}");
     let target = app.import_path().display().to_string();
     let entity = "/catalog/default/component/artist-lookup";
