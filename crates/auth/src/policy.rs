@@ -9,7 +9,9 @@ use std::sync::Arc;
 use portico_expr::cel::{Context, Value};
 use portico_expr::value::{from_json, map};
 use portico_expr::{Budget, Expr, Limits, VariableDoc, Vocabulary};
+use portico_graph::Id;
 use portico_graph::eval::SharedGraph;
+use roaring::RoaringBitmap;
 
 use crate::identity::Identity;
 use crate::permission::{Pattern, Permission};
@@ -238,43 +240,128 @@ impl Policy {
 
     /// Answers a question. `graph` is the read model the graph functions and `entity` read.
     pub fn decide(&self, q: &Question<'_>, graph: &SharedGraph) -> Decision {
-        let applicable: Vec<&Rule> = self.rules.iter().filter(|r| r.patterns.iter().any(|p| p.matches(q.permission))).collect();
+        let applicable = self.applicable(q.permission);
         if applicable.is_empty() {
             return Decision { allowed: false, rule: None };
         }
         let reads = applicable.iter().fold(Reads::default(), |acc, r| acc.or(r.reads));
-        // One context for every rule of the question, made when a rule first needs it.
-        let mut ctx = None;
-        let mut allowed_by = None;
-        for rule in applicable {
-            let holds = match &rule.when {
-                None => true,
-                Some(expr) => match eval(ctx.get_or_insert_with(|| Variables::of(q, graph, reads).context(graph)), expr) {
+        let warn = |rule: &Rule, e: &portico_expr::ExprError| tracing::warn!(rule = %rule.name, permission = %q.permission, error = %e, "a policy rule could not be evaluated");
+        run(&applicable, self.combine, || Variables::of(q, graph, reads).context(graph), &warn)
+    }
+
+    fn applicable(&self, permission: Permission) -> Vec<&Rule> {
+        self.rules.iter().filter(|r| r.patterns.iter().any(|p| p.matches(permission))).collect()
+    }
+
+    /// Whether the answer to `permission` may differ from one entity to another: a rule that
+    /// applies to it reads `entity`.
+    pub fn depends_on_entity(&self, permission: Permission) -> bool {
+        self.applicable(permission).iter().any(|r| r.reads.entity)
+    }
+
+    /// The present entities of `graph` on which `subject` may do `permission` (asked as
+    /// [`Policy::decide`] would be for each, without a request): the answer for every entity
+    /// at once, made once per policy, subject and catalog generation by the caller. The
+    /// variables other than `entity` are built once; entities are decided on every core, a few
+    /// thousand per hold of the read lock so writers are not kept waiting. An entity whose rules
+    /// cannot finish within [`BULK_TIMEOUT`] in all is not allowed (fail closed).
+    pub fn entities_allowed(&self, subject: &Subject, permission: Permission, graph: &SharedGraph) -> RoaringBitmap {
+        let applicable = self.applicable(permission);
+        let reads = applicable.iter().fold(Reads::default(), |acc, r| acc.or(r.reads));
+        let base = Variables::of(&Question { subject, permission, entity: None, request: None }, graph, Reads { entity: false, ..reads });
+        let ids: Vec<Id> = graph.read().present().iter().collect();
+        let deadline = std::time::Instant::now() + BULK_TIMEOUT;
+        // One warning per rule, with the first entity it failed on, rather than one per entity.
+        let failed = parking_lot::Mutex::new(std::collections::HashMap::<String, usize>::new());
+        let on_error = |rule: &Rule, e: &portico_expr::ExprError| {
+            let mut failed = failed.lock();
+            let n = failed.entry(rule.name.clone()).or_default();
+            if *n == 0 {
+                tracing::warn!(rule = %rule.name, permission = %permission, error = %e, "a policy rule could not be evaluated on an entity (further failures of this rule are counted)");
+            }
+            *n += 1;
+        };
+        let threads = if ids.len() < 2048 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) };
+        let part = ids.len().div_ceil(threads).max(1);
+        let decide_part = |part: &[Id]| {
+            let mut allowed = RoaringBitmap::new();
+            for chunk in part.chunks(4096) {
+                if std::time::Instant::now() > deadline {
+                    tracing::error!(permission = %permission, subject = %subject.identity.subject, "deciding every entity took longer than {BULK_TIMEOUT:?}; the rest are not allowed");
+                    break;
+                }
+                let values: Vec<(Id, Value)> = {
+                    let g = graph.read();
+                    chunk.iter().map(|&id| (id, g.cel_entity(id).unwrap_or(Value::Null))).collect()
+                };
+                for (id, entity) in values {
+                    let make = || Variables { entity: entity.clone(), ..base.clone() }.context(graph);
+                    if run(&applicable, self.combine, make, &on_error).allowed {
+                        allowed.insert(id);
+                    }
+                }
+            }
+            allowed
+        };
+        let decide_part = &decide_part;
+        let allowed = std::thread::scope(|s| {
+            let handles: Vec<_> = ids
+                .chunks(part)
+                .map(|p| std::thread::Builder::new().name("policy".into()).stack_size(portico_expr::BIG_STACK).spawn_scoped(s, move || decide_part(p)).expect("spawning a policy thread"))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).fold(RoaringBitmap::new(), |a, b| a | b)
+        });
+        for (rule, n) in failed.into_inner() {
+            if n > 1 {
+                tracing::warn!(rule = %rule, permission = %permission, entities = n, "a policy rule could not be evaluated on these many entities");
+            }
+        }
+        allowed
+    }
+}
+
+/// How long deciding every entity of the catalog for one subject may take in all.
+pub const BULK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Asks `rules` (those that apply to `permission`) in order; `make` builds the evaluation
+/// context when a rule first needs one.
+fn run(rules: &[&Rule], combine: Combine, make: impl FnOnce() -> Context<'static, 'static>, on_error: &dyn Fn(&Rule, &portico_expr::ExprError)) -> Decision {
+    // One context for every rule of the question, made when a rule first needs it.
+    let mut make = Some(make);
+    let mut ctx = None;
+    let mut allowed_by = None;
+    for rule in rules {
+        let holds = match &rule.when {
+            None => true,
+            Some(expr) => {
+                let ctx = ctx.get_or_insert_with(|| (make.take().expect("made once"))());
+                match eval(ctx, expr) {
                     Ok(b) => b,
                     Err(e) => {
                         // Fail closed: a deny rule that cannot be evaluated denies; an allow
                         // rule that cannot be evaluated does not allow.
-                        tracing::warn!(rule = %rule.name, permission = %q.permission, error = %e, "a policy rule could not be evaluated");
+                        on_error(rule, &e);
                         rule.effect == Effect::Deny
                     }
-                },
-            };
-            if !holds {
-                continue;
-            }
-            match (rule.effect, self.combine) {
-                (Effect::Deny, _) => return Decision { allowed: false, rule: Some(rule.name.clone()) },
-                (Effect::Allow, Combine::FirstMatch) => return Decision { allowed: true, rule: Some(rule.name.clone()) },
-                (Effect::Allow, Combine::DenyOverrides) => {
-                    allowed_by.get_or_insert_with(|| rule.name.clone());
                 }
             }
+        };
+        if !holds {
+            continue;
         }
-        Decision { allowed: allowed_by.is_some(), rule: allowed_by }
+        match (rule.effect, combine) {
+            (Effect::Deny, _) => return Decision { allowed: false, rule: Some(rule.name.clone()) },
+            (Effect::Allow, Combine::FirstMatch) => return Decision { allowed: true, rule: Some(rule.name.clone()) },
+            (Effect::Allow, Combine::DenyOverrides) => {
+                allowed_by.get_or_insert_with(|| rule.name.clone());
+            }
+        }
     }
+    Decision { allowed: allowed_by.is_some(), rule: allowed_by }
 }
 
 /// The variables of one question, built once and shared by its rules.
+#[derive(Clone)]
 struct Variables {
     user: Value,
     permission: Value,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use portico_model::{CatalogEntry, Entity, Relation};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::CatalogGraph;
+use crate::Visible;
 
 /// An entity and its computed relations, ready to serialize.
 #[derive(Debug, Clone)]
@@ -20,8 +20,9 @@ pub struct EntityView {
 }
 
 impl EntityView {
-    /// Takes what is needed from the read model; cheap (an `Arc` and the relations).
-    pub fn of(graph: &CatalogGraph, entry: &CatalogEntry) -> Self {
+    /// Takes what is needed from the read model as the reader sees it; cheap (an `Arc` and the
+    /// relations, without those to entities the reader may not see).
+    pub fn of(graph: &Visible<'_>, entry: &CatalogEntry) -> Self {
         Self { entity: entry.entity.clone(), relations: graph.relations(&entry.key) }
     }
 }

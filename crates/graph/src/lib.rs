@@ -14,6 +14,7 @@ mod index;
 mod neighbours;
 pub mod predicate;
 mod query;
+mod visible;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use entity_view::EntityView;
 pub use index::visit_leaves;
 pub use neighbours::{Neighbourhood, NeighbourhoodEdge};
 pub use query::{EntityQuery, Facet, FacetValue, OrderField, Page, TextFilter};
+pub use visible::{Visibility, Visible};
 
 /// An interned entity reference.
 pub type Id = u32;
@@ -69,6 +71,8 @@ pub struct CatalogGraph {
     cel_cache: parking_lot::Mutex<HashMap<Id, portico_expr::cel::Value>>,
     /// Rank of each present id in key order, rebuilt lazily.
     rank: std::sync::OnceLock<Vec<u32>>,
+    /// Goes up with every change: what was decided about the entities holds while it stays.
+    generation: u64,
 }
 
 /// A relation whose target does not exist in the catalog.
@@ -87,6 +91,16 @@ impl CatalogGraph {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// A number that changes with every change to the entities (a cache key).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Every present entity's id.
+    pub fn present(&self) -> &RoaringBitmap {
+        &self.present
     }
 
     pub fn is_empty(&self) -> bool {
@@ -128,6 +142,7 @@ impl CatalogGraph {
 
     /// Inserts or replaces an entity. `validator` computes the relations its fields create.
     pub fn upsert(&mut self, entry: CatalogEntry, validator: &Validator) {
+        self.generation += 1;
         let id = self.intern(&entry.key);
         self.cel_cache.get_mut().remove(&id);
         self.tombstones.remove(entry.key.as_str());
@@ -168,6 +183,7 @@ impl CatalogGraph {
     pub fn remove(&mut self, key: &str) -> bool {
         match self.ids.get(key).copied() {
             Some(id) if self.entries.contains_key(&id) => {
+                self.generation += 1;
                 let version = self.entries[&id].version;
                 self.tombstones.insert(self.keys[id as usize].clone(), version + 1);
                 self.remove_id(id);
@@ -234,12 +250,17 @@ impl CatalogGraph {
     /// The entity's relations, computed: its own fields' relations plus the inverses of every
     /// relation other entities declare towards it. Sorted by type then target, deduplicated.
     pub fn relations(&self, key: &str) -> Vec<Relation> {
+        self.relations_where(key, |_| true)
+    }
+
+    /// [`Self::relations`] to the ids `keep` accepts.
+    pub(crate) fn relations_where(&self, key: &str, keep: impl Fn(Id) -> bool) -> Vec<Relation> {
         let Some(&id) = self.ids.get(key) else { return Vec::new() };
         let mut rels: Vec<(&str, Id)> = Vec::new();
-        for e in self.out.get(&id).into_iter().flatten() {
+        for e in self.out.get(&id).into_iter().flatten().filter(|e| keep(e.target)) {
             rels.push((&e.relation, e.target));
         }
-        for (t, s) in self.incoming.get(&id).into_iter().flatten() {
+        for (t, s) in self.incoming.get(&id).into_iter().flatten().filter(|(_, s)| keep(*s)) {
             rels.push((t, *s));
         }
         rels.sort_unstable_by(|a, b| a.0.cmp(b.0).then_with(|| self.keys[a.1 as usize].cmp(&self.keys[b.1 as usize])));

@@ -54,6 +54,16 @@ impl CatalogGraph {
     /// Entities within `depth` hops of `seeds`, following only `relations` when given
     /// (case-insensitive), at most `max_nodes` of them.
     pub fn neighbourhood(&self, seeds: &[Id], depth: u8, relations: &[String], max_nodes: usize) -> Neighbourhood {
+        self.neighbourhood_where(seeds, depth, relations, max_nodes, |_| true)
+    }
+
+    /// [`Self::neighbourhood`] through the entities `keep` accepts only.
+    pub(crate) fn neighbourhood_where(&self, seeds: &[Id], depth: u8, relations: &[String], max_nodes: usize, keep: impl Fn(Id) -> bool) -> Neighbourhood {
+        let links = |id: Id| {
+            let mut l = self.links(id);
+            l.retain(|(_, to)| keep(*to));
+            l
+        };
         let wanted: Vec<String> = relations.iter().map(|r| r.to_ascii_lowercase()).collect();
         let mut hood = Neighbourhood::default();
         let mut seen: FxHashMap<Id, u8> = FxHashMap::default();
@@ -68,7 +78,7 @@ impl CatalogGraph {
         for d in 1..=depth {
             let mut next = Vec::new();
             for &from in &frontier {
-                for (relation, to) in self.links(from) {
+                for (relation, to) in links(from) {
                     types.insert(relation.clone());
                     if !wanted.is_empty() && !wanted.iter().any(|w| relation.eq_ignore_ascii_case(w)) {
                         continue;
@@ -92,7 +102,7 @@ impl CatalogGraph {
         }
         // Links among the outermost entities, for a complete picture of what is shown.
         for &from in &frontier {
-            for (relation, to) in self.links(from) {
+            for (relation, to) in links(from) {
                 types.insert(relation.clone());
                 let pair = if from < to { (from, to) } else { (to, from) };
                 let allowed = wanted.is_empty() || wanted.iter().any(|w| relation.eq_ignore_ascii_case(w));

@@ -180,27 +180,31 @@ impl Predicate {
 impl CatalogGraph {
     /// The ids a predicate matches.
     pub fn predicate(&self, p: &Predicate) -> RoaringBitmap {
+        self.predicate_masked(p, crate::query::Masked { present: &self.present, mask: None })
+    }
+
+    /// [`Self::predicate`] as a reader sees relations (none to entities it may not see).
+    pub(crate) fn predicate_masked(&self, p: &Predicate, masked: crate::query::Masked<'_>) -> RoaringBitmap {
+        let statement = |key: String, values: Option<Vec<String>>| self.statement_masked(&FilterStatement { key, values }, masked);
         match p {
             Predicate::All(parts) => {
                 let mut acc = self.present.clone();
                 for part in parts {
-                    acc &= self.predicate(part);
+                    acc &= self.predicate_masked(part, masked);
                     if acc.is_empty() {
                         break;
                     }
                 }
                 acc
             }
-            Predicate::Any(parts) => parts.iter().fold(RoaringBitmap::new(), |acc, part| acc | self.predicate(part)),
-            Predicate::Not(inner) => &self.present - self.predicate(inner),
+            Predicate::Any(parts) => parts.iter().fold(RoaringBitmap::new(), |acc, part| acc | self.predicate_masked(part, masked)),
+            Predicate::Not(inner) => &self.present - self.predicate_masked(inner, masked),
             Predicate::Field(key, condition) => match condition {
-                Condition::In(values) => self.statement(&FilterStatement { key: key.clone(), values: Some(values.clone()) }),
-                Condition::Exists(true) => self.statement(&FilterStatement { key: key.clone(), values: None }),
-                Condition::Exists(false) => &self.present - self.statement(&FilterStatement { key: key.clone(), values: None }),
+                Condition::In(values) => statement(key.clone(), Some(values.clone())),
+                Condition::Exists(true) => statement(key.clone(), None),
+                Condition::Exists(false) => &self.present - statement(key.clone(), None),
                 Condition::HasPrefix(prefix) => self.fields.prefixed(key, prefix) & &self.present,
-                Condition::Relation { kind, targets } => {
-                    self.statement(&FilterStatement { key: format!("relations.{}", kind.to_lowercase()), values: targets.clone() })
-                }
+                Condition::Relation { kind, targets } => statement(format!("relations.{}", kind.to_lowercase()), targets.clone()),
             },
         }
     }

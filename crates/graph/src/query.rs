@@ -54,6 +54,11 @@ pub struct Facet {
 
 impl CatalogGraph {
     pub(crate) fn statement(&self, st: &FilterStatement) -> RoaringBitmap {
+        self.statement_masked(st, Masked { present: &self.present, mask: None })
+    }
+
+    /// A statement as a reader sees it: a relation to an entity it may not see is no relation.
+    pub(crate) fn statement_masked(&self, st: &FilterStatement, masked: Masked<'_>) -> RoaringBitmap {
         let key = st.key.to_lowercase();
         if let Some(rel) = key.strip_prefix("relations.") {
             let mut out = RoaringBitmap::new();
@@ -62,14 +67,15 @@ impl CatalogGraph {
                 Some(values) => {
                     for v in values {
                         if let Some(&target) = self.ids.get(v.to_lowercase().as_str())
+                            && masked.sees(target)
                             && let Some(sources) = self.rel_index.get(&(rel.clone(), target)) {
                                 out.extend(sources.iter().copied());
                             }
                     }
                 }
                 None => {
-                    for ((t, _), sources) in &self.rel_index {
-                        if t == rel {
+                    for ((t, target), sources) in &self.rel_index {
+                        if t == rel && masked.sees(*target) {
                             out.extend(sources.iter().copied());
                         }
                     }
@@ -85,12 +91,16 @@ impl CatalogGraph {
 
     /// The ids that match a filter (all entities when there is none).
     pub fn matching(&self, filter: Option<&EntityFilter>) -> RoaringBitmap {
+        self.matching_masked(filter, Masked { present: &self.present, mask: None })
+    }
+
+    pub(crate) fn matching_masked(&self, filter: Option<&EntityFilter>, masked: Masked<'_>) -> RoaringBitmap {
         let Some(filter) = filter else { return self.present.clone() };
         let mut any = RoaringBitmap::new();
         for all in &filter.any_of {
             let mut acc: Option<RoaringBitmap> = None;
             for st in &all.all_of {
-                let set = self.statement(st);
+                let set = self.statement_masked(st, masked);
                 acc = Some(match acc {
                     None => set,
                     Some(a) => a & set,
@@ -123,10 +133,16 @@ impl CatalogGraph {
 
     /// Runs a query: filter, full-text filter, order (default: by reference), offset and limit.
     pub fn query(&self, q: &EntityQuery) -> Page {
-        let mut set = self.matching(q.filter.as_ref());
+        self.query_masked(q, Masked { present: &self.present, mask: None })
+    }
+
+    /// [`Self::query`] among the entities a reader sees.
+    pub(crate) fn query_masked(&self, q: &EntityQuery, masked: Masked<'_>) -> Page {
+        let mut set = self.matching_masked(q.filter.as_ref(), masked);
         if let Some(within) = &q.within {
             set &= within;
         }
+        masked.restrict(&mut set);
         let mut ids: Vec<Id> = match &q.text {
             Some(t) => {
                 let term = t.term.trim().to_lowercase();
@@ -190,10 +206,17 @@ impl CatalogGraph {
 
     /// Like [`Self::facets`], counting only entities that are also in `within` when given.
     pub fn facets_within(&self, keys: &[String], filter: Option<&EntityFilter>, within: Option<&RoaringBitmap>) -> Vec<Facet> {
-        let mut set = self.matching(filter);
+        self.facets_masked(keys, filter, within, Masked { present: &self.present, mask: None })
+    }
+
+    /// [`Self::facets_within`] among the entities a reader sees: hidden entities count for
+    /// nothing, and a relation facet has no value naming one.
+    pub(crate) fn facets_masked(&self, keys: &[String], filter: Option<&EntityFilter>, within: Option<&RoaringBitmap>, masked: Masked<'_>) -> Vec<Facet> {
+        let mut set = self.matching_masked(filter, masked);
         if let Some(w) = within {
             set &= w;
         }
+        masked.restrict(&mut set);
         keys.iter()
             .map(|key| {
                 let lower = key.to_lowercase();
@@ -201,7 +224,7 @@ impl CatalogGraph {
                 if let Some(rel) = lower.strip_prefix("relations.") {
                     let mut counts: rustc_hash::FxHashMap<Id, u64> = Default::default();
                     for ((t, target), sources) in &self.rel_index {
-                        if &**t == rel {
+                        if &**t == rel && masked.sees(*target) {
                             let n = sources.iter().filter(|s| set.contains(**s)).count() as u64;
                             if n > 0 {
                                 *counts.entry(*target).or_default() += n;
@@ -224,6 +247,26 @@ impl CatalogGraph {
                 Facet { key: key.clone(), values }
             })
             .collect()
+    }
+}
+
+/// The entities a reader sees, as the queries take them: present ones outside `mask` are hidden.
+#[derive(Clone, Copy)]
+pub(crate) struct Masked<'a> {
+    pub present: &'a RoaringBitmap,
+    pub mask: Option<&'a RoaringBitmap>,
+}
+
+impl Masked<'_> {
+    pub(crate) fn restrict(&self, set: &mut RoaringBitmap) {
+        if let Some(m) = self.mask {
+            *set &= m;
+        }
+    }
+
+    /// Whether an id is seen: in the mask, or not an entity at all (a relation's target).
+    fn sees(&self, id: Id) -> bool {
+        self.mask.is_none_or(|m| m.contains(id) || !self.present.contains(id))
     }
 }
 

@@ -56,6 +56,8 @@ pub struct SearchRequest {
     pub limit: usize,
     /// The last word may be incomplete: match it as a prefix too.
     pub typing: bool,
+    /// Only these ids (the entities the reader may see); all when `None`. Counts too.
+    pub visible: Option<RoaringBitmap>,
 }
 
 /// One found entity.
@@ -207,6 +209,9 @@ impl SearchIndex {
         let whole = req.text.trim().to_lowercase();
         let query = query::ranked(&self.fields, &words, req.typing, &whole);
         let mut matches = self.reader.searcher().search(&*query, &AllMatches { scored: true })?;
+        if let Some(visible) = &req.visible {
+            matches.retain(|m| visible.contains(m.1));
+        }
 
         let kinds = self.kinds.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut counts = vec![0usize; kinds.len()];

@@ -14,6 +14,7 @@ pub mod recent;
 pub mod routes;
 pub mod session;
 mod token_admin;
+pub mod visibility;
 
 use portico_auth::{Decision, Permission, Policy, PolicyConfig, RequestInfo, Scope, Subject};
 use portico_graph::eval::SharedGraph;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 pub use portico_auth::{hash_secret, mint_secret};
 pub use token_admin::{NewToken, create_token};
+pub use visibility::Seen;
 
 use crate::error::ApiError;
 
@@ -134,6 +136,7 @@ impl AuthConfig {
             failures: limit::FailureLimit::default(),
             tokens: recent::Recent::default(),
             sessions: recent::Recent::default(),
+            seen: visibility::SeenCache::default(),
         })
     }
 }
@@ -155,6 +158,8 @@ pub struct Authorizer {
     pub tokens: recent::Recent<portico_store::ApiToken>,
     /// Sessions recently read from the database.
     pub sessions: recent::Recent<portico_store::Session>,
+    /// What each subject may read, decided per entity ([`visibility`]).
+    seen: visibility::SeenCache,
 }
 
 impl Default for Authorizer {

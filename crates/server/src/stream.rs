@@ -10,7 +10,7 @@ use std::io;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use portico_graph::Id;
+use portico_graph::{Id, Visibility, Visible};
 use portico_graph::eval::SharedGraph;
 
 use crate::render::{EntityView, Fields, Rendered};
@@ -24,7 +24,7 @@ const CHUNK: usize = 256 * 1024;
 
 /// `prefix`, the entities `ids` (as JSON objects, projected to `fields`) separated by commas,
 /// then `suffix`: streamed from a blocking thread. Entities removed meanwhile are skipped.
-pub(crate) fn entities(graph: SharedGraph, ids: Vec<Id>, fields: Option<Fields>, prefix: Vec<u8>, suffix: Vec<u8>) -> Response {
+pub(crate) fn entities(graph: SharedGraph, vis: Visibility, ids: Vec<Id>, fields: Option<Fields>, prefix: Vec<u8>, suffix: Vec<u8>) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         let mut buf = prefix;
@@ -32,6 +32,7 @@ pub(crate) fn entities(graph: SharedGraph, ids: Vec<Id>, fields: Option<Fields>,
         for batch in ids.chunks(BATCH) {
             {
                 let g = graph.read();
+                let g = Visible::new(&g, &vis);
                 for id in batch {
                     let Some(entry) = g.entry(*id) else { continue };
                     if !first {

@@ -34,6 +34,9 @@ mod tokens;
 #[path = "api/permissions.rs"]
 mod permissions;
 
+#[path = "api/visibility.rs"]
+mod visibility;
+
 use helpers::{TestApp, json};
 use portico_store::testing::TestDb;
 

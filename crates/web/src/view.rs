@@ -1,7 +1,7 @@
 //! What templates see of entities: plain serializable summaries with their links worked out,
 //! taken from the read model while its lock is held (a few strings each).
 
-use portico_graph::CatalogGraph;
+use portico_graph::Visible;
 use portico_model::{CatalogEntry, Entity, EntityRef, RefDefaults};
 use serde::Serialize;
 
@@ -83,14 +83,14 @@ pub(crate) fn short_label(r: &EntityRef, usual_kind: Option<&str>) -> String {
 }
 
 /// A link to `r`, with the entity's own spelling of its name when it exists.
-pub(crate) fn ref_link(graph: &CatalogGraph, r: &EntityRef, usual_kind: Option<&str>) -> RefLink {
+pub(crate) fn ref_link(graph: &Visible<'_>, r: &EntityRef, usual_kind: Option<&str>) -> RefLink {
     let found = graph.get(&r.key()).map(CatalogEntry::entity_ref);
     let r = found.as_ref().unwrap_or(r);
     RefLink { label: short_label(r, usual_kind), full: r.to_string(), kind: r.kind().to_owned(), url: found.as_ref().map(entity_url) }
 }
 
 /// A `spec` field holding a reference (`owner`, `system`), resolved as Backstage does.
-pub(crate) fn spec_ref(graph: &CatalogGraph, entity: &Entity, field: &str, default_kind: &str) -> Option<RefLink> {
+pub(crate) fn spec_ref(graph: &Visible<'_>, entity: &Entity, field: &str, default_kind: &str) -> Option<RefLink> {
     let raw = entity.spec_str(field)?;
     let defaults = RefDefaults { kind: Some(default_kind), namespace: Some(&entity.metadata.namespace) };
     match EntityRef::parse(raw, defaults) {
@@ -100,7 +100,7 @@ pub(crate) fn spec_ref(graph: &CatalogGraph, entity: &Entity, field: &str, defau
 }
 
 impl EntitySummary {
-    pub fn of(graph: &CatalogGraph, entry: &CatalogEntry) -> Self {
+    pub fn of(graph: &Visible<'_>, entry: &CatalogEntry) -> Self {
         let e = &entry.entity;
         let r = e.entity_ref();
         Self {

@@ -56,8 +56,9 @@ fn owner_group(owner: &str, key: &str) -> String {
 }
 
 impl Catalog {
-    /// Counts per `by` at `points` times evenly spaced from `from` to `to` (ms, inclusive).
-    pub async fn series(&self, by: SeriesBy, from: i64, to: i64, points: usize, top: usize) -> Result<Series, IngestError> {
+    /// Counts per `by` at `points` times evenly spaced from `from` to `to` (ms, inclusive), of
+    /// the entities whose keys `keep` accepts.
+    pub async fn series(&self, by: SeriesBy, from: i64, to: i64, points: usize, top: usize, keep: &(dyn Fn(&str) -> bool + Sync)) -> Result<Series, IngestError> {
         if from > to {
             return Err(IngestError::Invalid("from must not be after to".into()));
         }
@@ -69,7 +70,8 @@ impl Catalog {
         } else {
             (0..points).map(|i| from + ((to - from) as i128 * i as i128 / (points - 1) as i128) as i64).collect()
         };
-        let versions = self.store.version_summaries().await?;
+        let mut versions = self.store.version_summaries().await?;
+        versions.retain(|v| keep(&v.key));
         let kinds: HashMap<String, String> =
             self.validator().kinds().kinds().map(|k| (k.kind.to_ascii_lowercase(), k.kind.clone())).collect();
         let group_of = |v: &portico_store::VersionSummary| -> String {

@@ -3,7 +3,7 @@
 
 use portico_expr::{ExprError, Limits};
 use portico_graph::eval::{self, Compiled, ExprQuery, ExprResult, SharedGraph};
-use portico_graph::{CatalogGraph, EntityView};
+use portico_graph::{EntityView, Visibility, Visible};
 use serde_json::{Map, Value};
 
 use super::gate::{QueryConfig, Refused};
@@ -66,9 +66,10 @@ impl Catalog {
     }
 
     /// Runs `query` on the catalog as it is, or as it was at `as_of` (ms since the epoch),
-    /// under `limits` (usually `query_config().limits()`). It waits for a turn among the
-    /// queries running (or is refused as busy), and stops when the returned future is dropped.
-    pub async fn query(&self, query: ExprQuery, as_of: Option<i64>, limits: &Limits) -> Result<QueryOutput, QueryError> {
+    /// under `limits` (usually `query_config().limits()`), for a reader who sees `vis` of the
+    /// graph that answers. It waits for a turn among the queries running (or is refused as
+    /// busy), and stops when the returned future is dropped.
+    pub async fn query(&self, query: ExprQuery, as_of: Option<i64>, limits: &Limits, vis: &Visibility) -> Result<QueryOutput, QueryError> {
         let compiled = Compiled::new(&query, limits)?;
         let ticket = self.queries.enter().await.map_err(QueryError::Refused)?;
         let cancel = ticket.cancel().clone();
@@ -78,9 +79,10 @@ impl Catalog {
         };
         let now = chrono::Utc::now().fixed_offset();
         let q = query.clone();
+        let vis = vis.clone();
         let (result, items) = tokio::task::spawn_blocking(move || {
-            let result = eval::run_cancellable(&graph, &q, &compiled, now, &cancel)?;
-            let items = items(&graph.read(), &result, &q.fields);
+            let result = eval::run_cancellable(&graph, &q, &compiled, now, &cancel, &vis)?;
+            let items = items(&Visible::new(&graph.read(), &vis), &result, &q.fields);
             Ok::<_, ExprError>((result, items))
         })
         .await
@@ -97,7 +99,7 @@ impl Catalog {
     }
 }
 
-fn items(graph: &CatalogGraph, result: &ExprResult, fields: &[String]) -> Vec<QueryItem> {
+fn items(graph: &Visible<'_>, result: &ExprResult, fields: &[String]) -> Vec<QueryItem> {
     result
         .ids
         .iter()

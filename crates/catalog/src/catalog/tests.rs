@@ -241,7 +241,7 @@ async fn an_owner_counts_once_however_it_is_written() {
         let written = ["platform", "Platform", "group:default/platform", "default/platform", "user:jane"];
         let entities = written.iter().enumerate().map(|(i, o)| component(&format!("c{i}"), o)).collect();
         c.apply(full("s", entities)).await.unwrap();
-        let s = c.series(analytics::SeriesBy::Owner, 0, crate::now_ms(), 1, 8).await.unwrap();
+        let s = c.series(analytics::SeriesBy::Owner, 0, crate::now_ms(), 1, 8, &|_| true).await.unwrap();
         let lines: Vec<(&str, u64)> = s.lines.iter().map(|l| (l.name.as_str(), l.values[0])).collect();
         assert_eq!(lines, [("platform", 4), ("user:jane", 1)], "{}", db.backend());
     }
@@ -258,13 +258,13 @@ async fn counts_over_time_per_kind_and_owner() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         c.apply(full("s", vec![component("a", "t2")])).await.unwrap();
         let t2 = crate::now_ms();
-        let by_owner = c.series(analytics::SeriesBy::Owner, t0 - 10, t2, 1, 8).await.unwrap();
+        let by_owner = c.series(analytics::SeriesBy::Owner, t0 - 10, t2, 1, 8, &|_| true).await.unwrap();
         assert_eq!(by_owner.lines, [analytics::Line { name: "t2".into(), values: vec![1] }], "{}", db.backend());
-        let s = c.series(analytics::SeriesBy::Owner, t0 - 10, t1, 2, 8).await.unwrap();
+        let s = c.series(analytics::SeriesBy::Owner, t0 - 10, t1, 2, 8, &|_| true).await.unwrap();
         assert_eq!(s.lines, [analytics::Line { name: "t1".into(), values: vec![0, 2] }]);
-        let s = c.series(analytics::SeriesBy::Kind, t1, t2, 2, 1).await.unwrap();
+        let s = c.series(analytics::SeriesBy::Kind, t1, t2, 2, 1, &|_| true).await.unwrap();
         assert_eq!(s.lines, [analytics::Line { name: "Component".into(), values: vec![2, 1] }], "kinds by their names");
-        assert!(c.series(analytics::SeriesBy::Kind, t2, t1, 2, 1).await.is_err());
-        assert!(c.series(analytics::SeriesBy::Kind, t1, t2, 0, 1).await.is_err());
+        assert!(c.series(analytics::SeriesBy::Kind, t2, t1, 2, 1, &|_| true).await.is_err());
+        assert!(c.series(analytics::SeriesBy::Kind, t1, t2, 0, 1, &|_| true).await.is_err());
     }
 }

@@ -73,7 +73,7 @@ pub async fn query(config: Config, remote: Option<&crate::remote::Remote>, args:
         },
     };
     let limits = catalog.query_config().limits();
-    let output = match catalog.query(query, as_of, &limits).await {
+    let output = match catalog.query(query, as_of, &limits, &portico_graph::Visibility::all()).await {
         Ok(o) => o,
         Err(QueryError::Expr(e)) => {
             eprintln!("error: {e}");

@@ -24,7 +24,7 @@ pub fn access(shared: &SharedGraph) -> Arc<dyn GraphAccess> {
     Arc::new(view::Access(shared.clone()))
 }
 
-use crate::{CatalogGraph, Id};
+use crate::{CatalogGraph, Id, Visibility};
 use view::{Access, Current};
 
 /// A query: which entities (`expression`, a condition), what of them (`fields`, expressions
@@ -126,17 +126,27 @@ impl Compiled {
     }
 }
 
-/// Runs a query against a shared read model.
+/// Runs a query against a shared read model, seeing everything.
 pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTime<FixedOffset>) -> Result<ExprResult, ExprError> {
-    run_cancellable(shared, q, compiled, now, &Cancel::new())
+    run_cancellable(shared, q, compiled, now, &Cancel::new(), &Visibility::all())
 }
 
-/// Runs a query that stops (with a cancellation error) as soon as `cancel` is set.
-pub fn run_cancellable(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTime<FixedOffset>, cancel: &Cancel) -> Result<ExprResult, ExprError> {
+/// Runs a query for a reader who sees `vis`: hidden entities neither match nor are reached by
+/// the graph functions. It stops (with a cancellation error) as soon as `cancel` is set.
+pub fn run_cancellable(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTime<FixedOffset>, cancel: &Cancel, vis: &Visibility) -> Result<ExprResult, ExprError> {
     let budget = Arc::new(Budget::with_cancel(&compiled.limits, cancel.clone()));
-    let access: Arc<dyn GraphAccess> = Arc::new(Access(shared.clone()));
+    let access: Arc<dyn GraphAccess> = match vis.is_all() {
+        true => Arc::new(Access(shared.clone())),
+        false => Arc::new(crate::visible::VisibleAccess { shared: shared.clone(), vis: vis.clone() }),
+    };
     let graph = shared.read_recursive();
-    let plan = plan::plan(&graph, &compiled.predicate);
+    let mut plan = plan::plan(&graph, &compiled.predicate);
+    if let Some(m) = vis.mask() {
+        plan.candidates &= m;
+        if plan.native.as_ref().is_some_and(plan::Native::reads_relations) {
+            plan.native = None;
+        }
+    }
     let warnings = unknown_fields(&graph, compiled);
     let fields = view::Fields::of(compiled.exprs());
     let env = Env { graph: &graph, access: &access, budget: &budget, now, fields: &fields };

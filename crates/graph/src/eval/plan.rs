@@ -108,6 +108,16 @@ impl Native {
         }
     }
 
+    /// Whether the condition looks at relations (which a reader's visibility narrows: the
+    /// evaluator, through the reader's graph functions, decides those then).
+    pub(crate) fn reads_relations(&self) -> bool {
+        match self {
+            Native::And(a, b) | Native::Or(a, b) => a.reads_relations() || b.reads_relations(),
+            Native::Relation { .. } => true,
+            Native::Field { .. } | Native::Ref(_) | Native::True => false,
+        }
+    }
+
     pub fn check(&self, graph: &CatalogGraph, id: crate::Id) -> bool {
         let Some(entry) = graph.entry(id) else { return false };
         let e = &entry.entity;

@@ -74,6 +74,14 @@ impl CatalogGraph {
         Value::List(Arc::new(rels.iter().map(|r| to_value(r).unwrap_or(Value::Null)).collect()))
     }
 
+    /// Whether `related` holds `target` (a reference), or anything when no target is given.
+    pub(crate) fn names_any(&self, related: &[Id], target: Option<&str>) -> bool {
+        match target {
+            None => !related.is_empty(),
+            Some(t) => Self::key_for(t).and_then(|k| self.ids.get(k.as_str()).copied()).is_some_and(|t| related.contains(&t)),
+        }
+    }
+
     /// Ids that have a relation of type `relation` to `target` (both directions are indexed).
     fn sources_of(&self, relation: &str, target: Id) -> &[Id] {
         let Some(rel) = self.interned_types.get(relation.to_ascii_lowercase().as_str()) else { return &[] };
@@ -112,11 +120,7 @@ impl Graph for CatalogGraph {
     }
 
     fn has_relation(&self, id: EntityId, relation: &str, target: Option<&str>) -> bool {
-        let related = self.related(id, relation);
-        match target {
-            None => !related.is_empty(),
-            Some(t) => Self::key_for(t).and_then(|k| self.ids.get(k.as_str()).copied()).is_some_and(|t| related.contains(&t)),
-        }
+        self.names_any(&self.related(id, relation), target)
     }
 
     fn fact(&self, id: EntityId, name: &str) -> Option<Value> {

@@ -25,7 +25,7 @@ const DAY_MS: i64 = 86_400_000;
         ("top" = Option<usize>, Query, description = "Lines shown, the rest summed as `other`; 1 to 50, default 8")),
     responses((status = 200, description = "`{by, times, lines}`", body = serde_json::Value),
               (status = 400, description = "Bad parameters", body = ErrorResponse)))]
-pub(crate) async fn series(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<Series>, ApiError> {
+pub(crate) async fn series(State(state): State<AppState>, seen: crate::auth::Seen, RawQuery(raw): RawQuery) -> Result<Json<Series>, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let by = params.one("by")?.ok_or_else(|| ApiError::Input("by: required (kind, owner or lifecycle)".into()))?;
     let by = SeriesBy::parse(by).ok_or_else(|| ApiError::Input(format!("by: {by:?} is not one of kind, owner, lifecycle")))?;
@@ -52,5 +52,15 @@ pub(crate) async fn series(State(state): State<AppState>, RawQuery(raw): RawQuer
     };
     let points = number("points", 30, 500)?;
     let top = number("top", 8, 50)?;
-    Ok(Json(state.catalog.series(by, from, to, points, top).await?))
+    Ok(Json(series_for(&state, &seen, by, from, to, points, top).await?))
+}
+
+/// The series as a reader may see it: a reader the policy restricts sees the entities it may
+/// read now, through their history (entities since removed are left out for it).
+pub async fn series_for(state: &AppState, seen: &crate::auth::Seen, by: SeriesBy, from: i64, to: i64, points: usize, top: usize) -> Result<Series, portico_catalog::IngestError> {
+    if seen.0.is_all() {
+        return state.catalog.series(by, from, to, points, top, &|_| true).await;
+    }
+    let visible: std::collections::HashSet<String> = portico_graph::Visible::new(&state.catalog.read(), &seen.0).entries().map(|e| e.key.clone()).collect();
+    state.catalog.series(by, from, to, points, top, &|k| visible.contains(k)).await
 }

@@ -167,9 +167,27 @@ fn spawn_run(state: &AppState, source: String, trigger: Trigger, scope: Option<S
 /// reverse), owners that do not exist.
 #[utoipa::path(get, path = "/api/v1/drift", tag = "discovery",
     responses((status = 200, description = "`{generatedAt, counts, runtimeSources, items}`", body = serde_json::Value)))]
-pub(crate) async fn drift_report(State(state): State<AppState>) -> Result<Json<drift::DriftReport>, ApiError> {
+pub(crate) async fn drift_report(State(state): State<AppState>, seen: crate::auth::Seen) -> Result<Json<drift::DriftReport>, ApiError> {
+    Ok(Json(drift_for(&state, &seen).await?))
+}
+
+/// The drift report without items about entities the reader may not see (at either end), and
+/// its counts of what is left.
+pub async fn drift_for(state: &AppState, seen: &crate::auth::Seen) -> Result<drift::DriftReport, EngineError> {
     let kinds: HashMap<String, String> = state.discovery.sources().map(|d| (d.name.clone(), d.kind.clone())).collect();
-    Ok(Json(drift::report(&state.catalog, &kinds).await?))
+    let mut report = drift::report(&state.catalog, &kinds).await?;
+    if !seen.0.is_all() {
+        let graph = state.catalog.read();
+        let hidden = |r: &str| portico_model::EntityRef::parse_full(r).is_ok_and(|r| graph.id_of(&r.key()).is_some_and(|id| !seen.0.sees(id)));
+        report.items.retain(|i| !hidden(&i.entity_ref) && !i.target.as_deref().is_some_and(hidden));
+        for n in report.counts.values_mut() {
+            *n = 0;
+        }
+        for i in &report.items {
+            *report.counts.entry(i.kind).or_default() += 1;
+        }
+    }
+    Ok(report)
 }
 
 /// Which source, location and time set each field of an entity. Discovered entities answer
@@ -180,9 +198,14 @@ pub(crate) async fn drift_report(State(state): State<AppState>) -> Result<Json<d
               (status = 404, description = "No such entity", body = ErrorResponse)))]
 pub(crate) async fn entity_provenance(
     State(state): State<AppState>,
+    seen: crate::auth::Seen,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Json<provenance::Provenance>, ApiError> {
-    match provenance::provenance(&state.catalog, &key_of(&kind, &namespace, &name)).await? {
+    let key = key_of(&kind, &namespace, &name);
+    if !seen.0.is_all() && !seen.sees_now(&state, &key) {
+        return Err(no_entity_named(&kind, &namespace, &name));
+    }
+    match provenance::provenance(&state.catalog, &key).await? {
         Some(p) => Ok(Json(p)),
         None => Err(no_entity_named(&kind, &namespace, &name)),
     }

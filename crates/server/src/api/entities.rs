@@ -12,11 +12,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use portico_catalog::Mutation;
 use portico_graph::filter::{parse_filter_json, parse_filter_params};
-use portico_graph::{EntityQuery, OrderField};
+use portico_graph::{EntityQuery, OrderField, Visible};
 use portico_model::EntityRef;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::auth::Seen;
 use crate::error::{ApiError, ApiJson, ErrorResponse};
 use crate::params::{QueryParams, decode_cursor, encode_cursor};
 use crate::render::{EntityView, Fields, Rendered};
@@ -80,7 +81,7 @@ fn legacy_order(values: &[&str]) -> Result<Vec<OrderField>, ApiError> {
     ),
     responses((status = 200, description = "Entities", body = Vec<serde_json::Value>),
               (status = 400, description = "Bad parameters", body = ErrorResponse)))]
-pub(crate) async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub(crate) async fn list(State(state): State<AppState>, seen: Seen, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let fields = Fields::parse(&params.list("fields"));
     let limit = params.limit()?;
@@ -93,13 +94,14 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery)
     let order = legacy_order(&params.all("order"))?;
     let query = EntityQuery { filter, within: None, text: None, order, offset, limit };
     let graph = state.catalog.graph().clone();
-    let page = graph.read().query(&query);
+    let page = Visible::new(&graph.read(), &seen.0).query(&query);
     let (shown, total) = (page.ids.len(), page.total);
     let mut res = if shown > crate::stream::STREAM_OVER {
-        crate::stream::entities(graph, page.ids, fields, b"[".to_vec(), b"]".to_vec())
+        crate::stream::entities(graph, seen.0, page.ids, fields, b"[".to_vec(), b"]".to_vec())
     } else {
         let views: Vec<EntityView> = {
             let g = graph.read();
+            let g = Visible::new(&g, &seen.0);
             page.ids.iter().filter_map(|id| g.entry(*id)).map(|e| EntityView::of(&g, e)).collect()
         };
         let items: Vec<Rendered<'_>> = views.iter().map(|v| Rendered::of(v, fields.as_ref())).collect();
@@ -128,11 +130,13 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery)
               (status = 404, description = "No such entity", body = ErrorResponse)))]
 pub(crate) async fn by_name(
     State(state): State<AppState>,
+    seen: Seen,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let key = key_of(&kind, &namespace, &name);
     let view = {
         let graph = state.catalog.read();
+        let graph = Visible::new(&graph, &seen.0);
         graph.get(&key).map(|e| EntityView::of(&graph, e))
     };
     let view = view.ok_or_else(|| no_entity_named(&kind, &namespace, &name))?;
@@ -144,9 +148,10 @@ pub(crate) async fn by_name(
     params(("uid" = String, Path)),
     responses((status = 200, description = "The entity", body = serde_json::Value),
               (status = 404, description = "No such entity", body = ErrorResponse)))]
-pub(crate) async fn by_uid(State(state): State<AppState>, Path(uid): Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn by_uid(State(state): State<AppState>, seen: Seen, Path(uid): Path<String>) -> Result<Response, ApiError> {
     let view = {
         let graph = state.catalog.read();
+        let graph = Visible::new(&graph, &seen.0);
         graph.get_by_uid(&uid).map(|e| EntityView::of(&graph, e))
     };
     let view = view.ok_or_else(|| ApiError::NotFound(format!("No entity with uid {uid}")))?;
@@ -159,8 +164,8 @@ pub(crate) async fn by_uid(State(state): State<AppState>, Path(uid): Path<String
     params(("uid" = String, Path)),
     responses((status = 204, description = "Removed"),
               (status = 404, description = "No such entity", body = ErrorResponse)))]
-pub(crate) async fn delete_by_uid(State(state): State<AppState>, Path(uid): Path<String>) -> Result<StatusCode, ApiError> {
-    let found = state.catalog.read().get_by_uid(&uid).map(|e| (e.key.clone(), e.source.clone()));
+pub(crate) async fn delete_by_uid(State(state): State<AppState>, seen: Seen, Path(uid): Path<String>) -> Result<StatusCode, ApiError> {
+    let found = Visible::new(&state.catalog.read(), &seen.0).get_by_uid(&uid).map(|e| (e.key.clone(), e.source.clone()));
     let (key, source) = found.ok_or_else(|| ApiError::NotFound(format!("No entity with uid {uid}")))?;
     state.catalog.apply(Mutation::Delta { source, upserts: Vec::new(), removals: vec![key] }).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -187,11 +192,13 @@ struct AncestryResponse<'a> {
               (status = 404, description = "No such entity", body = ErrorResponse)))]
 pub(crate) async fn ancestry(
     State(state): State<AppState>,
+    seen: Seen,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let key = key_of(&kind, &namespace, &name);
     let chain: Vec<(String, EntityView)> = {
         let graph = state.catalog.read();
+        let graph = Visible::new(&graph, &seen.0);
         graph.ancestry(&key).into_iter().map(|e| (e.entity_ref().to_string(), EntityView::of(&graph, e))).collect()
     };
     let Some((root, _)) = chain.first() else {
@@ -238,6 +245,7 @@ struct ByRefsResponse<'a> {
               (status = 400, description = "Bad body or reference", body = ErrorResponse)))]
 pub(crate) async fn by_refs(
     State(state): State<AppState>,
+    seen: Seen,
     RawQuery(raw): RawQuery,
     ApiJson(body): ApiJson<ByRefsRequest>,
 ) -> Result<Response, ApiError> {
@@ -248,13 +256,13 @@ pub(crate) async fn by_refs(
         )));
     }
     // Filters can be large and a thousand entities take a while to render: off the async workers.
-    let json = tokio::task::spawn_blocking(move || by_refs_json(&state, raw.as_deref(), body))
+    let json = tokio::task::spawn_blocking(move || by_refs_json(&state, &seen, raw.as_deref(), body))
         .await
         .map_err(|e| ApiError::Internal(format!("by-refs stopped: {e}")))??;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
 }
 
-fn by_refs_json(state: &AppState, raw: Option<&str>, body: ByRefsRequest) -> Result<Vec<u8>, ApiError> {
+fn by_refs_json(state: &AppState, seen: &Seen, raw: Option<&str>, body: ByRefsRequest) -> Result<Vec<u8>, ApiError> {
     // As Backstage: a reference is looked up as written (lowercased), in full
     // `kind:namespace/name` form only; anything else (no namespace, malformed) is `null` in its
     // slot, never defaulted and never an error.
@@ -271,6 +279,7 @@ fn by_refs_json(state: &AppState, raw: Option<&str>, body: ByRefsRequest) -> Res
     let predicate = body.query.as_ref().map(portico_graph::predicate::parse_predicate).transpose()?;
     let views: Vec<Option<EntityView>> = {
         let graph = state.catalog.read();
+        let graph = Visible::new(&graph, &seen.0);
         let mut allowed: Option<roaring::RoaringBitmap> = None;
         let mut narrow = |set: roaring::RoaringBitmap| allowed = Some(match allowed.take() { Some(a) => a & set, None => set });
         if let Some(f) = &from_params {

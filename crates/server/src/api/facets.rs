@@ -8,11 +8,12 @@ use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use roaring::RoaringBitmap;
 use axum::{Json, Router};
-use portico_graph::FacetValue;
+use portico_graph::{FacetValue, Visible};
 use portico_graph::filter::parse_filter_params;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
+use crate::auth::Seen;
 use crate::error::{ApiError, ApiJson, ErrorResponse};
 use crate::params::QueryParams;
 
@@ -36,7 +37,7 @@ pub(crate) struct FacetsResponse {
     ),
     responses((status = 200, description = "`facets`: values and counts per facet", body = serde_json::Value),
               (status = 400, description = "Bad parameters", body = ErrorResponse)))]
-pub(crate) async fn facets(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<FacetsResponse>, ApiError> {
+pub(crate) async fn facets(State(state): State<AppState>, seen: Seen, RawQuery(raw): RawQuery) -> Result<Json<FacetsResponse>, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let asked = params.all("facet");
     if asked.iter().any(|f| f.trim().is_empty()) {
@@ -44,7 +45,7 @@ pub(crate) async fn facets(State(state): State<AppState>, RawQuery(raw): RawQuer
     }
     let keys: Vec<String> = asked.into_iter().map(|f| f.trim().to_owned()).collect();
     let filter = parse_filter_params(&params.filters()?)?;
-    count(&state, keys, |g| g.matching(filter.as_ref()))
+    count(&state, &seen, keys, |g| g.matching(filter.as_ref()))
 }
 
 /// Body of `POST /entity-facets` (what `catalogClient.getEntityFacets({facets, query})` sends).
@@ -61,16 +62,16 @@ pub(crate) struct FacetsRequest {
     request_body = FacetsRequest,
     responses((status = 200, description = "`facets`: values and counts per facet", body = serde_json::Value),
               (status = 400, description = "Bad body or predicate", body = ErrorResponse)))]
-pub(crate) async fn facets_by_query(State(state): State<AppState>, ApiJson(body): ApiJson<FacetsRequest>) -> Result<Json<FacetsResponse>, ApiError> {
+pub(crate) async fn facets_by_query(State(state): State<AppState>, seen: Seen, ApiJson(body): ApiJson<FacetsRequest>) -> Result<Json<FacetsResponse>, ApiError> {
     let predicate = crate::params::predicate(body.query.as_ref())?;
-    count(&state, body.facets, |g| match &predicate {
+    count(&state, &seen, body.facets, |g| match &predicate {
         Some(p) => g.predicate(p),
         None => g.matching(None),
     })
 }
 
 /// The counts of `keys` among the entities `select` names; keys are answered as asked.
-fn count(state: &AppState, keys: Vec<String>, select: impl Fn(&portico_graph::CatalogGraph) -> RoaringBitmap) -> Result<Json<FacetsResponse>, ApiError> {
+fn count(state: &AppState, seen: &Seen, keys: Vec<String>, select: impl Fn(&Visible<'_>) -> RoaringBitmap) -> Result<Json<FacetsResponse>, ApiError> {
     if keys.is_empty() || keys.iter().any(|k| k.trim().is_empty()) {
         return Err(ApiError::Input("Missing or empty facets parameter".into()));
     }
@@ -78,6 +79,7 @@ fn count(state: &AppState, keys: Vec<String>, select: impl Fn(&portico_graph::Ca
         return Err(ApiError::Input(format!("too many facets: {} given, at most {MAX_FACETS}", keys.len())));
     }
     let g = state.catalog.read();
+    let g = Visible::new(&g, &seen.0);
     let within = select(&g);
     let facets = g.facets_within(&keys, None, Some(&within));
     Ok(Json(FacetsResponse {

@@ -134,19 +134,21 @@ fn check_file_target(locations: &LocationService, target: &str) -> Result<(), Ap
               (status = 409, description = "Already registered", body = ErrorResponse)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
+    seen: crate::auth::Seen,
     RawQuery(raw): RawQuery,
     ApiJson(input): ApiJson<LocationInput>,
 ) -> Result<Response, ApiError> {
     let dry_run = QueryParams::parse(raw.as_deref()).flag("dryRun")?;
-    let Registration { location, entities, exists, errors } = register_location(&state, input.kind, input.target, dry_run).await?;
+    let Registration { location, entities, exists, errors } = register_location(&state, &seen, input.kind, input.target, dry_run).await?;
     // Backstage answers a dry run with 201 too.
     Ok((StatusCode::CREATED, Json(CreateResponse { location, entities, exists, errors })).into_response())
 }
 
 /// Registers a location (`file` or `url`) and ingests it, or with `dry_run` only reads and
 /// validates it (an invalid descriptor then fails the whole preview, as in Backstage). The one
-/// implementation behind the API and the web pages' register form.
-pub async fn register_location(state: &AppState, kind: String, target: String, dry_run: bool) -> Result<Registration, ApiError> {
+/// implementation behind the API and the web pages' register form. The entities answered are
+/// those the reader (`seen`) may see once the location is in.
+pub async fn register_location(state: &AppState, seen: &crate::auth::Seen, kind: String, target: String, dry_run: bool) -> Result<Registration, ApiError> {
     let spec = LocationService::normalize(&LocationSpec { kind, target }).map_err(ApiError::Input)?;
     if spec.kind == "file" {
         check_file_target(&state.locations, &spec.target)?;
@@ -160,8 +162,10 @@ pub async fn register_location(state: &AppState, kind: String, target: String, d
     let (location, outcome, exists, report) = state.locations.register(&spec, dry_run).await?;
     if !dry_run {
         let source = LocationService::source_name(&location.id);
+        let vis = state.auth.visibility(&seen.1, state.catalog.graph()).await;
         let mut entities: Vec<(String, EntityView)> = {
             let graph = state.catalog.read();
+            let graph = portico_graph::Visible::new(&graph, &vis);
             graph.entries().filter(|e| e.source == source).map(|e| (e.key.clone(), EntityView::of(&graph, e))).collect()
         };
         entities.sort_by(|a, b| a.0.cmp(&b.0));
@@ -211,10 +215,11 @@ pub(crate) async fn delete(State(state): State<AppState>, UrlPath(id): UrlPath<S
               (status = 404, description = "No such entity, or it comes from no registered location", body = ErrorResponse)))]
 pub(crate) async fn by_entity(
     State(state): State<AppState>,
+    seen: crate::auth::Seen,
     UrlPath((kind, namespace, name)): UrlPath<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let key = key_of(&kind, &namespace, &name);
-    let entity_ref = state.catalog.read().get(&key).map(|e| e.entity_ref());
+    let entity_ref = portico_graph::Visible::new(&state.catalog.read(), &seen.0).get(&key).map(|e| e.entity_ref());
     let entity_ref = entity_ref.ok_or_else(|| no_entity_named(&kind, &namespace, &name))?;
     let location = state.locations.location_of(&key).await?;
     let location = location.ok_or_else(|| ApiError::NotFound(format!("found no location for {entity_ref}")))?;

@@ -89,7 +89,7 @@ impl Format {
 }
 
 /// Runs a request (the body of `POST /query`, or a saved query with overrides).
-pub(crate) async fn answer(state: &AppState, request: QueryRequest, format: Format) -> Result<Response, ApiError> {
+pub(crate) async fn answer(state: &AppState, seen: &crate::auth::Seen, request: QueryRequest, format: Format) -> Result<Response, ApiError> {
     let limit = request.limit.unwrap_or(100);
     if limit > MAX_LIMIT {
         return Err(ApiError::Input(format!("limit: {limit} is more than the maximum of {MAX_LIMIT}")));
@@ -108,7 +108,8 @@ pub(crate) async fn answer(state: &AppState, request: QueryRequest, format: Form
         offset,
         limit,
     };
-    let output = state.catalog.query(query, as_of, &state.catalog.query_config().limits()).await.map_err(query_error)?;
+    let vis = seen.at(state, as_of).await?;
+    let output = state.catalog.query(query, as_of, &state.catalog.query_config().limits(), &vis).await.map_err(query_error)?;
     let shown = output.items.len();
     Ok(match format {
         Format::Json => {
@@ -153,12 +154,13 @@ pub fn refused(r: portico_catalog::Refused) -> ApiError {
               (status = 400, description = "A bad expression (with its place), bad paging or asOf, or a cost limit reached", body = ErrorResponse)))]
 pub(crate) async fn query(
     State(state): State<AppState>,
+    seen: crate::auth::Seen,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     ApiJson(request): ApiJson<QueryRequest>,
 ) -> Result<Response, ApiError> {
     let format = Format::of(&QueryParams::parse(raw.as_deref()), &headers)?;
-    answer(&state, request, format).await
+    answer(&state, &seen, request, format).await
 }
 
 #[derive(Serialize)]

@@ -37,10 +37,10 @@ pub(crate) struct RefreshRequest {
     responses((status = 200, description = "Refreshed"),
               (status = 400, description = "Bad reference", body = ErrorResponse),
               (status = 404, description = "No such entity", body = ErrorResponse)))]
-pub(crate) async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> Result<StatusCode, ApiError> {
+pub(crate) async fn refresh(State(state): State<AppState>, seen: crate::auth::Seen, ApiJson(body): ApiJson<RefreshRequest>) -> Result<StatusCode, ApiError> {
     let entity_ref = EntityRef::parse_full(&body.entity_ref).map_err(|e| ApiError::Input(format!("entityRef: {e}")))?;
     let key = entity_ref.key();
-    if state.catalog.read().get(&key).is_none() {
+    if !seen.sees_now(&state, &key) {
         return Err(ApiError::NotFound(format!("No entity {entity_ref} found")));
     }
     match state.locations.location_of(&key).await? {

@@ -165,6 +165,7 @@ pub(crate) struct RunRequest {
               (status = 404, description = "No such query", body = ErrorResponse)))]
 pub(crate) async fn run(
     State(state): State<AppState>,
+    seen: crate::auth::Seen,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -189,5 +190,5 @@ pub(crate) async fn run(
         cursor: run.cursor,
         as_of: run.as_of,
     };
-    answer(&state, request, format).await
+    answer(&state, &seen, request, format).await
 }

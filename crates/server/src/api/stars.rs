@@ -11,7 +11,8 @@ use axum::{Extension, Json, Router};
 use portico_model::EntityRef;
 
 use crate::AppState;
-use crate::auth::Principal;
+use crate::auth::{Principal, Seen};
+use portico_graph::Visible;
 use crate::error::{ApiError, ErrorResponse};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -20,9 +21,11 @@ pub(crate) fn router() -> Router<AppState> {
 
 #[utoipa::path(get, path = "/api/v1/me/stars", tag = "portico",
     responses((status = 200, description = "`items`: `{entityRef, starredAt, inCatalog}`, newest first", body = serde_json::Value)))]
-pub(crate) async fn list(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>) -> Result<Json<serde_json::Value>, ApiError> {
+pub(crate) async fn list(State(state): State<AppState>, seen: Seen, Extension(who): Extension<Arc<Principal>>) -> Result<Json<serde_json::Value>, ApiError> {
     let stars = state.catalog.store().stars(&who.subject).await?;
     let graph = state.catalog.read();
+    // A starred entity since hidden from its reader is, to it, one since removed.
+    let graph = Visible::new(&graph, &seen.0);
     let items: Vec<serde_json::Value> = stars
         .iter()
         .map(|s| {
@@ -34,9 +37,9 @@ pub(crate) async fn list(State(state): State<AppState>, Extension(who): Extensio
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
-fn key_of(state: &AppState, kind: &str, namespace: &str, name: &str) -> Result<String, ApiError> {
+fn key_of(state: &AppState, seen: &Seen, kind: &str, namespace: &str, name: &str) -> Result<String, ApiError> {
     let key = EntityRef::new(kind, namespace, name).key();
-    if state.catalog.read().get(&key).is_none() {
+    if !seen.sees_now(state, &key) {
         return Err(ApiError::NotFound(format!("No entity named '{kind}:{namespace}/{name}' found")));
     }
     Ok(key)
@@ -46,8 +49,8 @@ fn key_of(state: &AppState, kind: &str, namespace: &str, name: &str) -> Result<S
     params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
     responses((status = 201, description = "Starred"), (status = 200, description = "Already starred"),
               (status = 404, description = "No such entity", body = ErrorResponse)))]
-pub(crate) async fn star(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>, Path((kind, namespace, name)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
-    let key = key_of(&state, &kind, &namespace, &name)?;
+pub(crate) async fn star(State(state): State<AppState>, seen: Seen, Extension(who): Extension<Arc<Principal>>, Path((kind, namespace, name)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+    let key = key_of(&state, &seen, &kind, &namespace, &name)?;
     let created = state.catalog.store().star(&who.subject, &key, portico_catalog::now_ms()).await?;
     Ok(if created { StatusCode::CREATED } else { StatusCode::OK })
 }

@@ -5,7 +5,7 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use portico_graph::Unresolved;
+use portico_graph::{Unresolved, Visible};
 use portico_model::EntityRef;
 use portico_catalog::{ChangeReport, parse_time};
 use portico_store::{ErrorRecord, VersionRecord};
@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::entities::{key_of, no_entity_named};
 use crate::AppState;
+use crate::auth::Seen;
 use crate::error::{ApiError, ErrorResponse};
 use crate::params::QueryParams;
 
@@ -43,10 +44,12 @@ impl<T> Items<T> {
               (status = 404, description = "The entity never existed", body = ErrorResponse)))]
 pub(crate) async fn history(
     State(state): State<AppState>,
+    seen: Seen,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Json<Items<VersionRecord>>, ApiError> {
-    let items = state.catalog.store().history(&key_of(&kind, &namespace, &name)).await?;
-    if items.is_empty() {
+    let key = key_of(&kind, &namespace, &name);
+    let items = state.catalog.store().history(&key).await?;
+    if items.is_empty() || !seen.sees_history(&state, &key, &items).await? {
         return Err(no_entity_named(&kind, &namespace, &name));
     }
     Ok(Json(Items { items }))
@@ -62,6 +65,7 @@ pub(crate) async fn history(
               (status = 404, description = "The entity did not exist then", body = ErrorResponse)))]
 pub(crate) async fn entity_as_of(
     State(state): State<AppState>,
+    seen: Seen,
     Path((kind, namespace, name)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<VersionRecord>, ApiError> {
@@ -70,9 +74,10 @@ pub(crate) async fn entity_as_of(
         Some(t) => parse_time("asOf", t).map_err(ApiError::Input)?,
         None => portico_catalog::now_ms(),
     };
-    match state.catalog.entity_at(&key_of(&kind, &namespace, &name), at).await? {
-        Some(v) => Ok(Json(v)),
-        None => Err(no_entity_named(&kind, &namespace, &name)),
+    let key = key_of(&kind, &namespace, &name);
+    match state.catalog.entity_at(&key, at).await? {
+        Some(v) if v.body.is_none() || seen.sees_at(&state, &key, at).await? => Ok(Json(v)),
+        _ => Err(no_entity_named(&kind, &namespace, &name)),
     }
 }
 
@@ -83,7 +88,7 @@ pub(crate) async fn entity_as_of(
         ("to" = Option<String>, Query, description = "RFC 3339 time, default now")),
     responses((status = 200, description = "`{from, to, added, removed, changed, truncated}`", body = serde_json::Value),
               (status = 400, description = "Missing, malformed, future or reversed times", body = ErrorResponse)))]
-pub(crate) async fn changes(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<ChangeReport>, ApiError> {
+pub(crate) async fn changes(State(state): State<AppState>, seen: Seen, RawQuery(raw): RawQuery) -> Result<Json<ChangeReport>, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let from = params.one("from")?.ok_or_else(|| ApiError::Input("from: required (an RFC 3339 time)".into()))?;
     let from = parse_time("from", from).map_err(ApiError::Input)?;
@@ -94,7 +99,24 @@ pub(crate) async fn changes(State(state): State<AppState>, RawQuery(raw): RawQue
     if from > to {
         return Err(ApiError::Input("from must not be after to".into()));
     }
-    Ok(Json(state.catalog.changes(from, to).await?))
+    let mut report = state.catalog.changes(from, to).await?;
+    if !seen.0.is_all() {
+        // Added and changed entities as they were at `to`, removed ones as they were at `from`.
+        let key = |c: &portico_catalog::EntityChange| EntityRef::parse_full(&c.entity_ref).map(|r| r.key()).unwrap_or_default();
+        for (list, at) in [(&mut report.added, to), (&mut report.changed, to), (&mut report.removed, from)] {
+            let mut kept = Vec::with_capacity(list.len());
+            for c in list.drain(..) {
+                if seen.sees_at(&state, &key(&c), at).await.unwrap_or(false) {
+                    kept.push(c);
+                }
+            }
+            *list = kept;
+        }
+        // Which of the entities beyond the report's bound the reader may see is not known:
+        // their number would tell about the others.
+        report.truncated = 0;
+    }
+    Ok(Json(report))
 }
 
 /// Errors recorded by sources (unreadable files, invalid descriptors, conflicts), optionally
@@ -103,13 +125,14 @@ pub(crate) async fn changes(State(state): State<AppState>, RawQuery(raw): RawQue
     params(("entityRef" = Option<String>, Query, description = "Only errors concerning this entity")),
     responses((status = 200, description = "`items`: recorded errors", body = serde_json::Value),
               (status = 400, description = "Bad reference", body = ErrorResponse)))]
-pub(crate) async fn errors(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<Items<ErrorRecord>>, ApiError> {
+pub(crate) async fn errors(State(state): State<AppState>, seen: Seen, RawQuery(raw): RawQuery) -> Result<Json<Items<ErrorRecord>>, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let key = match params.one("entityRef")? {
         Some(r) => Some(EntityRef::parse_full(r).map_err(|e| ApiError::Input(format!("entityRef: {e}")))?.key()),
         None => None,
     };
-    let items = state.catalog.store().errors(key.as_deref()).await?;
+    let mut items = state.catalog.store().errors(key.as_deref()).await?;
+    items.retain(|e| e.key.as_deref().is_none_or(|k| seen.0.is_all() || seen.sees_now(&state, k)));
     Ok(Json(Items { items }))
 }
 
@@ -125,11 +148,18 @@ pub(crate) struct CatalogHealth {
 /// entities that do not exist.
 #[utoipa::path(get, path = "/api/v1/health/catalog", tag = "portico",
     responses((status = 200, description = "`{\"entities\", \"errors\", \"unresolvedRelations\": [{\"source\", \"type\", \"target\"}]}`", body = serde_json::Value)))]
-pub(crate) async fn catalog_health(State(state): State<AppState>) -> Result<Json<CatalogHealth>, ApiError> {
+pub(crate) async fn catalog_health(State(state): State<AppState>, seen: Seen) -> Result<Json<CatalogHealth>, ApiError> {
     let (entities, unresolved_relations) = {
         let graph = state.catalog.read();
-        (graph.len(), graph.unresolved())
+        let graph = Visible::new(&graph, &seen.0);
+        let mut unresolved = graph.graph().unresolved();
+        if !seen.0.is_all() {
+            unresolved.retain(|u| EntityRef::parse_full(&u.source).is_ok_and(|r| graph.get(&r.key()).is_some()));
+        }
+        (graph.len(), unresolved)
     };
-    let errors = state.catalog.store().errors(None).await?.len();
+    let mut errors = state.catalog.store().errors(None).await?;
+    errors.retain(|e| e.key.as_deref().is_none_or(|k| seen.0.is_all() || seen.sees_now(&state, k)));
+    let errors = errors.len();
     Ok(Json(CatalogHealth { entities, errors, unresolved_relations }))
 }

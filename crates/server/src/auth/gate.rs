@@ -132,15 +132,26 @@ struct Resolved {
     label: Option<String>,
 }
 
-async fn decide(gate: &Gate, req: Request, next: Next, who: Principal, permission: Permission, target: Resolved) -> Result<Response, ApiError> {
+async fn decide(gate: &Gate, mut req: Request, next: Next, who: Principal, permission: Permission, target: Resolved) -> Result<Response, ApiError> {
     let state = &gate.state;
+    // An entity the principal may not read is, to it, one that does not exist: the policy is
+    // asked as it would be about a missing entity, so no answer tells the two apart.
+    let entity = match target.entity.as_deref() {
+        Some(key) => {
+            let seen = state.auth.visibility(&who, state.catalog.graph()).await;
+            let visible = state.catalog.read().id_of(key).is_none_or(|id| seen.sees(id));
+            req.extensions_mut().insert(super::Seen(seen, Arc::new(who.clone())));
+            visible.then_some(key)
+        }
+        None => None,
+    };
     let info = RequestInfo { method: req.method().to_string(), path: req.uri().path().to_owned() };
     let request_id = request_id(&req);
     let audit = |outcome: &str, status: u16, detail: String| {
         AuditEvent::of(who.subject.clone(), who.via, permission.name(), target.label.clone(), outcome).with(Some(status), request_id.clone(), detail)
     };
     let line = format!("{} {}", info.method, info.path);
-    match state.auth.check(&who, permission, target.entity.as_deref(), Some(&info), state.catalog.graph()) {
+    match state.auth.check(&who, permission, entity, Some(&info), state.catalog.graph()) {
         Err(refusal) => {
             record(state, audit("denied", refusal.status().as_u16(), format!("{line}: {refusal}"))).await;
             Err(refusal)

@@ -6,7 +6,7 @@
 use axum::extract::{RawQuery, State};
 use axum::response::Html;
 use portico_graph::filter::{AllOf, EntityFilter, FilterStatement};
-use portico_graph::{CatalogGraph, EntityQuery, OrderField, TextFilter};
+use portico_graph::{EntityQuery, OrderField, TextFilter, Visible};
 use portico_model::{EntityRef, RefDefaults};
 use portico_server::AppState;
 use roaring::RoaringBitmap;
@@ -116,7 +116,7 @@ fn owner_key(value: &str) -> Result<String, PageError> {
         .map_err(|e| PageError::BadRequest(format!("`owner`: {e}")))
 }
 
-pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::auth::Seen, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), PARAMS)?;
     let page = params.page()?;
     let size = params.number("size", 1, 100, PAGE_SIZE)?;
@@ -138,7 +138,8 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     let url = UrlState(params.0.pairs().to_vec());
     let within = if q.is_empty() { None } else { state.search.candidates(&q) };
 
-    let graph = state.catalog.read();
+    let guard = state.catalog.read();
+    let graph = Visible::new(&guard, &seen.0);
     let tabs_counts: Vec<(String, u64)> =
         graph.facets(&["kind".to_owned()], None).into_iter().flat_map(|f| f.values).map(|v| (v.value, v.count)).collect();
     let kind = match params.one("kind")? {
@@ -196,7 +197,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         .enumerate()
         .map(|(i, f)| facet_view(&graph, &url, f, &filter_without(Some(i)), text_matches.as_ref(), &params))
         .collect();
-    drop(graph);
+    drop(guard);
 
     let sort = params.one("sort")?;
     let desc = params.one("dir")? == Some("desc");
@@ -244,7 +245,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     )
 }
 
-fn facet_view(graph: &CatalogGraph, url: &UrlState, f: &FacetDef, filter: &EntityFilter, within: Option<&RoaringBitmap>, params: &Params) -> FacetView {
+fn facet_view(graph: &Visible<'_>, url: &UrlState, f: &FacetDef, filter: &EntityFilter, within: Option<&RoaringBitmap>, params: &Params) -> FacetView {
     let chosen = params.list(f.param);
     let values = graph.facets_within(&[f.key.to_owned()], Some(filter), within).into_iter().next().map(|f| f.values).unwrap_or_default();
     let shown = |v: &str| -> String {

@@ -64,7 +64,7 @@ struct Dashboards {
     drift_chart: String,
 }
 
-pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::auth::Seen, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), &["days"])?;
     let days = params.number("days", 1, 3650, 30)? as i64;
     let to = portico_catalog::now_ms();
@@ -74,13 +74,14 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     let mut figures = Vec::new();
     let (total, unresolved) = {
         let graph = state.catalog.read();
+        let graph = portico_graph::Visible::new(&graph, &seen.0);
         (graph.len(), graph.unresolved().len())
     };
     figures.push(Figure { label: "Entities".into(), value: Some(total), url: "/catalog".into() });
     let limits = state.catalog.query_config().panel_limits();
     let health = futures::future::join_all(HEALTH.iter().map(|(_, condition)| {
         let q = ExprQuery { expression: (*condition).to_owned(), limit: 0, ..Default::default() };
-        state.catalog.query(q, None, &limits)
+        state.catalog.query(q, None, &limits, &seen.0)
     }))
     .await;
     for ((label, condition), n) in HEALTH.iter().zip(health) {
@@ -90,10 +91,10 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     }
     figures.push(Figure { label: "Unresolved relations".into(), value: Some(unresolved), url: "/api/v1/health/catalog".into() });
     let errors = state.catalog.store().errors(None).await?;
-    let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).collect::<HashSet<_>>().len();
+    let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).filter(|k| seen.0.is_all() || seen.sees_now(&state, k)).collect::<HashSet<_>>().len();
     figures.push(Figure { label: "Entities with errors".into(), value: Some(with_errors), url: "/".into() });
     // Drift: declarations against what discovery observes.
-    let drift = crate::pages::discovery::drift_counts(&state).await?;
+    let drift = crate::pages::discovery::drift_counts(&state, &seen).await?;
     let drift_chart = crate::svg::chart::bars(
         "Drift",
         &drift.iter().map(|(title, _, n)| (title.clone(), *n as u64)).collect::<Vec<_>>(),
@@ -103,7 +104,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
 
     let mut over_time = Vec::new();
     for (id, by, title) in [("by-kind", SeriesBy::Kind, "Entities by kind"), ("by-owner", SeriesBy::Owner, "Entities by owner"), ("by-lifecycle", SeriesBy::Lifecycle, "Entities by lifecycle")] {
-        let series = state.catalog.series(by, from, to, 30, 8).await?;
+        let series = portico_server::series_for(&state, &seen, by, from, to, 30, 8).await?;
         over_time.push((crate::svg::lines::chart(id, title, &series)?, title.to_string()));
     }
 
@@ -112,7 +113,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         let mut q = serde_json::from_value::<ExprQuery>(saved.query.clone()).map_err(|e| format!("no longer reads: {e}"))?;
         q.limit = 0;
         q.offset = 0;
-        let output = state.catalog.query(q.clone(), None, &limits).await.map_err(|e| e.to_string())?;
+        let output = state.catalog.query(q.clone(), None, &limits, &seen.0).await.map_err(|e| e.to_string())?;
         Ok::<_, String>((q, output))
     }))
     .await;

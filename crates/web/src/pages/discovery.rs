@@ -167,14 +167,14 @@ struct DriftPage {
     groups: Vec<DriftGroup>,
 }
 
-pub(crate) async fn drift_page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+pub(crate) async fn drift_page(State(state): State<AppState>, seen: portico_server::auth::Seen, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     Params::parse(raw.as_deref(), &[])?;
-    let kinds: HashMap<String, String> = state.discovery.sources().map(|d| (d.name.clone(), d.kind.clone())).collect();
-    let report = drift::report(&state.catalog, &kinds).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    let report = portico_server::drift_for(&state, &seen).await.map_err(|e| PageError::Internal(e.to_string()))?;
     let counts: Vec<(String, u64)> = report.counts.iter().map(|(k, n)| (k.title().to_owned(), *n as u64)).collect();
     let anchors: HashMap<&str, &str> = drift::DriftKind::ALL.iter().map(|k| (k.title(), k.as_str())).collect();
     let chart = crate::svg::chart::bars("Drift by kind", &counts, |title| anchors.get(title).map(|a| format!("#{a}")), crate::svg::colour)?;
     let graph = state.catalog.read();
+    let graph = portico_graph::Visible::new(&graph, &seen.0);
     let link = |r: &str| EntityRef::parse_full(r).ok().map(|r| ref_link(&graph, &r, None));
     let groups = drift::DriftKind::ALL
         .iter()
@@ -200,8 +200,7 @@ pub(crate) async fn drift_page(State(state): State<AppState>, RawQuery(raw): Raw
 }
 
 /// Drift counts for the dashboards: (title, anchor, count).
-pub(crate) async fn drift_counts(state: &AppState) -> Result<Vec<(String, String, usize)>, PageError> {
-    let kinds: HashMap<String, String> = state.discovery.sources().map(|d| (d.name.clone(), d.kind.clone())).collect();
-    let report = drift::report(&state.catalog, &kinds).await.map_err(|e| PageError::Internal(e.to_string()))?;
+pub(crate) async fn drift_counts(state: &AppState, seen: &portico_server::auth::Seen) -> Result<Vec<(String, String, usize)>, PageError> {
+    let report = portico_server::drift_for(state, seen).await.map_err(|e| PageError::Internal(e.to_string()))?;
     Ok(report.counts.iter().map(|(k, n)| (k.title().to_owned(), k.as_str().to_owned(), *n)).collect())
 }

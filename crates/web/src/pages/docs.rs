@@ -29,11 +29,12 @@ struct DocsPage {
     html: String,
 }
 
-pub(crate) async fn page(State(state): State<AppState>, EntityPath(r): EntityPath, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::auth::Seen, EntityPath(r): EntityPath, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), &["path"])?;
     let key = r.key();
     let e = {
         let graph = state.catalog.read();
+        let graph = portico_graph::Visible::new(&graph, &seen.0);
         let entry = graph.get(&key).ok_or_else(|| not_found(&r))?;
         EntitySummary::of(&graph, entry)
     };

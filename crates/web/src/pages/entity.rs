@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::response::Html;
-use portico_graph::CatalogGraph;
+use portico_graph::Visible;
 use portico_model::{Entity, EntityRef, RefDefaults};
 use portico_server::AppState;
 use serde::Serialize;
@@ -151,6 +151,7 @@ const PARAMS: &[&str] = &["depth", "rel", "refreshed"];
 
 pub(crate) async fn page(
     State(state): State<AppState>,
+    seen: portico_server::auth::Seen,
     axum::Extension(who): axum::Extension<std::sync::Arc<portico_server::auth::Principal>>,
     EntityPath(r): EntityPath,
     RawQuery(raw): RawQuery,
@@ -166,6 +167,7 @@ pub(crate) async fn page(
     let key = r.key();
     let (summary, entity, about, relations, org, graph, provided, source, parent) = {
         let graph = state.catalog.read();
+        let graph = Visible::new(&graph, &seen.0);
         let entry = graph.get(&key).ok_or_else(|| not_found(&r))?;
         let id = graph.id_of(&key).ok_or_else(|| not_found(&r))?;
         let summary = EntitySummary::of(&graph, entry);
@@ -254,7 +256,7 @@ fn provenance_view(p: portico_discovery::engine::provenance::Provenance, entity:
 }
 
 /// The entity's relations grouped by type, and the organisation groups for groups and users.
-fn grouped(graph: &CatalogGraph, key: &str) -> (Vec<RelationGroup>, Vec<RelationGroup>) {
+fn grouped(graph: &Visible<'_>, key: &str) -> (Vec<RelationGroup>, Vec<RelationGroup>) {
     let mut groups: Vec<RelationGroup> = Vec::new();
     for rel in graph.relations(key) {
         let Ok(target) = EntityRef::parse_full(&rel.target_ref) else { continue };
@@ -280,7 +282,7 @@ fn grouped(graph: &CatalogGraph, key: &str) -> (Vec<RelationGroup>, Vec<Relation
     (groups, org)
 }
 
-fn about(graph: &CatalogGraph, e: &Arc<Entity>) -> About {
+fn about(graph: &Visible<'_>, e: &Arc<Entity>) -> About {
     let m = &e.metadata;
     // A system names its domain; a component's domain is its system's.
     let domain = spec_ref(graph, e, "domain", "domain").or_else(|| {

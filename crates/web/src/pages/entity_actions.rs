@@ -12,6 +12,8 @@ use portico_server::AppState;
 use serde::Serialize;
 
 use crate::error::PageError;
+use portico_graph::Visible;
+
 use crate::pages::entity::{EntityPath, not_found};
 use crate::view::{EntitySummary, RefLink, ref_link};
 
@@ -26,9 +28,9 @@ async fn discovery_sources(state: &AppState, key: &str) -> Result<Vec<String>, P
 
 /// `POST …/refresh`: re-reads the entity's location (and waits for it), or starts a run of
 /// each discovery source that describes it; then back to the entity with what was done.
-pub(crate) async fn refresh(State(state): State<AppState>, EntityPath(r): EntityPath) -> Result<Response, PageError> {
+pub(crate) async fn refresh(State(state): State<AppState>, seen: portico_server::auth::Seen, EntityPath(r): EntityPath) -> Result<Response, PageError> {
     let key = r.key();
-    let url = state.catalog.read().get(&key).map(|e| crate::view::entity_url(&e.entity_ref())).ok_or_else(|| not_found(&r))?;
+    let url = Visible::new(&state.catalog.read(), &seen.0).get(&key).map(|e| crate::view::entity_url(&e.entity_ref())).ok_or_else(|| not_found(&r))?;
     let done = if let Some(location) = state.locations.location_of(&key).await? {
         state.locations.refresh(&location.id, &|_, _| {}).await?;
         "location"
@@ -59,11 +61,12 @@ struct UnregisterPage {
 }
 
 /// `GET …/unregister`: what unregistering would remove, and a button to confirm.
-pub(crate) async fn confirm(State(state): State<AppState>, EntityPath(r): EntityPath) -> Result<Html<String>, PageError> {
+pub(crate) async fn confirm(State(state): State<AppState>, seen: portico_server::auth::Seen, EntityPath(r): EntityPath) -> Result<Html<String>, PageError> {
     let key = r.key();
     let location = state.locations.location_of(&key).await?;
     let (e, orphan, entities) = {
         let graph = state.catalog.read();
+        let graph = Visible::new(&graph, &seen.0);
         let entry = graph.get(&key).ok_or_else(|| not_found(&r))?;
         let source = entry.source.clone();
         let mut entities: Vec<RefLink> = match &location {
@@ -88,9 +91,9 @@ pub(crate) async fn confirm(State(state): State<AppState>, EntityPath(r): Entity
 
 /// `POST …/unregister`: removes the entity's location and what it provides, or the orphaned
 /// entity alone; then to the catalog of its kind.
-pub(crate) async fn unregister(State(state): State<AppState>, EntityPath(r): EntityPath) -> Result<Response, PageError> {
+pub(crate) async fn unregister(State(state): State<AppState>, seen: portico_server::auth::Seen, EntityPath(r): EntityPath) -> Result<Response, PageError> {
     let key = r.key();
-    let (source, orphan) = state.catalog.read().get(&key).map(|e| (e.source.clone(), e.orphan)).ok_or_else(|| not_found(&r))?;
+    let (source, orphan) = Visible::new(&state.catalog.read(), &seen.0).get(&key).map(|e| (e.source.clone(), e.orphan)).ok_or_else(|| not_found(&r))?;
     if let Some(location) = state.locations.location_of(&key).await? {
         let report = state.locations.delete(&location.id).await?;
         tracing::info!(entity = %r, location = %location.id, removed = report.removed, "unregistered from the portal");

@@ -11,7 +11,8 @@ use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use portico_graph::filter::parse_filter_params;
 use portico_graph::eval::SharedGraph;
-use portico_graph::{CatalogGraph, EntityQuery, Id};
+use portico_graph::{EntityQuery, Id, Visibility, Visible};
+use portico_server::auth::Seen;
 use portico_model::{EntityRef, RefDefaults};
 use portico_server::AppState;
 use serde::Serialize;
@@ -28,9 +29,10 @@ const EXPLORER_PARAMS: &[&str] = &["ref", "filter", "depth", "rel", "asOf"];
 /// Kinds whose first entity the explorer suggests.
 const MAX_EXAMPLES: usize = 12;
 
-/// The read model to draw from: the catalog as it is, or as it was at `asOf` (RFC 3339).
-async fn graph_of(state: &AppState, params: &Params) -> Result<SharedGraph, PageError> {
-    read_model(state, as_of(params)?).await
+/// The read model to draw from: the catalog as it is, or as it was at `asOf` (RFC 3339), and
+/// what the reader sees of it.
+async fn graph_of(state: &AppState, seen: &Seen, params: &Params) -> Result<(SharedGraph, Visibility), PageError> {
+    read_model(state, seen, as_of(params)?).await
 }
 
 /// `asOf` (RFC 3339) of a page's URL, as ms since the epoch; empty means now.
@@ -38,12 +40,13 @@ pub(crate) fn as_of(params: &Params) -> Result<Option<i64>, PageError> {
     params.one("asOf")?.map(str::trim).filter(|t| !t.is_empty()).map(|t| portico_catalog::parse_time("asOf", t).map_err(PageError::BadRequest)).transpose()
 }
 
-/// The catalog as it is, or as it was at `at`.
-pub(crate) async fn read_model(state: &AppState, at: Option<i64>) -> Result<SharedGraph, PageError> {
-    match at {
-        None => Ok(state.catalog.graph().clone()),
-        Some(at) => Ok(state.catalog.graph_at(at).await?),
-    }
+/// The catalog as it is, or as it was at `at`, and what the reader sees of it.
+pub(crate) async fn read_model(state: &AppState, seen: &Seen, at: Option<i64>) -> Result<(SharedGraph, Visibility), PageError> {
+    let graph = match at {
+        None => state.catalog.graph().clone(),
+        Some(at) => state.catalog.graph_at(at).await?,
+    };
+    Ok((graph, seen.at(state, at).await?))
 }
 
 /// Depth and relation types of a graph, from the URL.
@@ -94,7 +97,7 @@ pub(crate) struct GraphView {
 
 impl GraphView {
     /// The graph around `seeds`; links go to `page` (this view) and `export` (its SVG).
-    pub fn around(graph: &CatalogGraph, seeds: &[Id], o: &GraphOptions, export: &str, page: &str, title: &str) -> Result<Self, PageError> {
+    pub fn around(graph: &Visible<'_>, seeds: &[Id], o: &GraphOptions, export: &str, page: &str, title: &str) -> Result<Self, PageError> {
         let hood = graph.neighbourhood(seeds, o.depth, &o.rels, MAX_NODES);
         let drawing = layout(graph, &hood, format!("Relations of {title}"));
         let types = hood
@@ -140,10 +143,11 @@ pub(crate) fn svg_response(svg: String, filename: &str) -> Response {
 }
 
 /// `/catalog/{ns}/{kind}/{name}/graph.svg`: the entity page's graph as a file.
-pub(crate) async fn entity_svg(State(state): State<AppState>, EntityPath(r): EntityPath, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+pub(crate) async fn entity_svg(State(state): State<AppState>, seen: Seen, EntityPath(r): EntityPath, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     let params = Params::parse(raw.as_deref(), &["depth", "rel"])?;
     let o = GraphOptions::parse(&params, 1)?;
     let graph = state.catalog.read();
+    let graph = Visible::new(&graph, &seen.0);
     let id = graph.id_of(&r.key()).ok_or_else(|| not_found(&r))?;
     let hood = graph.neighbourhood(&[id], o.depth, &o.rels, MAX_NODES);
     let svg = layout(&graph, &hood, format!("Relations of {r}")).to_svg()?;
@@ -157,7 +161,7 @@ struct Seeds {
     matched: usize,
 }
 
-fn seeds(graph: &CatalogGraph, params: &Params) -> Result<Option<Seeds>, PageError> {
+fn seeds(graph: &Visible<'_>, params: &Params) -> Result<Option<Seeds>, PageError> {
     if params.one("ref")?.is_some() && params.one("filter")?.is_some() {
         return Err(PageError::BadRequest(
             "give either `ref` (start from one entity) or `filter` (start from every entity it matches), not both: clear one of the two boxes and draw again".into(),
@@ -223,12 +227,13 @@ fn rel_choices(state: &AppState, rels: &[String]) -> Vec<RelChoice> {
 }
 
 /// `/graph`: the explorer.
-pub(crate) async fn explorer(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+pub(crate) async fn explorer(State(state): State<AppState>, seen: Seen, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), EXPLORER_PARAMS)?;
     let o = GraphOptions::parse(&params, 2)?;
-    let shared = graph_of(&state, &params).await?;
+    let (shared, vis) = graph_of(&state, &seen, &params).await?;
     let page = {
         let graph = shared.read();
+        let graph = Visible::new(&graph, &vis);
         let seeds = seeds(&graph, &params)?;
         let view = match &seeds {
             Some(s) => Some(GraphView::around(&graph, &s.ids, &o, "/graph.svg", "/graph", &s.title)?),
@@ -259,11 +264,12 @@ pub(crate) async fn explorer(State(state): State<AppState>, RawQuery(raw): RawQu
 }
 
 /// `/graph.svg`: the explorer's graph as a file.
-pub(crate) async fn explorer_svg(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+pub(crate) async fn explorer_svg(State(state): State<AppState>, seen: Seen, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     let params = Params::parse(raw.as_deref(), EXPLORER_PARAMS)?;
     let o = GraphOptions::parse(&params, 2)?;
-    let shared = graph_of(&state, &params).await?;
+    let (shared, vis) = graph_of(&state, &seen, &params).await?;
     let graph = shared.read();
+    let graph = Visible::new(&graph, &vis);
     let s = seeds(&graph, &params)?.ok_or_else(|| PageError::BadRequest("give `ref` (an entity) or `filter` (which entities) to draw".into()))?;
     let hood = graph.neighbourhood(&s.ids, o.depth, &o.rels, MAX_NODES);
     let svg = layout(&graph, &hood, format!("Relations of {}", s.title)).to_svg()?;
@@ -271,7 +277,7 @@ pub(crate) async fn explorer_svg(State(state): State<AppState>, RawQuery(raw): R
 }
 
 /// The first entity of each kind (most common kinds first): (kind, ref).
-fn first_of_each_kind(graph: &CatalogGraph) -> Vec<(String, String)> {
+fn first_of_each_kind(graph: &Visible<'_>) -> Vec<(String, String)> {
     graph
         .facets(&["kind".to_owned()], None)
         .into_iter()

@@ -83,6 +83,7 @@ fn shown(v: Option<Value>) -> Option<String> {
 
 pub(crate) async fn page(
     State(state): State<AppState>,
+    seen: portico_server::auth::Seen,
     Extension(who): Extension<Arc<Principal>>,
     EntityPath(r): EntityPath,
     RawQuery(raw): RawQuery,
@@ -90,6 +91,9 @@ pub(crate) async fn page(
     let params = Params::parse(raw.as_deref(), &["from", "to"])?;
     let history = state.catalog.store().history(&r.key()).await?;
     let last = history.last().ok_or_else(|| not_found(&r))?.version;
+    if !seen.sees_history(&state, &r.key(), &history).await? {
+        return Err(not_found(&r));
+    }
     let version = |name: &str| -> Result<Option<&VersionRecord>, PageError> {
         let Some(v) = params.one(name)? else { return Ok(None) };
         let n: i64 = v.parse().map_err(|_| PageError::BadRequest(format!("`{name}` must be a version number, not {v:?}")))?;
@@ -112,7 +116,7 @@ pub(crate) async fn page(
             .collect(),
         _ => Vec::new(),
     };
-    let present = state.catalog.read().get(&r.key()).is_some();
+    let present = seen.sees_now(&state, &r.key());
     // Who acted on it comes from the audit log, for those the policy lets read it.
     let actions = if state.auth.check(&who, Permission::AuditRead, None, None, state.catalog.graph()).is_ok() {
         let filter = AuditFilter { target: Some(r.key()), limit: ACTIONS, ..Default::default() };

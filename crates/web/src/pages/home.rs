@@ -45,12 +45,14 @@ struct Home {
     unresolved_sample: Vec<UnresolvedLine>,
 }
 
-pub(crate) async fn page(State(state): State<AppState>) -> Result<Html<String>, PageError> {
+pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::auth::Seen) -> Result<Html<String>, PageError> {
     let mut errors = state.catalog.store().errors(None).await?;
+    errors.retain(|e| e.key.as_deref().is_none_or(|k| seen.0.is_all() || seen.sees_now(&state, k)));
     errors.sort_by_key(|e| std::cmp::Reverse(e.at));
     let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).collect::<HashSet<_>>().len();
     let home = {
         let graph = state.catalog.read();
+        let graph = portico_graph::Visible::new(&graph, &seen.0);
         let kinds: Vec<(String, u64)> = graph
             .facets(&["kind".to_owned()], None)
             .into_iter()

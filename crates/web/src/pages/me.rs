@@ -48,7 +48,7 @@ struct MePage {
 }
 
 /// `GET /me`.
-pub(crate) async fn page(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::auth::Seen, Extension(who): Extension<Arc<Principal>>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), PARAMS)?;
     let identity = state.auth.subject(&who, state.catalog.graph()).identity.clone();
     let team = match params.one("team")?.map(str::trim).filter(|t| !t.is_empty()) {
@@ -72,6 +72,7 @@ pub(crate) async fn page(State(state): State<AppState>, Extension(who): Extensio
     }
     let page = {
         let graph = state.catalog.read();
+        let graph = portico_graph::Visible::new(&graph, &seen.0);
         if let Some(t) = &team
             && graph.get(&t.key()).is_none()
         {
@@ -128,10 +129,10 @@ pub(crate) async fn page(State(state): State<AppState>, Extension(who): Extensio
 
 /// `POST /catalog/{namespace}/{kind}/{name}/star`: stars (`star=on`) or unstars (`off`), then
 /// back to the entity.
-pub(crate) async fn star(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>, EntityPath(r): EntityPath, body: String) -> Result<Response, PageError> {
+pub(crate) async fn star(State(state): State<AppState>, seen: portico_server::auth::Seen, Extension(who): Extension<Arc<Principal>>, EntityPath(r): EntityPath, body: String) -> Result<Response, PageError> {
     let star = form_urlencoded::parse(body.as_bytes()).find(|(k, _)| k == "star").map(|(_, v)| v.into_owned()).unwrap_or_default();
     let key = r.key();
-    let url = state.catalog.read().get(&key).map(|e| crate::view::entity_url(&e.entity_ref())).ok_or_else(|| not_found(&r))?;
+    let url = portico_graph::Visible::new(&state.catalog.read(), &seen.0).get(&key).map(|e| crate::view::entity_url(&e.entity_ref())).ok_or_else(|| not_found(&r))?;
     let store = state.catalog.store();
     match star.as_str() {
         "on" => {

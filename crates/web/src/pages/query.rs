@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use portico_catalog::{QueryError, QueryOutput, parse_time};
 use portico_expr::ExprError;
 use portico_graph::eval::{ExprQuery, OrderBy, SharedGraph};
+use portico_graph::{Visibility, Visible};
+use portico_server::auth::Seen;
 use portico_model::EntityRef;
 use portico_server::AppState;
 use serde::Serialize;
@@ -171,7 +173,7 @@ struct ConsolePage {
     notice: Option<String>,
 }
 
-pub(crate) async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+pub(crate) async fn page(State(state): State<AppState>, seen: Seen, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     let params = Params::parse(raw.as_deref(), PARAMS)?;
     let mut form = Form::of(&params)?;
     let mut saved_title = None;
@@ -191,12 +193,12 @@ pub(crate) async fn page(State(state): State<AppState>, uri: Uri, headers: Heade
     if let Some(from) = portico_server::origin::foreign_page(&headers, &uri).filter(|_| !form.q.trim().is_empty()) {
         // A link (or an image, a frame) on another site could otherwise make every visitor's
         // browser run an expensive query: show it, and let the visitor run it.
-        let (_, mut console) = console(&state, Form { q: String::new(), ..form.clone() }, &params, page, saved_title).await?;
+        let (_, mut console) = console(&state, &seen, Form { q: String::new(), ..form.clone() }, &params, page, saved_title).await?;
         console.form = form;
         console.notice = Some(format!("This query came from {from}. Check it, then press Run to run it."));
         return Ok((StatusCode::OK, crate::templates::render("query.html", console)?).into_response());
     }
-    let (status, console) = console(&state, form, &params, page, saved_title).await?;
+    let (status, console) = console(&state, &seen, form, &params, page, saved_title).await?;
     Ok((status, crate::templates::render("query.html", console)?).into_response())
 }
 
@@ -208,7 +210,7 @@ fn same_site_only(headers: &HeaderMap, uri: &Uri) -> Result<(), PageError> {
     }
 }
 
-async fn console(state: &AppState, form: Form, params: &Params, page: usize, saved_title: Option<String>) -> Result<(StatusCode, ConsolePage), PageError> {
+async fn console(state: &AppState, seen: &Seen, form: Form, params: &Params, page: usize, saved_title: Option<String>) -> Result<(StatusCode, ConsolePage), PageError> {
     let view = match form.view.as_str() {
         "" | "table" => "table",
         "chart" => "chart",
@@ -242,7 +244,11 @@ async fn console(state: &AppState, form: Form, params: &Params, page: usize, sav
     };
     let query = form.query((page - 1) * PAGE, PAGE);
     let limits = state.catalog.query_config().limits();
-    let output = match state.catalog.query(query.clone(), as_of, &limits).await {
+    let run = async {
+        let vis = seen.at(state, as_of).await?;
+        Ok::<_, QueryError>((state.catalog.query(query.clone(), as_of, &limits, &vis).await?, vis))
+    };
+    let (output, vis) = match run.await {
         Ok(o) => o,
         Err(QueryError::Expr(e)) => {
             console.error = Some(ErrorBox::of(&e));
@@ -260,8 +266,8 @@ async fn console(state: &AppState, form: Form, params: &Params, page: usize, sav
     };
     let pages = output.total_items.div_ceil(PAGE).max(1);
     crate::params::check_page(page, output.total_items, PAGE)?;
-    let graph = read_model(state, as_of).await?;
-    let answer = answer(&graph, &form, &query, output, view, params, &url, page, pages)?;
+    let graph = read_model(state, seen, as_of).await?.0;
+    let answer = answer(&graph, &vis, &form, &query, output, view, params, &url, page, pages)?;
     console.answer = Some(answer);
     Ok((StatusCode::OK, console))
 }
@@ -269,6 +275,7 @@ async fn console(state: &AppState, form: Form, params: &Params, page: usize, sav
 #[allow(clippy::too_many_arguments)]
 fn answer(
     shared: &SharedGraph,
+    vis: &Visibility,
     form: &Form,
     query: &ExprQuery,
     output: QueryOutput,
@@ -279,6 +286,7 @@ fn answer(
     pages: usize,
 ) -> Result<Answer, PageError> {
     let graph = shared.read();
+    let graph = Visible::new(&graph, vis);
     let (columns, cells) = if output.result.groups.is_some() {
         (Vec::new(), Vec::new())
     } else {
@@ -365,28 +373,31 @@ fn query_error(e: QueryError) -> PageError {
 }
 
 /// `/query.csv`: the console's query (all pages, up to 10,000 rows) as a CSV download.
-pub(crate) async fn csv(State(state): State<AppState>, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+pub(crate) async fn csv(State(state): State<AppState>, seen: Seen, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     same_site_only(&headers, &uri)?;
     let params = Params::parse(raw.as_deref(), &["q", "fields", "order", "groupBy", "asOf"])?;
     let form = Form::of(&params)?;
     let limits = state.catalog.query_config().limits();
-    let output = state.catalog.query(form.query(0, 10_000), as_of(&params)?, &limits).await.map_err(query_error)?;
+    let as_of = as_of(&params)?;
+    let vis = seen.at(&state, as_of).await?;
+    let output = state.catalog.query(form.query(0, 10_000), as_of, &limits, &vis).await.map_err(query_error)?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"query.csv\"")], output.csv()).into_response())
 }
 
 /// `/query/graph.svg`: the graph view of the console's query (its first 25 matches and their
 /// relations) as a file.
-pub(crate) async fn graph_svg(State(state): State<AppState>, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
+pub(crate) async fn graph_svg(State(state): State<AppState>, seen: Seen, uri: Uri, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, PageError> {
     same_site_only(&headers, &uri)?;
     let params = Params::parse(raw.as_deref(), PARAMS)?;
     let form = Form { group_by: String::new(), ..Form::of(&params)? };
     let as_of = as_of(&params)?;
     let limits = state.catalog.query_config().limits();
-    let output = state.catalog.query(form.query(0, GRAPH_SEEDS), as_of, &limits).await.map_err(query_error)?;
-    let shared = read_model(&state, as_of).await?;
+    let (shared, vis) = read_model(&state, &seen, as_of).await?;
+    let output = state.catalog.query(form.query(0, GRAPH_SEEDS), as_of, &limits, &vis).await.map_err(query_error)?;
     let options = GraphOptions::parse(&params, 1)?;
     let svg = {
         let graph = shared.read();
+        let graph = Visible::new(&graph, &vis);
         let hood = graph.neighbourhood(&output.result.ids, options.depth, &options.rels, crate::svg::graph::MAX_NODES);
         crate::svg::graph::layout(&graph, &hood, format!("Relations of the matches of {}", form.q.trim())).to_svg()?
     };
@@ -394,7 +405,7 @@ pub(crate) async fn graph_svg(State(state): State<AppState>, uri: Uri, headers: 
 }
 
 /// `POST /query/save`: saves the console's query under a name, then opens it.
-pub(crate) async fn save(State(state): State<AppState>, body: String) -> Result<Response, PageError> {
+pub(crate) async fn save(State(state): State<AppState>, seen: Seen, body: String) -> Result<Response, PageError> {
     let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
     let form = Form { q: field("q"), fields: field("fields"), order: field("order"), group_by: field("groupBy"), ..Default::default() };
@@ -409,7 +420,7 @@ pub(crate) async fn save(State(state): State<AppState>, body: String) -> Result<
                 return Err(e);
             }
             let params = Params::parse(None, PARAMS)?;
-            let (_, mut console) = console(&state, Form { saved: String::new(), ..form }, &params, 1, None).await?;
+            let (_, mut console) = console(&state, &seen, Form { saved: String::new(), ..form }, &params, 1, None).await?;
             console.save_error = Some(e.to_string());
             Ok((StatusCode::BAD_REQUEST, crate::templates::render("query.html", console)?).into_response())
         }

@@ -49,7 +49,7 @@ pub(crate) async fn form(State(state): State<AppState>, RawQuery(raw): RawQuery)
     crate::templates::render("register.html", RegisterPage { nav: "register", target, roots: roots(&state), ..Default::default() })
 }
 
-pub(crate) async fn submit(State(state): State<AppState>, body: String) -> Result<Response, PageError> {
+pub(crate) async fn submit(State(state): State<AppState>, seen: portico_server::auth::Seen, body: String) -> Result<Response, PageError> {
     let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
     let (target, action) = (field("target"), field("action"));
@@ -71,12 +71,15 @@ pub(crate) async fn submit(State(state): State<AppState>, body: String) -> Resul
     }
     // Anything with a scheme is a URL (and only http(s) ones are accepted); the rest are paths.
     let kind = if target.contains("://") { "url" } else { "file" };
-    match register_location(&state, kind.to_owned(), target, dry_run).await {
+    match register_location(&state, &seen, kind.to_owned(), target, dry_run).await {
         Ok(Registration { entities, exists, errors, .. }) => {
             page.outcome = Some(if dry_run { "preview" } else { "import" });
             page.exists = exists.unwrap_or(false);
             page.problems = errors.into_iter().map(|e| (e.location, e.message)).collect();
-            let graph = state.catalog.read();
+            // What the reader sees now that the location's entities are in.
+            let vis = state.auth.visibility(&seen.1, state.catalog.graph()).await;
+            let guard = state.catalog.read();
+            let graph = portico_graph::Visible::new(&guard, &vis);
             page.rows = entities
                 .iter()
                 .map(|v| {
@@ -98,7 +101,7 @@ pub(crate) async fn submit(State(state): State<AppState>, body: String) -> Resul
                     }
                 })
                 .collect();
-            drop(graph);
+            drop(guard);
             let status = if dry_run { StatusCode::OK } else { StatusCode::CREATED };
             Ok((status, crate::templates::render("register.html", page)?).into_response())
         }

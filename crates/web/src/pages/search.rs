@@ -40,7 +40,7 @@ struct SearchPage {
     building: bool,
 }
 
-pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::auth::Seen, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), &["q", "kind", "page", "partial"])?;
     let q = params.one("q")?.unwrap_or_default().to_owned();
     let selected_kinds = params.list("kind");
@@ -53,6 +53,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
         offset: (page - 1) * PAGE_SIZE,
         limit: PAGE_SIZE,
         typing: true,
+        visible: seen.0.mask().cloned(),
     };
     let (results, building) = match state.search.search(&req) {
         Ok(r) => (r, false),
@@ -62,6 +63,7 @@ pub(crate) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
     check_page(page, results.total, PAGE_SIZE)?;
     let hits = {
         let graph = state.catalog.read();
+        let graph = portico_graph::Visible::new(&graph, &seen.0);
         results
             .hits
             .iter()

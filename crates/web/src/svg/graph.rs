@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::f64::consts::TAU;
 use std::sync::Arc;
 
-use portico_graph::{CatalogGraph, Id, Neighbourhood};
+use portico_graph::{Id, Neighbourhood, Visible};
 use portico_model::EntityRef;
 use serde::Serialize;
 
@@ -92,7 +92,7 @@ struct Collapsed {
 /// Folds large groups of leaves (entities linked to nothing else drawn, all of one kind and
 /// hanging off one entity by one relation) into their first member, which then stands for the
 /// group. Returns the neighbourhood without the others, and the groups by their stand-in.
-fn collapse_leaves(graph: &CatalogGraph, hood: &Neighbourhood) -> (Neighbourhood, HashMap<Id, Collapsed>) {
+fn collapse_leaves(graph: &Visible<'_>, hood: &Neighbourhood) -> (Neighbourhood, HashMap<Id, Collapsed>) {
     let depth: HashMap<Id, u8> = hood.nodes.iter().copied().collect();
     let mut neighbours: HashMap<Id, Vec<Id>> = HashMap::new();
     for e in &hood.edges {
@@ -139,9 +139,9 @@ fn collapse_leaves(graph: &CatalogGraph, hood: &Neighbourhood) -> (Neighbourhood
     (folded, collapsed)
 }
 
-/// Lays out `hood` (from [`CatalogGraph::neighbourhood`]), large groups of leaves folded into
+/// Lays out `hood` (from [`Visible::neighbourhood`]), large groups of leaves folded into
 /// one node each.
-pub(crate) fn layout(graph: &CatalogGraph, hood: &Neighbourhood, title: String) -> Drawing {
+pub(crate) fn layout(graph: &Visible<'_>, hood: &Neighbourhood, title: String) -> Drawing {
     let (folded, collapsed) = collapse_leaves(graph, hood);
     let hood = &folded;
     let depth = hood.nodes.iter().map(|n| n.1).max().unwrap_or(0) as usize;
@@ -247,7 +247,7 @@ pub(crate) fn layout(graph: &CatalogGraph, hood: &Neighbourhood, title: String) 
 
 /// Angles of a radial tree: each entity gets a sector of the circle in proportion to how many
 /// entities it leads to, and its children share that sector, so branches never interleave.
-fn radial_tree(graph: &CatalogGraph, hood: &Neighbourhood) -> HashMap<Id, f64> {
+fn radial_tree(graph: &Visible<'_>, hood: &Neighbourhood) -> HashMap<Id, f64> {
     let depth: HashMap<Id, u8> = hood.nodes.iter().copied().collect();
     let mut children: HashMap<Id, Vec<Id>> = HashMap::new();
     let mut has_parent: HashMap<Id, bool> = HashMap::new();
@@ -292,7 +292,7 @@ fn plural(kind: &str, n: usize) -> String {
 }
 
 /// The reference of an id: the entity's own when present, else parsed from its key.
-fn display_ref(graph: &CatalogGraph, id: Id) -> EntityRef {
+fn display_ref(graph: &Visible<'_>, id: Id) -> EntityRef {
     match graph.entry(id) {
         Some(e) => e.entity_ref(),
         None => EntityRef::parse_full(graph.key_of(id)).unwrap_or_else(|_| EntityRef::new("unknown", "default", graph.key_of(id))),
@@ -301,7 +301,7 @@ fn display_ref(graph: &CatalogGraph, id: Id) -> EntityRef {
 
 #[cfg(test)]
 mod tests {
-    use portico_graph::CatalogGraph;
+    use portico_graph::{CatalogGraph, Visible};
     use portico_model::{CatalogEntry, Validator};
     use serde_json::json;
 
@@ -325,7 +325,7 @@ mod tests {
         let g = graph();
         let a = g.id_of("component:default/a").unwrap();
         let hood = g.neighbourhood(&[a], 2, &["dependsOn".into()], MAX_NODES);
-        let d = layout(&g, &hood, "a".into());
+        let d = layout(&Visible::all(&g), &hood, "a".into());
         assert_eq!(d.nodes.len(), 4);
         let centre = (d.width / 2, d.height / 2);
         assert_eq!((d.nodes[0].x, d.nodes[0].y), centre, "the start is in the middle");
@@ -342,7 +342,7 @@ mod tests {
     fn the_same_graph_draws_the_same_picture() {
         let g = graph();
         let a = g.id_of("component:default/a").unwrap();
-        let svg = |_: u8| layout(&g, &g.neighbourhood(&[a], 3, &[], MAX_NODES), "a".into()).to_svg().unwrap();
+        let svg = |_: u8| layout(&Visible::all(&g), &g.neighbourhood(&[a], 3, &[], MAX_NODES), "a".into()).to_svg().unwrap();
         assert_eq!(svg(0), svg(1));
         assert!(svg(0).replace("&#x2f;", "/").contains("href=\"/catalog/default/component/d\""), "{}", svg(0));
     }
@@ -359,7 +359,7 @@ mod tests {
         add(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Resource", "metadata": {"name": "db"}, "spec": {"type": "database", "owner": "team"}}));
         add(json!({"apiVersion": "backstage.io/v1alpha1", "kind": "System", "metadata": {"name": "shop"}, "spec": {"owner": "team"}}));
         let team = g.id_of("group:default/team").unwrap();
-        let d = layout(&g, &g.neighbourhood(&[team], 1, &[], MAX_NODES), "team".into());
+        let d = layout(&Visible::all(&g), &g.neighbourhood(&[team], 1, &[], MAX_NODES), "team".into());
         let group: Vec<&Node> = d.nodes.iter().filter(|n| n.group).collect();
         assert_eq!(group.len(), 1, "the nine users are one node");
         assert_eq!(group[0].label, "9 users");

@@ -9,7 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use portico_graph::filter::parse_filter_params;
-use portico_graph::{EntityQuery, OrderField, TextFilter};
+use portico_graph::{EntityQuery, OrderField, TextFilter, Visible};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -138,12 +138,12 @@ fn total_items(value: Option<&str>, at: &str) -> Result<bool, ApiError> {
     ),
     responses((status = 200, description = "`items`, `totalItems` and `pageInfo`", body = serde_json::Value),
               (status = 400, description = "Bad parameters", body = ErrorResponse)))]
-pub(crate) async fn by_query(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub(crate) async fn by_query(State(state): State<AppState>, seen: crate::auth::Seen, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let params = QueryParams::parse(raw.as_deref());
     let fields = Fields::parse(&params.list("fields"));
     let cursor = cursor_of(&params)?;
     let limit = params.limit_up_to(usize::MAX)?.or(cursor.limit).unwrap_or(DEFAULT_LIMIT);
-    answer(&state, cursor, limit, fields).await
+    answer(&state, &seen, cursor, limit, fields).await
 }
 
 /// Body of `POST /entities/by-query` (what `catalogClient.queryEntities({query})` sends).
@@ -186,7 +186,7 @@ pub(crate) struct OrderBy {
     request_body = QueryRequest,
     responses((status = 200, description = "`items`, `totalItems` and `pageInfo`", body = serde_json::Value),
               (status = 400, description = "Bad body or predicate", body = ErrorResponse)))]
-pub(crate) async fn by_predicate(State(state): State<AppState>, crate::error::ApiJson(body): crate::error::ApiJson<QueryRequest>) -> Result<Response, ApiError> {
+pub(crate) async fn by_predicate(State(state): State<AppState>, seen: crate::auth::Seen, crate::error::ApiJson(body): crate::error::ApiJson<QueryRequest>) -> Result<Response, ApiError> {
     let fields = Fields::parse(&body.fields.clone().unwrap_or_default());
     let limit = match body.limit {
         None => None,
@@ -226,11 +226,11 @@ pub(crate) async fn by_predicate(State(state): State<AppState>, crate::error::Ap
         }
     };
     let limit = limit.or(cursor.limit).unwrap_or(DEFAULT_LIMIT);
-    answer(&state, cursor, limit, fields).await
+    answer(&state, &seen, cursor, limit, fields).await
 }
 
 /// The page a cursor describes, `limit` entities long, projected to `fields`.
-async fn answer(state: &AppState, cursor: Cursor, limit: usize, fields: Option<Fields>) -> Result<Response, ApiError> {
+async fn answer(state: &AppState, seen: &crate::auth::Seen, cursor: Cursor, limit: usize, fields: Option<Fields>) -> Result<Response, ApiError> {
     let filter = parse_filter_params(&cursor.filter.iter().map(String::as_str).collect::<Vec<_>>())?;
     let predicate = crate::params::predicate(cursor.query.as_ref())?;
     // Over all fields, the index names the candidates (entities with words starting as the
@@ -250,8 +250,10 @@ async fn answer(state: &AppState, cursor: Cursor, limit: usize, fields: Option<F
         Some(at) => state.catalog.graph_at(at).await?,
         None => state.catalog.graph().clone(),
     };
+    let vis = seen.at(state, cursor.as_of).await?;
     let page = {
         let g = graph.read();
+        let g = Visible::new(&g, &vis);
         if let Some(p) = &predicate {
             let matched = g.predicate(p);
             query.within = Some(match query.within.take() {
@@ -273,10 +275,11 @@ async fn answer(state: &AppState, cursor: Cursor, limit: usize, fields: Option<F
         let mut suffix = format!("],\"totalItems\":{total},\"pageInfo\":").into_bytes();
         serde_json::to_writer(&mut suffix, &page_info).map_err(|e| ApiError::Internal(e.to_string()))?;
         suffix.push(b'}');
-        return Ok(crate::stream::entities(graph, page.ids, fields, b"{\"items\":[".to_vec(), suffix));
+        return Ok(crate::stream::entities(graph, vis, page.ids, fields, b"{\"items\":[".to_vec(), suffix));
     }
     let views: Vec<EntityView> = {
         let g = graph.read();
+        let g = Visible::new(&g, &vis);
         page.ids.iter().filter_map(|id| g.entry(*id)).map(|e| EntityView::of(&g, e)).collect()
     };
     let items = views.iter().map(|v| Rendered::of(v, fields.as_ref())).collect();
