@@ -253,3 +253,41 @@ fn the_rules_of_policy_entities_go_ahead_of_the_configured_ones_and_their_mistak
     let err = Policy::with_entities(&PolicyConfig::default(), "auth.policy", &[broken]).unwrap_err();
     assert!(err.starts_with("policy:default/freeze spec.rules[0].when: 1:"), "{err}");
 }
+
+/// Deciding every entity at once gives, entity by entity, what asking about each one gives,
+/// with both combinations, and fails closed where a rule cannot be evaluated.
+#[test]
+fn every_entity_at_once_is_decided_as_each_alone() {
+    let g = catalog();
+    let rules = |combine: &str| -> PolicyConfig {
+        serde_json::from_value(json!({"combine": combine, "rules": [
+            {"name": "not-others-services", "effect": "deny", "permissions": ["catalog.entity.read"],
+             "when": "entity != null && entity.kind == 'Component' && !user.owners.exists(o, entity.has_relation('ownedBy', o))"},
+            {"name": "broken-for-users", "effect": "deny", "permissions": ["catalog.entity.read"], "when": "entity != null && entity.kind == 'User' && entity.spec.nothing.here"},
+            {"name": "read", "effect": "allow", "permissions": ["catalog.entity.read"], "when": "user.signedIn"}
+        ]}))
+        .unwrap()
+    };
+    for combine in ["firstMatch", "denyOverrides"] {
+        let policy = Policy::compile(&rules(combine), "auth.policy").unwrap();
+        assert!(policy.depends_on_entity(Permission::EntityRead) && !policy.depends_on_entity(Permission::EntityDelete));
+        let ada = signed_in(&g, "user:default/ada");
+        let all = policy.entities_allowed(&ada, Permission::EntityRead, &g);
+        let graph = g.read();
+        let mut expected = roaring::RoaringBitmap::new();
+        for id in graph.present().iter() {
+            if allowed(&policy, &g, &ada, Permission::EntityRead, Some(graph.key_of(id))).allowed {
+                expected.insert(id);
+            }
+        }
+        assert_eq!(all, expected, "{combine}");
+        let keys: Vec<&str> = all.iter().map(|id| graph.key_of(id)).collect();
+        // Her team's and her parent groups' services; not Bob's, not the orphan; groups; no
+        // user (the rule about users cannot be evaluated: it denies).
+        assert!(keys.contains(&"component:default/cart") && keys.contains(&"component:default/billing"), "{combine}: {keys:?}");
+        assert!(!keys.contains(&"component:default/search") && !keys.contains(&"component:default/orphan"), "{combine}: {keys:?}");
+        assert!(keys.contains(&"group:default/team-a") && !keys.iter().any(|k| k.starts_with("user:")), "{combine}: {keys:?}");
+    }
+    // The default policy does not look at the entity: one answer for all.
+    assert!(!Policy::default_policy().depends_on_entity(Permission::EntityRead));
+}

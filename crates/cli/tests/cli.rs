@@ -470,7 +470,7 @@ fn the_policy_how_to_answers_what_it_says() {
 
     let check = run(&["policy", "check"]);
     let text = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success() && text.contains("4 rules") && text.contains("production-is-frozen") && text.contains("catalog.entity.delete"), "{text}");
+    assert!(check.status.success() && text.contains("5 rules") && text.contains("production-is-frozen") && text.contains("catalog.entity.delete"), "{text}");
 
     let explain = |who: &str, permission: &str, entity: Option<&str>| {
         let mut args = vec!["policy", "explain", "--as", who, "--permission", permission];
@@ -485,6 +485,14 @@ fn the_policy_how_to_answers_what_it_says() {
     assert_eq!((code, line.as_str()), (Some(0), "allowed: catalog.entity.refresh on component:default/portico: allowed by rule \"admins\""));
     let (code, line) = explain("user:default/ada", "catalog.entity.delete", Some("component:default/portico"));
     assert_eq!((code, line.as_str()), (Some(1), "denied: catalog.entity.delete on component:default/portico: user:default/ada may not catalog.entity.delete: denied by rule \"production-is-frozen\""));
+    // team-b's entities are hidden from Breanna (team-a): asked about one, and about them all.
+    let (code, line) = explain("user:default/breanna.davison", "catalog.entity.read", Some("component:default/podcast-api"));
+    assert_eq!((code, line.as_str()), (Some(1), "denied: catalog.entity.read on component:default/podcast-api: user:default/breanna.davison may not catalog.entity.read: denied by rule \"team-b-private\""));
+    let out = run(&["policy", "explain", "--as", "user:default/breanna.davison", "--permission", "catalog.entity.read"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("the policy hides the rest from them"), "{text}");
+    let (code, line) = explain("user:default/amelia.park", "catalog.entity.read", Some("component:default/podcast-api"));
+    assert_eq!(code, Some(0), "team-b reads its own: {line}");
     let out = run(&["policy", "explain", "--as", "user:default/ada", "--permission", "catalog.entity.remove"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--permission: \"catalog.entity.remove\" is not a permission"));

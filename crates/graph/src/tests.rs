@@ -187,3 +187,40 @@ fn relation_targets_keep_the_capitals_of_their_names_and_lose_them_when_renamed(
     g.remove("component:default/checkout");
     assert!(!targets(&g).iter().any(|t| t.ends_with("heckout")), "{:?}", targets(&g));
 }
+
+/// A reader who may not see `pay`: it is missing from lookups, lists and counts, from cart's and
+/// team-b's relations, from relation filters and facets, and from neighbourhoods; `resource:db`
+/// (not in the catalog) is still an unresolved target, not a hidden one.
+#[test]
+fn a_hidden_entity_is_missing_everywhere_the_reader_looks() {
+    let g = graph();
+    let pay = g.id_of("component:default/pay").unwrap();
+    let mut seen = g.present().clone();
+    seen.remove(pay);
+    let vis = Visibility::only(seen);
+    let v = Visible::new(&g, &vis);
+    assert!(v.get("component:default/pay").is_none() && v.id_of("component:default/pay").is_none() && v.entry(pay).is_none());
+    assert!(v.get_by_uid(&g.entry(pay).unwrap().uid).is_none());
+    assert_eq!((v.len(), g.len()), (3, 4));
+    assert!(v.entries().all(|e| e.key != "component:default/pay"));
+    let cart = v.relations("component:default/cart");
+    assert!(cart.iter().all(|r| !r.target_ref.contains("pay")) && cart.iter().any(|r| r.target_ref == "group:default/team-a"), "{cart:?}");
+    assert!(v.relations("group:default/team-b").iter().all(|r| r.kind != "ownerOf"));
+    assert!(g.relations("group:default/team-b").iter().any(|r| r.kind == "ownerOf"), "the bare graph still has it");
+    let filter = parse_filter_params(&["relations.dependencyof=component:default/pay"]).unwrap();
+    assert!(v.query(&EntityQuery { filter: filter.clone(), ..Default::default() }).ids.is_empty());
+    let filter = parse_filter_params(&["relations.dependson=component:default/pay"]).unwrap();
+    assert!(v.query(&EntityQuery { filter, ..Default::default() }).ids.is_empty(), "cart's dependency on a hidden entity is no relation");
+    let page = v.query(&EntityQuery { filter: parse_filter_params(&["kind=component"]).unwrap(), ..Default::default() });
+    assert_eq!((page.total, page.ids.len()), (1, 1));
+    let facets = v.facets(&["kind".into(), "relations.dependsOn".into(), "relations.ownerOf".into()], None);
+    assert_eq!(facets[0].values.iter().find(|f| f.value == "Component").map(|f| f.count), Some(1));
+    assert!(facets[1].values.is_empty(), "{facets:?}");
+    assert!(facets[2].values.iter().all(|f| !f.value.contains("pay")), "{facets:?}");
+    let hood = v.neighbourhood(&[g.id_of("component:default/cart").unwrap()], 3, &[], 100);
+    assert!(hood.nodes.iter().all(|(id, _)| *id != pay) && !hood.edges.iter().any(|e| e.to == pay || e.from == pay));
+    assert!(v.neighbourhood(&[pay], 2, &[], 100).nodes.is_empty(), "a hidden seed draws nothing");
+    // pay's own dependency on resource:db, an unresolved target, is pay's: hidden with it.
+    assert!(v.unresolved().is_empty() && !g.unresolved().is_empty());
+    assert_eq!(v.matching(None).len(), 3);
+}

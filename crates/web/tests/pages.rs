@@ -13,6 +13,8 @@ mod security;
 mod entity;
 #[path = "pages/me.rs"]
 mod me;
+#[path = "pages/visibility.rs"]
+mod visibility;
 
 use common::{WebApp, plain};
 use snapshot::assert_snapshot;

@@ -78,6 +78,13 @@ pub async fn run(config: Config, command: PolicyCommand) -> anyhow::Result<ExitC
             let who = if subject == "guest" { Principal::guest() } else { Principal::signed_in(&subject, vec![scope]) };
             let identity = auth.subject(&who, catalog.graph());
             println!("{} ({}; groups: {})", who.subject, if identity.identity.in_catalog { "in the catalog" } else { "not in the catalog" }, list(&identity.identity.groups));
+            if permission == Permission::EntityRead && key.is_none() {
+                // What reading means entity by entity: how much of the catalog the policy shows.
+                let total = catalog.read().len();
+                let readable = auth.visibility(&who, catalog.graph()).await.count().map_or(total, |n| n as usize);
+                let rest = if readable < total { "; the policy hides the rest from them" } else { "" };
+                println!("reads {readable} of the catalog's {total} entities{rest}");
+            }
             match auth.check(&who, permission, key.as_deref(), None, catalog.graph()) {
                 Ok(decision) => {
                     println!("allowed: {permission}{}: {}", on(&entity), decision.reason());
