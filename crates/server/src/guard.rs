@@ -5,6 +5,10 @@
 //!   checks. Such a request carries the attacker's name in `Host`, so a `Host` must be an IP
 //!   address (rebinding needs a name), `localhost`, the host of `server.publicUrl`, or one of
 //!   `server.allowedHosts`; others are refused (403).
+//! - **The client's address.** Behind a load balancer every connection comes from the balancer:
+//!   with `server.trustedProxies`, a connection from one of them is taken to be from the address
+//!   `X-Forwarded-For` names last that is not itself a trusted proxy (so a client cannot claim an
+//!   address by sending the header itself). Rate limits and the audit log see that address.
 //! - **Safe headers.** `Content-Security-Policy` (scripts only from this server, no framing, no
 //!   plugins, forms only to this server), `X-Frame-Options: DENY`, `X-Content-Type-Options:
 //!   nosniff` and `Referrer-Policy: same-origin` on every response, so no other site can frame
@@ -43,6 +47,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Requests one connection may carry before it is closed.
     pub max_requests_per_connection: u64,
+    /// Proxies (addresses or CIDR ranges: `10.0.0.0/8`, `127.0.0.1`) whose `X-Forwarded-For`
+    /// names the client. None by default: the connection's address is the client's.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +63,7 @@ impl Default for ServerConfig {
             body_timeout_seconds: 30,
             max_connections: 0,
             max_requests_per_connection: 1000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -77,6 +85,20 @@ impl ServerConfig {
         }
     }
 
+    /// `trustedProxies`, parsed; a mistake names the entry.
+    pub fn proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let p = p.trim();
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("server.trustedProxies[{i}]: {p:?} is neither an IP address nor a CIDR range (10.0.0.0/8)"))
+            })
+            .collect()
+    }
+
     /// The host names (lower case, without port) requests may name besides IP addresses.
     fn allowed_names(&self) -> Vec<String> {
         let mut names = vec!["localhost".to_owned()];
@@ -95,6 +117,27 @@ fn url_host(url: &str) -> Option<String> {
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
     let (host, _) = crate::origin::host_port(authority)?;
     Some(host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase())
+}
+
+/// The client of a request that came over a connection from `peer`: `peer` itself, unless it is
+/// a trusted proxy; then the right-most address of `X-Forwarded-For` that is not a trusted proxy
+/// (the addresses left of it were written by whoever the first untrusted hop was, and prove
+/// nothing). A malformed entry ends the walk at the hop that wrote it.
+pub(crate) fn client_address(peer: SocketAddr, headers: &axum::http::HeaderMap, trusted: &[ipnet::IpNet]) -> SocketAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer.ip()) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>().or_else(|_| hop.parse::<SocketAddr>().map(|a| a.ip())) else { break };
+        client = SocketAddr::new(ip, peer.port());
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
 }
 
 /// The soft limit on open files of this process (Linux), from `/proc/self/limits`.
@@ -163,6 +206,34 @@ mod tests {
         for bad in ["attacker.example", "attacker.example:7007", "127.0.0.1.attacker.example", "portico.example.com.attacker.example", "", "a b", "user@localhost"] {
             assert!(!host_allowed(bad, &names), "{bad}");
         }
+    }
+
+    /// Behind trusted proxies the client is the right-most address they did not write; a client
+    /// that sends the header itself, or connects directly, cannot choose its address.
+    #[test]
+    fn the_client_address_is_taken_from_trusted_proxies_only() {
+        let config = ServerConfig { trusted_proxies: vec!["10.0.0.0/8".into(), " 192.168.1.5 ".into()], ..ServerConfig::default() };
+        let trusted = config.proxies().unwrap();
+        let peer = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 4000);
+        let headers = |values: &[&str]| {
+            let mut h = axum::http::HeaderMap::new();
+            for v in values {
+                h.append("x-forwarded-for", v.parse().unwrap());
+            }
+            h
+        };
+        let client = |p: &str, values: &[&str]| client_address(peer(p), &headers(values), &trusted).ip().to_string();
+        assert_eq!(client("10.1.2.3", &["203.0.113.7"]), "203.0.113.7", "one trusted hop");
+        assert_eq!(client("10.1.2.3", &["1.2.3.4, 203.0.113.7, 10.9.9.9"]), "203.0.113.7", "a forged left part is ignored");
+        assert_eq!(client("192.168.1.5", &["1.2.3.4", "203.0.113.7"]), "203.0.113.7", "headers in several lines are one list");
+        assert_eq!(client("198.51.100.1", &["203.0.113.7"]), "198.51.100.1", "not a trusted proxy: the header counts for nothing");
+        assert_eq!(client("10.1.2.3", &[]), "10.1.2.3", "no header: the proxy itself");
+        assert_eq!(client("10.1.2.3", &["203.0.113.7, not-an-address"]), "10.1.2.3", "garbage from the proxy's side ends the walk");
+        assert_eq!(client("10.1.2.3", &["[2001:db8::1]:5555"]), "2001:db8::1", "an address with a port");
+        assert_eq!(client("10.1.2.3", &["10.5.5.5"]), "10.5.5.5", "only trusted hops: the farthest");
+        let bad = ServerConfig { trusted_proxies: vec!["10.0.0.0/8".into(), "everyone".into()], ..ServerConfig::default() };
+        assert_eq!(bad.proxies().unwrap_err(), "server.trustedProxies[1]: \"everyone\" is neither an IP address nor a CIDR range (10.0.0.0/8)");
+        assert!(ServerConfig::default().proxies().unwrap().is_empty());
     }
 
     #[test]

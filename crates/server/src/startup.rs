@@ -106,6 +106,8 @@ impl Application {
         let router = crate::guard::apply(router, &config, addr);
         let graceful = GracefulShutdown::new();
         let connections = Arc::new(Semaphore::new(config.connection_cap()));
+        // Checked with the rest of the configuration at start; a mistake here trusts nobody.
+        let proxies: Arc<[ipnet::IpNet]> = config.proxies().unwrap_or_default().into();
         let mut signal = std::pin::pin!(signal);
         loop {
             let permit = tokio::select! {
@@ -130,7 +132,7 @@ impl Application {
                 .timer(TokioTimer::new())
                 .header_read_timeout(config.header_timeout())
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service(router.clone(), config.max_requests_per_connection, config.body_timeout(), peer));
+                .serve_connection(TokioIo::new(stream), service(router.clone(), config.max_requests_per_connection, config.body_timeout(), peer, proxies.clone()));
             let watched = graceful.watch(connection);
             tokio::spawn(async move {
                 if let Err(e) = watched.await {
@@ -151,23 +153,27 @@ impl Application {
     }
 }
 
-/// One connection's service: the router, with the body read under a timeout, the peer's
-/// address on every request (`ConnectInfo`, for limits per client), and `Connection: close` once
+/// One connection's service: the router, with the body read under a timeout, the client's
+/// address on every request (`ConnectInfo`, for limits per client: the peer's, or the one a
+/// trusted proxy forwarded for), and `Connection: close` once
 /// the connection has served its share of requests.
 fn service(
     router: Router,
     max_requests: u64,
     body_timeout: Duration,
     peer: std::net::SocketAddr,
+    proxies: Arc<[ipnet::IpNet]>,
 ) -> hyper_util::service::TowerToHyperService<impl tower::Service<hyper::Request<hyper::body::Incoming>, Response = axum::response::Response, Error = std::convert::Infallible, Future: Send> + Clone> {
     let served = Arc::new(AtomicU64::new(0));
     let max_requests = max_requests.max(1);
     let svc = tower::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let router = router.clone();
+        let proxies = proxies.clone();
         let last = served.fetch_add(1, Ordering::Relaxed) + 1 >= max_requests;
         async move {
             let mut req: Request = req.map(|body| axum::body::Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, body)));
-            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            let client = crate::guard::client_address(peer, req.headers(), &proxies);
+            req.extensions_mut().insert(axum::extract::ConnectInfo(client));
             let mut res = router.oneshot(req).await?;
             if last {
                 res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -28,6 +28,7 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
         .with_context(|| format!("invalid server address {}:{}", config.server.host, config.server.port))?;
     let loading = !config.catalog.locations.is_empty();
     let auth = config.authorizer()?;
+    config.server.proxies().map_err(anyhow::Error::msg)?;
     if let Some(oidc) = auth.oidc.clone() {
         // A wrong issuer shows at start, not at the first sign-in (which tries again).
         tokio::spawn(async move {
