@@ -134,6 +134,8 @@ impl AuthConfig {
             policy_load: std::sync::RwLock::default(),
             oidc,
             failures: limit::FailureLimit::default(),
+            sign_ins: limit::FailureLimit::new(limit::MAX_SIGN_INS, "sign-ins started"),
+            sign_ins_in_all: limit::FailureLimit::new(limit::MAX_SIGN_INS_IN_ALL, "sign-ins started on this server"),
             tokens: recent::Recent::default(),
             sessions: recent::Recent::default(),
             seen: visibility::SeenCache::default(),
@@ -152,6 +154,9 @@ pub struct Authorizer {
     policy_load: std::sync::RwLock<policy_entities::PolicyLoad>,
     /// Failed authentications per client address.
     pub failures: limit::FailureLimit,
+    /// Sign-ins started per client address, and by all together (each keeps a row a while).
+    pub sign_ins: limit::FailureLimit,
+    pub sign_ins_in_all: limit::FailureLimit,
     /// The OpenID Connect provider people sign in with, when configured.
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// Tokens recently read from the database.

@@ -503,3 +503,22 @@ async fn with_auth_mode_token_a_session_cookie_counts_for_nothing_and_a_read_tok
     assert_eq!(ended.status(), 403);
     assert!(app.state.catalog.store().get_session(&session.id).await.unwrap().unwrap().revoked_at.is_none());
 }
+
+/// Each sign-in started keeps a row until its callback or expiry: an address that starts more
+/// than a person would is refused for a while (429 with when to try again), others are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_sign_ins_over_and_over_is_refused_for_a_while() {
+    let Some(Setup { app, provider: _provider }) = setup().await else { return };
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let limit = portico_server::auth::limit::MAX_SIGN_INS as usize;
+    for i in 0..limit {
+        let res = client.get(format!("{}/auth/sign-in", app.url)).send().await.unwrap();
+        assert_eq!(res.status(), 303, "sign-in {i} goes to the provider");
+    }
+    let res = client.get(format!("{}/auth/sign-in", app.url)).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(plain(&res.text().await.unwrap()).contains("too many sign-ins started from 127.0.0.1"));
+    // Pages that need no sign-in still answer.
+    assert_eq!(client.get(format!("{}/login", app.url)).send().await.unwrap().status(), 200);
+}

@@ -1,8 +1,9 @@
-//! Failed authentications per client address: after [`MAX_FAILURES`] within [`WINDOW`], that
-//! address's requests with a credential are refused (429, with `Retry-After`) until the window
-//! ends, so a token cannot be guessed by brute force. Requests without a credential are not
-//! limited here. Behind a proxy every client has the proxy's address: the limit then applies to
-//! all of them together.
+//! Counts per client address within a window: failed authentications (after [`MAX_FAILURES`]
+//! within [`WINDOW`], that address's requests with a credential are refused, 429 with
+//! `Retry-After`, until the window ends, so a token cannot be guessed by brute force), and
+//! sign-ins started (each writes a row until its callback or its expiry, so their number is
+//! bounded per address and in all). Behind a proxy, `server.trustedProxies` gives each client
+//! its own address; without it, the limit applies to all the proxy's clients together.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -18,22 +19,40 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// Addresses tracked before the expired ones are dropped.
 const PRUNE_AT: usize = 10_000;
 
-#[derive(Debug, Default)]
+/// Sign-ins one address may start per window.
+pub const MAX_SIGN_INS: u32 = 30;
+/// Sign-ins all addresses together may start per window.
+pub const MAX_SIGN_INS_IN_ALL: u32 = 1000;
+
+#[derive(Debug)]
 pub struct FailureLimit {
     windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    max: u32,
+    /// What is counted, for the refusal: `failed attempts to authenticate`.
+    what: &'static str,
+}
+
+impl Default for FailureLimit {
+    /// Failed authentications.
+    fn default() -> Self {
+        Self::new(MAX_FAILURES, "failed attempts to authenticate")
+    }
 }
 
 impl FailureLimit {
-    /// Refuses an address that has failed too often in its current window.
+    /// At most `max` of `what` per address and window.
+    pub fn new(max: u32, what: &'static str) -> Self {
+        Self { windows: Mutex::default(), max, what }
+    }
+
+    /// Refuses an address that has reached the limit in its current window.
     pub fn check(&self, ip: IpAddr) -> Result<(), ApiError> {
         let windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         match windows.get(&ip) {
-            Some((start, count)) if *count >= MAX_FAILURES && start.elapsed() < WINDOW => {
+            Some((start, count)) if *count >= self.max && start.elapsed() < WINDOW => {
                 let retry_after_secs = (WINDOW - start.elapsed()).as_secs().max(1);
-                Err(ApiError::TooManyRequests {
-                    message: format!("too many failed attempts to authenticate from {ip}; try again in {retry_after_secs} s"),
-                    retry_after_secs,
-                })
+                let from = if ip.is_unspecified() { String::new() } else { format!(" from {ip}") };
+                Err(ApiError::TooManyRequests { message: format!("too many {}{from}; try again in {retry_after_secs} s", self.what), retry_after_secs })
             }
             _ => Ok(()),
         }
@@ -50,8 +69,8 @@ impl FailureLimit {
             *entry = (Instant::now(), 0);
         }
         entry.1 += 1;
-        if entry.1 == MAX_FAILURES {
-            tracing::warn!(%ip, failures = MAX_FAILURES, "too many failed authentications: refusing this address's credentials for a while");
+        if entry.1 == self.max {
+            tracing::warn!(%ip, count = self.max, what = self.what, "limit reached: refusing this address for a while");
         }
     }
 }
@@ -72,5 +91,9 @@ mod tests {
         let e = limit.check(a).unwrap_err();
         assert!(matches!(e, ApiError::TooManyRequests { retry_after_secs: 1..=60, .. }), "{e:?}");
         assert!(limit.check(b).is_ok());
+        let starts = FailureLimit::new(2, "sign-ins started");
+        starts.fail(b);
+        starts.fail(b);
+        assert_eq!(starts.check(b).unwrap_err().to_string().split(';').next(), Some("too many sign-ins started from 10.0.0.2"));
     }
 }

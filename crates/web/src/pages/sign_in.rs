@@ -94,6 +94,15 @@ fn oidc(state: &AppState) -> Result<&portico_server::auth::oidc::Oidc, PageError
 pub(crate) async fn start(State(state): State<AppState>, Peer(ip): Peer, Query(q): Query<LoginQuery>) -> Result<Response, PageError> {
     limited(&state, ip)?;
     let oidc = oidc(&state)?;
+    // Each sign-in started keeps a row until its callback or its expiry: bounded per address
+    // and in all, so nobody fills the table by asking for sign-ins.
+    let all = IpAddr::from([0, 0, 0, 0]);
+    state.auth.sign_ins_in_all.check(all)?;
+    if let Some(ip) = ip {
+        state.auth.sign_ins.check(ip)?;
+        state.auth.sign_ins.fail(ip);
+    }
+    state.auth.sign_ins_in_all.fail(all);
     let started = oidc.start().await.map_err(|e| PageError::Unavailable(format!("{e}; try again in a moment"), 30))?;
     let now = portico_catalog::now_ms();
     let attempt = SignInAttempt { state: started.state.clone(), nonce: started.nonce, pkce_verifier: started.pkce_verifier, return_to: return_to(q.return_to.as_deref()), created_at: now };
