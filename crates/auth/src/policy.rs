@@ -246,7 +246,7 @@ impl Policy {
         }
         let reads = applicable.iter().fold(Reads::default(), |acc, r| acc.or(r.reads));
         let warn = |rule: &Rule, e: &portico_expr::ExprError| tracing::warn!(rule = %rule.name, permission = %q.permission, error = %e, "a policy rule could not be evaluated");
-        run(&applicable, self.combine, || Variables::of(q, graph, reads).context(graph), &warn)
+        run(&applicable, self.combine, &mut None, || Variables::of(q, graph, reads).context(graph), &warn)
     }
 
     fn applicable(&self, permission: Permission) -> Vec<&Rule> {
@@ -257,6 +257,46 @@ impl Policy {
     /// applies to it reads `entity`.
     pub fn depends_on_entity(&self, permission: Permission) -> bool {
         self.applicable(permission).iter().any(|r| r.reads.entity)
+    }
+
+    /// The answer to `permission` for `subject` when it is the same for every entity though
+    /// some rules read `entity`: rules that do not read it decide before any that does (an
+    /// admin rule first, say). `None` when an entity's own answer depends on the entity.
+    pub fn same_for_every_entity(&self, subject: &Subject, permission: Permission, graph: &SharedGraph) -> Option<bool> {
+        let applicable = self.applicable(permission);
+        let reads = applicable.iter().fold(Reads::default(), |acc, r| acc.or(r.reads));
+        let q = Question { subject, permission, entity: None, request: None };
+        let mut ctx = None;
+        let mut holds = |rule: &Rule| match &rule.when {
+            None => true,
+            Some(expr) => eval(ctx.get_or_insert_with(|| Variables::of(&q, graph, Reads { entity: false, ..reads }).context(graph)), expr).unwrap_or(rule.effect == Effect::Deny),
+        };
+        match self.combine {
+            Combine::FirstMatch => {
+                for rule in &applicable {
+                    if rule.reads.entity {
+                        return None;
+                    }
+                    if holds(rule) {
+                        return Some(rule.effect == Effect::Allow);
+                    }
+                }
+                Some(false)
+            }
+            Combine::DenyOverrides => {
+                let (deny, allow): (Vec<&&Rule>, Vec<&&Rule>) = applicable.iter().partition(|r| r.effect == Effect::Deny);
+                if deny.iter().any(|r| !r.reads.entity && holds(r)) {
+                    return Some(false);
+                }
+                if deny.iter().any(|r| r.reads.entity) {
+                    return None;
+                }
+                if allow.iter().any(|r| !r.reads.entity && holds(r)) {
+                    return Some(true);
+                }
+                if allow.iter().any(|r| r.reads.entity) { None } else { Some(false) }
+            }
+        }
     }
 
     /// The present entities of `graph` on which `subject` may do `permission` (asked as
@@ -270,6 +310,11 @@ impl Policy {
         let reads = applicable.iter().fold(Reads::default(), |acc, r| acc.or(r.reads));
         let base = Variables::of(&Question { subject, permission, entity: None, request: None }, graph, Reads { entity: false, ..reads });
         let ids: Vec<Id> = graph.read().present().iter().collect();
+        // Only what the rules read of the entity is built (most read a field or two).
+        let only = applicable.iter().filter_map(|r| r.when.as_ref()).try_fold(std::collections::BTreeSet::new(), |mut acc, e| {
+            acc.extend(e.fields_read_of("entity")?);
+            Some(acc)
+        });
         let deadline = std::time::Instant::now() + BULK_TIMEOUT;
         // One warning per rule, with the first entity it failed on, rather than one per entity.
         let failed = parking_lot::Mutex::new(std::collections::HashMap::<String, usize>::new());
@@ -285,6 +330,12 @@ impl Policy {
         let part = ids.len().div_ceil(threads).max(1);
         let decide_part = |part: &[Id]| {
             let mut allowed = RoaringBitmap::new();
+            // One context for the part, its `entity` replaced for each: each question's limits,
+            // times the entities asked, within the time of the whole.
+            let n = part.len() as u64;
+            let one = limits();
+            let within = Limits { max_steps: one.max_steps.saturating_mul(n), max_iterations: one.max_iterations.saturating_mul(n), max_produced_bytes: one.max_produced_bytes.saturating_mul(n), timeout: BULK_TIMEOUT, ..one };
+            let mut ctx = Some(base.clone().context_within(graph, &within));
             for chunk in part.chunks(4096) {
                 if std::time::Instant::now() > deadline {
                     tracing::error!(permission = %permission, subject = %subject.identity.subject, "deciding every entity took longer than {BULK_TIMEOUT:?}; the rest are not allowed");
@@ -292,11 +343,14 @@ impl Policy {
                 }
                 let values: Vec<(Id, Value)> = {
                     let g = graph.read();
-                    chunk.iter().map(|&id| (id, g.cel_entity(id).unwrap_or(Value::Null))).collect()
+                    // Not kept in the graph's cache: a hundred thousand values would stay there.
+                    chunk.iter().map(|&id| (id, g.cel_entity_transient(id, only.as_ref()).unwrap_or(Value::Null))).collect()
                 };
                 for (id, entity) in values {
-                    let make = || Variables { entity: entity.clone(), ..base.clone() }.context(graph);
-                    if run(&applicable, self.combine, make, &on_error).allowed {
+                    if let Some(c) = ctx.as_mut() {
+                        c.add_variable_from_value("entity", entity);
+                    }
+                    if run(&applicable, self.combine, &mut ctx, || unreachable!("the part's context is made"), &on_error).allowed {
                         allowed.insert(id);
                     }
                 }
@@ -325,10 +379,9 @@ pub const BULK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 
 /// Asks `rules` (those that apply to `permission`) in order; `make` builds the evaluation
 /// context when a rule first needs one.
-fn run(rules: &[&Rule], combine: Combine, make: impl FnOnce() -> Context<'static, 'static>, on_error: &dyn Fn(&Rule, &portico_expr::ExprError)) -> Decision {
+fn run(rules: &[&Rule], combine: Combine, ctx: &mut Option<Context<'static, 'static>>, make: impl FnOnce() -> Context<'static, 'static>, on_error: &dyn Fn(&Rule, &portico_expr::ExprError)) -> Decision {
     // One context for every rule of the question, made when a rule first needs it.
     let mut make = Some(make);
-    let mut ctx = None;
     let mut allowed_by = None;
     for rule in rules {
         let holds = match &rule.when {
@@ -405,7 +458,12 @@ impl Variables {
 
     /// The evaluation context: the variables, the graph functions, one budget for the question.
     fn context(self, graph: &SharedGraph) -> Context<'static, 'static> {
-        let budget = Arc::new(Budget::new(&limits()));
+        self.context_within(graph, &limits())
+    }
+
+    /// The context, under `limits` (several questions may share one).
+    fn context_within(self, graph: &SharedGraph, limits: &Limits) -> Context<'static, 'static> {
+        let budget = Arc::new(Budget::new(limits));
         let now = chrono::Utc::now().fixed_offset();
         let mut ctx = portico_expr::context(portico_graph::eval::access(graph), budget, now);
         ctx.add_variable_from_value("user", self.user);

@@ -29,8 +29,13 @@ pub(crate) const LIMIT: &str = "@limit";
 pub(crate) const TICK: &str = "@tick";
 pub(crate) const SIZED: &str = "@sized";
 pub(crate) const ADD: &str = "@add";
-/// String functions measured before they run, by the names users write.
-pub(crate) const MEASURED: &[&str] = &["replace", "join", "split"];
+/// String functions measured before they run (and `matches`, whose patterns are compiled
+/// once), by the names users write.
+pub(crate) const MEASURED: &[&str] = &["replace", "join", "split", "matches"];
+
+/// Compiled patterns kept by `matches` before the cache starts over: a policy or a query asks
+/// the same pattern of every entity, and compiling it each time cost more than the rest.
+const PATTERNS: usize = 256;
 
 /// Iterations counted locally before they are charged to the shared budget: a context
 /// belongs to one thread, so ticks cost an uncontended add.
@@ -61,6 +66,32 @@ pub(crate) fn install(ctx: &mut Context<'_, '_>, budget: Arc<Budget>) {
     add(ctx, "@join", Box::new(move |ftx: &mut FunctionContext| join(&m, ftx)));
     let m = meter;
     add(ctx, "@split", Box::new(move |ftx: &mut FunctionContext| split(&m, ftx)));
+    add(ctx, "@matches", Box::new(matches));
+}
+
+/// `s.matches(re)`, as the standard function answers, with each pattern compiled once.
+fn matches<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
+    static CACHE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, regex::Regex>>> = std::sync::LazyLock::new(Default::default);
+    let args = std::mem::take(&mut ftx.args);
+    if args.len() != 2 {
+        return Err(ExecutionError::no_such_member_overload("matches", type_names(&args)));
+    }
+    let s = strings("matches", &args, 2)?;
+    let (this, pattern) = (s[0], s[1]);
+    let cached = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(pattern).cloned();
+    let re = match cached {
+        Some(re) => re,
+        None => {
+            let re = regex::Regex::new(pattern).map_err(|e| ExecutionError::function_error("matches", format!("'{pattern}' not a valid regex:\n{e}")))?;
+            let mut cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if cache.len() >= PATTERNS {
+                cache.clear();
+            }
+            cache.insert(pattern.to_owned(), re.clone());
+            re
+        }
+    };
+    Ok(CowVal::owned(cel::common::types::CelBool::from(re.is_match(this))))
 }
 
 /// A function that takes its arguments as they are (no conversion, no copy): the `cel`

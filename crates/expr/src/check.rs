@@ -333,6 +333,17 @@ fn find(node: &IdedExpr, needle: &Needle) -> Option<u64> {
 /// The first-level fields read below `var` (`spec.owner` reads `owner` of `spec`), or `None`
 /// when the variable is used whole somewhere (so every field may be needed).
 pub(crate) fn field_use(node: &IdedExpr, var: &str, out: &mut std::collections::BTreeSet<String>) -> bool {
+    field_use_as(node, var, out, false)
+}
+
+/// The graph functions that, called on an entity value, read only its `ref`.
+const ON_REF: &[&str] = &["related", "inverse", "reachable", "has_relation", "fact"];
+
+/// [`field_use`]; with `null_ok`, comparing `var` with `null` reads none of its fields (what to
+/// build of a value that is never null; not whether an expression looks at the variable).
+pub(crate) fn field_use_as(node: &IdedExpr, var: &str, out: &mut std::collections::BTreeSet<String>, null_ok: bool) -> bool {
+    let field_use = |n: &IdedExpr, out: &mut std::collections::BTreeSet<String>| field_use_as(n, var, out, null_ok);
+    let is_var = |n: &IdedExpr| matches!(&n.expr, Node::Ident(x) if x == var);
     match &node.expr {
         Node::Ident(name) => name != var,
         Node::Select(s) => match &s.operand.expr {
@@ -340,15 +351,26 @@ pub(crate) fn field_use(node: &IdedExpr, var: &str, out: &mut std::collections::
                 out.insert(s.field.clone());
                 true
             }
-            _ => field_use(&s.operand, var, out),
+            _ => field_use(&s.operand, out),
         },
-        Node::Call(c) => c.target.iter().map(|t| t.as_ref()).chain(c.args.iter()).all(|n| field_use(n, var, out)),
-        Node::List(l) => l.elements.iter().all(|n| field_use(n, var, out)),
+        Node::Call(c) => {
+            let name = c.func_name.strip_prefix(crate::rewrite::COUNT_PREFIX).unwrap_or(&c.func_name);
+            if c.target.as_deref().is_some_and(is_var) && ON_REF.contains(&name) {
+                out.insert("ref".to_owned());
+                return c.args.iter().all(|n| field_use(n, out));
+            }
+            let is_null = |n: &IdedExpr| matches!(&n.expr, Node::Literal(cel::common::ast::LiteralValue::Null));
+            if null_ok && matches!(name, "_==_" | "_!=_") && c.args.len() == 2 && ((is_var(&c.args[0]) && is_null(&c.args[1])) || (is_null(&c.args[0]) && is_var(&c.args[1]))) {
+                return true;
+            }
+            c.target.iter().map(|t| t.as_ref()).chain(c.args.iter()).all(|n| field_use(n, out))
+        }
+        Node::List(l) => l.elements.iter().all(|n| field_use(n, out)),
         Node::Map(m) => m.entries.iter().all(|entry| match &entry.expr {
-            EntryExpr::MapEntry(e) => field_use(&e.key, var, out) && field_use(&e.value, var, out),
+            EntryExpr::MapEntry(e) => field_use(&e.key, out) && field_use(&e.value, out),
             _ => false,
         }),
-        Node::Comprehension(c) => [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result].into_iter().all(|n| field_use(n, var, out)),
+        Node::Comprehension(c) => [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result].into_iter().all(|n| field_use(n, out)),
         Node::Struct(_) => false,
         Node::Literal(_) | Node::Unspecified => true,
     }

@@ -151,6 +151,13 @@ impl Expr {
         check::field_use(self.ast(), var, &mut out).then_some(out)
     }
 
+    /// As [`Self::fields_of`], for building a value of `var` that is never null: comparing it
+    /// with `null` reads none of its fields, and the graph functions called on it read its `ref`.
+    pub fn fields_read_of(&self, var: &str) -> Option<std::collections::BTreeSet<String>> {
+        let mut out = std::collections::BTreeSet::new();
+        check::field_use_as(self.ast(), var, &mut out, true).then_some(out)
+    }
+
     /// Evaluates against a context made by [`context`].
     pub fn eval(&self, ctx: &Context<'_, '_>) -> Result<Value, ExprError> {
         cel::Value::resolve(&self.evaluated, ctx).map_err(|e| self.execution_error(&rewrite::as_written(e)))

@@ -231,3 +231,14 @@ fn fields_read_below_a_variable() {
     assert_eq!(e("size(spec) > 2").fields_of("spec"), None, "used whole");
     assert_eq!(e("[spec].exists(s, s.owner == 'a')").fields_of("spec"), None);
 }
+
+/// `matches` answers as the standard function does (each pattern compiled once), and a bad
+/// pattern is an evaluation error naming it.
+#[test]
+fn matches_compiles_each_pattern_once_and_answers_as_before() {
+    assert_eq!(run("'svc-00041'.matches('[13579]$')"), Value::Bool(true));
+    assert_eq!(run("'svc-00042'.matches('[13579]$')"), Value::Bool(false));
+    assert_eq!(run("'svc-00042'.matches('[13579]$') || 'x'.matches('^x$')"), Value::Bool(true));
+    let e = run_with(Limits::default(), "'a'.matches('(a')", "component:default/a").unwrap_err();
+    assert!(e.message.contains("'(a' not a valid regex"), "{e}");
+}

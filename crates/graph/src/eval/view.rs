@@ -53,6 +53,33 @@ impl CatalogGraph {
         Some(v)
     }
 
+    /// [`Self::cel_entity`] for one pass over every entity: not kept in the cache, and with only
+    /// the top-level fields in `only` (`ref`, `kind`, `metadata`, …) when given.
+    pub fn cel_entity_transient(&self, id: Id, only: Option<&BTreeSet<String>>) -> Option<Value> {
+        let Some(only) = only else {
+            if let Some(v) = self.cel_cache.lock().get(&id) {
+                return Some(v.clone());
+            }
+            return self.cel_entity_uncached(id);
+        };
+        let entry = self.entries.get(&id)?;
+        let e = &entry.entity;
+        let mut fields: Vec<(&str, Value)> = Vec::with_capacity(only.len());
+        for k in only {
+            let v = match k.as_str() {
+                "ref" => string(&entry.entity_ref().to_string()),
+                "apiVersion" => string(&e.api_version),
+                "kind" => string(&e.kind),
+                "metadata" => metadata(&e.metadata),
+                "spec" => e.spec.as_ref().map_or(Value::Null, json_map),
+                "status" => e.status.as_ref().map_or(Value::Null, from_json),
+                _ => continue,
+            };
+            fields.push((k.as_str(), v));
+        }
+        Some(map(fields))
+    }
+
     fn cel_entity_uncached(&self, id: Id) -> Option<Value> {
         let entry = self.entries.get(&id)?;
         let e = &entry.entity;

@@ -110,11 +110,17 @@ impl Authorizer {
             return Ok(none());
         }
         let subject = self.subject(who, graph);
-        if !policy.depends_on_entity(Permission::EntityRead) {
+        let same = if policy.depends_on_entity(Permission::EntityRead) {
+            policy.same_for_every_entity(subject, Permission::EntityRead, graph)
+        } else {
             let q = portico_auth::Question { subject, permission: Permission::EntityRead, entity: None, request: None };
-            return Ok(if policy.decide(&q, graph).allowed { Visibility::all() } else { none() });
+            Some(policy.decide(&q, graph).allowed)
+        };
+        match same {
+            Some(true) => Ok(Visibility::all()),
+            Some(false) => Ok(none()),
+            None => Err(format!("{subject:?}")),
         }
-        Err(format!("{subject:?}"))
     }
 }
 
