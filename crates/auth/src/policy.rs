@@ -306,10 +306,23 @@ impl Policy {
     /// thousand per hold of the read lock so writers are not kept waiting. An entity whose rules
     /// cannot finish within [`BULK_TIMEOUT`] in all is not allowed (fail closed).
     pub fn entities_allowed(&self, subject: &Subject, permission: Permission, graph: &SharedGraph) -> RoaringBitmap {
+        let ids: Vec<Id> = graph.read().present().iter().collect();
+        self.entities_allowed_among(subject, permission, graph, &ids)
+    }
+
+    /// Whether a change to the catalog can only change the answers about the changed entities
+    /// and those they have (or had) relations with: the rules for `permission` reach no farther
+    /// than the entity's neighbours, and do not read the user's own entity.
+    pub fn decided_by_neighbours(&self, permission: Permission) -> bool {
+        self.applicable(permission).iter().all(|r| !r.reads.user_entity && r.when.as_ref().is_none_or(|e| e.reads_only_neighbours_of("entity")))
+    }
+
+    /// [`Policy::entities_allowed`], asked only about `ids` (present ones; the rest are not
+    /// allowed).
+    pub fn entities_allowed_among(&self, subject: &Subject, permission: Permission, graph: &SharedGraph, ids: &[Id]) -> RoaringBitmap {
         let applicable = self.applicable(permission);
         let reads = applicable.iter().fold(Reads::default(), |acc, r| acc.or(r.reads));
         let base = Variables::of(&Question { subject, permission, entity: None, request: None }, graph, Reads { entity: false, ..reads });
-        let ids: Vec<Id> = graph.read().present().iter().collect();
         // Only what the rules read of the entity is built (most read a field or two).
         let only = applicable.iter().filter_map(|r| r.when.as_ref()).try_fold(std::collections::BTreeSet::new(), |mut acc, e| {
             acc.extend(e.fields_read_of("entity")?);
@@ -344,7 +357,7 @@ impl Policy {
                 let values: Vec<(Id, Value)> = {
                     let g = graph.read();
                     // Not kept in the graph's cache: a hundred thousand values would stay there.
-                    chunk.iter().map(|&id| (id, g.cel_entity_transient(id, only.as_ref()).unwrap_or(Value::Null))).collect()
+                    chunk.iter().filter_map(|&id| Some((id, g.cel_entity_transient(id, only.as_ref())?))).collect()
                 };
                 for (id, entity) in values {
                     if let Some(c) = ctx.as_mut() {

@@ -336,6 +336,34 @@ pub(crate) fn field_use(node: &IdedExpr, var: &str, out: &mut std::collections::
     field_use_as(node, var, out, false)
 }
 
+/// See [`Expr::reads_only_neighbours_of`].
+pub(crate) fn neighbours_only(node: &IdedExpr, var: &str) -> bool {
+    fn all<'a>(mut nodes: impl Iterator<Item = &'a IdedExpr>, var: &str) -> bool {
+        nodes.all(|n| neighbours_only(n, var))
+    }
+    match &node.expr {
+        Node::Call(c) => {
+            let name = c.func_name.strip_prefix(crate::rewrite::COUNT_PREFIX).unwrap_or(&c.func_name);
+            let on_var = c.target.as_deref().is_some_and(|t| matches!(&t.expr, Node::Ident(x) if x == var));
+            let graph_ok = match name {
+                "reachable" | "entity" => false,
+                n if ON_REF.contains(&n) => on_var,
+                _ => true,
+            };
+            graph_ok && all(c.target.iter().map(|t| t.as_ref()).chain(c.args.iter()), var)
+        }
+        Node::Select(s) => neighbours_only(&s.operand, var),
+        Node::List(l) => all(l.elements.iter(), var),
+        Node::Map(m) => m.entries.iter().all(|entry| match &entry.expr {
+            EntryExpr::MapEntry(e) => neighbours_only(&e.key, var) && neighbours_only(&e.value, var),
+            _ => false,
+        }),
+        Node::Comprehension(c) => all([&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result].into_iter(), var),
+        Node::Struct(_) => false,
+        Node::Ident(_) | Node::Literal(_) | Node::Unspecified => true,
+    }
+}
+
 /// The graph functions that, called on an entity value, read only its `ref`.
 const ON_REF: &[&str] = &["related", "inverse", "reachable", "has_relation", "fact"];
 

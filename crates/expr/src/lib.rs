@@ -158,6 +158,14 @@ impl Expr {
         check::field_use_as(self.ast(), var, &mut out, true).then_some(out)
     }
 
+    /// Whether the graph functions the expression calls reach no farther than `var`'s own
+    /// neighbours: every `related`, `inverse`, `has_relation` and `fact` is called on `var`
+    /// itself, and neither `reachable` nor `entity(ref)` is called. Its answer for an entity
+    /// then depends only on that entity and those it has relations with either way.
+    pub fn reads_only_neighbours_of(&self, var: &str) -> bool {
+        check::neighbours_only(self.ast(), var)
+    }
+
     /// Evaluates against a context made by [`context`].
     pub fn eval(&self, ctx: &Context<'_, '_>) -> Result<Value, ExprError> {
         cel::Value::resolve(&self.evaluated, ctx).map_err(|e| self.execution_error(&rewrite::as_written(e)))

@@ -242,3 +242,15 @@ fn matches_compiles_each_pattern_once_and_answers_as_before() {
     let e = run_with(Limits::default(), "'a'.matches('(a')", "component:default/a").unwrap_err();
     assert!(e.message.contains("'(a' not a valid regex"), "{e}");
 }
+
+/// Which expressions reach no farther than the entity's neighbours.
+#[test]
+fn expressions_that_reach_only_neighbours() {
+    let compile = |s: &str| Expr::compile(s, &crate::Vocabulary { variables: vec![crate::VariableDoc { name: "entity", description: "" }, crate::VariableDoc { name: "user", description: "" }] }, &Limits::default()).unwrap();
+    for near in ["entity.spec.type == 'x'", "entity != null && entity.has_relation('ownedBy', 'group:a')", "entity.related('ownedBy').exists(g, g.metadata.name == 'a')", "user.owners.exists(o, entity.has_relation('ownedBy', o))", "entity.fact('x') == 1"] {
+        assert!(compile(near).reads_only_neighbours_of("entity"), "{near}");
+    }
+    for far in ["entity.reachable('dependsOn').size() > 0", "entity.related('ownedBy').exists(g, g.related('childOf').size() > 0)", "entity('group:default/a') != null", "'group:default/a'.related('ownerOf').size() > 0"] {
+        assert!(!compile(far).reads_only_neighbours_of("entity"), "{far}");
+    }
+}

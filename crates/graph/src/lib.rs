@@ -73,7 +73,15 @@ pub struct CatalogGraph {
     rank: std::sync::OnceLock<Vec<u32>>,
     /// Goes up with every change: what was decided about the entities holds while it stays.
     generation: u64,
+    /// The ids each recent change touched, by generation: the entity, the entities it had or
+    /// has relations to, and those with relations to it ([`CatalogGraph::changed_since`]).
+    log: std::collections::VecDeque<(u64, Vec<Id>)>,
+    /// The newest generation dropped from `log`.
+    log_floor: u64,
 }
+
+/// Changes kept in the change log.
+const LOG: usize = 8192;
 
 /// A relation whose target does not exist in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -147,6 +155,7 @@ impl CatalogGraph {
         self.cel_cache.get_mut().remove(&id);
         self.tombstones.remove(entry.key.as_str());
         let replacing = self.entries.contains_key(&id);
+        let mut touched = self.neighbours_of(id);
         if replacing {
             self.remove_id(id);
         }
@@ -171,6 +180,8 @@ impl CatalogGraph {
         if entry.entity.metadata.name.bytes().any(|b| b.is_ascii_uppercase()) {
             self.cased.insert(id);
         }
+        touched.extend(edges_targets(&self.out, id));
+        self.note_change(touched);
         self.entries.insert(id, entry);
         self.present.insert(id);
         // Ranks follow keys: replacing an entity keeps them (discovery mostly updates).
@@ -184,6 +195,8 @@ impl CatalogGraph {
         match self.ids.get(key).copied() {
             Some(id) if self.entries.contains_key(&id) => {
                 self.generation += 1;
+                let touched = self.neighbours_of(id);
+                self.note_change(touched);
                 let version = self.entries[&id].version;
                 self.tombstones.insert(self.keys[id as usize].clone(), version + 1);
                 self.remove_id(id);
@@ -215,6 +228,39 @@ impl CatalogGraph {
                 }
             }
         }
+    }
+
+    /// An id and every id linked to it either way.
+    fn neighbours_of(&self, id: Id) -> Vec<Id> {
+        let mut ids = vec![id];
+        ids.extend(edges_targets(&self.out, id));
+        ids.extend(self.incoming.get(&id).into_iter().flatten().map(|(_, s)| *s));
+        ids
+    }
+
+    fn note_change(&mut self, ids: Vec<Id>) {
+        if self.log.len() >= LOG
+            && let Some((g, _)) = self.log.pop_front()
+        {
+            self.log_floor = g;
+        }
+        self.log.push_back((self.generation, ids));
+    }
+
+    /// The ids touched by the changes after `generation` (each changed entity, and what it had
+    /// or has relations with either way), or `None` when the log no longer reaches back there.
+    pub fn changed_since(&self, generation: u64) -> Option<RoaringBitmap> {
+        if generation < self.log_floor {
+            return None;
+        }
+        let mut out = RoaringBitmap::new();
+        for (g, ids) in self.log.iter().rev() {
+            if *g <= generation {
+                break;
+            }
+            out.extend(ids.iter().copied());
+        }
+        Some(out)
     }
 
     /// The last version recorded for a key: the entity's own, or that of its removal.
@@ -350,6 +396,10 @@ impl CatalogGraph {
             ranks
         })
     }
+}
+
+fn edges_targets(out: &HashMap<Id, Vec<Edge>>, id: Id) -> impl Iterator<Item = Id> + '_ {
+    out.get(&id).into_iter().flatten().map(|e| e.target)
 }
 
 /// Moves the distinct values of a sorted slice to its front; returns how many there are.

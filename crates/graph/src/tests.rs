@@ -224,3 +224,24 @@ fn a_hidden_entity_is_missing_everywhere_the_reader_looks() {
     assert!(v.unresolved().is_empty() && !g.unresolved().is_empty());
     assert_eq!(v.matching(None).len(), 3);
 }
+
+/// The change log names each changed entity and what it had or has relations with, either way.
+#[test]
+fn changes_since_a_generation_name_the_changed_entities_and_their_neighbours() {
+    let mut g = graph();
+    let v = Validator::default();
+    let before = g.generation();
+    assert_eq!(g.changed_since(before), Some(RoaringBitmap::new()));
+    // cart moves from team-a to team-b and stops depending on pay.
+    g.upsert(component("cart", "team-b", &[]), &v);
+    let keys = |g: &CatalogGraph, ids: RoaringBitmap| ids.iter().map(|id| g.key_of(id).to_owned()).collect::<Vec<_>>();
+    let mut changed = keys(&g, g.changed_since(before).unwrap());
+    changed.sort();
+    assert_eq!(changed, ["component:default/cart", "component:default/pay", "group:default/team-a", "group:default/team-b"]);
+    let after = g.generation();
+    assert!(after > before && g.changed_since(after).unwrap().is_empty());
+    g.remove("component:default/pay");
+    let mut changed = keys(&g, g.changed_since(after).unwrap());
+    changed.sort();
+    assert_eq!(changed, ["component:default/pay", "group:default/team-b", "resource:default/db"]);
+}

@@ -140,6 +140,19 @@ async fn measure(
     as_user.get(format!("{base}/api/catalog/entity-facets?facet=kind")).send().await?.error_for_status()?;
     let seen = catalog.read().len() - hidden_from_user(&catalog);
     row("policy decides every entity for a new reader (first read)", format!("{:.0} ms, {seen} of {} entities readable", t.elapsed().as_secs_f64() * 1000.0, catalog.read().len()));
+    // One entity changes (as discovery changes a few at a time): the user's next read decides
+    // only it and its neighbours again.
+    let mut times = Vec::new();
+    for i in 0..20 {
+        let value = serde_json::json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": format!("bench-changed-{i}")},
+            "spec": {"type": "service", "lifecycle": "production", "owner": summary.sample_owner, "dependsOn": [summary.hub_resource]}});
+        let raw = portico_catalog::RawEntity { value, origin: portico_catalog::Origin { location: "bench".into(), text: None, document: 0 }, parent: None, degraded: false };
+        catalog.apply(portico_catalog::Mutation::Delta { source: "bench".into(), upserts: vec![raw], removals: Vec::new() }).await?;
+        let t = Instant::now();
+        as_user.get(format!("{base}/api/catalog/entity-facets?facet=kind")).send().await?.error_for_status()?;
+        times.push(t.elapsed());
+    }
+    row("first read as the user after one entity changed", percentiles(times));
     let readable: Vec<String> = components.iter().filter(|n| !hidden_name(n)).map(|n| format!("{base}/api/catalog/entities/by-name/component/default/{n}")).collect();
     row("GET by-name as a user, half the catalog hidden", latency(&as_user, &readable).await?);
     let hidden: Vec<String> = components.iter().filter(|n| hidden_name(n)).take(20).map(|n| format!("{base}/api/catalog/entities/by-name/component/default/{n}")).collect();

@@ -51,23 +51,47 @@ impl Authorizer {
             Ok(vis) => return vis,
             Err(key) => key,
         };
-        let cached = |generation: u64| {
+        // The subject's last answer under this policy, and the generation it was made for.
+        let last = || {
             let entries = self.seen.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            entries.get(&per_entity).filter(|k| Arc::ptr_eq(&k.policy, &policy) && k.generation == generation).map(|k| k.vis.clone())
+            entries.get(&per_entity).filter(|k| Arc::ptr_eq(&k.policy, &policy)).map(|k| (k.generation, k.vis.clone()))
         };
-        if let Some(vis) = cached(graph.read().generation()) {
+        if let Some((g, vis)) = last()
+            && g == graph.read().generation()
+        {
             return vis;
         }
         let _turn = self.seen.computing.lock().await;
         let generation = graph.read().generation();
-        if let Some(vis) = cached(generation) {
-            return vis;
+        let last = last();
+        if let Some((g, vis)) = &last
+            && *g == generation
+        {
+            return vis.clone();
         }
         let subject = self.subject(who, graph).clone();
+        // After a few changes, when the rules reach no farther than an entity's neighbours, only
+        // the changed entities and their neighbours are decided again.
+        let again = last.filter(|_| policy.decided_by_neighbours(Permission::EntityRead)).and_then(|(g, vis)| {
+            let graph = graph.read();
+            let changed = graph.changed_since(g)?;
+            let few = changed.len() <= (graph.len() as u64 / 10).max(1000);
+            few.then(|| (vis.mask().cloned().unwrap_or_else(|| graph.present().clone()), changed))
+        });
         let (p, g) = (policy.clone(), graph.clone());
         let started = std::time::Instant::now();
-        let ids = tokio::task::spawn_blocking(move || p.entities_allowed(&subject, Permission::EntityRead, &g)).await.unwrap_or_default();
-        tracing::debug!(subject = %who.subject, allowed = ids.len(), elapsed_ms = started.elapsed().as_millis() as u64, "decided which entities a subject may read");
+        let (how, ids) = match again {
+            Some((mut ids, changed)) => {
+                let asked: Vec<portico_graph::Id> = changed.iter().collect();
+                let allowed = tokio::task::spawn_blocking(move || p.entities_allowed_among(&subject, Permission::EntityRead, &g, &asked)).await.unwrap_or_default();
+                ids -= &changed;
+                ids |= allowed;
+                ids &= graph.read().present();
+                ("changed", ids)
+            }
+            None => ("all", tokio::task::spawn_blocking(move || p.entities_allowed(&subject, Permission::EntityRead, &g)).await.unwrap_or_default()),
+        };
+        tracing::debug!(subject = %who.subject, decided = how, allowed = ids.len(), elapsed_ms = started.elapsed().as_millis() as u64, "decided which entities a subject may read");
         let vis = Visibility::only(ids);
         let mut entries = self.seen.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if entries.len() >= KEPT {

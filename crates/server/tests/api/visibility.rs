@@ -33,13 +33,17 @@ fn policy() -> Value {
 }
 
 async fn spawn(db: TestDb) -> TestApp {
+    spawn_with_roots(db, Vec::new(), policy()).await
+}
+
+async fn spawn_with_roots(db: TestDb, roots: Vec<std::path::PathBuf>, policy: Value) -> TestApp {
     let auth = AuthConfig {
         bootstrap_token: Some(BOOTSTRAP.into()),
         admin_groups: vec!["group:default/team-b".into()],
-        policy: serde_json::from_value(policy()).unwrap(),
+        policy: serde_json::from_value(policy).unwrap(),
         ..Default::default()
     };
-    TestApp::spawn_setup(db, Setup { examples: true, auth, ..Setup::default() }).await
+    TestApp::spawn_setup(db, Setup { examples: true, roots, auth, ..Setup::default() }).await
 }
 
 async fn token_of(app: &TestApp, user: &str) -> String {
@@ -228,4 +232,67 @@ async fn an_entity_the_policy_hides_is_absent_from_every_read_surface_and_from_o
 
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// After a change, what a reader sees follows at once, also when only a neighbour changed: a
+/// group marked private hides what it owns; unmarking the group (the components untouched)
+/// shows them again; giving a component to team-b hides it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_reader_sees_follows_each_change_to_an_entity_or_its_neighbours() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let mut policy = policy();
+        policy["rules"].as_array_mut().unwrap().insert(1, json!({"name": "private-teams", "effect": "deny", "permissions": ["catalog.entity.read"],
+            "when": "entity != null && entity.related('ownedBy').exists(g, has(g.metadata.labels) && 'private' in g.metadata.labels)"}));
+        let app = spawn_with_roots(db, vec![root.clone()], policy).await;
+        let breanna = Reader { app: &app, token: token_of(&app, BREANNA).await };
+        let amelia = Reader { app: &app, token: token_of(&app, AMELIA).await };
+        let write = |private: bool, owner_of_cart: &str| {
+            let labels = if private { "\n  labels:\n    private: \"yes\"" } else { "" };
+            let yaml = format!(
+                "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: secret-team{labels}\nspec:\n  type: team\n  children: []\n---\n\
+                 apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: vault\nspec:\n  type: service\n  lifecycle: production\n  owner: secret-team\n---\n\
+                 apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: cart\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner_of_cart}\n  dependsOn: [component:vault]\n"
+            );
+            std::fs::write(root.join("catalog-info.yaml"), yaml).unwrap();
+        };
+        let sees = |name: &'static str| {
+            let r = &breanna;
+            async move { r.get(&format!("/api/catalog/entities/by-name/component/default/{name}")).await.status() == 200 }
+        };
+        // Read once before the location exists, so what follows is an update of her answer.
+        assert_eq!(breanna.get_json("/api/catalog/entities?filter=kind=component").await.as_array().unwrap().len(), 11, "{b}");
+
+        write(true, "team-a");
+        let spec = json!({"type": "file", "target": root.join("catalog-info.yaml")});
+        json(amelia.post("/api/catalog/locations", &spec).await, 201).await;
+        assert!(!sees("vault").await, "{b}: owned by a private group");
+        assert!(sees("cart").await, "{b}");
+        let cart = breanna.get_json("/api/catalog/entities/by-name/component/default/cart").await;
+        assert_hidden_from_names(&cart["relations"], &["vault"], b);
+        assert_eq!(breanna.get_json("/api/catalog/entities?filter=kind=component").await.as_array().unwrap().len(), 12, "{b}");
+
+        // Only the group changes: what it owns is decided again.
+        write(false, "team-a");
+        let res = amelia.post("/api/catalog/refresh", &json!({"entityRef": "group:default/secret-team"})).await;
+        assert_eq!(res.status(), 200, "{b}");
+        assert!(sees("vault").await, "{b}: its group is no longer private");
+        let cart = breanna.get_json("/api/catalog/entities/by-name/component/default/cart").await;
+        assert!(cart["relations"].to_string().contains("component:default/vault"), "{b}: {cart}");
+
+        // cart goes to team-b: hidden from her, and from vault's relations.
+        write(false, "team-b");
+        assert_eq!(amelia.post("/api/catalog/refresh", &json!({"entityRef": "component:default/cart"})).await.status(), 200, "{b}");
+        assert!(!sees("cart").await, "{b}");
+        let vault = breanna.get_json("/api/catalog/entities/by-name/component/default/vault").await;
+        assert_hidden_from_names(&vault["relations"], &["cart"], b);
+    }
+}
+
+fn assert_hidden_from_names(v: &Value, names: &[&str], backend: &str) {
+    for n in names {
+        assert!(!v.to_string().contains(&format!("/{n}\"")), "{backend}: {v} mentions {n}");
+    }
 }
