@@ -30,7 +30,7 @@ pub use catalog::query::{QueryError, QueryItem, QueryOutput, csv_table, text_tab
 pub use catalog::gate::{QueryConfig, Refused};
 pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, Ingest, OrphanStrategy, with_declared_kinds};
 pub use docs::Doc;
-pub use location::{LocationService, LocationSpec, ReadOutcome, expand as find_descriptor_files};
+pub use location::{CatalogRule, CatalogRules, LocationService, LocationSpec, ReadOutcome, RuleLocation, expand as find_descriptor_files};
 pub use mutation::{Mutation, Origin, RawEntity, SourceError, raw_key};
 pub use reader::{Reader, ReaderConfig, ReadError};
 

@@ -16,7 +16,9 @@ use crate::reader::Reader;
 use crate::{Catalog, IngestError, IngestReport, now_ms};
 
 mod read;
+mod rules;
 pub use read::{expand, generated_location, read};
+pub use rules::{CatalogRule, CatalogRules, RuleLocation};
 use read::normalize_path;
 
 /// A location to read: `type` is `file` or `url`.
@@ -51,11 +53,18 @@ pub struct LocationService {
     catalog: Arc<Catalog>,
     reader: Reader,
     coalesce: Arc<Coalesce<IngestReport>>,
+    rules: Arc<CatalogRules>,
 }
 
 impl LocationService {
     pub fn new(catalog: Arc<Catalog>, reader: Reader) -> Self {
-        Self { catalog, reader, coalesce: Arc::default() }
+        Self { catalog, reader, coalesce: Arc::default(), rules: Arc::default() }
+    }
+
+    /// With `catalog.rules`: which kinds each location may hold.
+    pub fn with_rules(mut self, rules: CatalogRules) -> Self {
+        self.rules = Arc::new(rules);
+        self
     }
 
     pub fn reader(&self) -> &Reader {
@@ -137,18 +146,21 @@ impl LocationService {
             _ => Ok(()),
         };
         if dry_run {
-            let outcome = read::read_registered(&self.reader, &spec, progress).await;
+            let mut outcome = read::read_registered(&self.reader, &spec, progress).await;
             refuse(&outcome)?;
+            let (kept, refused) = self.rules.split(std::mem::take(&mut outcome.entities));
+            outcome.entities = kept;
+            outcome.errors.extend(refused);
             return Ok((record, outcome, existing.is_some(), None));
         }
         let mut ingest = self.catalog.begin(&Self::source_name(&record.id));
-        let outcome = self.read_into(&spec, progress, &mut |chunk| self.catalog.add(&mut ingest, chunk)).await;
+        let (outcome, refused) = self.read_ruled(&spec, progress, &mut ingest).await;
         refuse(&outcome)?;
         if existing.is_none() {
             // Written in the transaction that writes what it provides.
             self.catalog.register_location(&mut ingest, record.clone());
         }
-        let report = self.catalog.finish(ingest, outcome.errors.clone(), outcome.complete).await?;
+        let report = self.catalog.finish(ingest, [outcome.errors.clone(), refused].concat(), outcome.complete).await?;
         // Another replica may have registered the same target meanwhile: answer with the stored one.
         let stored = self.store().list_locations().await?.into_iter().find(|l| l.kind == spec.kind && l.target == spec.target);
         let record = stored.unwrap_or(record);
@@ -169,8 +181,21 @@ impl LocationService {
         let location = self.store().get_location(id).await?.ok_or_else(|| IngestError::LocationNotFound(id.to_owned()))?;
         let spec = LocationSpec { kind: location.kind.clone(), target: location.target.clone() };
         let mut ingest = self.catalog.begin(&Self::source_name(&location.id));
-        let outcome = self.read_into(&spec, progress, &mut |chunk| self.catalog.add(&mut ingest, chunk)).await;
-        self.catalog.finish(ingest, outcome.errors, outcome.complete).await
+        let (outcome, refused) = self.read_ruled(&spec, progress, &mut ingest).await;
+        self.catalog.finish(ingest, [outcome.errors, refused].concat(), outcome.complete).await
+    }
+
+    /// Reads a location into an ingest, keeping what `catalog.rules` allows; the refusals.
+    async fn read_ruled(&self, spec: &LocationSpec, progress: Progress<'_>, ingest: &mut crate::Ingest) -> (ReadOutcome, Vec<crate::SourceError>) {
+        let mut refused = Vec::new();
+        let outcome = self
+            .read_into(spec, progress, &mut |chunk| {
+                let (kept, no) = self.rules.split(chunk);
+                refused.extend(no);
+                self.catalog.add(ingest, kept);
+            })
+            .await;
+        (outcome, refused)
     }
 
     /// Re-reads every registered location.

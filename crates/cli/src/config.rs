@@ -61,6 +61,8 @@ pub struct CatalogConfig {
     pub refresh_interval_seconds: u64,
     /// Limits on each descriptor file (size, documents, nodes, depth, aliases).
     pub limits: portico_model::yaml::YamlLimits,
+    /// Which kinds registered locations may hold (Backstage's catalog rules); none: every kind.
+    pub rules: Vec<portico_catalog::CatalogRule>,
 }
 
 impl Default for Config {
@@ -81,7 +83,7 @@ impl Default for Config {
 
 impl Default for CatalogConfig {
     fn default() -> Self {
-        Self { locations: Vec::new(), orphan_strategy: OrphanStrategy::Delete, refresh_interval_seconds: 300, limits: Default::default() }
+        Self { locations: Vec::new(), orphan_strategy: OrphanStrategy::Delete, refresh_interval_seconds: 300, limits: Default::default(), rules: Vec::new() }
     }
 }
 

@@ -61,7 +61,8 @@ pub async fn run(config: Config, command: CatalogCommand) -> anyhow::Result<Exit
 pub async fn open(config: &Config) -> anyhow::Result<(Arc<Catalog>, LocationService)> {
     let store = open_store(config).await?;
     let catalog = Catalog::open(store, CatalogOptions { orphan_strategy: config.catalog.orphan_strategy, queries: config.queries.clone() }).await?;
-    let locations = LocationService::new(catalog.clone(), Reader::new(config.reading.clone()));
+    let rules = portico_catalog::CatalogRules::compile(&config.catalog.rules).map_err(anyhow::Error::msg)?;
+    let locations = LocationService::new(catalog.clone(), Reader::new(config.reading.clone())).with_rules(rules);
     Ok((catalog, locations))
 }
 
