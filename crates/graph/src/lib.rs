@@ -402,6 +402,18 @@ fn edges_targets(out: &HashMap<Id, Vec<Edge>>, id: Id) -> impl Iterator<Item = I
     out.get(&id).into_iter().flatten().map(|e| e.target)
 }
 
+/// Keeps, of `v[start..]`, the ids `keep` accepts, in place and in order.
+pub(crate) fn retain_from(v: &mut Vec<Id>, start: usize, keep: impl Fn(Id) -> bool) {
+    let mut kept = start;
+    for i in start..v.len() {
+        if keep(v[i]) {
+            v[kept] = v[i];
+            kept += 1;
+        }
+    }
+    v.truncate(kept);
+}
+
 /// Moves the distinct values of a sorted slice to its front; returns how many there are.
 fn dedup_sorted(v: &mut [Id]) -> usize {
     let mut n = 0;

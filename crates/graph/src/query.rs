@@ -265,7 +265,7 @@ impl Masked<'_> {
     }
 
     /// Whether an id is seen: in the mask, or not an entity at all (a relation's target).
-    fn sees(&self, id: Id) -> bool {
+    pub(crate) fn sees(&self, id: Id) -> bool {
         self.mask.is_none_or(|m| m.contains(id) || !self.present.contains(id))
     }
 }

@@ -78,14 +78,10 @@ impl<'g> Visible<'g> {
         self.graph
     }
 
-    pub fn visibility(&self) -> &'g Visibility {
-        self.vis
-    }
-
     /// Whether the reader sees `id`: present entities it may not see are hidden; absent ids
     /// (relation targets not in the catalog) are not.
     pub fn sees(&self, id: Id) -> bool {
-        self.vis.sees(id) || !self.graph.present.contains(id)
+        self.masked().sees(id)
     }
 
     /// Entities the reader sees.
@@ -135,13 +131,6 @@ impl<'g> Visible<'g> {
         self.graph.relations_where(key, |id| self.sees(id))
     }
 
-    /// [`CatalogGraph::links`], without hidden entities.
-    pub fn links(&self, id: Id) -> Vec<(Arc<str>, Id)> {
-        let mut links = self.graph.links(id);
-        links.retain(|(_, to)| self.sees(*to));
-        links
-    }
-
     /// [`CatalogGraph::related`], without hidden entities.
     pub fn related(&self, id: Id, relation: &str) -> Vec<Id> {
         let mut ids = self.graph.related(id, relation);
@@ -189,14 +178,6 @@ impl<'g> Visible<'g> {
         self.graph.neighbourhood_where(&seeds, depth, relations, max_nodes, |id| self.sees(id))
     }
 
-    /// The last version recorded for a key the reader sees (0 for one it may not).
-    pub fn last_version(&self, key: &str) -> i64 {
-        match self.graph.id_of(key) {
-            Some(id) if !self.vis.sees(id) => 0,
-            _ => self.graph.last_version(key),
-        }
-    }
-
     /// Relations whose target is not in the catalog, of entities the reader sees.
     pub fn unresolved(&self) -> Vec<crate::Unresolved> {
         let mut all = self.graph.unresolved();
@@ -240,14 +221,7 @@ impl Graph for Visible<'_> {
     fn neighbours(&self, id: EntityId, relation: &str, inverse: bool, out: &mut Vec<EntityId>) {
         let start = out.len();
         self.graph.neighbours(id, relation, inverse, out);
-        let mut kept = start;
-        for i in start..out.len() {
-            if self.vis.sees(out[i]) {
-                out[kept] = out[i];
-                kept += 1;
-            }
-        }
-        out.truncate(kept);
+        crate::retain_from(out, start, |id| self.vis.sees(id));
     }
 
     fn has_relation(&self, id: EntityId, relation: &str, target: Option<&str>) -> bool {

@@ -136,14 +136,7 @@ impl Graph for CatalogGraph {
         } else {
             self.related_into(id, relation, out);
         }
-        let mut kept = start;
-        for i in start..out.len() {
-            if self.present.contains(out[i]) {
-                out[kept] = out[i];
-                kept += 1;
-            }
-        }
-        out.truncate(kept);
+        crate::retain_from(out, start, |id| self.present.contains(id));
     }
 
     fn has_relation(&self, id: EntityId, relation: &str, target: Option<&str>) -> bool {

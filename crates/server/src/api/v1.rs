@@ -104,13 +104,14 @@ pub(crate) async fn changes(State(state): State<AppState>, seen: Seen, RawQuery(
         // Added and changed entities as they were at `to`, removed ones as they were at `from`.
         let key = |c: &portico_catalog::EntityChange| EntityRef::parse_full(&c.entity_ref).map(|r| r.key()).unwrap_or_default();
         for (list, at) in [(&mut report.added, to), (&mut report.changed, to), (&mut report.removed, from)] {
-            let mut kept = Vec::with_capacity(list.len());
-            for c in list.drain(..) {
-                if seen.sees_at(&state, &key(&c), at).await.unwrap_or(false) {
-                    kept.push(c);
-                }
-            }
-            *list = kept;
+            let keys: Vec<String> = list.iter().map(key).collect();
+            // A past that cannot be read hides the entities no longer there.
+            let seen_then = match seen.sees_all_at(&state, &keys, at).await {
+                Ok(answers) => answers,
+                Err(_) => keys.iter().map(|k| seen.sees_now(&state, k)).collect(),
+            };
+            let mut answers = seen_then.into_iter();
+            list.retain(|_| answers.next().unwrap_or(false));
         }
         // Which of the entities beyond the report's bound the reader may see is not known:
         // their number would tell about the others.
@@ -132,7 +133,7 @@ pub(crate) async fn errors(State(state): State<AppState>, seen: Seen, RawQuery(r
         None => None,
     };
     let mut items = state.catalog.store().errors(key.as_deref()).await?;
-    items.retain(|e| e.key.as_deref().is_none_or(|k| seen.0.is_all() || seen.sees_now(&state, k)));
+    seen.retain_errors(&state, &mut items);
     Ok(Json(Items { items }))
 }
 
@@ -152,14 +153,10 @@ pub(crate) async fn catalog_health(State(state): State<AppState>, seen: Seen) ->
     let (entities, unresolved_relations) = {
         let graph = state.catalog.read();
         let graph = Visible::new(&graph, &seen.0);
-        let mut unresolved = graph.graph().unresolved();
-        if !seen.0.is_all() {
-            unresolved.retain(|u| EntityRef::parse_full(&u.source).is_ok_and(|r| graph.get(&r.key()).is_some()));
-        }
-        (graph.len(), unresolved)
+        (graph.len(), graph.unresolved())
     };
     let mut errors = state.catalog.store().errors(None).await?;
-    errors.retain(|e| e.key.as_deref().is_none_or(|k| seen.0.is_all() || seen.sees_now(&state, k)));
+    seen.retain_errors(&state, &mut errors);
     let errors = errors.len();
     Ok(Json(CatalogHealth { entities, errors, unresolved_relations }))
 }

@@ -168,16 +168,26 @@ impl Seen {
     /// Whether the reader may see the entity `key` as it was at `at`: never one it may not see
     /// now; one that no longer exists, as the policy decides on the catalog of that time.
     pub async fn sees_at(&self, state: &AppState, key: &str, at: i64) -> Result<bool, portico_catalog::IngestError> {
+        Ok(self.sees_all_at(state, &[key.to_owned()], at).await?[0])
+    }
+
+    /// [`Seen::sees_at`] for several keys at one time: the catalog of that time is decided once,
+    /// and only when one of them no longer exists.
+    pub async fn sees_all_at(&self, state: &AppState, keys: &[String], at: i64) -> Result<Vec<bool>, portico_catalog::IngestError> {
         if self.0.is_all() {
-            return Ok(true);
+            return Ok(vec![true; keys.len()]);
         }
-        if let Some(id) = state.catalog.read().id_of(key) {
-            return Ok(self.0.sees(id));
+        let now: Vec<Option<bool>> = {
+            let graph = state.catalog.read();
+            keys.iter().map(|k| graph.id_of(k).map(|id| self.0.sees(id))).collect()
+        };
+        if now.iter().all(Option::is_some) {
+            return Ok(now.into_iter().flatten().collect());
         }
         let vis = self.at(state, Some(at)).await?;
         let past = state.catalog.graph_at(at).await?;
-        let id = past.read().id_of(key);
-        Ok(id.is_some_and(|id| vis.sees(id)))
+        let past = past.read();
+        Ok(now.into_iter().zip(keys).map(|(n, k)| n.unwrap_or_else(|| past.id_of(k).is_some_and(|id| vis.sees(id)))).collect())
     }
 
     /// Whether the reader may see an entity's history (`versions`, oldest first): as it may see
@@ -185,6 +195,15 @@ impl Seen {
     pub async fn sees_history(&self, state: &AppState, key: &str, versions: &[portico_store::VersionRecord]) -> Result<bool, portico_catalog::IngestError> {
         let last = versions.iter().rev().find(|v| v.body.is_some()).map_or_else(portico_catalog::now_ms, |v| v.at);
         self.sees_at(state, key, last).await
+    }
+
+    /// Keeps the errors the reader may see: those about no entity, or about one it may see now.
+    pub fn retain_errors(&self, state: &AppState, errors: &mut Vec<portico_store::ErrorRecord>) {
+        if self.0.is_all() {
+            return;
+        }
+        let graph = state.catalog.read();
+        errors.retain(|e| e.key.as_deref().is_none_or(|k| graph.id_of(k).is_some_and(|id| self.0.sees(id))));
     }
 
     /// Whether the reader may see the entity `key` now (one that does not exist: no).

@@ -90,8 +90,9 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
         figures.push(Figure { label: (*label).into(), value, url: join("/query", &[("q", condition)]) });
     }
     figures.push(Figure { label: "Unresolved relations".into(), value: Some(unresolved), url: "/api/v1/health/catalog".into() });
-    let errors = state.catalog.store().errors(None).await?;
-    let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).filter(|k| seen.0.is_all() || seen.sees_now(&state, k)).collect::<HashSet<_>>().len();
+    let mut errors = state.catalog.store().errors(None).await?;
+    seen.retain_errors(&state, &mut errors);
+    let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).collect::<HashSet<_>>().len();
     figures.push(Figure { label: "Entities with errors".into(), value: Some(with_errors), url: "/".into() });
     // Drift: declarations against what discovery observes.
     let drift = crate::pages::discovery::drift_counts(&state, &seen).await?;

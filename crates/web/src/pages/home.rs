@@ -47,7 +47,7 @@ struct Home {
 
 pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::auth::Seen) -> Result<Html<String>, PageError> {
     let mut errors = state.catalog.store().errors(None).await?;
-    errors.retain(|e| e.key.as_deref().is_none_or(|k| seen.0.is_all() || seen.sees_now(&state, k)));
+    seen.retain_errors(&state, &mut errors);
     errors.sort_by_key(|e| std::cmp::Reverse(e.at));
     let with_errors = errors.iter().filter_map(|e| e.key.as_deref()).collect::<HashSet<_>>().len();
     let home = {
