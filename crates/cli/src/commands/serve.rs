@@ -39,7 +39,6 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
         });
     }
     let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(auth);
-    prune_audit_daily(catalog.store().clone(), config.auth.audit.retention_days);
     if loading {
         state = state.loading();
     }
@@ -53,6 +52,9 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
         }
         Err(e) => return Err(e).with_context(|| format!("failed to listen on {addr}")),
     };
+    // Nothing writes in the background before the port is ours: a demo that cannot start
+    // removes its data directory, which a write racing the removal would leave behind.
+    prune_audit_daily(catalog.store().clone(), config.auth.audit.retention_days);
     let bound = app.local_addr();
     let entities = catalog.read().len();
     let reading = if loading { format!("{entities} entities; reading {} location(s)", config.catalog.locations.len()) } else { format!("{entities} entities") };
