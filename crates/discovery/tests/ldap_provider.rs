@@ -125,20 +125,25 @@ fn person(uid: &str, cn: &str, ou: &str) -> (String, Vec<(String, HashSet<String
 }
 
 async fn seed(url: &str) {
-    // A loaded machine may accept the port before slapd serves it: retry for a while.
+    // A loaded machine may accept the port before slapd serves it, and even drop the first
+    // connection it accepted: retry connecting and binding for a while.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let (conn, mut ldap) = loop {
-        match LdapConnAsync::new(url).await {
-            Ok(c) => break c,
+    let mut ldap = loop {
+        let attempt = async {
+            let (conn, mut ldap) = LdapConnAsync::new(url).await?;
+            ldap3::drive!(conn);
+            ldap.simple_bind(ROOT_DN, ROOT_PW).await?.success()?;
+            Ok::<_, ldap3::LdapError>(ldap)
+        };
+        match attempt.await {
+            Ok(l) => break l,
             Err(e) if Instant::now() < deadline => {
                 eprintln!("slapd at {url} not ready yet ({e}); retrying");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Err(e) => panic!("cannot connect to slapd at {url}: {e}"),
+            Err(e) => panic!("cannot connect to and bind at slapd at {url}: {e}"),
         }
     };
-    ldap3::drive!(conn);
-    ldap.simple_bind(ROOT_DN, ROOT_PW).await.unwrap().success().unwrap();
     let people = format!("ou=people,{BASE}");
     let groups = format!("ou=groups,{BASE}");
     let mut entries = vec![
