@@ -74,8 +74,10 @@ pub struct CatalogGraph {
     /// Goes up with every change: what was decided about the entities holds while it stays.
     generation: u64,
     /// The ids each recent change touched, by generation: the entity, the entities it had or
-    /// has relations to, and those with relations to it ([`CatalogGraph::changed_since`]).
-    log: std::collections::VecDeque<(u64, Vec<Id>)>,
+    /// has relations to, and those with relations to it ([`CatalogGraph::changed_since`]);
+    /// and the ids that changed themselves: the entity and those whose relations to it were
+    /// added or removed ([`CatalogGraph::changed_core_since`]).
+    log: std::collections::VecDeque<(u64, Vec<Id>, Vec<Id>)>,
     /// The newest generation dropped from `log`.
     log_floor: u64,
 }
@@ -155,7 +157,8 @@ impl CatalogGraph {
         self.cel_cache.get_mut().remove(&id);
         self.tombstones.remove(entry.key.as_str());
         let replacing = self.entries.contains_key(&id);
-        let mut touched = self.neighbours_of(id);
+        let mut touched = self.linked(id);
+        let before: std::collections::BTreeSet<Id> = edges_targets(&self.out, id).collect();
         if replacing {
             self.remove_id(id);
         }
@@ -180,8 +183,11 @@ impl CatalogGraph {
         if entry.entity.metadata.name.bytes().any(|b| b.is_ascii_uppercase()) {
             self.cased.insert(id);
         }
-        touched.extend(edges_targets(&self.out, id));
-        self.note_change(touched);
+        let after: std::collections::BTreeSet<Id> = edges_targets(&self.out, id).collect();
+        touched.extend(after.iter().copied());
+        // Targets of relations added or removed: their inverse relations changed too.
+        let core = std::iter::once(id).chain(before.symmetric_difference(&after).copied()).collect();
+        self.note_change(touched, core);
         self.entries.insert(id, entry);
         self.present.insert(id);
         // Ranks follow keys: replacing an entity keeps them (discovery mostly updates).
@@ -195,8 +201,9 @@ impl CatalogGraph {
         match self.ids.get(key).copied() {
             Some(id) if self.entries.contains_key(&id) => {
                 self.generation += 1;
-                let touched = self.neighbours_of(id);
-                self.note_change(touched);
+                let touched = self.linked(id);
+                let core = std::iter::once(id).chain(edges_targets(&self.out, id)).collect();
+                self.note_change(touched, core);
                 let version = self.entries[&id].version;
                 self.tombstones.insert(self.keys[id as usize].clone(), version + 1);
                 self.remove_id(id);
@@ -230,35 +237,46 @@ impl CatalogGraph {
         }
     }
 
-    /// An id and every id linked to it either way.
-    fn neighbours_of(&self, id: Id) -> Vec<Id> {
+    /// An id and every id linked to it either way, by any relation (present or not).
+    pub fn linked(&self, id: Id) -> Vec<Id> {
         let mut ids = vec![id];
         ids.extend(edges_targets(&self.out, id));
         ids.extend(self.incoming.get(&id).into_iter().flatten().map(|(_, s)| *s));
         ids
     }
 
-    fn note_change(&mut self, ids: Vec<Id>) {
+    fn note_change(&mut self, ids: Vec<Id>, core: Vec<Id>) {
         if self.log.len() >= LOG
-            && let Some((g, _)) = self.log.pop_front()
+            && let Some((g, _, _)) = self.log.pop_front()
         {
             self.log_floor = g;
         }
-        self.log.push_back((self.generation, ids));
+        self.log.push_back((self.generation, ids, core));
     }
 
     /// The ids touched by the changes after `generation` (each changed entity, and what it had
     /// or has relations with either way), or `None` when the log no longer reaches back there.
     pub fn changed_since(&self, generation: u64) -> Option<RoaringBitmap> {
+        self.log_since(generation, |(_, touched, _)| touched)
+    }
+
+    /// The ids that themselves changed after `generation`: each changed entity, and those
+    /// whose relations to it were added or removed (their inverse relations changed); `None`
+    /// when the log no longer reaches back there. A subset of [`Self::changed_since`].
+    pub fn changed_core_since(&self, generation: u64) -> Option<RoaringBitmap> {
+        self.log_since(generation, |(_, _, core)| core)
+    }
+
+    fn log_since(&self, generation: u64, ids: impl Fn(&(u64, Vec<Id>, Vec<Id>)) -> &Vec<Id>) -> Option<RoaringBitmap> {
         if generation < self.log_floor {
             return None;
         }
         let mut out = RoaringBitmap::new();
-        for (g, ids) in self.log.iter().rev() {
-            if *g <= generation {
+        for entry in self.log.iter().rev() {
+            if entry.0 <= generation {
                 break;
             }
-            out.extend(ids.iter().copied());
+            out.extend(ids(entry).iter().copied());
         }
         Some(out)
     }

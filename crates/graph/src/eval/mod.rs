@@ -7,7 +7,6 @@ mod view;
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset};
@@ -151,44 +150,11 @@ pub fn run_cancellable(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled,
     let fields = view::Fields::of(compiled.exprs());
     let env = Env { graph: &graph, access: &access, budget: &budget, now, fields: &fields };
 
-    // The condition: when it is made of indexable parts only, the indexes answer it, and the
-    // entities they cannot decide are checked directly; else it is evaluated on every candidate.
-    let mut matches = Vec::new();
-    let (candidates, outcomes): (Vec<Id>, Vec<_>) = match &plan.native {
-        Some(native) => {
-            let split = native.split(&graph);
-            matches.extend((&split.sure & &plan.candidates).iter());
-            let undecided: Vec<Id> = (&split.maybe & &plan.candidates).iter().collect();
-            let outcomes = undecided.iter().map(|&id| Ok(Value::Bool(native.check(&graph, id)))).collect();
-            (undecided, outcomes)
-        }
-        None => {
-            let candidates: Vec<Id> = plan.candidates.iter().collect();
-            let outcomes = env.map(&candidates, |ctx, _| compiled.predicate.eval(ctx))?;
-            (candidates, outcomes)
-        }
-    };
-    let mut failed: Option<(Id, ExprError)> = None;
-    let mut failures = 0usize;
-    for (&id, outcome) in candidates.iter().zip(outcomes) {
-        match outcome {
-            Ok(Value::Bool(true)) => matches.push(id),
-            Ok(Value::Bool(false)) => {}
-            Ok(other) => {
-                failures += 1;
-                failed.get_or_insert((id, ExprError::new(ErrorKind::Check, format!("the expression must be true or false; it gave a {}", other.type_of()))));
-            }
-            Err(e) if is_missing(&e) => {}
-            Err(e) => {
-                failures += 1;
-                failed.get_or_insert((id, e));
-            }
-        }
-    }
+    let Selected { mut matches, evaluated, failed, failures } = select(&env, &plan, &compiled.predicate)?;
     let mut warnings = warnings;
     if let Some((id, e)) = failed {
         let at = graph.key_of(id).to_owned();
-        if matches.is_empty() && failures == candidates.len() {
+        if matches.is_empty() && failures == evaluated {
             return Err(ExprError { message: format!("{} (for every entity evaluated, first {at})", e.message), ..e });
         }
         warnings.push(format!("{failures} entities could not be evaluated and did not match; the first, {at}: {}", e.message));
@@ -266,14 +232,93 @@ pub fn run_cancellable(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled,
         plan: PlanInfo {
             indexed: plan.indexed,
             native: plan.native.is_some(),
-            evaluated: candidates.len() as u64,
+            evaluated: evaluated as u64,
             steps: budget.used(),
             elapsed_ms: budget.elapsed().as_secs_f64() * 1000.0,
         },
     })
 }
 
-fn is_missing(e: &ExprError) -> bool {
+/// The entities a condition holds for, among the plan's candidates.
+struct Selected {
+    matches: Vec<Id>,
+    /// Entities the expression was evaluated on.
+    evaluated: usize,
+    /// The first entity it failed on, and how many failed.
+    failed: Option<(Id, ExprError)>,
+    failures: usize,
+}
+
+fn select(env: &Env<'_>, plan: &Plan, predicate: &Expr) -> Result<Selected, ExprError> {
+    // When the condition is made of indexable parts only, the indexes answer it, and the
+    // entities they cannot decide are checked directly; else it is evaluated on every candidate.
+    let graph = env.graph;
+    let mut matches = Vec::new();
+    let (candidates, outcomes): (Vec<Id>, Vec<_>) = match &plan.native {
+        Some(native) => {
+            let split = native.split(graph);
+            matches.extend((&split.sure & &plan.candidates).iter());
+            let undecided: Vec<Id> = (&split.maybe & &plan.candidates).iter().collect();
+            let outcomes = undecided.iter().map(|&id| Ok(Value::Bool(native.check(graph, id)))).collect();
+            (undecided, outcomes)
+        }
+        None => {
+            let candidates: Vec<Id> = plan.candidates.iter().collect();
+            let outcomes = env.map(&candidates, |ctx, _| predicate.eval(ctx))?;
+            (candidates, outcomes)
+        }
+    };
+    let mut failed: Option<(Id, ExprError)> = None;
+    let mut failures = 0usize;
+    for (&id, outcome) in candidates.iter().zip(outcomes) {
+        match outcome {
+            Ok(Value::Bool(true)) => matches.push(id),
+            Ok(Value::Bool(false)) => {}
+            Ok(other) => {
+                failures += 1;
+                failed.get_or_insert((id, ExprError::new(ErrorKind::Check, format!("the expression must be true or false; it gave a {}", other.type_of()))));
+            }
+            Err(e) if is_missing(&e) => {}
+            Err(e) => {
+                failures += 1;
+                failed.get_or_insert((id, e));
+            }
+        }
+    }
+    Ok(Selected { matches, evaluated: candidates.len(), failed, failures })
+}
+
+/// The entities (ids, ascending) a condition holds for, seeing everything, with the indexes'
+/// help: what a scorecard's filter selects. An entity the condition cannot be evaluated on
+/// (a missing field included) does not match.
+pub fn matching(shared: &SharedGraph, predicate: &Expr, now: DateTime<FixedOffset>, limits: &Limits) -> Result<Vec<Id>, ExprError> {
+    let budget = Arc::new(Budget::new(limits));
+    let access: Arc<dyn GraphAccess> = Arc::new(Access(shared.clone()));
+    let graph = shared.read_recursive();
+    let plan = plan::plan(&graph, predicate);
+    let fields = view::Fields::of(std::iter::once(predicate));
+    let env = Env { graph: &graph, access: &access, budget: &budget, now, fields: &fields };
+    let mut matches = select(&env, &plan, predicate)?.matches;
+    matches.sort_unstable();
+    Ok(matches)
+}
+
+/// Each of `exprs` on each of `ids` (present entities), seeing everything, on every core:
+/// per id, per expression, the value or the error. A cost limit of the whole (`limits` are
+/// for all the evaluations together) ends it with its error.
+pub fn evaluate(shared: &SharedGraph, exprs: &[&Expr], ids: &[Id], now: DateTime<FixedOffset>, limits: &Limits) -> Result<Vec<Vec<Result<Value, ExprError>>>, ExprError> {
+    let budget = Arc::new(Budget::new(limits));
+    let access: Arc<dyn GraphAccess> = Arc::new(Access(shared.clone()));
+    let graph = shared.read_recursive();
+    let fields = view::Fields::of(exprs.iter().copied());
+    let env = Env { graph: &graph, access: &access, budget: &budget, now, fields: &fields };
+    let out = env.map(ids, |ctx, _| Ok(exprs.iter().map(|e| e.eval(ctx)).collect::<Vec<_>>()))?;
+    Ok(out.into_iter().map(|r| r.unwrap_or_default()).collect())
+}
+
+/// Whether an evaluation error says only that a field is absent (`spec.x` of an entity
+/// without it): a condition that does not hold rather than a mistake.
+pub fn is_missing(e: &ExprError) -> bool {
     e.kind == ErrorKind::Evaluation && e.message.starts_with("no field '")
 }
 
@@ -343,7 +388,7 @@ impl Env<'_> {
     }
 
     fn run_part<T>(&self, part: &[Id], f: &(impl Fn(&Ctx<'_>, Id) -> Result<T, ExprError> + Sync)) -> Result<Vec<Result<T, ExprError>>, ExprError> {
-        let current = Current { graph: self.graph, id: AtomicU32::new(0), fields: self.fields };
+        let current = Current::new(self.graph, self.fields);
         let mut ctx = portico_expr::context(self.access.clone(), self.budget.clone(), self.now);
         ctx.set_variable_resolver(&current);
         let mut out = Vec::with_capacity(part.len());

@@ -118,6 +118,10 @@ impl CatalogGraph {
 
 impl Graph for CatalogGraph {
     fn id(&self, reference: &str) -> Option<EntityId> {
+        // Most references the functions meet are keys already (an entity's own `ref`).
+        if let Some(&id) = self.ids.get(reference) {
+            return Some(id);
+        }
         self.id_of(&Self::key_for(reference)?)
     }
 
@@ -249,14 +253,35 @@ pub(crate) struct Current<'g> {
     pub graph: &'g CatalogGraph,
     pub id: AtomicU32,
     pub fields: &'g Fields,
+    /// The variables already built for the current entity: several expressions (a
+    /// scorecard's rules) and several mentions of one variable read it once.
+    pub memo: parking_lot::Mutex<Vec<(&'static str, Value)>>,
 }
 
-impl Current<'_> {
+/// The variables of an entity, as [`Current`] names them.
+const VARIABLES: &[&str] = &["ref", "kind", "apiVersion", "metadata", "spec", "status", "relations", "entity"];
+
+impl<'g> Current<'g> {
+    pub fn new(graph: &'g CatalogGraph, fields: &'g Fields) -> Self {
+        Self { graph, id: AtomicU32::new(0), fields, memo: parking_lot::Mutex::new(Vec::with_capacity(VARIABLES.len())) }
+    }
+
     pub fn set(&self, id: Id) {
         self.id.store(id, Ordering::Relaxed);
+        self.memo.lock().clear();
     }
 
     fn value(&self, name: &str) -> Option<Value> {
+        let name = *VARIABLES.iter().find(|v| **v == name)?;
+        if let Some((_, v)) = self.memo.lock().iter().find(|(n, _)| *n == name) {
+            return Some(v.clone());
+        }
+        let v = self.build(name)?;
+        self.memo.lock().push((name, v.clone()));
+        Some(v)
+    }
+
+    fn build(&self, name: &str) -> Option<Value> {
         let id = self.id.load(Ordering::Relaxed);
         let entry = self.graph.entries.get(&id)?;
         let e = &entry.entity;
