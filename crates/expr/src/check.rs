@@ -69,7 +69,7 @@ pub(crate) fn count_operators(source: &str) -> usize {
 
 pub(crate) fn check(expr: &Expr, vocabulary: &Vocabulary) -> Result<(), ExprError> {
     let mut scope = Vec::new();
-    walk(expr, vocabulary, expr.ast(), &mut scope)
+    walk(expr, vocabulary, expr.written(), &mut scope)
 }
 
 fn walk<'a>(expr: &Expr, vocabulary: &Vocabulary, node: &'a IdedExpr, scope: &mut Vec<&'a str>) -> Result<(), ExprError> {
@@ -103,13 +103,26 @@ fn walk<'a>(expr: &Expr, vocabulary: &Vocabulary, node: &'a IdedExpr, scope: &mu
                             format!("{name}() takes {} argument(s), not {n}: {}", expected.join(" or "), doc.signature),
                         )));
                     }
+                } else if let Some(check) = crate::checks::find(name) {
+                    let problem = if call.target.is_some() {
+                        Some(format!("{name}() applies to the entity the expression is evaluated for; it cannot be called on another"))
+                    } else if !call.args.is_empty() {
+                        Some(format!("{name}() takes no argument: {}", check.description))
+                    } else if !vocabulary.has("spec") {
+                        Some(format!("{name}() is a check of an entity; it can be used where the entity's fields are variables (queries, scorecard rules)"))
+                    } else {
+                        None
+                    };
+                    if let Some(p) = problem {
+                        return Err(place(ExprError::new(ErrorKind::Check, p)));
+                    }
                 } else if MACROS.contains(&name) {
                     return Err(place(ExprError::new(
                         ErrorKind::Check,
                         format!("'{name}' is a macro: {}", macro_usage(name)),
                     )));
                 } else if !STANDARD.contains(&name) {
-                    let all = FUNCTIONS.iter().map(|f| f.name).chain(STANDARD.iter().copied());
+                    let all = FUNCTIONS.iter().map(|f| f.name).chain(crate::checks::CHECKS.iter().map(|c| c.name)).chain(STANDARD.iter().copied());
                     let hint = suggest(name, all).map(|s| format!("; did you mean '{s}'?")).unwrap_or_default();
                     return Err(place(ExprError::new(ErrorKind::Check, format!("unknown function '{name}'{hint}"))));
                 }
@@ -209,7 +222,7 @@ pub struct Path {
 
 pub(crate) fn paths(expr: &Expr) -> Vec<Path> {
     let mut out = Vec::new();
-    collect_paths(expr, expr.ast(), &mut out);
+    collect_paths(expr, expr.written(), &mut out);
     out
 }
 
@@ -274,7 +287,7 @@ pub(crate) fn execution_error(expr: &Expr, e: &ExecutionError) -> ExprError {
             format!("'{}' cannot be applied to ({})", display_op(o.function()), o.argument_types().join(", ")),
             Some(Needle::Call(o.function().to_owned())),
         ),
-        ExecutionError::UndeclaredReference(name) => (ErrorKind::Check, format!("unknown name '{name}'"), None),
+        ExecutionError::UndeclaredReference(name) => (ErrorKind::Check, format!("unknown name '{name}'"), Some(Needle::Ident(name.to_string()))),
         ExecutionError::ValuesNotComparable(a, b) => {
             (ErrorKind::Evaluation, format!("a {} cannot be compared with a {}", a.type_of(), b.type_of()), None)
         }
@@ -286,11 +299,15 @@ pub(crate) fn execution_error(expr: &Expr, e: &ExecutionError) -> ExprError {
         other => (ErrorKind::Evaluation, other.to_string(), None),
     };
     let error = ExprError::new(kind, message);
-    let span = needle.and_then(|n| {
-        let id = find(expr.ast(), &n)?;
-        match n {
+    let span = needle.and_then(|n| match find(expr.written(), &n) {
+        Some(id) => match n {
             Needle::Call(name) => expr.call_span(id, &name),
-            Needle::Field(_) => expr.span(id),
+            Needle::Field(_) | Needle::Ident(_) => expr.span(id),
+        },
+        // Inside a built-in check: its nodes carry the id of the call, where it points.
+        None => {
+            let id = find(expr.ast(), &n)?;
+            expr.call_span(id, &called_at(expr.written(), id)?)
         }
     });
     match span {
@@ -306,12 +323,27 @@ fn display_op(name: &str) -> &str {
 enum Needle {
     Field(String),
     Call(String),
+    Ident(String),
+}
+
+/// The name of the function called at node `id`.
+fn called_at(node: &IdedExpr, id: u64) -> Option<String> {
+    let mut out = None;
+    crate::checks::visit(node, &mut |n| {
+        if n.id == id
+            && let Node::Call(c) = &n.expr
+        {
+            out = Some(c.func_name.clone());
+        }
+    });
+    out
 }
 
 fn find(node: &IdedExpr, needle: &Needle) -> Option<u64> {
     let hit = match (&node.expr, needle) {
         (Node::Select(s), Needle::Field(f)) => s.field == *f,
         (Node::Call(c), Needle::Call(f)) => c.func_name == *f,
+        (Node::Ident(i), Needle::Ident(n)) => i == n,
         _ => false,
     };
     if hit {

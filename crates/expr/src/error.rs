@@ -61,18 +61,25 @@ impl ExprError {
     }
 }
 
+impl ExprError {
+    /// The message and the caret under the place, without the line and column: for an
+    /// expression that is a field of a file, whose own line and column come first.
+    pub fn without_position(&self) -> String {
+        let mut out = self.message.clone();
+        for line in self.snippet.iter().flat_map(|s| s.lines()) {
+            out.push_str("\n  | ");
+            out.push_str(line);
+        }
+        out
+    }
+}
+
 impl fmt::Display for ExprError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, self.column) {
-            (Some(l), Some(c)) => write!(f, "{l}:{c}: {}", self.message)?,
-            _ => write!(f, "{}", self.message)?,
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            write!(f, "{l}:{c}: ")?;
         }
-        if let Some(snippet) = &self.snippet {
-            for line in snippet.lines() {
-                write!(f, "\n  | {line}")?;
-            }
-        }
-        Ok(())
+        f.write_str(&self.without_position())
     }
 }
 

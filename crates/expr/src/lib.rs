@@ -10,6 +10,7 @@
 mod bounded;
 mod budget;
 mod check;
+mod checks;
 mod error;
 mod functions;
 mod rewrite;
@@ -20,6 +21,7 @@ use std::sync::{Arc, OnceLock};
 pub use budget::{human_bytes, Budget, Cancel, Limits};
 pub use cel;
 pub use check::{select_path, Path};
+pub use checks::{CheckDoc, Reach, CHECKS};
 pub use error::{ErrorKind, ExprError, Span};
 pub use functions::{install, EntityId, FunctionDoc, Graph, GraphAccess, FUNCTIONS};
 
@@ -77,6 +79,9 @@ pub fn env() -> Arc<Env> {
 pub struct Expr {
     source: String,
     program: Program,
+    /// The tree as written, built-in checks put in place of their calls ([`checks`]): what
+    /// planners and the analyses below read.
+    tree: IdedExpr,
     /// The tree evaluated: the program's, rewritten to spare work ([`rewrite`]).
     evaluated: cel::parser::Expression,
 }
@@ -106,8 +111,9 @@ impl Expr {
         // The parser and the checks recurse once per level of the tree.
         on_big_stack(|| {
             let program = env().compile(source).map_err(|errors| check::syntax_error(source, &errors))?;
-            let evaluated = rewrite::for_evaluation(program.expression());
-            let expr = Self { source: source.to_owned(), program, evaluated };
+            let tree = checks::expand(program.expression());
+            let evaluated = rewrite::for_evaluation(&tree);
+            let expr = Self { source: source.to_owned(), program, tree, evaluated };
             check::check(&expr, vocabulary)?;
             Ok(expr)
         })
@@ -117,9 +123,20 @@ impl Expr {
         &self.source
     }
 
-    /// The syntax tree, for planners that look for indexable conditions.
+    /// The syntax tree with the built-in checks it calls in place, for planners that look for
+    /// indexable conditions.
     pub fn ast(&self) -> &IdedExpr {
+        &self.tree
+    }
+
+    /// The syntax tree as written (checks are calls), for messages about what was written.
+    pub(crate) fn written(&self) -> &IdedExpr {
         self.program.expression()
+    }
+
+    /// What the answer for an entity depends on besides the entity: see [`Reach`].
+    pub fn reach(&self) -> Reach {
+        checks::reach(&self.tree)
     }
 
     /// Where a node of the tree was written.

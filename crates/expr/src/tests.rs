@@ -254,3 +254,35 @@ fn expressions_that_reach_only_neighbours() {
         assert!(!compile(far).reads_only_neighbours_of("entity"), "{far}");
     }
 }
+
+/// Built-in checks stand for their expressions: they run, read what those read, and say how
+/// far in the graph their answer reaches.
+#[test]
+fn checks_are_their_expressions() {
+    let limits = Limits::default();
+    let compile = |s: &str| Expr::compile(s, &Vocabulary::entity(), &limits).unwrap();
+    assert_eq!(compile("has_owner()").fields_of("spec").unwrap().into_iter().collect::<Vec<_>>(), ["owner"]);
+    assert_eq!(compile("has_owner()").reach(), Reach { hops: 1, ..Reach::default() });
+    assert_eq!(compile("has_domain()").reach().hops, 2, "a system's domain is two relations away");
+    let transitive = compile("no_deprecated_dependencies_transitively()").reach();
+    assert_eq!(transitive.transitive.into_iter().collect::<Vec<_>>(), ["dependsOn"]);
+    assert!(compile("no_unresolved_relations()").reach().anything, "entity(ref) may read any entity");
+    // On the small graph: a owns nothing but is owned by team; d depends on a.
+    assert_eq!(run_with(limits, "owner_exists()", "component:default/a").unwrap(), Value::Bool(true));
+    assert_eq!(run_with(limits, "owner_exists()", "component:default/b").unwrap(), Value::Bool(false));
+    assert_eq!(run_with(limits, "recently_committed()", "component:default/a").unwrap(), Value::Bool(true));
+    // An error inside a check points at the call.
+    let e = run_with(limits, "1 == 1 && has_owner()", "component:default/a").unwrap_err();
+    assert_eq!(e.span.map(|s| s.start), Some(10), "{e}");
+}
+
+#[test]
+fn checks_are_called_bare_on_the_entity_evaluated() {
+    let limits = Limits::default();
+    let err = |s: &str, v: &Vocabulary| Expr::compile(s, v, &limits).unwrap_err().message;
+    assert!(err("related('dependsOn').all(d, d.has_owner())", &Vocabulary::entity()).contains("cannot be called on another"));
+    assert!(err("has_owner('x')", &Vocabulary::entity()).contains("takes no argument"));
+    assert!(err("has_ownr()", &Vocabulary::entity()).contains("did you mean 'has_owner'"));
+    let policy = Vocabulary { variables: vec![VariableDoc { name: "entity", description: "" }] };
+    assert!(err("has_owner()", &policy).contains("where the entity's fields are variables"));
+}
