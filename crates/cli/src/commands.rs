@@ -3,12 +3,14 @@
 mod audit;
 mod bench;
 mod bench_discovery;
+mod bench_scorecards;
 mod bench_web;
 mod catalog;
 mod diff;
 mod discover;
 mod login;
 mod query;
+mod scorecard;
 mod policy;
 mod serve;
 mod token;
@@ -77,6 +79,11 @@ enum Command {
     },
     /// Query the catalog in the expression language (CEL with graph functions).
     Query(query::QueryArgs),
+    /// Whether an entity reaches a scorecard's level, for CI: exit 0 if it does, 1 if not
+    /// (with the rules to fix), 2 on an error.
+    Gate(scorecard::GateArgs),
+    /// The scorecards, and how many entities are at each level.
+    Scorecards(scorecard::ListArgs),
     /// API tokens for CI and scripts, in the configured database (as its admin).
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -101,6 +108,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logs(cli.log_json, matches!(cli.command, Command::Serve | Command::Demo { .. }));
     let config = crate::config::Config::load(cli.config.as_deref())?;
     portico_model::yaml::configure(config.catalog.limits);
+    // Scorecard entities are checked (expressions, levels, rule ids) wherever entities are read.
+    portico_scorecards::register();
     match cli.command {
         Command::Login => return login::login(cli.server.as_deref(), cli.token).await,
         Command::Logout => return login::logout(cli.server.as_deref()),
@@ -113,7 +122,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Token(t) => token::remote(remote, t).await,
             Command::Audit(a) => audit::list(config, Some(remote), a).await,
             Command::Whoami => login::whoami(remote).await,
-            _ => anyhow::bail!("this command works on the configured database and has no --server mode; with --server: query, token, audit, whoami, login, logout"),
+            Command::Gate(g) => scorecard::gate(config, Some(remote), g).await,
+            Command::Scorecards(s) => scorecard::list(config, Some(remote), s).await,
+            _ => anyhow::bail!("this command works on the configured database and has no --server mode; with --server: query, gate, scorecards, token, audit, whoami, login, logout"),
         };
     }
     match cli.command {
@@ -125,6 +136,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Catalog(c) => portico_catalog::actor::acting_as("cli".into(), catalog::run(config, c)).await,
         Command::Diff { from, to, json } => diff::diff(config, &from, to.as_deref(), json).await,
         Command::Query(q) => query::query(config, None, q).await,
+        Command::Gate(g) => scorecard::gate(config, None, g).await,
+        Command::Scorecards(s) => scorecard::list(config, None, s).await,
         Command::Discover(d) => portico_catalog::actor::acting_as("cli".into(), discover::discover(config, d)).await,
         Command::Drift { json } => discover::drift(config, json).await,
         Command::Token(t) => token::run(config, t).await,

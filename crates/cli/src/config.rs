@@ -24,6 +24,24 @@ pub struct Config {
     pub queries: QueryConfig,
     /// Identity: the bootstrap token (docs/reference/auth.md).
     pub auth: portico_server::auth::AuthConfig,
+    /// Scorecards: what the deploy gate answers for an entity with no result.
+    pub scorecards: ScorecardsConfig,
+}
+
+/// `scorecards` (docs/reference/scorecards.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ScorecardsConfig {
+    pub gate: GateConfig,
+}
+
+/// `scorecards.gate`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct GateConfig {
+    /// An entity the catalog does not have, or a scorecard does not apply to: `fail` (default)
+    /// or `pass`.
+    pub unknown: portico_scorecards::report::Unknown,
 }
 
 /// `discovery`: the sources the engine runs (see docs/reference/discovery.md).
@@ -76,6 +94,7 @@ impl Default for Config {
             discovery: DiscoveryConfig::default(),
             queries: QueryConfig::default(),
             auth: Default::default(),
+            scorecards: ScorecardsConfig::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 /// (relative path, contents)
 pub const FILES: &[(&str, &str)] = &[
     ("to-import/catalog-info.yaml", include_str!("../demo/to-import/catalog-info.yaml")),
+    ("scorecards.yaml", include_str!("../demo/scorecards.yaml")),
     ("infra/production.tfstate", include_str!("../demo/infra/production.tfstate")),
     ("backstage/NOTICE.md", include_str!("../demo/backstage/NOTICE.md")),
     ("backstage/acme/backstage-group.yaml", include_str!("../demo/backstage/acme/backstage-group.yaml")),

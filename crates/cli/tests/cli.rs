@@ -602,3 +602,53 @@ fn the_command_line_talks_to_a_remote_server_with_a_saved_token() {
     assert_eq!(code, 2);
     assert!(err.contains("no token given"), "{err}");
 }
+
+/// `portico gate` for CI on the configured database: 0 and PASS when the entity reaches the
+/// level, 1 and the rules to fix when it does not, 2 on a mistake; `--json` is the API's
+/// answer; `portico scorecards` lists them.
+#[test]
+fn the_gate_exits_as_ci_needs_and_names_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog-info.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: { name: shop }\nspec: { type: team, children: [] }\n---\n\
+         apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: cart }\nspec: { type: service, lifecycle: production, owner: shop }\n---\n\
+         apiVersion: portico.dev/v1\nkind: Scorecard\nmetadata: { name: readiness }\nspec:\n  filter: kind == 'Component'\n  rules:\n    - { id: owner, level: Bronze, expression: owner_exists() }\n\
+         \x20   - { id: description, title: Says what it does, level: Silver, expression: has_description(), remediation: { text: Add metadata.description } }\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = portico().env("PORTICO__DATA_DIR", dir.path()).env("PORTICO__READING__ALLOWED_ROOTS", format!("[\"{}\"]", dir.path().display())).args(args).output().unwrap();
+        (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, out, err) = run(&["catalog", "import", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let (code, out, _) = run(&["gate", "component:cart", "--scorecard", "readiness", "--level", "Bronze"]);
+    assert_eq!((code, out.trim()), (0, "PASS  component:default/cart reaches Bronze on scorecard:default/readiness (at Bronze, score 50)"));
+    let (code, out, _) = run(&["gate", "component:default/cart", "--scorecard", "readiness", "--level", "silver"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("FAIL  component:default/cart does not reach Silver") && out.contains("✗ [Silver] Says what it does (description)") && out.contains("→ Add metadata.description"), "{out}");
+    let (code, out, _) = run(&["gate", "cart", "--scorecard", "readiness", "--level", "Silver", "--json"]);
+    assert_eq!(code, 1, "a bare name is a component, as Backstage reads it");
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((answer["pass"].as_bool(), answer["level"].as_str(), answer["failing"][0]["id"].as_str()), (Some(false), Some("Bronze"), Some("description")));
+    let (code, out, _) = run(&["gate", "component:nope", "--scorecard", "readiness", "--level", "Bronze"]);
+    assert_eq!(code, 1, "an unknown entity fails closed");
+    assert!(out.contains("no entity component:default/nope in the catalog"), "{out}");
+    for (args, says) in [
+        (["gate", "cart", "--scorecard", "nope", "--level", "Bronze"], "--scorecard: no scorecard \"nope\"; the scorecards: readiness"),
+        (["gate", "cart", "--scorecard", "readiness", "--level", "Platinum"], "--level: \"Platinum\" is not a level of scorecard:default/readiness"),
+        (["gate", "a:b:c/d", "--scorecard", "readiness", "--level", "Gold"], "not an entity reference"),
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let (code, out, _) = run(&["scorecards"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("scorecard:default/readiness") && out.contains("none 0 · Bronze 1 · Silver 0 · Gold 0"), "{out}");
+    let (code, _, _) = run(&["audit", "--action", "scorecard.gate"]);
+    assert_eq!(code, 0);
+}

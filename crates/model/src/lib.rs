@@ -22,7 +22,7 @@ pub use entity_ref::{EntityRef, RefDefaults};
 pub use error::{FieldError, ModelError, with_causes};
 pub use kinds::{KindDef, KindRegistry, RelationRule, VariantSchema, PORTICO_API_VERSION};
 pub use relation::{Relation, RelationTarget, well_known};
-pub use validate::{Validator, pointer_to_path};
+pub use validate::{EntityCheck, Validator, pointer_to_path, register_entity_check};
 
 /// Annotation naming the location (`type:target`) that emitted an entity.
 pub const ANNOTATION_LOCATION: &str = "backstage.io/managed-by-location";

@@ -14,6 +14,24 @@ pub struct Validator {
     kinds: KindRegistry,
 }
 
+/// A check of an entity of one kind beyond its schema, by a crate that understands its fields
+/// (a Scorecard's expressions): problems by field path.
+pub type EntityCheck = fn(&Entity) -> Vec<FieldError>;
+
+static ENTITY_CHECKS: std::sync::RwLock<Vec<(&'static str, EntityCheck)>> = std::sync::RwLock::new(Vec::new());
+
+/// Makes every validator run `check` on the entities of `kind` that pass their schema (set once
+/// at start by the crate that owns the kind; setting it again replaces it).
+pub fn register_entity_check(kind: &'static str, check: EntityCheck) {
+    let mut checks = ENTITY_CHECKS.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    checks.retain(|(k, _)| *k != kind);
+    checks.push((kind, check));
+}
+
+fn entity_check(kind: &str) -> Option<EntityCheck> {
+    ENTITY_CHECKS.read().unwrap_or_else(std::sync::PoisonError::into_inner).iter().find(|(k, _)| *k == kind).map(|(_, c)| *c)
+}
+
 /// Converts a JSON pointer (`/spec/tags/1`) into the dotted form used in messages (`spec.tags[1]`).
 pub fn pointer_to_path(pointer: &str) -> String {
     let mut out = String::new();
@@ -79,6 +97,10 @@ impl Validator {
         if entity.kind == "Kind" && errors.is_empty()
             && let Err(mut e) = KindRegistry::compile_kind_entity(&entity) {
                 errors.append(&mut e);
+            }
+        if errors.is_empty()
+            && let Some(check) = entity_check(&entity.kind) {
+                errors.extend(check(&entity));
             }
         if errors.is_empty() { Ok(entity) } else { Err(errors) }
     }

@@ -43,6 +43,7 @@ pub use api::analytics::series_for;
 pub use api::discovery::{check_secret, drift_for};
 pub use api::query::refused;
 pub use api::saved_queries::save_query;
+pub use api::scorecards::fresh as fresh_scorecards;
 pub use error::ApiError;
 pub use guard::ServerConfig;
 pub use render::EntityView;
@@ -64,6 +65,10 @@ pub struct AppState {
     pub startup: Arc<Startup>,
     /// `auth:` of the configuration, with its policy compiled.
     pub auth: Arc<auth::Authorizer>,
+    /// The scorecards and their results, kept current with the catalog.
+    pub scorecards: Arc<portico_scorecards::Scorecards>,
+    /// What the deploy gate answers for an entity with no result (`scorecards.gate.unknown`).
+    pub gate_unknown: portico_scorecards::report::Unknown,
 }
 
 /// The server answers as soon as its port is open; until the first read of the configured
@@ -91,6 +96,7 @@ impl AppState {
     pub fn new(catalog: Arc<Catalog>, locations: LocationService) -> Self {
         let search = SearchIndex::follow(&catalog).expect("an in-memory search index can always be created");
         let discovery = Engine::with_providers(catalog.clone(), locations.reader().clone(), std::env::temp_dir(), Vec::new());
+        let scorecards = portico_scorecards::Scorecards::new(catalog.graph().clone());
         Self {
             catalog,
             locations,
@@ -100,6 +106,8 @@ impl AppState {
             discovery,
             startup: Arc::default(),
             auth: Arc::default(),
+            scorecards,
+            gate_unknown: portico_scorecards::report::Unknown::Fail,
         }
     }
 
@@ -113,6 +121,12 @@ impl AppState {
     /// The state with the identity configuration (`AuthConfig::authorizer`).
     pub fn with_auth(mut self, auth: auth::Authorizer) -> Self {
         self.auth = Arc::new(auth);
+        self
+    }
+
+    /// The state with the deploy gate's answer for entities with no result.
+    pub fn with_gate_unknown(mut self, unknown: portico_scorecards::report::Unknown) -> Self {
+        self.gate_unknown = unknown;
         self
     }
 

@@ -60,6 +60,8 @@ impl Application {
         let addr = listener.local_addr()?;
         // Policy entities of the catalog join the configured rules, now and as they change.
         crate::auth::policy_entities::follow(&state);
+        // Scorecards are scored now and again after every change.
+        portico_scorecards::follow(state.scorecards.clone(), &state.catalog);
         Ok(Self { listener, addr, router, state, config: ServerConfig::default() })
     }
 

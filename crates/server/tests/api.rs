@@ -102,3 +102,6 @@ mod stars;
 
 #[path = "api/policy_entities.rs"]
 mod policy_entities;
+
+#[path = "api/scorecards.rs"]
+mod scorecards;

@@ -76,14 +76,14 @@ mod tests {
         (x.max(y) + 0.05) / (x.min(y) + 0.05)
     }
 
-    /// Small text (badges, muted notes, lifecycle and status colours) reads at 4.5:1 or more on
+    /// Small text (badges, muted notes, lifecycle, status and scorecard level colours) reads at 4.5:1 or more on
     /// every background it sits on, in both themes.
     #[test]
     fn small_text_colours_have_enough_contrast_in_both_themes() {
         let css = super::ASSETS.iter().find(|a| a.0 == "app.css").unwrap().2;
         for theme in [":root", "[data-theme=\"dark\"]"] {
             let p = palette(css, theme);
-            for fg in ["text", "muted", "accent", "good", "warn", "bad"] {
+            for fg in ["text", "muted", "accent", "good", "warn", "bad", "bronze", "silver", "gold"] {
                 for bg in ["bg", "surface", "surface-2"] {
                     let ratio = contrast(&p[fg], &p[bg]);
                     assert!(ratio >= 4.5, "{theme}: --{fg} {} on --{bg} {} is {ratio:.2}:1", p[fg], p[bg]);

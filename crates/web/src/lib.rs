@@ -66,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/query/graph.svg", get(pages::query::graph_svg))
         .route("/query/save", axum::routing::post(pages::query::save))
         .route("/dashboards", get(pages::dashboards::page))
+        .route("/scorecards", get(pages::scorecards::list))
+        .route("/scorecards/{namespace}/{name}", get(pages::scorecards::one))
         .route("/audit", get(pages::audit::page))
         .route("/audit.csv", get(pages::audit::csv))
         .route("/me", get(pages::me::page))

@@ -41,6 +41,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "audit.html",
     "login.html",
     "me.html",
+    "scorecards.html",
+    "scorecard.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -88,6 +90,13 @@ tokio::task_local! {
 struct Viewer {
     subject: String,
     name: String,
+    /// Up to two letters for the menu's button: "Ada Lovelace" is AL.
+    initials: String,
+}
+
+fn initials(name: &str) -> String {
+    let letters: String = name.split(|c: char| c.is_whitespace() || c == '.' || c == '-').filter_map(|w| w.chars().next()).filter(|c| c.is_alphanumeric()).take(2).collect();
+    if letters.is_empty() { "?".into() } else { letters.to_uppercase() }
 }
 
 /// Middleware (inside the gate, which names the principal): pages rendered for a signed-in
@@ -96,7 +105,8 @@ pub(crate) async fn with_viewer(req: axum::extract::Request, next: axum::middlew
     let viewer = req.extensions().get::<std::sync::Arc<portico_server::auth::Principal>>().filter(|p| p.via == "session").map(|p| {
         let name = p.claims.as_deref().and_then(|c| c.get("name")).and_then(|n| n.as_str()).map(str::to_owned);
         let short = p.subject.rsplit('/').next().unwrap_or(&p.subject).to_owned();
-        Viewer { subject: p.subject.clone(), name: name.unwrap_or(short) }
+        let name = name.unwrap_or(short);
+        Viewer { subject: p.subject.clone(), initials: initials(&name), name }
     });
     VIEWER.scope(viewer, next.run(req)).await
 }
@@ -164,6 +174,15 @@ mod tests {
     fn values_are_escaped_but_slashes_stay_readable() {
         let html = super::render("error.html", serde_json::json!({"status": 400, "heading": "x", "message": "<b>a/b & \"c\"</b>"})).unwrap().0;
         assert!(html.contains("&lt;b&gt;a/b &amp; &quot;c&quot;&lt;/b&gt;"), "{html}");
+    }
+
+    #[test]
+    fn a_person_is_shown_by_two_initials() {
+        assert_eq!(super::initials("Ada Lovelace"), "AL");
+        assert_eq!(super::initials("breanna.davison"), "BD");
+        assert_eq!(super::initials("Breanna Davison-Montgomery Smith"), "BD");
+        assert_eq!(super::initials("élodie"), "É");
+        assert_eq!(super::initials(" "), "?");
     }
 
     #[test]

@@ -220,6 +220,7 @@ async fn every_page_fits_a_desktop_and_a_phone_screen() {
     let Some(b) = browser().await else { return };
     let app = WebApp::spawn().await;
     seed_audit(&app).await;
+    app.import("scorecards", include_str!("../../cli/demo/scorecards.yaml")).await;
     // Signed in, with a long name, and a star: every page's top bar carries the name and its
     // "Sign out" button, which must fit a phone too.
     let (_, secret) = portico_testkit::oidc::session_for(&app.state, "user:default/breanna.davison", "Breanna Davison-Montgomery").await;
@@ -242,6 +243,8 @@ async fn every_page_fits_a_desktop_and_a_phone_screen() {
         ("query-chart", format!("/query?q={}&groupBy=spec.owner&view=chart", q("kind == 'Component'"))),
         ("query-console", "/query".to_owned()),
         ("dashboards", "/dashboards".to_owned()),
+        ("scorecards", "/scorecards".to_owned()),
+        ("scorecard", "/scorecards/default/readiness".to_owned()),
         ("discovery", "/discovery".to_owned()),
         ("drift", "/drift".to_owned()),
         ("register", "/register".to_owned()),

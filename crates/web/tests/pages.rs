@@ -13,6 +13,8 @@ mod security;
 mod entity;
 #[path = "pages/me.rs"]
 mod me;
+#[path = "pages/scorecards.rs"]
+mod scorecards;
 #[path = "pages/visibility.rs"]
 mod visibility;
 

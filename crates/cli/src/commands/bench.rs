@@ -15,6 +15,9 @@ use portico_testkit::TestDb;
 pub enum BenchCommand {
     /// Serve the web pages over a synthetic catalog and time them (server time, in process).
     Web(super::bench_web::WebBench),
+    /// Time scorecards: a 10-rule scorecard's full evaluation, re-scoring after one change,
+    /// the deploy gate.
+    Scorecards(super::bench_scorecards::ScorecardsBench),
     /// Time the discovery engine: large and many git repositories, a large Terraform state,
     /// webhook to visible.
     Discovery(super::bench_discovery::DiscoveryBench),
@@ -53,6 +56,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Catalog { entities, backends, requests, in_process, shape } => (entities, backends, requests, in_process, shape),
         BenchCommand::Web(web) => return super::bench_web::run(web).await,
         BenchCommand::Discovery(d) => return super::bench_discovery::run(d).await,
+        BenchCommand::Scorecards(s) => return super::bench_scorecards::run(s).await,
     };
     if !in_process {
         for backend in &backends {

@@ -25,8 +25,10 @@ pub struct WebBench {
     requests: usize,
 }
 
-pub async fn run(opts: WebBench) -> anyhow::Result<ExitCode> {
-    let (dir, summary) = generate(opts.entities)?;
+/// The synthetic catalog of `entities`, generated and ingested into a fresh SQLite database:
+/// what the in-process benchmarks measure. Keep the directory and the database alive.
+pub(super) async fn ingested(entities: usize) -> anyhow::Result<(tempfile::TempDir, portico_testkit::synth::SynthSummary, TestDb, std::sync::Arc<Catalog>, LocationService)> {
+    let (dir, summary) = generate(entities)?;
     let db = TestDb::sqlite().await;
     let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await?;
     let reader = Reader::new(ReaderConfig { allowed_roots: vec![dir.path().to_path_buf()], ..Default::default() });
@@ -34,6 +36,11 @@ pub async fn run(opts: WebBench) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     locations.register(&LocationSpec { kind: "file".into(), target: summary.root.display().to_string() }, false).await?;
     println!("ingested {} entities in {:.2} s", catalog.read().len(), t.elapsed().as_secs_f64());
+    Ok((dir, summary, db, catalog, locations))
+}
+
+pub async fn run(opts: WebBench) -> anyhow::Result<ExitCode> {
+    let (dir, summary, _db, catalog, locations) = ingested(opts.entities).await?;
 
     let t = Instant::now();
     let state = AppState::new(catalog.clone(), locations);
@@ -98,7 +105,7 @@ pub async fn run(opts: WebBench) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs each request through the router, one after another, and times it to the last byte.
-async fn time(router: &axum::Router, paths: &[String]) -> anyhow::Result<String> {
+pub(super) async fn time(router: &axum::Router, paths: &[String]) -> anyhow::Result<String> {
     for p in paths.iter().take(10) {
         call(router, p).await?;
     }

@@ -38,7 +38,7 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
             }
         });
     }
-    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(auth);
+    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(auth).with_gate_unknown(config.scorecards.gate.unknown);
     if loading {
         state = state.loading();
     }

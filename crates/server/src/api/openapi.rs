@@ -58,6 +58,10 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         stars::list,
         stars::star,
         stars::unstar,
+        super::scorecards::list,
+        super::scorecards::one,
+        super::scorecards::of_entity,
+        super::scorecards::gate,
         policy::policy,
         audit::list,
         analytics::series,
@@ -77,6 +81,7 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         (name = "catalog", description = "Backstage-compatible entity routes"),
         (name = "locations", description = "Backstage-compatible location routes"),
         (name = "portico", description = "Portico's own routes"),
+        (name = "scorecards", description = "Scorecards, entities' levels and the deploy gate"),
         (name = "discovery", description = "Discovery sources, runs, webhooks, drift and provenance"),
         (name = "health", description = "Probes and metrics"),
     )

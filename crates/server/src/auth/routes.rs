@@ -86,6 +86,10 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         (true, _, "/api/v1/me/stars") => Need::Identity,
         (_, "PUT" | "DELETE", "/api/v1/me/stars/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
         (true, _, "/api/v1/audit") => P(AuditRead, NONE),
+        // Scorecards are entities, and their results are about entities: reading them is
+        // reading the catalog (each answer counts only the entities the reader may read).
+        (true, _, "/api/v1/scorecards" | "/api/v1/scorecards/{namespace}/{name}") => P(EntityRead, NONE),
+        (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/scorecards" | "/api/v1/gates/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
         _ => return None,
     })
 }

@@ -125,6 +125,8 @@ struct EntityPage {
     refreshed: Option<&'static str>,
     /// Entities a Location provided.
     provided: Vec<RefLink>,
+    /// Its results on the scorecards that apply to it.
+    scorecards: Vec<crate::pages::scorecards::ResultView>,
 }
 
 /// Who set each field: the sources, and one line per field.
@@ -165,7 +167,8 @@ pub(crate) async fn page(
         Some(other) => return Err(PageError::BadRequest(format!("`refreshed`: {other:?} is neither `location` nor `discovery`"))),
     };
     let key = r.key();
-    let (summary, entity, about, relations, org, graph, provided, source, parent) = {
+    portico_server::fresh_scorecards(&state).await?;
+    let (summary, entity, about, relations, org, graph, provided, source, parent, id) = {
         let graph = state.catalog.read();
         let graph = Visible::new(&graph, &seen.0);
         let entry = graph.get(&key).ok_or_else(|| not_found(&r))?;
@@ -179,8 +182,9 @@ pub(crate) async fn page(
             Vec::new()
         };
         provided.sort_by(|a, b| a.full.cmp(&b.full));
-        (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view, provided, entry.source.clone(), entry.parent.clone())
+        (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view, provided, entry.source.clone(), entry.parent.clone(), id)
     };
+    let scorecards = crate::pages::scorecards::entity_card(&state, &seen, id);
     let provenance = portico_discovery::engine::provenance::provenance(&state.catalog, &key)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
@@ -202,6 +206,7 @@ pub(crate) async fn page(
     let page = EntityPage {
         nav: "catalog",
         starred,
+        scorecards,
         refreshed,
         provided,
         provenance,

@@ -25,6 +25,8 @@ const PARAMS: &[&str] = &["team"];
 struct Row {
     e: EntitySummary,
     errors: usize,
+    /// Its level on each scorecard that applies: (scorecard title, level, colour class).
+    levels: Vec<(String, String, String)>,
 }
 
 #[derive(Serialize)]
@@ -42,6 +44,8 @@ struct MePage {
     rows: Vec<Row>,
     with_errors: usize,
     chart: Option<String>,
+    /// Per scorecard, a chart of what they own by level.
+    scorecards: Vec<crate::pages::scorecards::TeamCard>,
     stars: Vec<EntitySummary>,
     /// Stars of entities no longer in the catalog.
     gone: Vec<String>,
@@ -62,6 +66,8 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
         Some(t) => vec![t.key()],
         None => identity.owners().iter().map(|o| EntityRef::parse_full(o).map_or_else(|_| o.to_lowercase(), |r| r.key())).collect(),
     };
+    portico_server::fresh_scorecards(&state).await?;
+    let cards = crate::pages::scorecards::readable_cards(&state, &seen);
     let stars = state.catalog.store().stars(&who.subject).await?;
     let errors = state.catalog.store().errors(None).await?;
     let mut error_count: HashMap<&str, usize> = HashMap::new();
@@ -90,7 +96,17 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
             .collect();
         owned.sort_by(|a, b| (&a.entity.kind, &a.key).cmp(&(&b.entity.kind, &b.key)));
         owned.dedup_by(|a, b| a.key == b.key);
-        let rows: Vec<Row> = owned.iter().map(|e| Row { e: EntitySummary::of(&graph, e), errors: error_count.get(e.key.as_str()).copied().unwrap_or(0) }).collect();
+        let ids: Vec<portico_graph::Id> = owned.iter().filter_map(|e| graph.id_of(&e.key)).collect();
+        let rows: Vec<Row> = owned
+            .iter()
+            .zip(&ids)
+            .map(|(e, &id)| Row {
+                e: EntitySummary::of(&graph, e),
+                errors: error_count.get(e.key.as_str()).copied().unwrap_or(0),
+                levels: crate::pages::scorecards::levels_of(&cards, id),
+            })
+            .collect();
+        let scorecards = crate::pages::scorecards::team_cards(&cards, &ids)?;
         let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
         for r in &rows {
             *by_kind.entry(r.e.kind.clone()).or_default() += 1;
@@ -120,6 +136,7 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
             with_errors: rows.iter().filter(|r| r.errors > 0).count(),
             rows,
             chart,
+            scorecards,
             stars: present.iter().filter_map(|s| graph.get(&s.entity_key)).map(|e| EntitySummary::of(&graph, e)).collect(),
             gone: gone.iter().map(|s| s.entity_key.clone()).collect(),
         }

@@ -1,0 +1,79 @@
+//! Scorecard pages on Backstage's example catalog with the demo's three scorecards: the list
+//! with a chart per scorecard, one scorecard (distribution, rules, entities by level, paging),
+//! the entity page's card, and bad parameters.
+
+use crate::common::{WebApp, plain};
+
+pub const DEMO_SCORECARDS: &str = include_str!("../../../cli/demo/scorecards.yaml");
+
+async fn portal() -> WebApp {
+    let app = WebApp::spawn().await;
+    app.import("scorecards", DEMO_SCORECARDS).await;
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scorecards_page_charts_each_scorecard_by_level() {
+    let app = portal().await;
+    let (status, html) = app.get("/scorecards").await;
+    assert_eq!(status, 200, "{html}");
+    let text = plain(&html);
+    for title in ["Production readiness", "Documentation", "Security"] {
+        assert!(text.contains(title), "{title}: {text}");
+    }
+    assert!(html.contains(r#"aria-label="Production readiness: entities per level""#), "a chart per scorecard");
+    assert!(html.contains(r#"href="/scorecards/default/readiness?level=Bronze""#), "each bar lists its level's entities");
+    assert!(html.contains(r#"href="/scorecards/default/readiness?level=none""#));
+    assert!(html.contains(r#"aria-current="page">Scorecards"#), "in the main navigation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scorecard_shows_its_rules_and_its_entities_lowest_level_first() {
+    let app = portal().await;
+    let (status, html) = app.get("/scorecards/default/readiness").await;
+    assert_eq!(status, 200, "{html}");
+    let text = plain(&html);
+    assert!(text.contains("Owned by a team of the catalog") && text.contains("owner_exists()"), "rules with their expressions");
+    assert!(text.contains("Set spec.owner to a Group of the catalog."), "remediation");
+    assert!(html.contains(r#"href="https://backstage.io/docs/features/software-catalog/descriptor-format#specowner-required""#), "a safe link");
+    assert!(text.contains("Entities, lowest level first"));
+    assert!(html.contains(r#"href="/catalog/default/component/artist-lookup""#), "entities link to their pages");
+    assert!(text.contains("--scorecard readiness --level Gold"), "how to gate on it");
+
+    // Narrowed to a level: only that level's entities, each with the badge of that level.
+    let api: serde_json::Value = serde_json::from_str(&app.get("/api/v1/scorecards/default/readiness?level=Bronze").await.1).unwrap();
+    let (status, html) = app.get("/scorecards/default/readiness?level=bronze").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!(r#"Entities at Bronze <span class="count">{}</span>"#, api["totalItems"])), "{html}");
+    assert!(!html.contains("badge level rank-none") && !html.contains("badge level rank-top\">Gold"), "only Bronze is listed");
+
+    assert_eq!(app.get("/scorecards/default/readiness?level=Platinum").await.0, 400);
+    assert_eq!(app.get("/scorecards/default/readiness?offset=many").await.0, 400);
+    assert_eq!(app.get("/scorecards/default/readiness?sort=x").await.0, 400, "unknown parameters are named");
+    let (status, html) = app.get("/scorecards/default/nope").await;
+    assert_eq!(status, 404);
+    assert!(plain(&html).contains("scorecard:default/nope"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entity_page_shows_its_levels_and_what_to_fix() {
+    let app = portal().await;
+    let (status, html) = app.get("/catalog/default/component/artist-lookup").await;
+    assert_eq!(status, 200);
+    let text = plain(&html);
+    assert!(html.contains(r#"id="scorecards""#), "the card");
+    assert!(html.contains(r##"<a href="#scorecards">Scorecards</a>"##), "in the page's sections");
+    assert!(text.contains("Production readiness") && text.contains("Documentation") && text.contains("Security"), "{text}");
+    // artist-lookup is part of a system, owned by team-a (with members), and its lifecycle is
+    // experimental: Silver at most, with the runbook rule to fix.
+    let results: serde_json::Value = serde_json::from_str(&app.get("/api/v1/entities/component/default/artist-lookup/scorecards").await.1).unwrap();
+    let readiness = results["items"].as_array().unwrap().iter().find(|r| r["scorecard"] == "scorecard:default/readiness").unwrap();
+    let level = readiness["level"].as_str().unwrap_or("No level");
+    assert!(html.contains(&format!("\">{level}</a>")), "the header's badge: {level}");
+    for rule in readiness["rules"].as_array().unwrap().iter().filter(|r| r["passed"] == false) {
+        assert!(text.contains(rule["title"].as_str().unwrap()), "failing rule {rule} listed");
+    }
+    // A kind no scorecard applies to has no card.
+    let (_, html) = app.get("/catalog/default/group/team-a").await;
+    assert!(!html.contains(r#"id="scorecards""#));
+}
