@@ -77,3 +77,15 @@ async fn an_entity_page_shows_its_levels_and_what_to_fix() {
     let (_, html) = app.get("/catalog/default/group/team-a").await;
     assert!(!html.contains(r#"id="scorecards""#));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_team_shows_how_what_it_owns_fares_on_each_scorecard() {
+    let app = portal().await;
+    let (status, html) = app.get("/me?team=team-a").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h3>Scorecards</h3>"), "{html}");
+    assert!(html.contains(r#"aria-label="Production readiness: their entities per level""#), "a chart per scorecard over what team-a owns");
+    assert!(html.contains(r#"<th scope="col">Levels</th>"#));
+    assert!(html.contains(r#"<span class="badge level rank-1" title="Documentation">Documentation: Bronze</span>"#), "each row has its levels");
+    assert!(html.contains(r#"title="Production readiness">"#), "the long titles shortened, whole in the tooltip");
+}
