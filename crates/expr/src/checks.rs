@@ -171,24 +171,7 @@ fn children_mut(node: &mut IdedExpr) -> Vec<&mut IdedExpr> {
 
 pub(crate) fn visit(node: &IdedExpr, f: &mut dyn FnMut(&IdedExpr)) {
     f(node);
-    match &node.expr {
-        Node::Call(c) => {
-            if let Some(t) = &c.target {
-                visit(t, f);
-            }
-            c.args.iter().for_each(|a| visit(a, f));
-        }
-        Node::Comprehension(c) => [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result].into_iter().for_each(|n| visit(n, f)),
-        Node::List(l) => l.elements.iter().for_each(|e| visit(e, f)),
-        Node::Map(m) => m.entries.iter().for_each(|e| {
-            if let EntryExpr::MapEntry(e) = &e.expr {
-                visit(&e.key, f);
-                visit(&e.value, f);
-            }
-        }),
-        Node::Select(s) => visit(&s.operand, f),
-        Node::Struct(_) | Node::Ident(_) | Node::Literal(_) | Node::Unspecified => {}
-    }
+    visit_children(node, &mut |n| visit(n, f));
 }
 
 /// What an expression's answer for an entity depends on besides the entity itself.
@@ -225,4 +208,81 @@ pub(crate) fn reach(node: &IdedExpr) -> Reach {
         }
     });
     out
+}
+
+/// The top-level fields (`kind`, `spec`, `ref`, …) the expression reads of the entities the
+/// graph functions hand it, or `None` when it may read any: each value a graph function returns
+/// is walked by a comprehension (`related('x').exists(o, o.kind == 'Group')`) whose variable
+/// is only read field by field. Lets the evaluator build neighbours with only those fields.
+pub(crate) fn neighbour_fields(node: &IdedExpr) -> Option<std::collections::BTreeSet<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    neighbour_fields_into(node, &mut out).then_some(out)
+}
+
+const RETURNS_ENTITIES: &[&str] = &["related", "inverse", "reachable", "entity"];
+
+fn returns_entities(node: &IdedExpr) -> bool {
+    matches!(&node.expr, Node::Call(c) if RETURNS_ENTITIES.contains(&c.func_name.as_str()))
+}
+
+fn neighbour_fields_into(node: &IdedExpr, out: &mut std::collections::BTreeSet<String>) -> bool {
+    match &node.expr {
+        Node::Comprehension(c) if returns_entities(&c.iter_range) => {
+            let mut read = std::collections::BTreeSet::new();
+            let var_read_by_field = [&c.loop_cond, &c.loop_step, &c.result].into_iter().all(|n| crate::check::field_use_as(n, &c.iter_var, &mut read, true));
+            if !var_read_by_field {
+                return false;
+            }
+            out.extend(read);
+            // The range's own arguments, and the body, may hold graph calls of their own.
+            let Node::Call(range) = &c.iter_range.expr else { return false };
+            operands(range).chain([&c.accu_init, &c.loop_cond, &c.loop_step, &c.result]).all(|n| neighbour_fields_into(n, out))
+        }
+        // `entity(ref) == null`: whether it exists, nothing of it read.
+        Node::Call(c) if matches!(c.func_name.as_str(), "_==_" | "_!=_") && c.args.len() == 2 && c.args.iter().any(|a| matches!(&a.expr, Node::Literal(cel::common::ast::LiteralValue::Null))) && c.args.iter().any(returns_entities) => {
+            c.args.iter().filter_map(|a| match &a.expr {
+                Node::Call(inner) => Some(inner),
+                _ => None,
+            }).all(|inner| operands(inner).all(|n| neighbour_fields_into(n, out)))
+        }
+        // `related('x').size()`: counted without building the entities (see `rewrite.rs`).
+        Node::Call(c) if c.func_name == "size" && operands(c).count() == 1 && operands(c).all(|n| matches!(&n.expr, Node::Call(i) if crate::rewrite::COUNTABLE.contains(&i.func_name.as_str()))) => {
+            operands(c).all(|counted| match &counted.expr {
+                Node::Call(inner) => operands(inner).all(|n| neighbour_fields_into(n, out)),
+                _ => true,
+            })
+        }
+        Node::Call(c) if RETURNS_ENTITIES.contains(&c.func_name.as_str()) => false,
+        _ => {
+            let mut ok = true;
+            visit_children(node, &mut |n| ok &= neighbour_fields_into(n, out));
+            ok
+        }
+    }
+}
+
+/// A call's target (member form) and arguments.
+fn operands(c: &cel::common::ast::CallExpr) -> impl Iterator<Item = &IdedExpr> {
+    c.target.iter().map(|t| t.as_ref()).chain(c.args.iter())
+}
+
+fn visit_children(node: &IdedExpr, f: &mut dyn FnMut(&IdedExpr)) {
+    match &node.expr {
+        Node::Call(c) => {
+            if let Some(t) = &c.target {
+                f(t);
+            }
+            c.args.iter().for_each(&mut *f);
+        }
+        Node::Comprehension(c) => [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result].into_iter().for_each(&mut *f),
+        Node::List(l) => l.elements.iter().for_each(&mut *f),
+        Node::Map(m) => m.entries.iter().for_each(|e| {
+            if let EntryExpr::MapEntry(e) = &e.expr {
+                f(&e.key);
+                f(&e.value);
+            }
+        }),
+        Node::Select(s) => f(&s.operand),
+        Node::Struct(_) | Node::Ident(_) | Node::Literal(_) | Node::Unspecified => {}
+    }
 }

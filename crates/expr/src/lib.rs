@@ -134,6 +134,12 @@ impl Expr {
         self.program.expression()
     }
 
+    /// The top-level fields read of the entities graph functions return, or `None` when any
+    /// may be: see `checks::neighbour_fields`.
+    pub fn neighbour_fields(&self) -> Option<std::collections::BTreeSet<String>> {
+        checks::neighbour_fields(&self.tree)
+    }
+
     /// What the answer for an entity depends on besides the entity: see [`Reach`].
     pub fn reach(&self) -> Reach {
         checks::reach(&self.tree)

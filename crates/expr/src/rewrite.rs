@@ -15,7 +15,7 @@ use cel::parser::Expression;
 use crate::bounded;
 
 /// Graph functions whose results may be counted without being built.
-const COUNTABLE: &[&str] = &["related", "inverse", "reachable"];
+pub(crate) const COUNTABLE: &[&str] = &["related", "inverse", "reachable"];
 /// The internal functions that count; not in the vocabulary, so users cannot call them.
 pub(crate) const COUNT_PREFIX: &str = "__count_";
 

@@ -286,3 +286,20 @@ fn checks_are_called_bare_on_the_entity_evaluated() {
     let policy = Vocabulary { variables: vec![VariableDoc { name: "entity", description: "" }] };
     assert!(err("has_owner()", &policy).contains("where the entity's fields are variables"));
 }
+
+/// What an expression reads of the entities graph functions return, so they can be built with
+/// those fields alone.
+#[test]
+fn the_fields_read_of_neighbours_are_known() {
+    let limits = Limits::default();
+    let fields = |s: &str| Expr::compile(s, &Vocabulary::entity(), &limits).unwrap().neighbour_fields().map(|f| f.into_iter().collect::<Vec<_>>());
+    assert_eq!(fields("owner_is_group()"), Some(vec!["kind".to_owned()]));
+    assert_eq!(fields("has_domain()"), Some(vec!["kind".to_owned(), "ref".to_owned()]), "p.related(…) reads p's ref");
+    assert_eq!(fields("dependencies_owned()"), Some(vec!["spec".to_owned()]));
+    assert_eq!(fields("no_unresolved_relations()"), Some(vec![]), "entity(r) != null reads nothing of it");
+    assert_eq!(fields("has_owner() && related('ownedBy').size() > 0"), Some(vec![]));
+    assert_eq!(fields("related('dependsOn')[0].spec.type == 'db'"), None, "a value used otherwise may be read whole");
+    assert_eq!(fields("related('dependsOn').exists(d, ref(d) == 'x')"), None, "a neighbour passed whole");
+    assert_eq!(fields("entity('component:default/a').spec.owner == 'x'"), None);
+    assert_eq!(fields("size(entity('component:default/a')) > 2"), None, "an entity's size is its number of fields");
+}

@@ -60,7 +60,7 @@ pub struct Scorecards {
     graph: SharedGraph,
     state: RwLock<Arc<State>>,
     /// One update at a time.
-    updating: Mutex<()>,
+    pub(crate) updating: Mutex<()>,
     /// How often everything is evaluated again in full.
     full_every: std::time::Duration,
 }
@@ -119,6 +119,17 @@ impl Scorecards {
     /// off the async workers).
     pub fn update(&self) -> Update {
         let _one = self.updating.lock();
+        self.update_now()
+    }
+
+    /// [`Self::update`], unless another one is running and goes on past `patience` (a full
+    /// evaluation may take seconds): `None` then, and the results stay those before it.
+    pub fn update_within(&self, patience: std::time::Duration) -> Option<Update> {
+        let _one = self.updating.try_lock_for(patience)?;
+        Some(self.update_now())
+    }
+
+    fn update_now(&self) -> Update {
         let started = Instant::now();
         let before = self.state.read().clone();
         let (generation, changed, definitions) = {

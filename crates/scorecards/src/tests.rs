@@ -317,3 +317,14 @@ fn a_transitive_rule_re_scores_what_reaches_the_change_not_its_neighbours() {
     keys.sort_unstable();
     assert_eq!(keys, ["component:default/top", "component:default/user-1"]);
 }
+
+/// A page does not wait out a long update: past its patience it shows the results before it.
+#[test]
+fn an_update_that_runs_long_is_not_waited_for_past_the_patience_given() {
+    let s = Scorecards::new(catalog());
+    let running = s.updating.lock();
+    assert!(s.update_within(std::time::Duration::from_millis(20)).is_none());
+    assert!(s.cards().is_empty(), "the results before it");
+    drop(running);
+    assert_eq!(s.update_within(std::time::Duration::from_millis(20)).map(|u| u.full), Some(1));
+}

@@ -20,7 +20,7 @@ pub use view::SharedGraph;
 /// The graph functions' way into a shared read model, for evaluations outside a query (policy
 /// rules, scorecard checks) that bind their own variables.
 pub fn access(shared: &SharedGraph) -> Arc<dyn GraphAccess> {
-    Arc::new(view::Access(shared.clone()))
+    Arc::new(view::Access(shared.clone(), None))
 }
 
 use crate::{CatalogGraph, Id, Visibility};
@@ -135,7 +135,7 @@ pub fn run(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTi
 pub fn run_cancellable(shared: &SharedGraph, q: &ExprQuery, compiled: &Compiled, now: DateTime<FixedOffset>, cancel: &Cancel, vis: &Visibility) -> Result<ExprResult, ExprError> {
     let budget = Arc::new(Budget::with_cancel(&compiled.limits, cancel.clone()));
     let access: Arc<dyn GraphAccess> = match vis.is_all() {
-        true => Arc::new(Access(shared.clone())),
+        true => Arc::new(Access::for_exprs(shared, compiled.exprs())),
         false => Arc::new(crate::visible::VisibleAccess { shared: shared.clone(), vis: vis.clone() }),
     };
     let graph = shared.read_recursive();
@@ -293,7 +293,7 @@ fn select(env: &Env<'_>, plan: &Plan, predicate: &Expr) -> Result<Selected, Expr
 /// (a missing field included) does not match.
 pub fn matching(shared: &SharedGraph, predicate: &Expr, now: DateTime<FixedOffset>, limits: &Limits) -> Result<Vec<Id>, ExprError> {
     let budget = Arc::new(Budget::new(limits));
-    let access: Arc<dyn GraphAccess> = Arc::new(Access(shared.clone()));
+    let access: Arc<dyn GraphAccess> = Arc::new(Access::for_exprs(shared, std::iter::once(predicate)));
     let graph = shared.read_recursive();
     let plan = plan::plan(&graph, predicate);
     let fields = view::Fields::of(std::iter::once(predicate));
@@ -308,7 +308,7 @@ pub fn matching(shared: &SharedGraph, predicate: &Expr, now: DateTime<FixedOffse
 /// for all the evaluations together) ends it with its error.
 pub fn evaluate(shared: &SharedGraph, exprs: &[&Expr], ids: &[Id], now: DateTime<FixedOffset>, limits: &Limits) -> Result<Vec<Vec<Result<Value, ExprError>>>, ExprError> {
     let budget = Arc::new(Budget::new(limits));
-    let access: Arc<dyn GraphAccess> = Arc::new(Access(shared.clone()));
+    let access: Arc<dyn GraphAccess> = Arc::new(Access::for_exprs(shared, exprs.iter().copied()));
     let graph = shared.read_recursive();
     let fields = view::Fields::of(exprs.iter().copied());
     let env = Env { graph: &graph, access: &access, budget: &budget, now, fields: &fields };

@@ -21,12 +21,58 @@ pub type SharedGraph = Arc<RwLock<CatalogGraph>>;
 
 /// Functions reach the graph through a recursive read lock: the run that calls them already
 /// holds one, and a writer waiting in between must not deadlock it.
-pub(crate) struct Access(pub SharedGraph);
+pub(crate) struct Access(pub SharedGraph, pub Option<Arc<BTreeSet<String>>>);
 
 impl GraphAccess for Access {
     fn with_graph(&self, f: &mut dyn FnMut(&dyn Graph)) {
         let graph = self.0.read_recursive();
-        f(&*graph);
+        match &self.1 {
+            None => f(&*graph),
+            Some(only) => f(&Partial { graph: &graph, only }),
+        }
+    }
+}
+
+impl Access {
+    /// Access for evaluating `exprs`: the entities graph functions hand them are built with only
+    /// the fields they read of them, when that is known.
+    pub(crate) fn for_exprs<'a>(shared: &SharedGraph, mut exprs: impl Iterator<Item = &'a portico_expr::Expr>) -> Self {
+        let only = exprs.try_fold(BTreeSet::new(), |mut acc, e| {
+            acc.extend(e.neighbour_fields()?);
+            Some(acc)
+        });
+        Self(shared.clone(), only.map(Arc::new))
+    }
+}
+
+/// The read model for expressions that read only some fields of the entities graph functions
+/// return: those are built with these fields alone (converting a neighbour's annotations,
+/// links and whole spec to read its `kind` was most of what a comprehension over neighbours
+/// cost).
+struct Partial<'g> {
+    graph: &'g CatalogGraph,
+    only: &'g BTreeSet<String>,
+}
+
+impl Graph for Partial<'_> {
+    fn id(&self, reference: &str) -> Option<EntityId> {
+        Graph::id(self.graph, reference)
+    }
+
+    fn entity(&self, id: EntityId) -> Option<Value> {
+        self.graph.cel_entity_transient(id, Some(self.only))
+    }
+
+    fn neighbours(&self, id: EntityId, relation: &str, inverse: bool, out: &mut Vec<EntityId>) {
+        self.graph.neighbours(id, relation, inverse, out);
+    }
+
+    fn has_relation(&self, id: EntityId, relation: &str, target: Option<&str>) -> bool {
+        self.graph.has_relation(id, relation, target)
+    }
+
+    fn fact(&self, id: EntityId, name: &str) -> Option<Value> {
+        self.graph.fact(id, name)
     }
 }
 

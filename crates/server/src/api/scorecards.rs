@@ -28,13 +28,27 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/gates/{kind}/{namespace}/{name}", get(gate))
 }
 
-/// The results, up to date with the read model: a change made just before is scored first.
+/// The results, up to date with the read model: a change made just before is scored first
+/// (the gate must not let a deploy through on a level the last change took away).
 pub async fn fresh(state: &AppState) -> Result<(), ApiError> {
+    bring_up_to_date(state, true).await
+}
+
+/// As [`fresh`], for pages that show results beside other things (an entity's page): when an
+/// update already running (a scorecard just changed and is evaluated in full) goes on past a
+/// second, the page shows the results before it rather than waiting.
+pub async fn fresh_or_running(state: &AppState) -> Result<(), ApiError> {
+    bring_up_to_date(state, false).await
+}
+
+async fn bring_up_to_date(state: &AppState, wait: bool) -> Result<(), ApiError> {
     if state.scorecards.generation() == state.catalog.read().generation() {
         return Ok(());
     }
     let s = state.scorecards.clone();
-    tokio::task::spawn_blocking(move || s.update()).await.map_err(|e| ApiError::Internal(format!("updating the scorecards failed: {e}")))?;
+    tokio::task::spawn_blocking(move || if wait { Some(s.update()) } else { s.update_within(std::time::Duration::from_secs(1)) })
+        .await
+        .map_err(|e| ApiError::Internal(format!("updating the scorecards failed: {e}")))?;
     Ok(())
 }
 

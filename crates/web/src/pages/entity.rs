@@ -167,7 +167,7 @@ pub(crate) async fn page(
         Some(other) => return Err(PageError::BadRequest(format!("`refreshed`: {other:?} is neither `location` nor `discovery`"))),
     };
     let key = r.key();
-    portico_server::fresh_scorecards(&state).await?;
+    portico_server::fresh_scorecards_for_pages(&state).await?;
     let (summary, entity, about, relations, org, graph, provided, source, parent, id) = {
         let graph = state.catalog.read();
         let graph = Visible::new(&graph, &seen.0);
