@@ -42,9 +42,12 @@ spec:
   memberOf: []
 ";
 
-/// A free port of 127.0.0.1 for the portal: the provider must know its callback before it runs.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// A free port of 127.0.0.1 for the portal, held until the portal is about to bind it: the
+/// provider must know its callback before it runs, and the provider's own port (any free one)
+/// must not be this one. Released at once, the provider was given it now and then.
+fn free_port() -> (u16, std::net::TcpListener) {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (held.local_addr().unwrap().port(), held)
 }
 
 struct Setup {
@@ -72,7 +75,7 @@ async fn setup_with(db: TestDb, access_ttl: u64, sessions: SessionConfig, client
 
 /// As [`setup_with`], with `tune` changing the portal's `auth:` before it starts.
 async fn setup_tuned(db: TestDb, access_ttl: u64, tune: impl FnOnce(&mut AuthConfig)) -> Option<Setup> {
-    let port = free_port();
+    let (port, held) = free_port();
     let portal = format!("http://127.0.0.1:{port}");
     let provider = OidcProvider::start(ProviderOptions {
         redirect_uris: vec![format!("{portal}/auth/callback")],
@@ -83,6 +86,7 @@ async fn setup_tuned(db: TestDb, access_ttl: u64, tune: impl FnOnce(&mut AuthCon
     })?;
     let mut auth = auth_for(&provider, &portal);
     tune(&mut auth);
+    drop(held);
     let app = WebApp::spawn_with_auth(db, port, auth).await;
     app.import("people", PEOPLE).await;
     Some(Setup { app, provider })
@@ -432,7 +436,7 @@ async fn policies_read_the_claims_of_the_person_signed_in() {
 async fn forged_id_tokens_are_refused_each_with_its_reason() {
     // A provider that forges what it is told (a real one would not sign these).
     let forger = portico_testkit::oidc_forger::Forger::start().await;
-    let port = free_port();
+    let (port, held) = free_port();
     let portal = format!("http://127.0.0.1:{port}");
     let mut auth = AuthConfig {
         mode: AuthMode::Oidc,
@@ -440,7 +444,9 @@ async fn forged_id_tokens_are_refused_each_with_its_reason() {
         ..AuthConfig::default()
     };
     auth.sessions = SessionConfig::default();
-    let app = WebApp::spawn_with_auth(TestDb::sqlite().await, port, auth).await;
+    let db = TestDb::sqlite().await;
+    drop(held);
+    let app = WebApp::spawn_with_auth(db, port, auth).await;
     app.import("people", PEOPLE).await;
     use portico_testkit::oidc_forger::Forgery::*;
     for (forgery, reason) in [
