@@ -65,16 +65,20 @@ struct List {
     responses((status = 200, description = "`items`: each scorecard with `distribution` (entities per level, none first), `averageScore` and per rule `passed`/`failed`", body = serde_json::Value)))]
 pub(crate) async fn list(State(state): State<AppState>, seen: Seen) -> Result<Json<serde_json::Value>, ApiError> {
     fresh(&state).await?;
-    let graph = state.catalog.read();
-    let cards = state.scorecards.cards();
-    let items = cards.iter().filter(|c| sees_card(&graph, &seen, &c.card.key)).map(|c| report::summary(c, &seen.0)).collect();
+    let items = readable_cards(&state, &seen).iter().map(|c| report::summary(c, &seen.0)).collect();
     let broken = if seen.0.is_all() { state.scorecards.broken() } else { Vec::new() };
     Ok(Json(serde_json::to_value(List { items, broken }).unwrap_or_default()))
 }
 
 /// A scorecard is itself an entity: one the reader may not read is, to it, absent.
-fn sees_card(graph: &portico_graph::CatalogGraph, seen: &Seen, key: &str) -> bool {
+pub fn sees_card(graph: &portico_graph::CatalogGraph, seen: &Seen, key: &str) -> bool {
     graph.id_of(key).is_some_and(|id| graph.entry(id).is_some() && seen.0.sees(id))
+}
+
+/// The scorecards the reader may read, with their results.
+pub fn readable_cards(state: &AppState, seen: &Seen) -> Vec<Arc<portico_scorecards::Card>> {
+    let graph = state.catalog.read();
+    state.scorecards.cards().into_iter().filter(|c| sees_card(&graph, seen, &c.card.key)).collect()
 }
 
 #[derive(Deserialize)]
@@ -135,8 +139,8 @@ pub(crate) async fn of_entity(State(state): State<AppState>, seen: Seen, Path((k
     let Some(id) = graph.id_of(&key).filter(|&id| graph.entry(id).is_some() && seen.0.sees(id)) else {
         return Err(no_entity_named(&kind, &namespace, &name));
     };
-    let cards: Vec<_> = state.scorecards.cards().into_iter().filter(|c| sees_card(&graph, &seen, &c.card.key)).collect();
-    let items: Vec<EntityResult> = report::entity_results(&cards, id);
+    drop(graph);
+    let items: Vec<EntityResult> = report::entity_results(&readable_cards(&state, &seen), id);
     Ok(Json(serde_json::json!({ "items": items })))
 }
 

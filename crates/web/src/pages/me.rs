@@ -67,7 +67,7 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
         None => identity.owners().iter().map(|o| EntityRef::parse_full(o).map_or_else(|_| o.to_lowercase(), |r| r.key())).collect(),
     };
     portico_server::fresh_scorecards_for_pages(&state).await?;
-    let cards = crate::pages::scorecards::readable_cards(&state, &seen);
+    let cards = portico_server::readable_cards(&state, &seen);
     let stars = state.catalog.store().stars(&who.subject).await?;
     let errors = state.catalog.store().errors(None).await?;
     let mut error_count: HashMap<&str, usize> = HashMap::new();

@@ -66,7 +66,7 @@ struct ListPage {
 
 pub(crate) async fn list(State(state): State<AppState>, seen: Seen) -> Result<Html<String>, PageError> {
     portico_server::fresh_scorecards(&state).await?;
-    let summaries: Vec<Summary> = readable_cards(&state, &seen).iter().map(|c| report::summary(c, &seen.0)).collect();
+    let summaries: Vec<Summary> = portico_server::readable_cards(&state, &seen).iter().map(|c| report::summary(c, &seen.0)).collect();
     let cards = summaries
         .into_iter()
         .map(|summary| {
@@ -83,9 +83,6 @@ fn percent(n: usize, of: usize) -> f64 {
     if of == 0 { 0.0 } else { (n as f64 / of as f64 * 1000.0).round() / 10.0 }
 }
 
-fn sees(graph: &portico_graph::CatalogGraph, seen: &Seen, key: &str) -> bool {
-    graph.id_of(key).is_some_and(|id| graph.entry(id).is_some() && seen.0.sees(id))
-}
 
 #[derive(Serialize)]
 struct RuleLine {
@@ -152,7 +149,7 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
     let reference = EntityRef::new("scorecard", &namespace, &name);
     let key = reference.key();
     let graph = state.catalog.read();
-    let card = state.scorecards.card(&key).filter(|_| sees(&graph, &seen, &key)).ok_or_else(|| crate::pages::entity::not_found(&reference))?;
+    let card = state.scorecards.card(&key).filter(|_| portico_server::sees_card(&graph, &seen, &key)).ok_or_else(|| crate::pages::entity::not_found(&reference))?;
     let level = match params.one("level")? {
         None | Some("") => None,
         Some(l) if l.eq_ignore_ascii_case("none") => Some(String::new()),
@@ -239,7 +236,7 @@ struct FailingRule {
 
 /// The results of entity `id` for the entity page (the reader may read it).
 pub(crate) fn entity_card(state: &AppState, seen: &Seen, id: portico_graph::Id) -> Vec<ResultView> {
-    let cards = readable_cards(state, seen);
+    let cards = portico_server::readable_cards(state, seen);
     let results: Vec<EntityResult> = report::entity_results(&cards, id);
     results
         .into_iter()
@@ -269,11 +266,6 @@ pub(crate) fn entity_card(state: &AppState, seen: &Seen, id: portico_graph::Id) 
         .collect()
 }
 
-/// The scorecards the reader may read, with their results.
-pub(crate) fn readable_cards(state: &AppState, seen: &Seen) -> Vec<std::sync::Arc<portico_scorecards::Card>> {
-    let graph = state.catalog.read();
-    state.scorecards.cards().into_iter().filter(|c| sees(&graph, seen, &c.card.key)).collect()
-}
 
 /// An entity's level on each of `cards` that applies to it: (scorecard title, level, colour).
 pub(crate) fn levels_of(cards: &[std::sync::Arc<portico_scorecards::Card>], id: portico_graph::Id) -> Vec<(String, String, String)> {
