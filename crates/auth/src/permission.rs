@@ -77,6 +77,7 @@ permissions! {
     TokenRevoke = "token.revoke", Write, None, "Revoke one of one's own API tokens.";
     TokenAdmin = "token.admin", Admin, None, "Create service tokens and tokens for others; list and revoke anyone's.";
     AuditRead = "audit.read", Read, None, "Read the audit log.";
+    EventRecord = "events.record", Write, None, "Record deployments, incidents and facts about entities (CI pipelines, incident tools, report importers).";
 }
 
 impl Permission {

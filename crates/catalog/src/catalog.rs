@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, broadcast};
 use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 
 pub mod analytics;
+mod facts;
 mod follow;
 pub mod gate;
 pub mod history;
@@ -20,6 +21,7 @@ mod plan;
 pub mod query;
 mod session;
 
+pub use facts::FACTS_SOURCE;
 pub use session::{Ingest, with_declared_kinds};
 use session::extend;
 use crate::IngestError;
@@ -106,7 +108,7 @@ impl Catalog {
         let (mut graph, validator) = build_graph(entries);
         graph.add_tombstones(store.tombstones().await?);
         let (events, _) = broadcast::channel(256);
-        Ok(Arc::new(Self {
+        let catalog = Arc::new(Self {
             store,
             graph: Arc::new(parking_lot::RwLock::new(graph)),
             validator: RwLock::new(validator),
@@ -116,7 +118,9 @@ impl Catalog {
             options,
             replica: uuid::Uuid::new_v4().to_string(),
             snapshots: Mutex::new(Vec::new()),
-        }))
+        });
+        catalog.resync_facts().await?;
+        Ok(catalog)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

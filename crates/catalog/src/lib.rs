@@ -28,7 +28,7 @@ pub use catalog::analytics::{Line, Series, SeriesBy};
 pub use catalog::history::{ChangeReport, EntityChange, format_time, parse_time};
 pub use catalog::query::{QueryError, QueryItem, QueryOutput, csv_table, text_table};
 pub use catalog::gate::{QueryConfig, Refused};
-pub use catalog::{Catalog, CatalogEvent, CatalogOptions, IngestReport, Ingest, OrphanStrategy, with_declared_kinds};
+pub use catalog::{Catalog, CatalogEvent, CatalogOptions, FACTS_SOURCE, IngestReport, Ingest, OrphanStrategy, with_declared_kinds};
 pub use docs::Doc;
 pub use location::{CatalogRule, CatalogRules, LocationService, LocationSpec, ReadOutcome, RuleLocation, expand as find_descriptor_files};
 pub use mutation::{Mutation, Origin, RawEntity, SourceError, raw_key};

@@ -8,6 +8,7 @@ mod bench_web;
 mod catalog;
 mod diff;
 mod discover;
+mod event;
 mod login;
 mod query;
 mod scorecard;
@@ -31,7 +32,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     log_json: bool,
     /// A running Portico to talk to instead of the configured database (https, or http to this
-    /// machine): `query`, `token`, `audit`, `whoami`, `login` and `logout` work against it.
+    /// machine): `query`, `gate`, `scorecards`, `event`, `dora`, `token`, `audit`, `whoami`,
+    /// `login` and `logout` work against it.
     #[arg(long, global = true, env = "PORTICO_SERVER")]
     server: Option<String>,
     /// The API token for --server (else the one `portico login` saved for it).
@@ -84,6 +86,11 @@ enum Command {
     Gate(scorecard::GateArgs),
     /// The scorecards, and how many entities are at each level.
     Scorecards(scorecard::ListArgs),
+    /// Record a deployment, an incident or a fact (for CI pipelines and incident tools).
+    #[command(subcommand)]
+    Event(event::EventCommand),
+    /// DORA's four keys for an entity, or rolled up per system, owner or domain.
+    Dora(event::DoraArgs),
     /// API tokens for CI and scripts, in the configured database (as its admin).
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -124,7 +131,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Whoami => login::whoami(remote).await,
             Command::Gate(g) => scorecard::gate(config, Some(remote), g).await,
             Command::Scorecards(s) => scorecard::list(config, Some(remote), s).await,
-            _ => anyhow::bail!("this command works on the configured database and has no --server mode; with --server: query, gate, scorecards, token, audit, whoami, login, logout"),
+            Command::Event(e) => event::event(config, Some(remote), e).await,
+            Command::Dora(d) => event::dora(config, Some(remote), d).await,
+            _ => anyhow::bail!("this command works on the configured database and has no --server mode; with --server: query, gate, scorecards, event, dora, token, audit, whoami, login, logout"),
         };
     }
     match cli.command {
@@ -138,6 +147,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(q) => query::query(config, None, q).await,
         Command::Gate(g) => scorecard::gate(config, None, g).await,
         Command::Scorecards(s) => scorecard::list(config, None, s).await,
+        Command::Event(e) => event::event(config, None, e).await,
+        Command::Dora(d) => event::dora(config, None, d).await,
         Command::Discover(d) => portico_catalog::actor::acting_as("cli".into(), discover::discover(config, d)).await,
         Command::Drift { json } => discover::drift(config, json).await,
         Command::Token(t) => token::run(config, t).await,

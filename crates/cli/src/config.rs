@@ -33,6 +33,37 @@ pub struct Config {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ScorecardsConfig {
     pub gate: GateConfig,
+    pub dora: DoraSettings,
+}
+
+/// `scorecards.dora`: which deployments DORA counts, and over how long.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct DoraSettings {
+    /// Environments that are production (compared without case).
+    pub environments: Vec<String>,
+    /// Days the metrics are computed over, 7 to 365.
+    pub window_days: i64,
+}
+
+impl Default for DoraSettings {
+    fn default() -> Self {
+        let d = portico_scorecards::dora::DoraConfig::default();
+        Self { environments: d.environments, window_days: d.window_days }
+    }
+}
+
+impl DoraSettings {
+    /// The settings checked: a window of 7 to 365 days, at least one environment.
+    pub fn config(&self) -> anyhow::Result<portico_scorecards::dora::DoraConfig> {
+        if !(7..=365).contains(&self.window_days) {
+            anyhow::bail!("scorecards.dora.windowDays: {} is not between 7 and 365", self.window_days);
+        }
+        if self.environments.iter().all(|e| e.trim().is_empty()) {
+            anyhow::bail!("scorecards.dora.environments: name at least one production environment");
+        }
+        Ok(portico_scorecards::dora::DoraConfig { environments: self.environments.clone(), window_days: self.window_days })
+    }
 }
 
 /// `scorecards.gate`.

@@ -2,6 +2,7 @@
 
 mod commands;
 mod config;
+mod demo_events;
 mod demo_files;
 mod output;
 mod remote;

@@ -17,7 +17,7 @@ use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr};
 pub struct CheckDoc {
     pub name: &'static str,
     /// What it is about: ownership, documentation, lifecycle, repository, dependencies,
-    /// kubernetes, terraform, security, operations.
+    /// kubernetes, terraform, security, dora, operations.
     pub group: &'static str,
     pub description: &'static str,
     /// The expression it stands for.
@@ -89,6 +89,12 @@ pub const CHECKS: &[CheckDoc] = &[
     c("security", "vulnerability_scan_present", "A vulnerability report was recorded for the entity (fact security.critical).", "fact('security.critical') != null", "vulnerability_scan_present()"),
     c("security", "no_critical_vulnerabilities", "No open critical vulnerability in the last report (fact security.critical); passes with no report.", "fact('security.critical') == null || fact('security.critical') == 0", "vulnerability_scan_present() && no_critical_vulnerabilities()"),
     c("security", "no_high_vulnerabilities", "No open high vulnerability in the last report (fact security.high); passes with no report.", "fact('security.high') == null || fact('security.high') == 0", "no_high_vulnerabilities()"),
+    // DORA, from recorded deployments and incidents (the `dora` variable)
+    c("dora", "deploys_weekly", "At least one production deployment a week on average over the last 90 days (DORA's high band or better for deployment frequency).", "dora.deploys_per_week >= 1.0", "deploys_weekly()"),
+    c("dora", "lead_time_under_a_week", "Median lead time for changes (commit to production) under a week over the last 90 days; fails when not measured.", "dora.lead_time_hours != null && dora.lead_time_hours < 168.0", "lead_time_under_a_week()"),
+    c("dora", "change_failure_rate_at_most_15_percent", "At most 15% of production deployments failed or caused an incident over the last 90 days; fails when not measured.", "dora.change_failure_rate != null && dora.change_failure_rate <= 0.15", "change_failure_rate_at_most_15_percent()"),
+    c("dora", "restores_within_a_day", "Median time to restore service after an incident under a day over the last 90 days; passes with no incident.", "dora.time_to_restore_hours == null || dora.time_to_restore_hours < 24.0", "restores_within_a_day()"),
+    c("dora", "dora_high_or_better", "Every measured DORA metric is in the elite or high band over the last 90 days; fails when nothing is measured.", "dora.band == 'elite' || dora.band == 'high'", "dora_high_or_better()"),
     c("operations", "no_open_incidents", "No incident is open on the entity (fact incidents.open); passes with none recorded.", "fact('incidents.open') == null || fact('incidents.open') == 0", "no_open_incidents()"),
 ];
 

@@ -54,6 +54,7 @@ impl Vocabulary {
                 v("status", "status fields, including discovery's facts (status.facts)"),
                 v("relations", "the entity's relations: a list of {type, targetRef}"),
                 v("entity", "the whole entity as one value (with ref and relations)"),
+                v("dora", "the entity's DORA metrics over the last 90 days: deployments, deploys_per_week, lead_time_hours, change_failure_rate (0 to 1), time_to_restore_hours, each metric's band and the overall band (elite, high, medium, low; null when not measured)"),
             ],
         }
     }
@@ -61,6 +62,17 @@ impl Vocabulary {
     fn has(&self, name: &str) -> bool {
         self.variables.iter().any(|v| v.name == name)
     }
+}
+
+/// The `dora` variable of an entity with no deployments or incidents recorded: every key the
+/// scorecards crate computes, unmeasured.
+pub fn dora_unmeasured() -> serde_json::Value {
+    serde_json::json!({
+        "window_days": 90, "deployments": 0, "deploys_per_week": 0.0, "lead_time_hours": null,
+        "change_failure_rate": null, "time_to_restore_hours": null, "incidents": 0, "open_incidents": 0,
+        "deploy_frequency_band": null, "lead_time_band": null, "change_failure_band": null,
+        "time_to_restore_band": null, "band": null,
+    })
 }
 
 /// The CEL environment: the standard library, its macros and the strings extension.

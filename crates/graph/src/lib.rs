@@ -80,6 +80,10 @@ pub struct CatalogGraph {
     log: std::collections::VecDeque<(u64, Vec<Id>, Vec<Id>)>,
     /// The newest generation dropped from `log`.
     log_floor: u64,
+    /// Facts recorded about entities (events, imported reports, DORA), by entity and name:
+    /// [`CatalogGraph::set_recorded_facts`]. Kept by id, so they outlive a removal and
+    /// re-addition of their entity, as they do in the store.
+    recorded: HashMap<Id, Arc<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// Changes kept in the change log.
@@ -279,6 +283,48 @@ impl CatalogGraph {
             out.extend(ids(entry).iter().copied());
         }
         Some(out)
+    }
+
+    /// The facts recorded about an entity, by name (empty when none).
+    pub fn recorded_facts(&self, key: &str) -> Option<&Arc<serde_json::Map<String, serde_json::Value>>> {
+        self.ids.get(key).and_then(|id| self.recorded.get(id))
+    }
+
+    /// The keys of the entities with recorded facts.
+    pub fn recorded_keys(&self) -> Vec<String> {
+        self.recorded.keys().map(|id| self.keys[*id as usize].to_string()).collect()
+    }
+
+    pub(crate) fn recorded_facts_of(&self, id: Id) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.recorded.get(&id).map(|m| &**m)
+    }
+
+    /// Sets facts recorded about an entity (a `null` value removes one); true when anything
+    /// changed. A change is logged as a change of the entity itself, so what follows the
+    /// catalog (scorecards) re-reads it.
+    pub fn set_recorded_facts(&mut self, key: &str, facts: impl IntoIterator<Item = (String, serde_json::Value)>) -> bool {
+        let id = self.intern(key);
+        let mut map = self.recorded.get(&id).map(|m| (**m).clone()).unwrap_or_default();
+        let mut changed = false;
+        for (name, value) in facts {
+            if value.is_null() {
+                changed |= map.shift_remove(&name).is_some();
+            } else if map.get(&name) != Some(&value) {
+                map.insert(name, value);
+                changed = true;
+            }
+        }
+        if changed {
+            if map.is_empty() {
+                self.recorded.remove(&id);
+            } else {
+                self.recorded.insert(id, Arc::new(map));
+            }
+            self.generation += 1;
+            let linked = self.linked(id);
+            self.note_change(linked, vec![id]);
+        }
+        changed
     }
 
     /// The last version recorded for a key: the entity's own, or that of its removal.

@@ -69,6 +69,8 @@ pub struct AppState {
     pub scorecards: Arc<portico_scorecards::Scorecards>,
     /// What the deploy gate answers for an entity with no result (`scorecards.gate.unknown`).
     pub gate_unknown: portico_scorecards::report::Unknown,
+    /// Records events and keeps the facts and DORA metrics they imply current.
+    pub recorder: Arc<portico_scorecards::Recorder>,
 }
 
 /// The server answers as soon as its port is open; until the first read of the configured
@@ -98,7 +100,7 @@ impl AppState {
         let discovery = Engine::with_providers(catalog.clone(), locations.reader().clone(), std::env::temp_dir(), Vec::new());
         let scorecards = portico_scorecards::Scorecards::new(catalog.graph().clone());
         Self {
-            catalog,
+            catalog: catalog.clone(),
             locations,
             metrics: telemetry::prometheus_handle(),
             started: Instant::now(),
@@ -108,6 +110,7 @@ impl AppState {
             auth: Arc::default(),
             scorecards,
             gate_unknown: portico_scorecards::report::Unknown::Fail,
+            recorder: Arc::new(portico_scorecards::Recorder::new(catalog.clone(), portico_scorecards::dora::DoraConfig::default())),
         }
     }
 
@@ -127,6 +130,12 @@ impl AppState {
     /// The state with the deploy gate's answer for entities with no result.
     pub fn with_gate_unknown(mut self, unknown: portico_scorecards::report::Unknown) -> Self {
         self.gate_unknown = unknown;
+        self
+    }
+
+    /// The state with DORA's environments and window (`scorecards.dora`).
+    pub fn with_dora(mut self, config: portico_scorecards::dora::DoraConfig) -> Self {
+        self.recorder = Arc::new(portico_scorecards::Recorder::new(self.catalog.clone(), config));
         self
     }
 

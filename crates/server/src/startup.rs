@@ -62,6 +62,8 @@ impl Application {
         crate::auth::policy_entities::follow(&state);
         // Scorecards are scored now and again after every change.
         portico_scorecards::follow(state.scorecards.clone(), &state.catalog);
+        // DORA's window moves with time: every entity's metrics are recomputed hourly.
+        portico_scorecards::keep_dora_current(state.recorder.clone());
         Ok(Self { listener, addr, router, state, config: ServerConfig::default() })
     }
 

@@ -100,6 +100,9 @@ mod conformance;
 #[path = "api/stars.rs"]
 mod stars;
 
+#[path = "api/events.rs"]
+mod events;
+
 #[path = "api/policy_entities.rs"]
 mod policy_entities;
 

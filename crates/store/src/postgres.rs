@@ -42,6 +42,10 @@ impl PgStore {
         body::jsonb #>> '{spec,owner}', body::jsonb #>> '{spec,lifecycle}' \
         from entity_versions order by at, key, version";
 
+    /// One recorder of events at a time across replicas (readers are not blocked): a merge
+    /// reads, then writes.
+    const LOCK_EVENTS: &'static str = "lock table events in share row exclusive mode";
+
     /// NOTIFY inside the change set's transaction: delivered only if it commits.
     async fn announce(&self, tx: &mut sqlx::PgConnection, replica: &str, source: &str) -> Result<()> {
         sqlx::query("select pg_notify($1, $2)")
@@ -73,3 +77,4 @@ crate::auth::impl_auth_store!(PgStore);
 crate::audit::impl_audit_store!(PgStore);
 crate::session::impl_session_store!(PgStore);
 crate::stars::impl_star_store!(PgStore);
+crate::events::impl_event_store!(PgStore, Postgres);

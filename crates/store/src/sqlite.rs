@@ -35,6 +35,9 @@ impl SqliteStore {
         cast(json_extract(body, '$.spec.owner') as text), cast(json_extract(body, '$.spec.lifecycle') as text) \
         from entity_versions order by at, key, version";
 
+    /// Takes the write lock at the start of a transaction that reads before it writes.
+    const LOCK_EVENTS: &'static str = "update events set id = id where 1 = 0";
+
     /// One process owns an SQLite database: there is nobody to tell.
     async fn announce(&self, _tx: &mut sqlx::SqliteConnection, _replica: &str, _source: &str) -> Result<()> {
         Ok(())
@@ -51,3 +54,4 @@ crate::auth::impl_auth_store!(SqliteStore);
 crate::audit::impl_audit_store!(SqliteStore);
 crate::session::impl_session_store!(SqliteStore);
 crate::stars::impl_star_store!(SqliteStore);
+crate::events::impl_event_store!(SqliteStore, Sqlite);

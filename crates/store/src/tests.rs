@@ -436,3 +436,73 @@ async fn a_version_keeps_who_made_it() {
         assert_eq!(s.entity_at("component:default/a", 15).await.unwrap().unwrap().actor.as_deref(), Some("user:default/ada"), "{b}");
     }
 }
+
+fn event(id: &str, entity: &str, at: i64, body: serde_json::Value) -> EventRow {
+    EventRow { id: id.into(), kind: "deployment".into(), entity_key: entity.into(), at, body, recorded_at: 1, updated_at: 1 }
+}
+
+/// Merges as the scorecards crate does in spirit: fields of the new report fill the stored
+/// body; a different entity is refused.
+fn merge(old: &EventRow, new: &EventRow) -> Result<Option<EventRow>, String> {
+    if old.entity_key != new.entity_key {
+        return Err(format!("event {} is about {}", old.id, old.entity_key));
+    }
+    let mut body = old.body.clone();
+    for (k, v) in new.body.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    Ok((body != old.body).then(|| EventRow { body, updated_at: new.updated_at, ..old.clone() }))
+}
+
+#[tokio::test]
+async fn events_are_recorded_once_merged_by_id_and_a_refused_batch_writes_nothing_on_every_backend() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        let first = vec![event("d1", "component:default/a", 100, json!({"status": "running"})), event("d2", "component:default/a", 200, json!({}))];
+        let out = s.record_events(first.clone(), &merge).await.unwrap().unwrap();
+        assert_eq!(out, [EventOutcome::Added, EventOutcome::Added], "{b}");
+        // A retry changes nothing; a later report adds to the stored event.
+        assert_eq!(s.record_events(first, &merge).await.unwrap().unwrap(), [EventOutcome::Unchanged, EventOutcome::Unchanged], "{b}");
+        let later = vec![event("d1", "component:default/a", 100, json!({"status": "succeeded"}))];
+        assert_eq!(s.record_events(later, &merge).await.unwrap().unwrap(), [EventOutcome::Updated], "{b}");
+        // One refused event refuses its batch: d3 is not written either.
+        let bad = vec![event("d3", "component:default/b", 300, json!({})), event("d1", "component:default/b", 100, json!({}))];
+        let refused = s.record_events(bad, &merge).await.unwrap().unwrap_err();
+        assert_eq!(refused, [(1, "event d1 is about component:default/a".to_owned())], "{b}");
+
+        let all = s.events(&EventFilter::default()).await.unwrap();
+        let ids: Vec<&str> = all.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["d1", "d2"], "{b}: oldest first, nothing of the refused batch");
+        assert_eq!(all[0].body["status"], "succeeded", "{b}");
+        let newest = s.events(&EventFilter { limit: 1, ..Default::default() }).await.unwrap();
+        assert_eq!(newest[0].id, "d2", "{b}");
+        let window = s.events(&EventFilter { since: Some(150), until: Some(250), kinds: vec!["deployment".into()], ..Default::default() }).await.unwrap();
+        assert_eq!(window.len(), 1, "{b}");
+        let none = s.events(&EventFilter { entity_keys: Some(vec!["component:default/b".into()]), ..Default::default() }).await.unwrap();
+        assert!(none.is_empty(), "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_late_fact_never_replaces_a_newer_one_on_every_backend() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        let fact = |value: serde_json::Value, at: i64| FactRow {
+            entity_key: "component:default/a".into(),
+            name: "coverage".into(),
+            value,
+            at,
+            source: "test".into(),
+            recorded_at: 1,
+        };
+        assert_eq!(s.put_facts("r", &[fact(json!(80.5), 200)]).await.unwrap(), [true], "{b}");
+        assert_eq!(s.put_facts("r", &[fact(json!(10), 100)]).await.unwrap(), [false], "{b}: older than the stored value");
+        assert_eq!(s.put_facts("r", &[fact(json!({"critical": 0}), 300)]).await.unwrap(), [true], "{b}");
+        let stored = s.facts_of("component:default/a").await.unwrap();
+        assert_eq!(stored.len(), 1, "{b}");
+        assert_eq!((stored[0].value.clone(), stored[0].at), (json!({"critical": 0}), 300), "{b}");
+        assert_eq!(s.load_facts().await.unwrap(), stored, "{b}");
+    }
+}

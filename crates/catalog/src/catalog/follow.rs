@@ -78,7 +78,11 @@ impl Catalog {
                 while let Some(next) = changes.next().await {
                     match next {
                         Ok((replica, source)) if replica != catalog.replica => {
-                            if let Err(e) = catalog.sync_source(&source).await {
+                            if let Some(key) = source.strip_prefix("facts:") {
+                                if let Err(e) = catalog.sync_facts(key).await {
+                                    tracing::error!(entity = %key, error = %e, "cannot follow another replica's facts");
+                                }
+                            } else if let Err(e) = catalog.sync_source(&source).await {
                                 tracing::error!(%source, error = %e, "cannot follow a change from another replica");
                             }
                         }
@@ -101,8 +105,9 @@ impl Catalog {
                         Err(e) => tracing::warn!(error = %e, "cannot listen for changes yet"),
                     }
                 }
+                let facts = catalog.resync_facts().await;
                 match catalog.sync_all().await {
-                    Ok(n) => tracing::info!(changed = n, "resynchronized with the store"),
+                    Ok(n) => tracing::info!(changed = n, facts_changed = ?facts.ok(), "resynchronized with the store"),
                     Err(e) => tracing::error!(error = %e, "resynchronization failed"),
                 }
             }

@@ -12,11 +12,12 @@ use super::catalog::{engine, open};
 use crate::config::Config;
 
 pub async fn serve(config: Config) -> anyhow::Result<ExitCode> {
-    serve_with_hint(config, "set server.port in portico.yaml or PORTICO__SERVER__PORT").await
+    serve_with_hint(config, "set server.port in portico.yaml or PORTICO__SERVER__PORT", false).await
 }
 
 /// Serves; `port_hint` says how to choose another port if this one is taken.
-async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<ExitCode> {
+/// Serves `config`; `demo`: records the demo's delivery history once the catalog is read.
+async fn serve_with_hint(config: Config, port_hint: &str, demo: bool) -> anyhow::Result<ExitCode> {
     let (catalog, locations) = open(&config).await?;
     let discovery = engine(&config, &catalog)?;
     // With PostgreSQL, other replicas may write too: follow their changes.
@@ -38,7 +39,7 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
             }
         });
     }
-    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(auth).with_gate_unknown(config.scorecards.gate.unknown);
+    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(auth).with_gate_unknown(config.scorecards.gate.unknown).with_dora(config.scorecards.dora.config()?);
     if loading {
         state = state.loading();
     }
@@ -78,6 +79,7 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
     let specs = config.catalog.locations.clone();
     let refresh_every = config.catalog.refresh_interval_seconds;
     let read = catalog.clone();
+    let recorder = state.recorder.clone();
     tokio::spawn(async move {
         for spec in &specs {
             match locations.register(spec, false).await {
@@ -87,6 +89,9 @@ async fn serve_with_hint(config: Config, port_hint: &str) -> anyhow::Result<Exit
                 }
                 Err(e) => tracing::error!(location = %spec.target, error = %e, "cannot register location"),
             }
+        }
+        if demo {
+            crate::demo_events::seed(&recorder, &read).await;
         }
         startup.finish();
         tracing::info!(entities = read.read().len(), "catalog read; ready");
@@ -145,7 +150,7 @@ pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u1
     }
     println!("Demo data directory: {}{}", dir.display(), if cleanup.is_some() { " (removed when the demo stops)" } else { "" });
     println!("To try the Register page, preview then import {}", demo.join("to-import/catalog-info.yaml").display());
-    serve_with_hint(config, "portico demo --port N (0: any free port)").await
+    serve_with_hint(config, "portico demo --port N (0: any free port)", true).await
 }
 
 /// What the demo discovers: the git repository it runs in (Portico's own, in a checkout),

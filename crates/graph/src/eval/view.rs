@@ -194,6 +194,9 @@ impl Graph for CatalogGraph {
     }
 
     fn fact(&self, id: EntityId, name: &str) -> Option<Value> {
+        if let Some(value) = self.recorded_facts_of(id).and_then(|m| m.get(name)) {
+            return Some(portico_expr::value::from_json(value));
+        }
         let facts = self.entries.get(&id)?.entity.status.as_ref()?.get("facts")?;
         let value = facts.get(name).or_else(|| name.split('.').try_fold(facts, |v, part| v.get(part)))?;
         Some(portico_expr::value::from_json(value))
@@ -305,7 +308,7 @@ pub(crate) struct Current<'g> {
 }
 
 /// The variables of an entity, as [`Current`] names them.
-const VARIABLES: &[&str] = &["ref", "kind", "apiVersion", "metadata", "spec", "status", "relations", "entity"];
+const VARIABLES: &[&str] = &["ref", "kind", "apiVersion", "metadata", "spec", "status", "relations", "entity", "dora"];
 
 impl<'g> Current<'g> {
     pub fn new(graph: &'g CatalogGraph, fields: &'g Fields) -> Self {
@@ -343,6 +346,10 @@ impl<'g> Current<'g> {
                 (None, _) => Value::Null,
             },
             "relations" => self.graph.cel_relations(id),
+            "dora" => match self.graph.recorded_facts_of(id).and_then(|m| m.get("dora")) {
+                Some(v) => from_json(v),
+                None => from_json(&portico_expr::dora_unmeasured()),
+            },
             "entity" => {
                 let Value::Map(mut m) = self.graph.cel_entity(id)? else { return None };
                 std::sync::Arc::make_mut(&mut m.map).insert(Key::String(Arc::new("relations".into())), self.graph.cel_relations(id));

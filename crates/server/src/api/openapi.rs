@@ -62,6 +62,10 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         super::scorecards::one,
         super::scorecards::of_entity,
         super::scorecards::gate,
+        super::events::record,
+        super::events::list,
+        super::events::of_entity,
+        super::events::rollup,
         policy::policy,
         audit::list,
         analytics::series,
@@ -82,6 +86,7 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         (name = "locations", description = "Backstage-compatible location routes"),
         (name = "portico", description = "Portico's own routes"),
         (name = "scorecards", description = "Scorecards, entities' levels and the deploy gate"),
+        (name = "events", description = "Deployments, incidents and facts recorded by other tools; DORA metrics"),
         (name = "discovery", description = "Discovery sources, runs, webhooks, drift and provenance"),
         (name = "health", description = "Probes and metrics"),
     )

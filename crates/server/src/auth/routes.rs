@@ -90,6 +90,10 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         // reading the catalog (each answer counts only the entities the reader may read).
         (true, _, "/api/v1/scorecards" | "/api/v1/scorecards/{namespace}/{name}") => P(EntityRead, NONE),
         (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/scorecards" | "/api/v1/gates/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
+        // Events are about entities: listing them and their DORA metrics is reading the catalog.
+        (_, "POST", "/api/v1/events") => P(EventRecord, NONE),
+        (true, _, "/api/v1/events" | "/api/v1/dora") => P(EntityRead, NONE),
+        (true, _, "/api/v1/dora/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
         _ => return None,
     })
 }

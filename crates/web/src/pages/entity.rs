@@ -127,6 +127,8 @@ struct EntityPage {
     provided: Vec<RefLink>,
     /// Its results on the scorecards that apply to it.
     scorecards: Vec<crate::pages::scorecards::ResultView>,
+    /// DORA's four keys, when deployments or incidents were recorded.
+    dora: Option<crate::pages::dora::DoraView>,
 }
 
 /// Who set each field: the sources, and one line per field.
@@ -185,6 +187,7 @@ pub(crate) async fn page(
         (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view, provided, entry.source.clone(), entry.parent.clone(), id)
     };
     let scorecards = crate::pages::scorecards::entity_card(&state, &seen, id);
+    let dora = crate::pages::dora::entity_card(&state, &key, &format!("{}/{}/{}", r.kind().to_ascii_lowercase(), r.namespace(), r.name())).await?;
     let provenance = portico_discovery::engine::provenance::provenance(&state.catalog, &key)
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?
@@ -207,6 +210,7 @@ pub(crate) async fn page(
         nav: "catalog",
         starred,
         scorecards,
+        dora,
         refreshed,
         provided,
         provenance,

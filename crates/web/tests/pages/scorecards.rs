@@ -89,3 +89,54 @@ async fn my_team_shows_how_what_it_owns_fares_on_each_scorecard() {
     assert!(html.contains(r#"<span class="badge level rank-1" title="Documentation">Documentation: Bronze</span>"#), "each row has its levels");
     assert!(html.contains(r#"title="Production readiness">"#), "the long titles shortened, whole in the tooltip");
 }
+
+/// The entity page's DORA card: the four keys with their bands and the weekly chart, from
+/// deployments and incidents recorded about it; none on an entity with nothing recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entity_with_deployments_shows_its_dora_metrics() {
+    let app = portal().await;
+    let time = |hours_ago: i64| (chrono::Utc::now() - chrono::Duration::hours(hours_ago)).to_rfc3339();
+    let mut events: Vec<serde_json::Value> = (0..14)
+        .map(|d| serde_json::json!({"type": "deployment", "id": format!("d{d}"), "entity": "artist-lookup", "environment": "production",
+            "commitTime": time(d * 24 + 30), "finishedAt": time(d * 24), "status": if d == 3 { "failed" } else { "succeeded" }}))
+        .collect();
+    events.push(serde_json::json!({"type": "incident", "id": "INC-1", "entity": "artist-lookup", "openedAt": time(5)}));
+    app.state.recorder.record(&serde_json::Value::Array(events)).await.unwrap();
+
+    let (status, html) = app.get("/catalog/default/component/artist-lookup").await;
+    assert_eq!(status, 200, "{html}");
+    let text = words(&plain(&html));
+    let card = &text[text.find("DORA metrics").expect("the card")..];
+    let card = &card[..card.len().min(600)];
+    assert!(card.contains("Last 90 days"), "{card}");
+    assert!(card.contains("Last 90 days: 14 production deployments, 1 open incident"), "{card}");
+    // 13 reached production in 90 days: about one a week; lead time 30 h; 1 of 14 failed.
+    assert!(card.contains("Deployment frequency 1.01 a week high"), "{card}");
+    assert!(card.contains("Lead time for changes 30 h high"), "{card}");
+    assert!(card.contains("Change failure rate 7% high"), "{card}");
+    assert!(card.contains("Time to restore not measured"), "{card}");
+    assert!(html.contains(r#"href="/api/v1/dora/component/default/artist-lookup""#), "the same as JSON");
+    assert!(html.contains("Production deployments per week"), "the weekly chart");
+    assert!(html.contains(r##"<a href="#dora">DORA</a>"##), "in the page's sections");
+
+    let (_, other) = app.get("/catalog/default/component/podcast-api").await;
+    assert!(!plain(&other).contains("DORA metrics"), "nothing recorded, no card");
+}
+
+/// The text of HTML: tags left out, spaces collapsed.
+fn words(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ").replace(" .", ".").replace(" ,", ",")
+}
