@@ -9,6 +9,7 @@ mod catalog;
 mod diff;
 mod discover;
 mod event;
+mod facts;
 mod login;
 mod query;
 mod scorecard;
@@ -91,6 +92,9 @@ enum Command {
     Event(event::EventCommand),
     /// DORA's four keys for an entity, or rolled up per system, owner or domain.
     Dora(event::DoraArgs),
+    /// Import reports (vulnerabilities, tests, coverage, billing) as facts; costs rolled up.
+    #[command(subcommand)]
+    Facts(facts::FactsCommand),
     /// API tokens for CI and scripts, in the configured database (as its admin).
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -133,7 +137,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Scorecards(s) => scorecard::list(config, Some(remote), s).await,
             Command::Event(e) => event::event(config, Some(remote), e).await,
             Command::Dora(d) => event::dora(config, Some(remote), d).await,
-            _ => anyhow::bail!("this command works on the configured database and has no --server mode; with --server: query, gate, scorecards, event, dora, token, audit, whoami, login, logout"),
+            Command::Facts(f) => facts::run(config, Some(remote), f).await,
+            _ => anyhow::bail!("this command works on the configured database and has no --server mode; with --server: query, gate, scorecards, event, dora, facts, token, audit, whoami, login, logout"),
         };
     }
     match cli.command {
@@ -149,6 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scorecards(s) => scorecard::list(config, None, s).await,
         Command::Event(e) => event::event(config, None, e).await,
         Command::Dora(d) => event::dora(config, None, d).await,
+        Command::Facts(f) => facts::run(config, None, f).await,
         Command::Discover(d) => portico_catalog::actor::acting_as("cli".into(), discover::discover(config, d)).await,
         Command::Drift { json } => discover::drift(config, json).await,
         Command::Token(t) => token::run(config, t).await,

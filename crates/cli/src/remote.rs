@@ -53,14 +53,20 @@ impl Remote {
     /// Sends `method path` (with a JSON `body`); the answer's body as text, or an error naming
     /// the status and the server's message.
     pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> anyhow::Result<String> {
+        self.send_with(method, path, |r| match body {
+            Some(b) => r.json(b),
+            None => r,
+        })
+        .await
+    }
+
+    async fn send_with(&self, method: reqwest::Method, path: &str, body: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> anyhow::Result<String> {
         let url = format!("{}{path}", self.base);
         let mut request = self.client.request(method.clone(), &url);
         if let Some(t) = &self.token {
             request = request.bearer_auth(t);
         }
-        if let Some(b) = body {
-            request = request.json(b);
-        }
+        request = body(request);
         let response = request.send().await.map_err(|e| anyhow::anyhow!("{method} {url}: {}", portico_model::with_causes(&e)))?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
@@ -73,6 +79,11 @@ impl Remote {
             _ => "",
         };
         bail!("{} answered {}: {message}{hint}", self.base, status.as_u16())
+    }
+
+    /// POSTs raw bytes (a report as a tool wrote it); the answer's body as text.
+    pub async fn send_bytes(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> anyhow::Result<String> {
+        self.send_with(method, path, |r| r.body(body)).await
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {

@@ -17,7 +17,7 @@ use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr};
 pub struct CheckDoc {
     pub name: &'static str,
     /// What it is about: ownership, documentation, lifecycle, repository, dependencies,
-    /// kubernetes, terraform, security, dora, operations.
+    /// kubernetes, terraform, security, testing, dora, operations.
     pub group: &'static str,
     pub description: &'static str,
     /// The expression it stands for.
@@ -89,6 +89,9 @@ pub const CHECKS: &[CheckDoc] = &[
     c("security", "vulnerability_scan_present", "A vulnerability report was recorded for the entity (fact security.critical).", "fact('security.critical') != null", "vulnerability_scan_present()"),
     c("security", "no_critical_vulnerabilities", "No open critical vulnerability in the last report (fact security.critical); passes with no report.", "fact('security.critical') == null || fact('security.critical') == 0", "vulnerability_scan_present() && no_critical_vulnerabilities()"),
     c("security", "no_high_vulnerabilities", "No open high vulnerability in the last report (fact security.high); passes with no report.", "fact('security.high') == null || fact('security.high') == 0", "no_high_vulnerabilities()"),
+    // Tests and coverage: facts recorded by importers
+    c("testing", "tests_pass", "The last test report had no failing test (fact tests.failed); passes with no report.", "fact('tests.failed') == null || fact('tests.failed') == 0", "tests_pass()"),
+    c("testing", "line_coverage_at_least_80", "Line coverage of the last coverage report is at least 80% (fact coverage.lines); passes with no report.", "fact('coverage.lines') == null || fact('coverage.lines') >= 80.0", "line_coverage_at_least_80()"),
     // DORA, from recorded deployments and incidents (the `dora` variable)
     c("dora", "deploys_weekly", "At least one production deployment a week on average over the last 90 days (DORA's high band or better for deployment frequency).", "dora.deploys_per_week >= 1.0", "deploys_weekly()"),
     c("dora", "lead_time_under_a_week", "Median lead time for changes (commit to production) under a week over the last 90 days; fails when not measured.", "dora.lead_time_hours != null && dora.lead_time_hours < 168.0", "lead_time_under_a_week()"),

@@ -60,7 +60,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
     FunctionDoc { name: "has_relation", signature: "has_relation(type[, targetRef]) / e.has_relation(type[, targetRef]) -> bool", description: "Whether the entity has a relation of the given type (to the given target, which need not exist).", arities: &[1, 2] },
     FunctionDoc { name: "ref", signature: "ref(e) -> string", description: "The reference of an entity value (kind:namespace/name).", arities: &[1] },
     FunctionDoc { name: "entity", signature: "entity(ref) -> entity or null", description: "The entity a reference names, or null if there is none.", arities: &[1] },
-    FunctionDoc { name: "fact", signature: "fact(name) / e.fact(name) -> value or null", description: "A fact recorded about the entity by discovery (the entity's status.facts), for example fact('git.lastCommitAt'); null if unknown.", arities: &[1] },
+    FunctionDoc { name: "fact", signature: "fact(name) / e.fact(name) -> value or null", description: "A fact about the entity: one recorded by an event or an importer (portico event fact), else one discovery recorded (status.facts), for example fact('coverage') or fact('git.lastCommitAt'); null if unknown.", arities: &[1] },
     FunctionDoc { name: "now", signature: "now() -> timestamp", description: "The time the run started (the same for every entity of a run).", arities: &[0] },
     FunctionDoc { name: "days", signature: "days(n) -> duration", description: "A duration of n days, e.g. now() - days(90).", arities: &[1] },
     FunctionDoc { name: "hours", signature: "hours(n) -> duration", description: "A duration of n hours.", arities: &[1] },

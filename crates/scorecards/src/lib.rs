@@ -13,13 +13,14 @@ pub mod dora;
 mod engine;
 mod evaluate;
 pub mod events;
+pub mod import;
 pub mod record;
 pub mod report;
 mod scores;
 
 pub use definition::{Remediation, Rule, Scorecard, DEFAULT_LEVELS};
 pub use engine::{follow, Broken, Card, Scorecards, Update};
-pub use record::{GroupBy, Group, RecordError, Recorded, RecordedEvent, Recorder, keep_dora_current};
+pub use record::{CostGroup, GroupBy, Group, Imported, RecordError, Recorded, RecordedEvent, Recorder, keep_dora_current};
 pub use evaluate::{affected, full, partial, score, Evaluated, Score};
 pub use scores::Scores;
 

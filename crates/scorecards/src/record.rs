@@ -14,6 +14,57 @@ use serde_json::Value;
 
 use crate::dora::{self, Dora, DoraConfig, Week};
 use crate::events::{self, EventError};
+use crate::import::{self, CostMatch, Format};
+
+/// Billing rows matched to entities by the read model: a tag naming an entity, else the
+/// resource's id as discovery recorded it (facts `terraform.id`, `terraform.arn`, annotation
+/// `portico.dev/cloud-resource-id`), else a Resource of the id's last part's name.
+struct GraphMatch {
+    keys: std::collections::HashSet<String>,
+    by_id: std::collections::HashMap<String, String>,
+    by_name: std::collections::HashMap<String, String>,
+}
+
+impl GraphMatch {
+    fn new(graph: &portico_graph::CatalogGraph) -> Self {
+        let mut m = Self { keys: Default::default(), by_id: Default::default(), by_name: Default::default() };
+        for e in graph.entries() {
+            m.keys.insert(e.key.clone());
+            let facts = e.entity.status.as_ref().and_then(|s| s.get("facts"));
+            for name in ["terraform.id", "terraform.arn"] {
+                if let Some(id) = facts.and_then(|f| f.get(name)).and_then(Value::as_str) {
+                    m.by_id.insert(id.to_ascii_lowercase(), e.key.clone());
+                }
+            }
+            if let Some(id) = e.entity.annotation("portico.dev/cloud-resource-id") {
+                m.by_id.insert(id.to_ascii_lowercase(), e.key.clone());
+            }
+            if e.entity.kind == "Resource" {
+                m.by_name.insert(e.entity.metadata.name.to_ascii_lowercase(), e.key.clone());
+            }
+        }
+        m
+    }
+}
+
+impl CostMatch for GraphMatch {
+    fn entity_of(&self, entity: Option<&str>, resource: &str) -> Option<String> {
+        if let Some(r) = entity {
+            return events::entity_key(r, &|k| self.keys.contains(k)).ok();
+        }
+        let id = resource.to_ascii_lowercase();
+        self.by_id.get(&id).or_else(|| self.by_name.get(id.rsplit(['/', ':']).next().unwrap_or(&id))).cloned()
+    }
+}
+
+/// For reports about one named entity.
+struct NoMatch;
+
+impl CostMatch for NoMatch {
+    fn entity_of(&self, _: Option<&str>, _: &str) -> Option<String> {
+        None
+    }
+}
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -23,6 +74,9 @@ pub enum RecordError {
     /// Bad events, each named by its index and field: nothing was recorded.
     #[error("{}", list(.0))]
     Invalid(Vec<EventError>),
+    /// A report that cannot be read: its format and where.
+    #[error("{0}")]
+    Report(String),
     #[error(transparent)]
     Store(#[from] portico_catalog::IngestError),
 }
@@ -64,6 +118,30 @@ pub struct RecordedEvent {
 pub struct Recorder {
     catalog: Arc<Catalog>,
     config: DoraConfig,
+}
+
+/// What importing a report did.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Imported {
+    pub format: String,
+    /// The facts read, per entity: `{entity: {name: value}}`.
+    pub facts: BTreeMap<String, serde_json::Map<String, Value>>,
+    #[serde(flatten)]
+    pub recorded: Recorded,
+    /// What the report held that matched no entity (billing rows), with why.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub skipped: Vec<String>,
+}
+
+/// One group of a cost roll-up.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CostGroup {
+    pub group: String,
+    pub entities: usize,
+    /// The sum of the entities' `cost.monthly`.
+    pub monthly: f64,
+    /// The currencies their costs are in (one, unless the exports differ).
+    pub currencies: Vec<String>,
 }
 
 /// Entities grouped for a roll-up.
@@ -134,6 +212,66 @@ impl Recorder {
             self.refresh(&dora_entities.into_iter().collect::<Vec<_>>(), now).await?;
         }
         Ok(recorded)
+    }
+
+    /// Imports a report: its facts are recorded as `fact` events about `entity` (or, for a
+    /// billing export, about the entity each row matches), so the same report twice records
+    /// nothing twice.
+    pub async fn import(&self, format: Format, report: &[u8], entity: Option<&str>) -> Result<Imported, RecordError> {
+        let report_error = |m: String| RecordError::Report(format!("{} report: {m}", format.name()));
+        let entity = match entity {
+            Some(e) => Some({
+                let graph = self.catalog.read();
+                events::entity_key(e, &|k| graph.get(k).is_some()).map_err(|m| RecordError::Invalid(vec![EventError { index: 0, message: m }]))?
+            }),
+            None if format.needs_entity() => {
+                return Err(report_error("entity: a report of this format is about one entity: name it (--entity, or ?entity=)".into()));
+            }
+            None => None,
+        };
+        let facts = if format == Format::Billing {
+            let matcher = GraphMatch::new(&self.catalog.read());
+            import::read(format, report, &matcher)
+        } else {
+            import::read(format, report, &NoMatch)
+        }
+        .map_err(report_error)?;
+        let now = portico_catalog::now_ms();
+        let batch = import::events(format, &facts, entity.as_deref(), report, now).map_err(report_error)?;
+        let mut by_entity: BTreeMap<String, serde_json::Map<String, Value>> = BTreeMap::new();
+        for (target, name, value) in &facts.facts {
+            if let Some(e) = target.as_ref().or(entity.as_ref()) {
+                by_entity.entry(e.clone()).or_default().insert(name.clone(), value.clone());
+            }
+        }
+        let recorded = if batch["events"].as_array().is_some_and(Vec::is_empty) { Recorded::default() } else { self.record(&batch).await? };
+        Ok(Imported { format: format.name().to_owned(), facts: by_entity, recorded, skipped: facts.skipped })
+    }
+
+    /// Monthly cost (facts `cost.monthly`) summed per system, owner or domain over the
+    /// entities `visible` lets through.
+    pub fn costs(&self, by: GroupBy, visible: &(dyn Fn(portico_graph::Id) -> bool + Sync)) -> Vec<CostGroup> {
+        let graph = self.catalog.read();
+        let mut groups: BTreeMap<String, CostGroup> = BTreeMap::new();
+        for key in graph.recorded_keys() {
+            let Some(facts) = graph.recorded_facts(&key) else { continue };
+            let Some(cost) = facts.get("cost.monthly").and_then(Value::as_f64) else { continue };
+            if !graph.id_of(&key).is_some_and(visible) || graph.get(&key).is_none() {
+                continue;
+            }
+            let group = group_key(&graph, &key, by);
+            let g = groups.entry(group.clone()).or_insert_with(|| CostGroup { group, entities: 0, monthly: 0.0, currencies: Vec::new() });
+            g.entities += 1;
+            g.monthly = ((g.monthly + cost) * 100.0).round() / 100.0;
+            if let Some(c) = facts.get("cost.currency").and_then(Value::as_str)
+                && !g.currencies.iter().any(|x| x == c)
+            {
+                g.currencies.push(c.to_owned());
+            }
+        }
+        let mut out: Vec<CostGroup> = groups.into_values().collect();
+        out.sort_by(|a, b| b.monthly.total_cmp(&a.monthly).then_with(|| a.group.cmp(&b.group)));
+        out
     }
 
     /// Recomputes the DORA metrics and open incidents of `keys` as facts `dora` and

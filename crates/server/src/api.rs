@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod analyze;
 pub(crate) mod discovery;
 pub(crate) mod events;
+pub(crate) mod facts;
 pub(crate) mod entities;
 pub(crate) mod facets;
 pub(crate) mod health;
@@ -43,7 +44,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/api/catalog", catalog)
         .nest(
             "/api/v1",
-            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(scorecards::router()).merge(events::router()).merge(policy::router()).merge(audit::router()),
+            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(scorecards::router()).merge(events::router()).merge(facts::router()).merge(policy::router()).merge(audit::router()),
         )
         .merge(openapi::router())
         .merge(health::router())

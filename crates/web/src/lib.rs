@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/query/save", axum::routing::post(pages::query::save))
         .route("/dashboards", get(pages::dashboards::page))
         .route("/scorecards", get(pages::scorecards::list))
+        .route("/dora", get(pages::dora::page))
         .route("/scorecards/{namespace}/{name}", get(pages::scorecards::one))
         .route("/audit", get(pages::audit::page))
         .route("/audit.csv", get(pages::audit::csv))

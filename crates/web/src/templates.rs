@@ -43,6 +43,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "me.html",
     "scorecards.html",
     "scorecard.html",
+    "dora.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -226,6 +226,14 @@ async fn every_page_fits_a_desktop_and_a_phone_screen() {
     let (_, secret) = portico_testkit::oidc::session_for(&app.state, "user:default/breanna.davison", "Breanna Davison-Montgomery").await;
     b.cdp("Network.setCookie", json!({"name": "portico_session", "value": secret, "url": app.url, "httpOnly": true, "sameSite": "Lax"})).await;
     app.state.catalog.store().star("user:default/breanna.davison", "component:default/artist-lookup", portico_catalog::now_ms()).await.unwrap();
+    // Delivery history, so that the entity page's DORA card and /dora are drawn.
+    let time = |hours_ago: i64| (chrono::Utc::now() - chrono::Duration::hours(hours_ago)).to_rfc3339();
+    let events: Vec<serde_json::Value> = (0..40)
+        .map(|d| json!({"type": "deployment", "id": format!("e2e-{d}"), "entity": if d % 3 == 0 { "podcast-api" } else { "artist-lookup" },
+            "environment": "production", "commitTime": time(d * 40 + 5 + d % 7), "finishedAt": time(d * 40), "status": if d % 9 == 4 { "rolled_back" } else { "succeeded" }}))
+        .chain([json!({"type": "incident", "id": "e2e-inc", "entity": "artist-lookup", "openedAt": time(30), "resolvedAt": time(28)})])
+        .collect();
+    app.state.recorder.record(&serde_json::Value::Array(events)).await.unwrap();
     let q = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let pages = [
         ("home", "/".to_owned()),
@@ -245,6 +253,7 @@ async fn every_page_fits_a_desktop_and_a_phone_screen() {
         ("dashboards", "/dashboards".to_owned()),
         ("scorecards", "/scorecards".to_owned()),
         ("scorecard", "/scorecards/default/readiness".to_owned()),
+        ("dora", "/dora?groupBy=owner".to_owned()),
         ("discovery", "/discovery".to_owned()),
         ("drift", "/drift".to_owned()),
         ("register", "/register".to_owned()),

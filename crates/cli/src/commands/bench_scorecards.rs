@@ -122,6 +122,35 @@ pub async fn run(opts: ScorecardsBench) -> anyhow::Result<ExitCode> {
     let urls: Vec<String> = names.iter().cycle().take(opts.requests).map(|n| format!("/api/v1/gates/component/default/{n}?scorecard=readiness&level=Silver")).collect();
     rows.push(("gate answer (GET /api/v1/gates/…, in process)".to_owned(), super::bench_web::time(&router, &urls).await?));
 
+    // Deployments as CI sends them: 10,000 in one request, then one per request; each time
+    // with the DORA facts of the entities concerned recomputed and stored, and the scorecards
+    // brought up to date after.
+    let now = chrono::Utc::now();
+    let deployment = |batch: &str, i: usize| {
+        let name = &names[i % names.len()];
+        let finished = now - chrono::Duration::minutes(i as i64 % 100_000);
+        serde_json::json!({"type": "deployment", "id": format!("{batch}-{i}"), "entity": format!("component:default/{name}"), "environment": "production",
+            "version": format!("1.{i}.0"), "commitTime": (finished - chrono::Duration::hours(3)).to_rfc3339(), "finishedAt": finished.to_rfc3339(), "status": "succeeded"})
+    };
+    let batch: Vec<serde_json::Value> = (0..10_000).map(|i| deployment("bulk", i)).collect();
+    let t = Instant::now();
+    let done = super::bench_web::post(&router, "/api/v1/events", &serde_json::json!({"events": batch})).await?;
+    let recorded = t.elapsed();
+    anyhow::ensure!(done["added"] == 10_000, "10,000 events expected to be added: {}", done["added"]);
+    let s = scorecards.clone();
+    let u = tokio::task::spawn_blocking(move || s.update()).await?;
+    rows.push((
+        format!("10,000 deployment events in one request ({} entities), recorded with DORA recomputed", names.len()),
+        format!("{:.0} ms; scorecards up to date {:.0} ms later ({} re-scored)", recorded.as_secs_f64() * 1000.0, u.elapsed_ms, u.rescored),
+    ));
+    let mut one = Vec::new();
+    for i in 0..opts.requests.min(1000) {
+        let t = Instant::now();
+        super::bench_web::post(&router, "/api/v1/events", &deployment("single", i)).await?;
+        one.push(t.elapsed());
+    }
+    rows.push(("one deployment event per request (POST /api/v1/events, in process)".to_owned(), percentiles(one)));
+
     println!("\n| measure | value |\n| --- | --- |");
     for (what, value) in rows {
         println!("| {what} | {value} |");

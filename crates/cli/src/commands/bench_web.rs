@@ -118,6 +118,16 @@ pub(super) async fn time(router: &axum::Router, paths: &[String]) -> anyhow::Res
     Ok(percentiles(times))
 }
 
+/// POSTs a JSON body through the router; fails on an error status.
+pub(super) async fn post(router: &axum::Router, path: &str, body: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
+    let request = Request::post(path).header("content-type", "application/json").body(Body::from(serde_json::to_vec(body)?))?;
+    let res = router.clone().oneshot(request).await?;
+    let status = res.status();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX).await?;
+    anyhow::ensure!(status.is_success(), "{path}: HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
+    Ok(serde_json::from_slice(&body)?)
+}
+
 async fn call(router: &axum::Router, path: &str) -> anyhow::Result<()> {
     let res = router.clone().oneshot(Request::get(path).body(Body::empty())?).await?;
     let status = res.status();

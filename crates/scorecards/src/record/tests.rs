@@ -207,3 +207,12 @@ async fn another_replica_sees_recorded_facts() {
     assert_eq!(heard.changed, ["component:default/pay"]);
     assert_eq!(reader.read().recorded_facts("component:default/pay").unwrap()["coverage"], json!(71));
 }
+
+/// One mistake repeated over a large batch is named twenty times, then counted.
+#[test]
+fn a_long_list_of_problems_is_cut_after_twenty() {
+    let problems: Vec<EventError> = (0..25).map(|index| EventError { index, message: "entity: no entity".into() }).collect();
+    let text = list(&problems);
+    assert!(text.starts_with("events[0]: entity: no entity; events[1]:"), "{text}");
+    assert!(text.ends_with("events[19]: entity: no entity; and 5 more"), "{text}");
+}

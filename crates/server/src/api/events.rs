@@ -40,11 +40,7 @@ pub(crate) fn router() -> Router<AppState> {
               (status = 400, description = "A bad event, an unknown entity, an absurd time, or an id recorded for something else: nothing recorded", body = ErrorResponse)))]
 pub(crate) async fn record(State(state): State<AppState>, body: Bytes) -> Result<Json<Recorded>, ApiError> {
     let body: Value = serde_json::from_slice(&body).map_err(|e| ApiError::Input(format!("the body is not JSON: {e}")))?;
-    match state.recorder.record(&body).await {
-        Ok(done) => Ok(Json(done)),
-        Err(RecordError::Invalid(problems)) => Err(ApiError::Input(portico_scorecards::record::list(&problems))),
-        Err(RecordError::Store(e)) => Err(e.into()),
-    }
+    state.recorder.record(&body).await.map(Json).map_err(record_error)
 }
 
 #[derive(Deserialize)]
@@ -135,19 +131,25 @@ pub(crate) struct RollupParams {
     responses((status = 200, description = "`{groupBy, items: [{group, entities, dora}]}`", body = serde_json::Value),
               (status = 400, description = "An unknown grouping", body = ErrorResponse)))]
 pub(crate) async fn rollup(State(state): State<AppState>, seen: Seen, Query(p): Query<RollupParams>) -> Result<Json<Value>, ApiError> {
-    let by = match p.group_by.as_deref().unwrap_or("system") {
-        "system" => GroupBy::System,
-        "owner" => GroupBy::Owner,
-        "domain" => GroupBy::Domain,
-        other => return Err(ApiError::Input(format!("groupBy: {other:?} is not system, owner or domain"))),
-    };
+    let by = group_by(p.group_by.as_deref())?;
     let items = state.recorder.rollup(by, &|id| seen.0.sees(id)).await.map_err(record_error)?;
     Ok(Json(json!({ "groupBy": by, "items": items })))
 }
 
-fn record_error(e: RecordError) -> ApiError {
+/// `groupBy`: system (the default), owner or domain.
+pub(crate) fn group_by(p: Option<&str>) -> Result<GroupBy, ApiError> {
+    Ok(match p.unwrap_or("system") {
+        "system" => GroupBy::System,
+        "owner" => GroupBy::Owner,
+        "domain" => GroupBy::Domain,
+        other => return Err(ApiError::Input(format!("groupBy: {other:?} is not system, owner or domain"))),
+    })
+}
+
+pub(crate) fn record_error(e: RecordError) -> ApiError {
     match e {
         RecordError::Invalid(p) => ApiError::Input(portico_scorecards::record::list(&p)),
+        RecordError::Report(m) => ApiError::Input(m),
         RecordError::Store(e) => e.into(),
     }
 }

@@ -91,8 +91,9 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         (true, _, "/api/v1/scorecards" | "/api/v1/scorecards/{namespace}/{name}") => P(EntityRead, NONE),
         (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/scorecards" | "/api/v1/gates/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
         // Events are about entities: listing them and their DORA metrics is reading the catalog.
-        (_, "POST", "/api/v1/events") => P(EventRecord, NONE),
-        (true, _, "/api/v1/events" | "/api/v1/dora") => P(EntityRead, NONE),
+        (_, "POST", "/api/v1/events" | "/api/v1/facts/import") => P(EventRecord, NONE),
+        (true, _, "/api/v1/events" | "/api/v1/dora" | "/api/v1/costs") => P(EntityRead, NONE),
+        (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/facts") => P(EntityRead, EntityByName),
         (true, _, "/api/v1/dora/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
         _ => return None,
     })

@@ -148,3 +148,44 @@ async fn recording_events_needs_the_events_record_permission() {
     let outcomes: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["allowed", "denied"], "{audit}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_are_imported_as_facts_and_costs_roll_up() {
+    const TRIVY: &[u8] = include_bytes!("../../../scorecards/fixtures/reports/trivy.json");
+    const JUNIT: &[u8] = include_bytes!("../../../scorecards/fixtures/reports/junit.xml");
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let (app, _dir, _file) = TestApp::with_registered_file(db, CATALOG).await;
+        let post = |path: &str, body: &'static [u8]| app.client.post(format!("{}{path}", app.url)).body(body).send();
+        let done = json(post("/api/v1/facts/import?format=trivy&entity=cart", TRIVY).await.unwrap(), 200).await;
+        assert_eq!(done["facts"]["component:default/cart"]["security.critical"], 2, "{b}: {done}");
+        assert_eq!(done["added"], 7, "{b}: one fact event per fact");
+        let again = json(post("/api/v1/facts/import?format=trivy&entity=cart", TRIVY).await.unwrap(), 200).await;
+        assert_eq!(again["unchanged"], 7, "{b}: the same report twice records nothing twice");
+        json(post("/api/v1/facts/import?format=junit&entity=component:default/cart", JUNIT).await.unwrap(), 200).await;
+        let facts = json(app.get("/api/v1/entities/component/default/cart/facts").await, 200).await;
+        assert_eq!((facts["facts"]["security.medium"].as_u64(), facts["facts"]["tests.failed"].as_u64()), (Some(4), Some(1)), "{b}: {facts}");
+        let query = json(app.post("/api/v1/query", &json!({"expression": "!no_critical_vulnerabilities() && !tests_pass()"})).await, 200).await;
+        assert_eq!(query["items"].as_array().unwrap().len(), 1, "{b}: rules see imported facts: {query}");
+
+        let billing: &'static [u8] = b"resource,cost,month,entity\ni-1,120.5,2026-11,cart\ni-2,30,2026-11,component:default/cart\ni-3,7,2026-11,\n";
+        let done = json(post("/api/v1/facts/import?format=billing", billing).await.unwrap(), 200).await;
+        assert_eq!(done["skipped"], json!(["i-3 (7): matches no entity"]), "{b}: {done}");
+        let costs = json(app.get("/api/v1/costs?groupBy=system").await, 200).await;
+        assert_eq!(costs["items"], json!([{"group": "system:default/store", "entities": 1, "monthly": 150.5, "currencies": []}]), "{b}: {costs}");
+
+        for (path, body, says) in [
+            ("/api/v1/facts/import?format=sarif&entity=cart", &b"{}"[..], "format: \"sarif\" is not one of"),
+            ("/api/v1/facts/import?entity=cart", &b"{}"[..], "format: required"),
+            ("/api/v1/facts/import?format=trivy", &b"{}"[..], "trivy report: entity: a report of this format is about one entity"),
+            ("/api/v1/facts/import?format=trivy&entity=nope", &b"{}"[..], "entity: no entity component:default/nope"),
+            ("/api/v1/facts/import?format=trivy&entity=cart", &b"{\"Results\": 5}"[..], "trivy report: Results: expected a list"),
+            ("/api/v1/facts/import?format=junit&entity=cart", &b"<testsuite>"[..], "junit report: not XML"),
+        ] {
+            let message = error(post(path, body).await.unwrap(), 400, "InputError", "POST").await;
+            assert!(message.contains(says), "{b}: {path}: {message}");
+        }
+        error(app.get("/api/v1/costs?groupBy=team").await, 400, "InputError", "GET").await;
+        error(app.get("/api/v1/entities/component/default/nope/facts").await, 404, "NotFoundError", "GET").await;
+    }
+}

@@ -140,3 +140,35 @@ fn words(html: &str) -> String {
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ").replace(" .", ".").replace(" ,", ",")
 }
+
+/// `/dora`: the four keys per system, team or domain, with a chart of deployments and the
+/// monthly cost of each group from an imported billing export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dora_page_rolls_delivery_and_cost_up_per_team() {
+    let app = portal().await;
+    let (_, empty) = app.get("/dora").await;
+    assert!(words(&plain(&empty)).contains("No deployments or incidents recorded"), "{empty}");
+    let time = |hours_ago: i64| (chrono::Utc::now() - chrono::Duration::hours(hours_ago)).to_rfc3339();
+    let events: Vec<serde_json::Value> = (0..6)
+        .map(|d| serde_json::json!({"type": "deployment", "id": format!("d{d}"), "entity": if d % 2 == 0 { "artist-lookup" } else { "podcast-api" },
+            "environment": "production", "commitTime": time(d * 24 + 2), "finishedAt": time(d * 24), "status": "succeeded"}))
+        .collect();
+    app.state.recorder.record(&serde_json::Value::Array(events)).await.unwrap();
+    let billing = b"resource,cost,month,entity\ni-1,120,2026-11,artist-lookup\ni-2,80,2026-11,podcast-api\n";
+    app.state.recorder.import(portico_scorecards::import::Format::Billing, billing, None).await.unwrap();
+
+    let (status, html) = app.get("/dora?groupBy=owner").await;
+    assert_eq!(status, 200, "{html}");
+    let text = words(&plain(&html));
+    assert!(text.contains("Per owner 2"), "{text}");
+    assert!(text.contains("team-a 1 entity, 3 deployments"), "{text}");
+    assert!(text.contains("Lead time for changes"), "{text}");
+    assert!(text.contains("2 h elite"), "lead time with its band: {text}");
+    assert!(html.contains(r#"aria-label="Production deployments per owner, last 90 days""#), "a chart of deployments");
+    assert!(html.contains(r#"aria-label="Monthly cost per owner""#), "a chart of costs");
+    assert!(text.contains("120.00"), "{text}");
+    assert!(html.contains(r#"<strong aria-current="page">owner</strong>"#));
+    assert_eq!(app.get("/dora?groupBy=team").await.0, 400);
+    let (_, scorecards) = app.get("/scorecards").await;
+    assert!(scorecards.contains(r#"href="/dora""#), "linked from the scorecards page");
+}
