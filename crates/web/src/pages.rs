@@ -13,6 +13,7 @@ pub(crate) mod me;
 pub(crate) mod home;
 pub(crate) mod query;
 pub(crate) mod register;
+pub(crate) mod catalog_levels;
 pub(crate) mod dora;
 pub(crate) mod scorecards;
 pub(crate) mod search;

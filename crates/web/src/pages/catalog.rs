@@ -47,7 +47,7 @@ const SORTS: &[(&str, &str)] = &[
     ("system", "spec.system"),
 ];
 
-const PARAMS: &[&str] = &["kind", "owner", "lifecycle", "type", "namespace", "tag", "system", "q", "sort", "dir", "page", "size"];
+const PARAMS: &[&str] = &["kind", "owner", "lifecycle", "type", "namespace", "tag", "system", "q", "sort", "dir", "page", "size", "scorecard", "level"];
 
 /// The columns a kind's table shows.
 fn columns(kind: &str) -> &'static [&'static str] {
@@ -61,20 +61,22 @@ fn columns(kind: &str) -> &'static [&'static str] {
 }
 
 #[derive(Serialize)]
-struct FacetOption {
-    value: String,
-    count: u64,
-    selected: bool,
+pub(crate) struct FacetOption {
+    pub value: String,
+    pub count: u64,
+    pub selected: bool,
     /// This page with the value toggled.
-    url: String,
+    pub url: String,
 }
 
 #[derive(Serialize)]
-struct FacetView {
-    param: &'static str,
-    label: &'static str,
-    options: Vec<FacetOption>,
-    more: usize,
+pub(crate) struct FacetView {
+    pub param: &'static str,
+    pub label: &'static str,
+    pub options: Vec<FacetOption>,
+    pub more: usize,
+    /// Said after the label (the scorecard of the Level facet).
+    pub title: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -102,6 +104,12 @@ struct Catalog {
     facets: Vec<FacetView>,
     columns: Vec<Column>,
     rows: Vec<EntitySummary>,
+    /// Each row's level on the scorecard shown, when one is.
+    levels: Vec<Option<crate::pages::catalog_levels::LevelBadge>>,
+    /// The scorecard whose levels are shown, and the URL that hides them.
+    scorecard: Option<(String, String)>,
+    /// The other scorecards, each with the URL that shows its levels instead.
+    other_scorecards: Vec<(String, String)>,
     total: usize,
     q: String,
     pager: Pager,
@@ -137,6 +145,8 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
     };
     let url = UrlState(params.0.pairs().to_vec());
     let within = if q.is_empty() { None } else { state.search.candidates(&q) };
+    portico_server::fresh_scorecards_for_pages(&state).await?;
+    let cards = portico_server::readable_cards(&state, &seen);
 
     let guard = state.catalog.read();
     let graph = Visible::new(&guard, &seen.0);
@@ -181,9 +191,20 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
         let text = TextFilter { term: q.clone(), fields: Vec::new() };
         graph.query(&EntityQuery { filter: Some(kind_only), within, text: Some(text), ..Default::default() }).ids.into_iter().collect()
     });
+    // Levels on a scorecard: a column, a facet, and the entities at the levels chosen.
+    let card = crate::pages::catalog_levels::choose(&cards, &params, &kind, |id| graph.entry(id).map(|e| e.entity.kind.clone()))?;
+    let at_levels = crate::pages::catalog_levels::chosen(card.as_deref(), &params)?;
+    let level_facet = card.as_ref().map(|c| {
+        let others: RoaringBitmap = graph.query(&EntityQuery { filter: Some(filter_without(None)), within: text_matches.clone(), ..Default::default() }).ids.into_iter().collect();
+        crate::pages::catalog_levels::facet(c, &others, &url, &params)
+    });
+    let within_all = match (text_matches.clone(), at_levels) {
+        (Some(t), Some(l)) => Some(t & l),
+        (t, l) => t.or(l),
+    };
     let query = EntityQuery {
         filter: Some(filter_without(None)),
-        within: text_matches.clone(),
+        within: within_all.clone(),
         text: None,
         order,
         offset: (page - 1).saturating_mul(size),
@@ -191,17 +212,23 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
     };
     let result = graph.query(&query);
     check_page(page, result.total, size)?;
-    let rows: Vec<EntitySummary> = result.ids.iter().filter_map(|id| graph.entry(*id)).map(|e| EntitySummary::of(&graph, e)).collect();
-    let facets = FACETS
+    let shown: Vec<portico_graph::Id> = result.ids.iter().copied().filter(|id| graph.entry(*id).is_some()).collect();
+    let rows: Vec<EntitySummary> = shown.iter().filter_map(|id| graph.entry(*id)).map(|e| EntitySummary::of(&graph, e)).collect();
+    let levels = card.as_ref().map(|c| crate::pages::catalog_levels::badges(c, &shown)).unwrap_or_default();
+    let mut facets: Vec<FacetView> = FACETS
         .iter()
         .enumerate()
-        .map(|(i, f)| facet_view(&graph, &url, f, &filter_without(Some(i)), text_matches.as_ref(), &params))
+        .map(|(i, f)| facet_view(&graph, &url, f, &filter_without(Some(i)), within_all.as_ref(), &params))
         .collect();
+    if let Some(f) = level_facet {
+        facets.insert(0, f);
+    }
     drop(guard);
 
     let sort = params.one("sort")?;
     let desc = params.one("dir")? == Some("desc");
-    let columns = columns(&kind)
+    let with_level: Vec<&'static str> = columns(&kind).iter().copied().chain(card.is_some().then_some("level")).collect();
+    let columns = with_level
         .iter()
         .map(|c| {
             let sortable = SORTS.iter().any(|(n, _)| n == c);
@@ -224,7 +251,13 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
             KindTab { url: join("/catalog", &[("kind", &lower)]), selected: lower == kind, kind: k, count }
         })
         .collect();
-    let filtered = FACETS.iter().any(|f| params.0.has(f.param)) || !q.is_empty();
+    let filtered = FACETS.iter().any(|f| params.0.has(f.param)) || params.0.has("level") || !q.is_empty();
+    let scorecard = card.as_ref().map(|c| (c.card.title.clone(), url.with("/catalog", &[("scorecard", Some("none")), ("level", None)])));
+    let other_scorecards = cards
+        .iter()
+        .filter(|c| card.as_ref().is_none_or(|shown| shown.card.key != c.card.key))
+        .map(|c| (c.card.title.clone(), url.with("/catalog", &[("scorecard", Some(c.card.name.as_str())), ("level", None)])))
+        .collect();
     let hidden = url.0.iter().filter(|(k, _)| k != "q" && k != "page").cloned().collect();
     crate::templates::render(
         "catalog.html",
@@ -235,6 +268,9 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
             facets,
             columns,
             rows,
+            levels,
+            scorecard,
+            other_scorecards,
             total: result.total,
             pager: Pager::new(&url, "/catalog", page, pages),
             hidden,
@@ -272,5 +308,5 @@ fn facet_view(graph: &Visible<'_>, url: &UrlState, f: &FacetDef, filter: &Entity
             options.push(FacetOption { url: url.toggled("/catalog", f.param, c), value: c.clone(), count: 0, selected: true });
         }
     }
-    FacetView { param: f.param, label: f.label, options, more }
+    FacetView { param: f.param, label: f.label, options, more, title: None }
 }

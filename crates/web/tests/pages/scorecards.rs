@@ -172,3 +172,28 @@ async fn the_dora_page_rolls_delivery_and_cost_up_per_team() {
     let (_, scorecards) = app.get("/scorecards").await;
     assert!(scorecards.contains(r#"href="/dora""#), "linked from the scorecards page");
 }
+
+/// The catalog table shows each entity's level on a scorecard and filters by level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_shows_levels_and_filters_by_them() {
+    let app = portal().await;
+    let (status, html) = app.get("/catalog?kind=component").await;
+    assert_eq!(status, 200, "{html}");
+    let text = words(&plain(&html));
+    assert!(text.contains("Levels on Documentation · Production readiness · Security · hide"), "{text}");
+    assert!(html.contains(r#"data-facet="level""#), "a Level facet");
+    assert!(html.contains(r#"class="badge level rank-"#), "badges in the table");
+
+    let api: serde_json::Value = serde_json::from_str(&app.get("/api/v1/scorecards/default/readiness?level=Bronze").await.1).unwrap();
+    let bronze = api["totalItems"].as_u64().unwrap();
+    let (status, html) = app.get("/catalog?kind=component&scorecard=readiness&level=Bronze").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains(&format!(r#"Component <span class="count">{bronze}</span>"#)), "only the Bronze components: {bronze}");
+    assert!(!html.contains(r#"class="badge level rank-none""#) && !html.contains(r#"class="badge level rank-top""#), "only Bronze badges");
+    assert!(words(&plain(&html)).contains("Levels on Production readiness"));
+
+    let (_, hidden) = app.get("/catalog?kind=component&scorecard=none").await;
+    assert!(!hidden.contains(r#"data-facet="level""#), "hidden on request");
+    assert_eq!(app.get("/catalog?kind=component&scorecard=readiness&level=Platinum").await.0, 400);
+    assert_eq!(app.get("/catalog?kind=component&scorecard=nope").await.0, 400);
+}
