@@ -13,6 +13,7 @@ pub mod dora;
 mod engine;
 mod evaluate;
 pub mod events;
+pub mod history;
 pub mod import;
 pub mod record;
 pub mod report;
@@ -20,6 +21,7 @@ mod scores;
 
 pub use definition::{Remediation, Rule, Scorecard, DEFAULT_LEVELS};
 pub use engine::{follow, Broken, Card, Scorecards, Update};
+pub use history::{History, keep_history};
 pub use record::{CostGroup, GroupBy, Group, Imported, RecordError, Recorded, RecordedEvent, Recorder, keep_dora_current};
 pub use evaluate::{affected, full, partial, score, Evaluated, Score};
 pub use scores::Scores;

@@ -64,6 +64,8 @@ impl Application {
         portico_scorecards::follow(state.scorecards.clone(), &state.catalog);
         // DORA's window moves with time: every entity's metrics are recomputed hourly.
         portico_scorecards::keep_dora_current(state.recorder.clone());
+        // Level changes are stored (by one replica at a time) for trends and `asOf`.
+        portico_scorecards::keep_history(portico_scorecards::History::new(state.catalog.clone(), state.scorecards.clone()), std::time::Duration::from_secs(30));
         Ok(Self { listener, addr, router, state, config: ServerConfig::default() })
     }
 

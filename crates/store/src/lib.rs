@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod discovery;
 pub mod events;
+pub mod levels;
 mod postgres;
 mod records;
 pub mod session;
@@ -25,6 +26,7 @@ pub use audit::{AuditEvent, AuditFilter, AuditStore};
 pub use auth::{ApiToken, AuthStore};
 pub use discovery::{ContributionRow, ContributionWrite, DiscoveryRun, DiscoveryStore};
 pub use events::{EventFilter, EventOutcome, EventRow, EventStore, FactRow};
+pub use levels::{LevelRow, LevelStore};
 pub use postgres::PgStore;
 pub use records::*;
 pub use session::{RefreshedSession, Session, SessionStore, SignInAttempt};
@@ -49,7 +51,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The catalog's storage.
 #[async_trait::async_trait]
-pub trait Store: DiscoveryStore + AuthStore + AuditStore + SessionStore + StarStore + EventStore + Send + Sync + 'static {
+pub trait Store: DiscoveryStore + AuthStore + AuditStore + SessionStore + StarStore + EventStore + LevelStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Creates or upgrades the schema.

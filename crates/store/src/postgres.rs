@@ -78,3 +78,4 @@ crate::audit::impl_audit_store!(PgStore);
 crate::session::impl_session_store!(PgStore);
 crate::stars::impl_star_store!(PgStore);
 crate::events::impl_event_store!(PgStore, Postgres);
+crate::levels::impl_level_store!(PgStore, Postgres);

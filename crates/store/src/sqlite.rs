@@ -55,3 +55,4 @@ crate::audit::impl_audit_store!(SqliteStore);
 crate::session::impl_session_store!(SqliteStore);
 crate::stars::impl_star_store!(SqliteStore);
 crate::events::impl_event_store!(SqliteStore, Sqlite);
+crate::levels::impl_level_store!(SqliteStore, Sqlite);

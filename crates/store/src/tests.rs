@@ -506,3 +506,32 @@ async fn a_late_fact_never_replaces_a_newer_one_on_every_backend() {
         assert_eq!(s.load_facts().await.unwrap(), stored, "{b}");
     }
 }
+
+#[tokio::test]
+async fn level_history_answers_changes_and_levels_as_of_a_time_on_every_backend() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        let row = |entity: &str, at: i64, level: i32| LevelRow {
+            scorecard: "scorecard:default/readiness".into(),
+            entity_key: entity.into(),
+            at,
+            level,
+            level_name: (level > 0).then(|| ["Bronze", "Silver", "Gold"][level as usize - 1].to_owned()),
+            score: level as f32 * 30.0,
+        };
+        s.append_levels(&[row("component:default/a", 100, 1), row("component:default/b", 100, 0)]).await.unwrap();
+        s.append_levels(&[row("component:default/a", 200, 2), row("component:default/b", 300, -1)]).await.unwrap();
+        let at = |t: i64| async move {
+            s.levels_at("scorecard:default/readiness", t).await.unwrap().into_iter().map(|r| (r.entity_key, r.level)).collect::<Vec<_>>()
+        };
+        assert_eq!(at(50).await, Vec::<(String, i32)>::new(), "{b}");
+        assert_eq!(at(150).await, [("component:default/a".to_owned(), 1), ("component:default/b".to_owned(), 0)], "{b}");
+        assert_eq!(at(300).await, [("component:default/a".to_owned(), 2), ("component:default/b".to_owned(), -1)], "{b}");
+        let changes = s.level_changes("scorecard:default/readiness", Some("component:default/a"), None, None, 10).await.unwrap();
+        assert_eq!(changes.iter().map(|r| (r.at, r.level_name.as_deref())).collect::<Vec<_>>(), [(200, Some("Silver")), (100, Some("Bronze"))], "{b}");
+        let window = s.level_changes("scorecard:default/readiness", None, Some(150), Some(300), 10).await.unwrap();
+        assert_eq!(window.len(), 1, "{b}");
+        assert!(s.level_changes("scorecard:default/other", None, None, None, 10).await.unwrap().is_empty(), "{b}");
+    }
+}

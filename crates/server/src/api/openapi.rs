@@ -62,6 +62,8 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         super::scorecards::one,
         super::scorecards::of_entity,
         super::scorecards::gate,
+        super::scorecards::history,
+        super::scorecards::levels_at,
         super::events::record,
         super::events::list,
         super::events::of_entity,

@@ -26,6 +26,87 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/scorecards/{namespace}/{name}", get(one))
         .route("/entities/{kind}/{namespace}/{name}/scorecards", get(of_entity))
         .route("/gates/{kind}/{namespace}/{name}", get(gate))
+        .route("/scorecards/{namespace}/{name}/history", get(history))
+        .route("/scorecards/{namespace}/{name}/levels", get(levels_at))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistoryParams {
+    entity: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<u32>,
+}
+
+/// The scorecard a reader may read, by path.
+fn readable_card(state: &AppState, seen: &Seen, namespace: &str, name: &str) -> Result<Arc<portico_scorecards::Card>, ApiError> {
+    let key = key_of("scorecard", namespace, name);
+    let graph = state.catalog.read();
+    state.scorecards.card(&key).filter(|_| sees_card(&graph, seen, &key)).ok_or_else(|| no_entity_named("Scorecard", namespace, name))
+}
+
+fn time_param(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    value.map(|v| portico_catalog::parse_time(field, v).map_err(ApiError::Input)).transpose()
+}
+
+/// Level changes on a scorecard, newest first: when each entity was first scored, went up or
+/// down a level, or was no longer scored (`level: -1`). Stored within 30 seconds of the change.
+#[utoipa::path(get, path = "/api/v1/scorecards/{namespace}/{name}/history", tag = "scorecards",
+    params(("namespace" = String, Path), ("name" = String, Path),
+           ("entity" = Option<String>, Query, description = "One entity's changes (`cart` is component:default/cart)"),
+           ("since" = Option<String>, Query, description = "RFC 3339"), ("until" = Option<String>, Query, description = "RFC 3339"),
+           ("limit" = Option<u32>, Query, description = "At most 10,000; 100 by default")),
+    responses((status = 200, description = "`items`: `{scorecard, entityKey, at, level, levelName, score}`", body = serde_json::Value),
+              (status = 400, description = "A bad parameter", body = ErrorResponse),
+              (status = 404, description = "No such scorecard", body = ErrorResponse)))]
+pub(crate) async fn history(State(state): State<AppState>, seen: Seen, Path((namespace, name)): Path<(String, String)>, Query(p): Query<HistoryParams>) -> Result<Json<serde_json::Value>, ApiError> {
+    let card = readable_card(&state, &seen, &namespace, &name)?;
+    let entity = p.entity.as_deref().map(|e| portico_scorecards::events::entity_key(e, &|_| true).map_err(ApiError::Input)).transpose()?;
+    let (since, until) = (time_param("since", p.since.as_deref())?, time_param("until", p.until.as_deref())?);
+    let rows = state.catalog.store().level_changes(&card.card.key, entity.as_deref(), since, until, p.limit.unwrap_or(100).clamp(1, 10_000)).await?;
+    let graph = state.catalog.read();
+    let items: Vec<_> = rows.into_iter().filter(|r| graph.id_of(&r.entity_key).is_some_and(|id| seen.0.sees(id))).collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct LevelsParams {
+    as_of: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Every entity's level on a scorecard as it was at `asOf` (default: now), from the stored
+/// history: the distribution, and the entities (lowest level first, at most `limit`).
+#[utoipa::path(get, path = "/api/v1/scorecards/{namespace}/{name}/levels", tag = "scorecards",
+    params(("namespace" = String, Path), ("name" = String, Path),
+           ("asOf" = Option<String>, Query, description = "RFC 3339; default now"),
+           ("limit" = Option<usize>, Query, description = "Entities listed, at most 10,000; 100 by default")),
+    responses((status = 200, description = "`{scorecard, asOf, distribution: [{level, count}], totalItems, items: [{entityKey, level, levelName, score, at}]}`", body = serde_json::Value),
+              (status = 400, description = "A bad time", body = ErrorResponse),
+              (status = 404, description = "No such scorecard", body = ErrorResponse)))]
+pub(crate) async fn levels_at(State(state): State<AppState>, seen: Seen, Path((namespace, name)): Path<(String, String)>, Query(p): Query<LevelsParams>) -> Result<Json<serde_json::Value>, ApiError> {
+    let card = readable_card(&state, &seen, &namespace, &name)?;
+    let at = time_param("asOf", p.as_of.as_deref())?.unwrap_or_else(portico_catalog::now_ms);
+    let rows = state.catalog.store().levels_at(&card.card.key, at).await?;
+    let (mut items, counts) = {
+        let graph = state.catalog.read();
+        let visible = |k: &str| graph.id_of(k).is_some_and(|id| seen.0.sees(id));
+        let counts = portico_scorecards::history::distribution(&rows, card.card.levels.len(), visible);
+        let items: Vec<portico_store::LevelRow> = rows.into_iter().filter(|r| r.level >= 0 && visible(&r.entity_key)).collect();
+        (items, counts)
+    };
+    items.sort_by(|a, b| a.level.cmp(&b.level).then(a.score.total_cmp(&b.score)).then_with(|| a.entity_key.cmp(&b.entity_key)));
+    let total = items.len();
+    items.truncate(p.limit.unwrap_or(100).min(MAX_LIMIT));
+    let distribution: Vec<serde_json::Value> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| serde_json::json!({"level": if i == 0 { None } else { Some(&card.card.levels[i - 1]) }, "count": c}))
+        .collect();
+    let as_of = chrono::DateTime::from_timestamp_millis(at).map(|t| t.to_rfc3339()).unwrap_or_default();
+    Ok(Json(serde_json::json!({ "scorecard": card.card.key, "asOf": as_of, "distribution": distribution, "totalItems": total, "items": items })))
 }
 
 /// The results, up to date with the read model: a change made just before is scored first

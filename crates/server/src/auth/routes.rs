@@ -88,7 +88,7 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         (true, _, "/api/v1/audit") => P(AuditRead, NONE),
         // Scorecards are entities, and their results are about entities: reading them is
         // reading the catalog (each answer counts only the entities the reader may read).
-        (true, _, "/api/v1/scorecards" | "/api/v1/scorecards/{namespace}/{name}") => P(EntityRead, NONE),
+        (true, _, "/api/v1/scorecards" | "/api/v1/scorecards/{namespace}/{name}" | "/api/v1/scorecards/{namespace}/{name}/history" | "/api/v1/scorecards/{namespace}/{name}/levels") => P(EntityRead, NONE),
         (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/scorecards" | "/api/v1/gates/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
         // Events are about entities: listing them and their DORA metrics is reading the catalog.
         (_, "POST", "/api/v1/events" | "/api/v1/facts/import") => P(EventRecord, NONE),

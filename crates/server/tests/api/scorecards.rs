@@ -188,3 +188,49 @@ async fn a_reader_counts_and_gates_only_what_it_may_read() {
         assert_eq!(get("/api/v1/entities/component/default/vault/scorecards").await.unwrap().status(), 404, "{backend}");
     }
 }
+
+/// Level history: the levels stored as they change, read back as changes and as of a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn levels_are_stored_as_they_change_and_read_as_of_a_time() {
+    for db in TestDb::all().await {
+        let backend = db.backend();
+        let (app, _dir, file) = TestApp::with_registered_file(db, CATALOG).await;
+        // The server stores changes every 30 seconds; the test stores them when it needs to, from
+        // results of its own (the same as the server's: the same catalog).
+        let scorecards = portico_scorecards::Scorecards::new(app.catalog.graph().clone());
+        let history = portico_scorecards::History::new(app.catalog.clone(), scorecards.clone());
+        scorecards.update();
+        history.record_once(portico_catalog::now_ms()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let before = chrono::Utc::now().to_rfc3339();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+        let changed = CATALOG.replace("metadata: { name: pay }", "metadata: { name: pay, description: Payments }");
+        std::fs::write(&file, changed).unwrap();
+        assert_eq!(app.post("/api/catalog/refresh", &json!({"entityRef": "component:default/pay"})).await.status(), 200, "{backend}");
+        scorecards.update();
+        history.record_once(portico_catalog::now_ms()).await.unwrap();
+
+        let counts = |v: &Value| v["distribution"].as_array().unwrap().iter().map(|d| d["count"].as_u64().unwrap()).collect::<Vec<_>>();
+        let then = json(app.get(&format!("/api/v1/scorecards/default/readiness/levels?asOf={}", form_urlencoded::byte_serialize(before.as_bytes()).collect::<String>())).await, 200).await;
+        assert_eq!(counts(&then), [0, 1, 0, 2], "{backend}: pay at Bronze then: {then}");
+        let now = json(app.get("/api/v1/scorecards/default/readiness/levels").await, 200).await;
+        assert_eq!(counts(&now), [0, 0, 1, 2], "{backend}: pay at Silver now: {now}");
+        assert_eq!(now["items"][0]["entityKey"], "component:default/pay", "{backend}: lowest level first");
+        let changes = json(app.get("/api/v1/scorecards/default/readiness/history?entity=pay").await, 200).await;
+        let mut levels: Vec<&str> = changes["items"].as_array().unwrap().iter().map(|r| r["levelName"].as_str().unwrap()).collect();
+        // The server's own writer may have stored the same change too (it runs at start).
+        levels.dedup();
+        assert_eq!(levels, ["Silver", "Bronze"], "{backend}: newest first: {changes}");
+        for (path, says) in [
+            ("/api/v1/scorecards/default/readiness/levels?asOf=yesterday", "asOf:"),
+            ("/api/v1/scorecards/default/readiness/levels?asOf=2999-01-01T00:00:00Z", "in the future"),
+            ("/api/v1/scorecards/default/readiness/history?since=soon", "since:"),
+            ("/api/v1/scorecards/default/readiness/history?colour=red", "unknown field"),
+        ] {
+            let message = error(app.get(path).await, 400, "InputError", "GET").await;
+            assert!(message.contains(says), "{backend}: {path}: {message}");
+        }
+        error(app.get("/api/v1/scorecards/default/nope/history").await, 404, "NotFoundError", "GET").await;
+    }
+}

@@ -130,6 +130,8 @@ struct OnePage {
     url: String,
     card: RefLink,
     chart: String,
+    /// Entities per level day by day, from the stored history (when it has any).
+    trend: Option<String>,
     rules: Vec<RuleLine>,
     level: Option<String>,
     entities: Vec<EntityLine>,
@@ -148,8 +150,13 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
     portico_server::fresh_scorecards(&state).await?;
     let reference = EntityRef::new("scorecard", &namespace, &name);
     let key = reference.key();
+    let card = {
+        let graph = state.catalog.read();
+        state.scorecards.card(&key).filter(|_| portico_server::sees_card(&graph, &seen, &key))
+    }
+    .ok_or_else(|| crate::pages::entity::not_found(&reference))?;
+    let trend = trend(&state, &seen, &card).await?;
     let graph = state.catalog.read();
-    let card = state.scorecards.card(&key).filter(|_| portico_server::sees_card(&graph, &seen, &key)).ok_or_else(|| crate::pages::entity::not_found(&reference))?;
     let level = match params.one("level")? {
         None | Some("") => None,
         Some(l) if l.eq_ignore_ascii_case("none") => Some(String::new()),
@@ -192,6 +199,7 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
     let card_link = ref_link(&visible, &reference, None);
     drop(graph);
     let page = OnePage {
+        trend,
         nav: "scorecards",
         evaluated_at: card.evaluated_at,
         chart: chart(&summary, &url)?,
@@ -207,6 +215,41 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
         summary,
     };
     crate::templates::render("scorecard.html", page)
+}
+
+/// Days the trend chart covers.
+const TREND_DAYS: i64 = 28;
+
+/// Entities per level at the end of each of the last 28 days, from the stored level history;
+/// `None` until the history has a change in that window or before.
+async fn trend(state: &AppState, seen: &Seen, card: &portico_scorecards::Card) -> Result<Option<String>, PageError> {
+    let store = state.catalog.store();
+    let now = portico_catalog::now_ms();
+    if store.level_changes(&card.card.key, None, None, None, 1).await?.is_empty() {
+        return Ok(None);
+    }
+    let day = 86_400_000;
+    let mut times = Vec::new();
+    let mut per_level: Vec<Vec<u64>> = vec![Vec::new(); card.card.levels.len() + 1];
+    for back in (0..TREND_DAYS).rev() {
+        let at = now - back * day;
+        let rows = store.levels_at(&card.card.key, at).await?;
+        let counts = {
+            let graph = state.catalog.read();
+            portico_scorecards::history::distribution(&rows, card.card.levels.len(), |k| graph.id_of(k).is_some_and(|id| seen.0.sees(id)))
+        };
+        for (line, count) in per_level.iter_mut().zip(counts) {
+            line.push(count);
+        }
+        times.push(at);
+    }
+    let lines = per_level
+        .into_iter()
+        .enumerate()
+        .map(|(i, values)| portico_catalog::Line { name: if i == 0 { "No level".to_owned() } else { card.card.levels[i - 1].clone() }, values })
+        .collect();
+    let series = portico_catalog::Series { by: portico_catalog::SeriesBy::Lifecycle, times, lines };
+    Ok(Some(crate::svg::lines::chart("trend", "Entities per level, day by day", &series)?))
 }
 
 /// The entity page's card: one line per scorecard that applies, with the level reached and

@@ -197,3 +197,16 @@ async fn the_catalog_shows_levels_and_filters_by_them() {
     assert_eq!(app.get("/catalog?kind=component&scorecard=readiness&level=Platinum").await.0, 400);
     assert_eq!(app.get("/catalog?kind=component&scorecard=nope").await.0, 400);
 }
+
+/// A scorecard's page draws its levels day by day once the level history has any.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scorecard_page_draws_the_trend_of_its_levels() {
+    let app = portal().await;
+    let history = portico_scorecards::History::new(app.state.catalog.clone(), app.state.scorecards.clone());
+    app.state.scorecards.update();
+    history.record_once(portico_catalog::now_ms()).await.unwrap();
+    let (status, html) = app.get("/scorecards/default/readiness").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Over the last 4 weeks"), "{html}");
+    assert!(html.contains("Entities per level, day by day"), "the trend chart");
+}

@@ -1,0 +1,87 @@
+//! Storage of scorecard level history: level changes appended as they happen, read back as
+//! changes or as every entity's level at a time. Same SQL for both backends, expanded once per
+//! backend like `sql.rs`.
+
+use crate::Result;
+
+/// One entity's level on one scorecard from `at` on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LevelRow {
+    pub scorecard: String,
+    pub entity_key: String,
+    pub at: i64,
+    /// Levels reached from the lowest (0: none), or -1: no longer scored by the scorecard.
+    pub level: i32,
+    pub level_name: Option<String>,
+    pub score: f32,
+}
+
+#[async_trait::async_trait]
+pub trait LevelStore: Send + Sync {
+    /// Appends level changes.
+    async fn append_levels(&self, rows: &[LevelRow]) -> Result<()>;
+    /// Changes on a scorecard, newest first: of one entity or all, in `[since, until)`, at most
+    /// `limit`.
+    async fn level_changes(&self, scorecard: &str, entity: Option<&str>, since: Option<i64>, until: Option<i64>, limit: u32) -> Result<Vec<LevelRow>>;
+    /// Every entity's latest row at or before `at` (those no longer scored included, level -1).
+    async fn levels_at(&self, scorecard: &str, at: i64) -> Result<Vec<LevelRow>>;
+}
+
+pub(crate) type LevelTuple = (String, String, i64, i32, Option<String>, f32);
+
+pub(crate) fn level_from((scorecard, entity_key, at, level, level_name, score): LevelTuple) -> LevelRow {
+    LevelRow { scorecard, entity_key, at, level, level_name, score }
+}
+
+macro_rules! impl_level_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::levels::LevelStore for $store {
+            async fn append_levels(&self, rows: &[$crate::levels::LevelRow]) -> $crate::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for chunk in rows.chunks($crate::sql::BATCH) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new("insert into scorecard_levels (scorecard, entity_key, at, level, level_name, score) ");
+                    q.push_values(chunk, |mut b, r| {
+                        b.push_bind(&r.scorecard).push_bind(&r.entity_key).push_bind(r.at).push_bind(r.level).push_bind(&r.level_name).push_bind(r.score);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn level_changes(&self, scorecard: &str, entity: Option<&str>, since: Option<i64>, until: Option<i64>, limit: u32) -> $crate::Result<Vec<$crate::levels::LevelRow>> {
+                let rows: Vec<$crate::levels::LevelTuple> = sqlx::query_as(
+                    "select scorecard, entity_key, at, level, level_name, score from scorecard_levels \
+                     where scorecard = $1 and ($2 is null or entity_key = $2) and ($3 is null or at >= $3) and ($4 is null or at < $4) \
+                     order by at desc, entity_key limit $5",
+                )
+                .bind(scorecard)
+                .bind(entity)
+                .bind(since)
+                .bind(until)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map($crate::levels::level_from).collect())
+            }
+
+            async fn levels_at(&self, scorecard: &str, at: i64) -> $crate::Result<Vec<$crate::levels::LevelRow>> {
+                let rows: Vec<$crate::levels::LevelTuple> = sqlx::query_as(
+                    "select l.scorecard, l.entity_key, l.at, l.level, l.level_name, l.score from scorecard_levels l \
+                     where l.scorecard = $1 and l.at <= $2 and l.at = (select max(m.at) from scorecard_levels m \
+                       where m.scorecard = l.scorecard and m.entity_key = l.entity_key and m.at <= $2) \
+                     order by l.entity_key",
+                )
+                .bind(scorecard)
+                .bind(at)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map($crate::levels::level_from).collect())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_level_store;
