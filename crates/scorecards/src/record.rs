@@ -303,7 +303,11 @@ impl Recorder {
         let from = now - self.config.window_days * DAY_MS;
         let mut keys: BTreeSet<String> =
             self.events_of(None, from).await?.into_iter().map(|e| e.entity_key).collect();
-        keys.extend(self.catalog.read().recorded_keys().into_iter().filter(|k| self.catalog.read().recorded_facts(k).is_some_and(|f| f.contains_key("dora"))));
+        {
+            // One read guard: a second, nested one could wait behind a queued writer forever.
+            let graph = self.catalog.read();
+            keys.extend(graph.recorded_keys().into_iter().filter(|k| graph.recorded_facts(k).is_some_and(|f| f.contains_key("dora"))));
+        }
         let keys: Vec<String> = keys.into_iter().collect();
         for chunk in keys.chunks(500) {
             self.refresh(chunk, now).await?;
