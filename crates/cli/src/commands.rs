@@ -12,6 +12,7 @@ mod event;
 mod facts;
 mod login;
 mod query;
+mod initiative;
 mod scorecard;
 mod policy;
 mod serve;
@@ -33,7 +34,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     log_json: bool,
     /// A running Portico to talk to instead of the configured database (https, or http to this
-    /// machine): `query`, `gate`, `scorecards`, `event`, `dora`, `token`, `audit`, `whoami`,
+    /// machine): `query`, `gate`, `scorecards`, `initiatives`, `event`, `dora`, `token`, `audit`, `whoami`,
     /// `login` and `logout` work against it.
     #[arg(long, global = true, env = "PORTICO_SERVER")]
     server: Option<String>,
@@ -87,6 +88,8 @@ enum Command {
     Gate(scorecard::GateArgs),
     /// The scorecards, and how many entities are at each level.
     Scorecards(scorecard::ListArgs),
+    /// Initiatives and their progress; with a name, progress per owner and the to-do list.
+    Initiatives(initiative::InitiativeArgs),
     /// Record a deployment, an incident or a fact (for CI pipelines and incident tools).
     #[command(subcommand)]
     Event(event::EventCommand),
@@ -135,10 +138,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Whoami => login::whoami(remote).await,
             Command::Gate(g) => scorecard::gate(config, Some(remote), g).await,
             Command::Scorecards(s) => scorecard::list(config, Some(remote), s).await,
+            Command::Initiatives(i) => initiative::run(config, Some(remote), i).await,
             Command::Event(e) => event::event(config, Some(remote), e).await,
             Command::Dora(d) => event::dora(config, Some(remote), d).await,
             Command::Facts(f) => facts::run(config, Some(remote), f).await,
-            _ => anyhow::bail!("this command works on the configured database and has no --server mode; with --server: query, gate, scorecards, event, dora, facts, token, audit, whoami, login, logout"),
+            _ => anyhow::bail!("this command works on the configured database and has no --server mode; with --server: query, gate, scorecards, initiatives, event, dora, facts, token, audit, whoami, login, logout"),
         };
     }
     match cli.command {
@@ -152,6 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(q) => query::query(config, None, q).await,
         Command::Gate(g) => scorecard::gate(config, None, g).await,
         Command::Scorecards(s) => scorecard::list(config, None, s).await,
+        Command::Initiatives(i) => initiative::run(config, None, i).await,
         Command::Event(e) => event::event(config, None, e).await,
         Command::Dora(d) => event::dora(config, None, d).await,
         Command::Facts(f) => facts::run(config, None, f).await,

@@ -82,3 +82,69 @@ pub async fn seed(recorder: &portico_scorecards::Recorder, catalog: &portico_cat
         Err(e) => tracing::warn!(error = %e, "the demo's delivery history could not be recorded"),
     }
 }
+
+/// Waits until the catalog has stopped growing for two seconds (discovery's first runs done),
+/// twenty seconds at most.
+pub async fn settle(catalog: &portico_catalog::Catalog) {
+    let mut last = (catalog.read().len(), std::time::Instant::now());
+    let started = std::time::Instant::now();
+    while last.1.elapsed() < std::time::Duration::from_secs(2) && started.elapsed() < std::time::Duration::from_secs(20) {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let now = catalog.read().len();
+        if now != last.0 {
+            last = (now, std::time::Instant::now());
+        }
+    }
+}
+
+/// The progress the demo's initiatives made before it started: a row a week from each one's
+/// start (at most twelve weeks back) to yesterday, what was left shrinking steadily to what is
+/// left now, so their burn-downs have a past to draw. Written once, for the whole of each
+/// initiative (per-owner progress starts with the demo); the history writer goes on from there.
+pub async fn seed_progress(scorecards: &std::sync::Arc<portico_scorecards::Scorecards>, catalog: &portico_catalog::Catalog) {
+    use portico_scorecards::initiative;
+    let now = portico_catalog::now_ms();
+    let s = scorecards.clone();
+    let current: Vec<(String, i64, i32, i32)> = match tokio::task::spawn_blocking(move || {
+        s.update();
+        let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().fixed_offset();
+        let all = portico_graph::Visibility::all();
+        let initiatives = initiative::all(&s.graph().read());
+        initiatives
+            .into_iter()
+            .flatten()
+            .filter_map(|i| {
+                let scope = initiative::scope(&i, &s, &all, at, None).ok()?;
+                let p = initiative::progress(&i, &scope, now);
+                Some((i.key.clone(), i.start.unwrap_or(now - 84 * DAY), p.done as i32, p.total as i32))
+            })
+            .collect()
+    })
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot compute the demo's initiatives' progress");
+            return;
+        }
+    };
+    let store = catalog.store();
+    let mut rows = Vec::new();
+    for (key, start, done, total) in current {
+        if store.progress(&key, 0, now + 1).await.map(|r| !r.is_empty()).unwrap_or(true) {
+            continue;
+        }
+        let first = start.max(now - 84 * DAY);
+        let weeks = ((now - DAY - first) / (7 * DAY)).max(1);
+        let left_now = total - done;
+        let left_then = (left_now + (total as f64 * 0.45).ceil() as i32).min(total);
+        for w in 0..=weeks {
+            let at = if w == weeks { now - DAY } else { first + w * 7 * DAY };
+            let left = left_then - ((left_then - left_now) as i64 * w / weeks) as i32;
+            rows.push(portico_store::ProgressRow { initiative: key.clone(), owner: String::new(), at, done: total - left, total });
+        }
+    }
+    if let Err(e) = store.append_progress(&rows).await {
+        tracing::warn!(error = %e, "the demo's initiatives' progress could not be recorded");
+    }
+}

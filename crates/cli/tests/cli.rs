@@ -615,7 +615,8 @@ fn the_gate_exits_as_ci_needs_and_names_what_to_fix() {
         "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: { name: shop }\nspec: { type: team, children: [] }\n---\n\
          apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: cart }\nspec: { type: service, lifecycle: production, owner: shop }\n---\n\
          apiVersion: portico.dev/v1\nkind: Scorecard\nmetadata: { name: readiness }\nspec:\n  filter: kind == 'Component'\n  rules:\n    - { id: owner, level: Bronze, expression: owner_exists() }\n\
-         \x20   - { id: description, title: Says what it does, level: Silver, expression: has_description(), remediation: { text: Add metadata.description } }\n",
+         \x20   - { id: description, title: Says what it does, level: Silver, expression: has_description(), remediation: { text: Add metadata.description } }\n---\n\
+         apiVersion: portico.dev/v1\nkind: Initiative\nmetadata: { name: describe }\nspec: { scorecard: readiness, level: Silver, deadline: '2999-01-01' }\n",
     )
     .unwrap();
     let run = |args: &[&str]| {
@@ -651,4 +652,24 @@ fn the_gate_exits_as_ci_needs_and_names_what_to_fix() {
     assert!(out.contains("scorecard:default/readiness") && out.contains("none 0 · Bronze 1 · Silver 0 · Gold 0"), "{out}");
     let (code, _, _) = run(&["audit", "--action", "scorecard.gate"]);
     assert_eq!(code, 0);
+
+    // Initiatives on the same database: the list, one with its to-do list, and mistakes.
+    let (code, out, _) = run(&["initiatives"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("initiative:default/describe") && out.contains("0 / 1 (0%)"), "{out}");
+    let (code, out, _) = run(&["initiatives", "describe", "--owner", "shop"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("component:default/cart (group:default/shop, at Bronze)") && out.contains("✗ [Silver] Says what it does (description)") && out.contains("→ Add metadata.description"), "{out}");
+    let (code, out, _) = run(&["initiatives", "default/describe", "--json"]);
+    assert_eq!(code, 0);
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((answer["total"].as_u64(), answer["totalItems"].as_u64()), (Some(1), Some(1)), "{answer}");
+    for (args, says) in [
+        (vec!["initiatives", "nope"], "no initiative initiative:default/nope"),
+        (vec!["initiatives", "describe", "--owner", "group:"], "--owner:"),
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
 }

@@ -196,6 +196,9 @@ pub struct Reach {
     /// neighbours' fields, one more for each `related` or `inverse` called on another entity
     /// (`related('partOf').exists(s, s.related('partOf')...)` reads two relations away).
     pub hops: usize,
+    /// Reads scorecard results (`scorecard('readiness')`): known only after the scorecards are
+    /// evaluated, so a scorecard's own rules may not.
+    pub scores: bool,
 }
 
 /// [`Reach`] of a tree (checks expanded). Direct neighbours are always within reach.
@@ -213,6 +216,7 @@ pub(crate) fn reach(node: &IdedExpr) -> Reach {
                 _ => out.anything = true,
             },
             "related" | "inverse" if c.target.is_some() => out.hops += 1,
+            "scorecard" => out.scores = true,
             _ => {}
         }
     });

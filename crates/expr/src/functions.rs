@@ -32,6 +32,11 @@ pub trait Graph {
     fn has_relation(&self, id: EntityId, relation: &str, target: Option<&str>) -> bool;
     /// A fact recorded about the entity (for example `git.lastCommitAt`), if any.
     fn fact(&self, id: EntityId, name: &str) -> Option<Value>;
+    /// The entity's result on a scorecard (`{level, levels, reached, score, passed, failing}`),
+    /// if the scorecard exists and applies to it.
+    fn scorecard(&self, _id: EntityId, _name: &str) -> Option<Value> {
+        None
+    }
 }
 
 /// How functions reach the graph: a call runs `f` with a consistent view.
@@ -61,6 +66,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
     FunctionDoc { name: "ref", signature: "ref(e) -> string", description: "The reference of an entity value (kind:namespace/name).", arities: &[1] },
     FunctionDoc { name: "entity", signature: "entity(ref) -> entity or null", description: "The entity a reference names, or null if there is none.", arities: &[1] },
     FunctionDoc { name: "fact", signature: "fact(name) / e.fact(name) -> value or null", description: "A fact about the entity: one recorded by an event or an importer (portico event fact), else one discovery recorded (status.facts), for example fact('coverage') or fact('git.lastCommitAt'); null if unknown.", arities: &[1] },
+    FunctionDoc { name: "scorecard", signature: "scorecard(name) / e.scorecard(name) -> map or null", description: "The entity's result on a scorecard (its name, namespace/name or ref): level (null below the first), levels, reached (levels reached, 0 for none), score (0 to 100), passed and failing (rule ids); null if the scorecard does not apply. scorecard('readiness').level == 'Gold'. Not in a scorecard's own rules.", arities: &[1] },
     FunctionDoc { name: "now", signature: "now() -> timestamp", description: "The time the run started (the same for every entity of a run).", arities: &[0] },
     FunctionDoc { name: "days", signature: "days(n) -> duration", description: "A duration of n days, e.g. now() - days(90).", arities: &[1] },
     FunctionDoc { name: "hours", signature: "hours(n) -> duration", description: "A duration of n hours.", arities: &[1] },
@@ -123,10 +129,15 @@ pub fn install(ctx: &mut Context<'_, '_>, graph: Arc<dyn GraphAccess>, budget: A
         });
         Ok(out)
     });
-    let g = graph;
+    let g = graph.clone();
     add(ctx, "fact", move |ftx: &FunctionContext, Arguments(args): Arguments| {
         let name = string_arg(ftx, &args, 0, "a fact name")?;
         with_subject(ftx, &*g, |graph, id| Ok(graph.fact(id, &name).unwrap_or(Value::Null)))
+    });
+    let g = graph;
+    add(ctx, "scorecard", move |ftx: &FunctionContext, Arguments(args): Arguments| {
+        let name = string_arg(ftx, &args, 0, "a scorecard name")?;
+        with_subject(ftx, &*g, |graph, id| Ok(graph.scorecard(id, &name).unwrap_or(Value::Null)))
     });
     add(ctx, "now", move || Value::Timestamp(now));
     add(ctx, "days", |ftx: &FunctionContext, n: i64| duration(ftx, n, 86_400));

@@ -84,6 +84,15 @@ pub struct CatalogGraph {
     /// [`CatalogGraph::set_recorded_facts`]. Kept by id, so they outlive a removal and
     /// re-addition of their entity, as they do in the store.
     recorded: HashMap<Id, Arc<serde_json::Map<String, serde_json::Value>>>,
+    /// Where `scorecard('name')` reads results: the scorecards that follow this read model
+    /// (a crate above this one), held weakly, as they hold the read model.
+    scores: Option<std::sync::Weak<dyn ScoreLookup>>,
+}
+
+/// Scorecard results as the expression language's `scorecard('name')` reads them, for an
+/// entity: `null` (None) when there is no such scorecard or it does not apply to the entity.
+pub trait ScoreLookup: Send + Sync {
+    fn result(&self, id: Id, scorecard: &str) -> Option<portico_expr::cel::Value>;
 }
 
 /// Changes kept in the change log.
@@ -297,6 +306,19 @@ impl CatalogGraph {
 
     pub(crate) fn recorded_facts_of(&self, id: Id) -> Option<&serde_json::Map<String, serde_json::Value>> {
         self.recorded.get(&id).map(|m| &**m)
+    }
+
+    /// Where `scorecard('name')` reads results from: the first that is still alive keeps the
+    /// place (tools that score on their own, such as a history writer in tests, do not take it).
+    pub fn set_score_lookup(&mut self, lookup: std::sync::Weak<dyn ScoreLookup>) {
+        if self.scores.as_ref().is_none_or(|s| s.strong_count() == 0) {
+            self.scores = Some(lookup);
+        }
+    }
+
+    /// An entity's result on a scorecard, for `scorecard('name')`.
+    pub fn scorecard_result(&self, id: Id, scorecard: &str) -> Option<portico_expr::cel::Value> {
+        self.scores.as_ref()?.upgrade()?.result(id, scorecard)
     }
 
     /// Sets facts recorded about an entity (a `null` value removes one); true when anything

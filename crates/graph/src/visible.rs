@@ -234,4 +234,11 @@ impl Graph for Visible<'_> {
         }
         self.graph.fact(id, name)
     }
+
+    fn scorecard(&self, id: EntityId, name: &str) -> Option<Value> {
+        if !self.vis.sees(id) {
+            return None;
+        }
+        self.graph.scorecard_result(id, name)
+    }
 }

@@ -89,6 +89,10 @@ impl Scorecard {
         let mut errors = Vec::new();
         let vocabulary = Vocabulary::entity();
         let compile = |path: String, source: &str, errors: &mut Vec<FieldError>| match Expr::compile(source, &vocabulary, &limits()) {
+            Ok(e) if e.reach().scores => {
+                errors.push(FieldError::new(path, "scorecard() reads scorecards' results, which are made of these rules: a scorecard's filter and rules cannot use it (use the checks it is made of, or an initiative)"));
+                None
+            }
             Ok(e) => Some(e),
             Err(e) => {
                 // The field's own line and column come first; the caret shows where in it.

@@ -72,7 +72,11 @@ impl Scorecards {
 
     pub fn with_schedule(graph: SharedGraph, full_every: std::time::Duration) -> Arc<Self> {
         crate::register();
-        Arc::new(Self { graph, state: RwLock::new(Arc::new(State::default())), updating: Mutex::new(()), full_every })
+        let scorecards = Arc::new(Self { graph, state: RwLock::new(Arc::new(State::default())), updating: Mutex::new(()), full_every });
+        // `scorecard('name')` in the expression language reads these results.
+        let lookup: Arc<dyn portico_graph::ScoreLookup> = scorecards.clone();
+        scorecards.graph.write().set_score_lookup(Arc::downgrade(&lookup));
+        scorecards
     }
 
     /// The read model the scorecards are evaluated on.
@@ -206,6 +210,26 @@ impl Scorecards {
             tracing::warn!(scorecard = %card.key, rule = %card.rules[*rule].id, entities = n, first = %first, "a scorecard rule could not be evaluated on some entities (they fail it)");
         }
         Ok(Arc::new(Card { card, scores: e.scores.into_iter().collect(), errors: e.errors, evaluated_at: now_ms() }))
+    }
+}
+
+impl portico_graph::ScoreLookup for Scorecards {
+    /// `scorecard('name')`: the entity's level (null below the first), the levels, how many it
+    /// reached, its score, and the rules passed and failed, by id.
+    fn result(&self, id: portico_graph::Id, scorecard: &str) -> Option<portico_expr::cel::Value> {
+        let card = self.card(scorecard)?;
+        let s = card.scores.get(&id)?;
+        let c = &card.card;
+        let ids = |passed: bool| c.rules.iter().enumerate().filter(|(i, _)| s.passed(*i) == passed).map(|(_, r)| r.id.as_str()).collect::<Vec<_>>();
+        Some(portico_expr::value::from_json(&serde_json::json!({
+            "scorecard": c.key,
+            "level": crate::report::level_name(&card, s.reached),
+            "levels": c.levels,
+            "reached": s.reached,
+            "score": (f64::from(s.score) * 10.0).round() / 10.0,
+            "passed": ids(true),
+            "failing": ids(false),
+        })))
     }
 }
 

@@ -51,7 +51,7 @@ pub fn score(card: &Scorecard, passed: u64, errored: u64) -> Score {
 }
 
 /// Limits for evaluating a scorecard's expressions on `n` entities: a query's, per entity.
-fn limits_for(n: usize, rules: usize) -> Limits {
+pub(crate) fn limits_for(n: usize, rules: usize) -> Limits {
     let one = Limits::default();
     let times = (n.max(1) * (rules + 1)) as u64;
     Limits {

@@ -1,14 +1,18 @@
 //! Level history: every entity's level on every scorecard, stored as it changes (first scored,
 //! a level up or down, no longer scored), so trends can be drawn and levels asked "as of" a
-//! time. One replica writes it at a time (a lease in the store); the others stand by.
+//! time; and every initiative's progress per owner as it changes, for burn-down charts. One
+//! replica writes it at a time (a lease in the store); the others stand by.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use portico_catalog::{Catalog, IngestError};
-use portico_store::LevelRow;
+use portico_store::{LevelRow, ProgressRow};
 
 use crate::{Scorecards, report};
+
+/// (done, total) per owner key (`""`: the whole initiative).
+type OwnerCounts = HashMap<String, (i32, i32)>;
 
 /// The lease of the one writer.
 const LEASE: &str = "scorecards.history";
@@ -22,11 +26,13 @@ pub struct History {
     /// Per scorecard key: each entity's last stored (level, score); loaded from the store when
     /// this replica takes the lease.
     known: tokio::sync::Mutex<HashMap<String, HashMap<String, i32>>>,
+    /// Per initiative key: each owner's last stored (done, total), `""` for the whole of it.
+    progress: tokio::sync::Mutex<HashMap<String, OwnerCounts>>,
 }
 
 impl History {
     pub fn new(catalog: Arc<Catalog>, scorecards: Arc<Scorecards>) -> Arc<Self> {
-        Arc::new(Self { catalog, scorecards, known: Default::default() })
+        Arc::new(Self { catalog, scorecards, known: Default::default(), progress: Default::default() })
     }
 
     /// Stores what changed since the last call, if this replica holds the lease. Returns how
@@ -37,6 +43,7 @@ impl History {
         if !store.try_lease(LEASE, self.catalog.replica(), now, now + LEASE_MS).await? {
             // Another replica writes; what it writes meanwhile is read again on taking over.
             known.clear();
+            self.progress.lock().await.clear();
             return Ok(0);
         }
         let mut rows = Vec::new();
@@ -74,8 +81,61 @@ impl History {
             known.clear();
             return Err(e.into());
         }
+        Ok(rows.len() + self.record_progress(now).await?)
+    }
+
+    /// Stores each initiative's progress per owner where it changed (over every entity: the
+    /// history is the same for every reader).
+    async fn record_progress(&self, now: i64) -> Result<usize, IngestError> {
+        let store = self.catalog.store();
+        let mut known = self.progress.lock().await;
+        let scorecards = self.scorecards.clone();
+        let current = tokio::task::spawn_blocking(move || current_progress(&scorecards, now)).await.unwrap_or_default();
+        let mut rows = Vec::new();
+        for (key, owners) in current {
+            if !known.contains_key(&key) {
+                let stored = store.progress(&key, now + 1, now + 1).await?;
+                known.insert(key.clone(), stored.into_iter().map(|r| (r.owner, (r.done, r.total))).collect());
+            }
+            let Some(last) = known.get_mut(&key) else { continue };
+            // An owner with nothing left in scope is written down as such, once.
+            for (owner, counts) in last.iter_mut() {
+                if *counts != (0, 0) && !owners.contains_key(owner) {
+                    rows.push(ProgressRow { initiative: key.clone(), owner: owner.clone(), at: now, done: 0, total: 0 });
+                    *counts = (0, 0);
+                }
+            }
+            for (owner, counts) in owners {
+                if last.get(&owner) != Some(&counts) {
+                    rows.push(ProgressRow { initiative: key.clone(), owner: owner.clone(), at: now, done: counts.0, total: counts.1 });
+                    last.insert(owner, counts);
+                }
+            }
+        }
+        if !rows.is_empty()
+            && let Err(e) = store.append_progress(&rows).await
+        {
+            known.clear();
+            return Err(e.into());
+        }
         Ok(rows.len())
     }
+}
+
+/// Every initiative's (done, total) per owner key, and for the whole of it under `""`.
+/// Initiatives that do not resolve (an unknown scorecard or level) are left out.
+fn current_progress(scorecards: &Scorecards, now: i64) -> HashMap<String, OwnerCounts> {
+    let initiatives = crate::initiative::all(&scorecards.graph().read());
+    let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().fixed_offset();
+    let mut out = HashMap::new();
+    for i in initiatives.into_iter().flatten() {
+        let Ok(scope) = crate::initiative::scope(&i, scorecards, &portico_graph::Visibility::all(), at, None) else { continue };
+        let p = crate::initiative::progress(&i, &scope, now);
+        let mut owners: HashMap<String, (i32, i32)> = p.owners.into_iter().map(|o| (o.owner, (o.done as i32, o.total as i32))).collect();
+        owners.insert(String::new(), (p.done as i32, p.total as i32));
+        out.insert(i.key, owners);
+    }
+    out
 }
 
 /// Records level changes every `every`, after the scorecards caught up with the catalog.

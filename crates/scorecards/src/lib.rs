@@ -15,6 +15,7 @@ mod evaluate;
 pub mod events;
 pub mod history;
 pub mod import;
+pub mod initiative;
 pub mod record;
 pub mod report;
 mod scores;
@@ -26,10 +27,12 @@ pub use record::{CostGroup, GroupBy, Group, Imported, RecordError, Recorded, Rec
 pub use evaluate::{affected, full, partial, score, Evaluated, Score};
 pub use scores::Scores;
 
-/// Makes every entity validator check Scorecard entities' expressions, levels and rule ids,
+/// Makes every entity validator check Scorecard entities' expressions, levels and rule ids (and
+/// Initiative entities' dates, target and filter),
 /// so a mistake is an error at its line when the file is read, not a surprise later.
 pub fn register() {
     portico_model::register_entity_check("Scorecard", definition::check_entity);
+    portico_model::register_entity_check("Initiative", initiative::check_entity);
 }
 
 #[cfg(test)]

@@ -378,7 +378,7 @@ pub fn keep_dora_current(recorder: Arc<Recorder>) -> tokio::task::JoinHandle<()>
 }
 
 /// The system, owner or domain an entity belongs to, as a key; `none` when it has none.
-fn group_key(graph: &portico_graph::CatalogGraph, key: &str, by: GroupBy) -> String {
+pub(crate) fn group_key(graph: &portico_graph::CatalogGraph, key: &str, by: GroupBy) -> String {
     let Some(entry) = graph.get(key) else { return "none".into() };
     let e = &entry.entity;
     let target = |field: &str, kind: &str| e.spec_str(field).and_then(|r| portico_model::EntityRef::parse(r, portico_model::RefDefaults { kind: Some(kind), namespace: Some(&e.metadata.namespace) }).ok()).map(|r| r.key());

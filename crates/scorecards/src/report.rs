@@ -165,7 +165,7 @@ pub fn entity_results(cards: &[std::sync::Arc<Card>], id: Id) -> Vec<EntityResul
     cards.iter().filter_map(|card| Some(entity_result(card, id, *card.scores.get(&id)?))).collect()
 }
 
-fn entity_result(card: &Card, _id: Id, s: crate::Score) -> EntityResult {
+pub(crate) fn entity_result(card: &Card, _id: Id, s: crate::Score) -> EntityResult {
     let c = &card.card;
     EntityResult {
         scorecard: c.key.clone(),

@@ -11,12 +11,12 @@ use serde_json::{json, Value};
 use crate::report::{self, Unknown};
 use crate::*;
 
-fn validator() -> Validator {
+pub(crate) fn validator() -> Validator {
     register();
     Validator::default()
 }
 
-fn entry(v: Value) -> CatalogEntry {
+pub(crate) fn entry(v: Value) -> CatalogEntry {
     CatalogEntry::new(validator().validate(v).unwrap(), "test")
 }
 
@@ -38,7 +38,7 @@ fn readiness() -> Value {
         ]}})
 }
 
-fn catalog() -> SharedGraph {
+pub(crate) fn catalog() -> SharedGraph {
     let v = validator();
     let mut g = CatalogGraph::new();
     for e in [
@@ -327,4 +327,33 @@ fn an_update_that_runs_long_is_not_waited_for_past_the_patience_given() {
     assert!(s.cards().is_empty(), "the results before it");
     drop(running);
     assert_eq!(s.update_within(std::time::Duration::from_millis(20)).map(|u| u.full), Some(1));
+}
+
+#[test]
+fn expressions_read_results_with_scorecard_and_a_scorecard_s_own_rules_may_not() {
+    let s = Scorecards::new(catalog());
+    s.update();
+    let now = chrono::Utc::now().fixed_offset();
+    let ask = |source: &str| {
+        let e = portico_expr::Expr::compile(source, &portico_expr::Vocabulary::entity(), &portico_expr::Limits::default()).unwrap();
+        let ids = portico_graph::eval::matching(s.graph(), &e, now, &portico_expr::Limits::default()).unwrap();
+        let g = s.graph().read();
+        let mut keys: Vec<String> = ids.into_iter().map(|id| g.key_of(id).to_owned()).collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(ask("scorecard('readiness').level == 'Gold'"), ["component:default/cart"]);
+    assert_eq!(ask("scorecard('default/readiness').reached >= 2"), ["component:default/cart", "component:default/pay"]);
+    assert_eq!(ask("'lifecycle' in scorecard('readiness').failing"), ["component:default/ledger"]);
+    assert_eq!(ask("kind == 'Component' && scorecard('readiness') != null && scorecard('readiness').level == null"), ["component:default/orphan"]);
+    // Through relations: what depends on something below Silver.
+    assert_eq!(ask("related('dependsOn').exists(d, d.scorecard('readiness').reached < 2)"), ["component:default/pay"]);
+    assert!(ask("scorecard('nope') != null").is_empty());
+    assert!(ask("kind == 'Group' && scorecard('readiness') != null").is_empty(), "the scorecard does not apply to groups");
+    // In a scorecard's own rules or filter: refused at the field.
+    let mut card = readiness();
+    card["spec"]["rules"][0]["expression"] = json!("scorecard('readiness').reached >= 1");
+    let errors = validator().validate(card).unwrap_err();
+    assert_eq!(errors[0].path, "spec.rules[0].expression", "{errors:?}");
+    assert!(errors[0].message.contains("scorecard()"), "{errors:?}");
 }

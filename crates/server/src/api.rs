@@ -17,6 +17,7 @@ pub(crate) mod policy;
 pub(crate) mod query;
 pub(crate) mod refresh;
 pub(crate) mod saved_queries;
+pub(crate) mod initiatives;
 pub(crate) mod scorecards;
 pub(crate) mod sessions;
 pub(crate) mod stars;
@@ -44,7 +45,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/api/catalog", catalog)
         .nest(
             "/api/v1",
-            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(scorecards::router()).merge(events::router()).merge(facts::router()).merge(policy::router()).merge(audit::router()),
+            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(scorecards::router()).merge(initiatives::router()).merge(events::router()).merge(facts::router()).merge(policy::router()).merge(audit::router()),
         )
         .merge(openapi::router())
         .merge(health::router())

@@ -108,3 +108,6 @@ mod policy_entities;
 
 #[path = "api/scorecards.rs"]
 mod scorecards;
+
+#[path = "api/initiatives.rs"]
+mod initiatives;

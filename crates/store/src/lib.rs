@@ -26,7 +26,7 @@ pub use audit::{AuditEvent, AuditFilter, AuditStore};
 pub use auth::{ApiToken, AuthStore};
 pub use discovery::{ContributionRow, ContributionWrite, DiscoveryRun, DiscoveryStore};
 pub use events::{EventFilter, EventOutcome, EventRow, EventStore, FactRow};
-pub use levels::{LevelRow, LevelStore};
+pub use levels::{LevelRow, LevelStore, ProgressRow};
 pub use postgres::PgStore;
 pub use records::*;
 pub use session::{RefreshedSession, Session, SessionStore, SignInAttempt};

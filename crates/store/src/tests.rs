@@ -535,3 +535,28 @@ async fn level_history_answers_changes_and_levels_as_of_a_time_on_every_backend(
         assert!(s.level_changes("scorecard:default/other", None, None, None, 10).await.unwrap().is_empty(), "{b}");
     }
 }
+
+#[tokio::test]
+async fn initiative_progress_reads_a_window_with_what_held_when_it_opened_on_every_backend() {
+    for db in TestDb::all().await {
+        let s = &db.store;
+        let b = db.backend();
+        let row = |owner: &str, at: i64, done: i32| ProgressRow { initiative: "initiative:default/ready".into(), owner: owner.into(), at, done, total: 4 };
+        s.append_progress(&[row("", 100, 0), row("group:default/a", 100, 0)]).await.unwrap();
+        s.append_progress(&[row("", 200, 1), row("group:default/a", 200, 1)]).await.unwrap();
+        s.append_progress(&[row("", 300, 3)]).await.unwrap();
+        s.append_progress(&[ProgressRow { initiative: "initiative:default/other".into(), ..row("", 250, 4) }]).await.unwrap();
+        let got = |since: i64, until: i64| async move {
+            s.progress("initiative:default/ready", since, until).await.unwrap().into_iter().map(|r| (r.owner, r.at, r.done)).collect::<Vec<_>>()
+        };
+        assert_eq!(got(0, 1000).await.len(), 5, "{b}");
+        // The window opens after the second rows: they come first, as what held at its start.
+        assert_eq!(
+            got(250, 1000).await,
+            [("".to_owned(), 200, 1), ("group:default/a".to_owned(), 200, 1), ("".to_owned(), 300, 3)],
+            "{b}"
+        );
+        assert_eq!(got(0, 150).await, [("".to_owned(), 100, 0), ("group:default/a".to_owned(), 100, 0)], "{b}");
+        assert!(s.progress("initiative:default/none", 0, 1000).await.unwrap().is_empty(), "{b}");
+    }
+}

@@ -68,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboards", get(pages::dashboards::page))
         .route("/scorecards", get(pages::scorecards::list))
         .route("/dora", get(pages::dora::page))
+        .route("/initiatives", get(pages::initiatives::list))
+        .route("/initiatives/{namespace}/{name}", get(pages::initiatives::one))
         .route("/scorecards/{namespace}/{name}", get(pages::scorecards::one))
         .route("/audit", get(pages::audit::page))
         .route("/audit.csv", get(pages::audit::csv))

@@ -15,6 +15,7 @@ pub(crate) mod query;
 pub(crate) mod register;
 pub(crate) mod catalog_levels;
 pub(crate) mod dora;
+pub(crate) mod initiatives;
 pub(crate) mod scorecards;
 pub(crate) mod search;
 pub(crate) mod sign_in;

@@ -17,7 +17,7 @@ pub(crate) fn pages(method: &Method, route: &str) -> Option<Need> {
     Some(match (read, method.as_str(), route) {
         (true, _, "/static/{file}" | "/login" | "/auth/sign-in" | "/auth/callback") => Need::Public,
         (_, "POST", "/logout") => Need::Identity,
-        (true, _, "/" | "/catalog" | "/search" | "/graph" | "/graph.svg" | "/dashboards" | "/me" | "/scorecards" | "/scorecards/{namespace}/{name}" | "/dora") => P(EntityRead, NONE),
+        (true, _, "/" | "/catalog" | "/search" | "/graph" | "/graph.svg" | "/dashboards" | "/me" | "/scorecards" | "/scorecards/{namespace}/{name}" | "/dora" | "/initiatives" | "/initiatives/{namespace}/{name}") => P(EntityRead, NONE),
         (_, "POST", "/catalog/{namespace}/{kind}/{name}/star") => P(EntityRead, ENTITY),
         (
             true,

@@ -4,6 +4,7 @@
 
 pub(crate) mod chart;
 pub(crate) mod graph;
+pub(crate) mod burndown;
 pub(crate) mod lines;
 
 /// Shortens a label to `max` characters, with an ellipsis.

@@ -42,6 +42,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "login.html",
     "me.html",
     "scorecards.html",
+    "initiatives.html",
+    "initiative.html",
+    "burndown.html",
     "scorecard.html",
     "dora.html",
 ];

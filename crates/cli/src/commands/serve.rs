@@ -80,6 +80,7 @@ async fn serve_with_hint(config: Config, port_hint: &str, demo: bool) -> anyhow:
     let refresh_every = config.catalog.refresh_interval_seconds;
     let read = catalog.clone();
     let recorder = state.recorder.clone();
+    let scorecards = state.scorecards.clone();
     tokio::spawn(async move {
         for spec in &specs {
             match locations.register(spec, false).await {
@@ -97,6 +98,14 @@ async fn serve_with_hint(config: Config, port_hint: &str, demo: bool) -> anyhow:
         tracing::info!(entities = read.read().len(), "catalog read; ready");
         // Scheduled discovery: leases in the store let one replica run each source per interval.
         discovery.start_schedule();
+        if demo {
+            // After discovery's first runs, which add components to the initiatives' scope.
+            let (read, scorecards) = (read.clone(), scorecards.clone());
+            tokio::spawn(async move {
+                crate::demo_events::settle(&read).await;
+                crate::demo_events::seed_progress(&scorecards, &read).await;
+            });
+        }
         // Every replica reads on a schedule; the one write path makes repeated reads cheap and safe.
         if refresh_every > 0 {
             let mut tick = tokio::time::interval(Duration::from_secs(refresh_every));

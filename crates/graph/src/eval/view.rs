@@ -74,6 +74,10 @@ impl Graph for Partial<'_> {
     fn fact(&self, id: EntityId, name: &str) -> Option<Value> {
         self.graph.fact(id, name)
     }
+
+    fn scorecard(&self, id: EntityId, name: &str) -> Option<Value> {
+        self.graph.scorecard_result(id, name)
+    }
 }
 
 impl CatalogGraph {
@@ -200,6 +204,10 @@ impl Graph for CatalogGraph {
         let facts = self.entries.get(&id)?.entity.status.as_ref()?.get("facts")?;
         let value = facts.get(name).or_else(|| name.split('.').try_fold(facts, |v, part| v.get(part)))?;
         Some(portico_expr::value::from_json(value))
+    }
+
+    fn scorecard(&self, id: EntityId, name: &str) -> Option<Value> {
+        self.scorecard_result(id, name)
     }
 }
 

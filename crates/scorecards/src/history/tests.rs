@@ -63,3 +63,37 @@ async fn level_changes_are_stored_once_by_the_replica_holding_the_lease_on_every
         assert_eq!(second.record_once(3_000 + LEASE_MS + 1).await.unwrap(), 0, "{b}: it knows what is stored");
     }
 }
+
+fn initiative() -> RawEntity {
+    raw(json!({"apiVersion": "portico.dev/v1", "kind": "Initiative", "metadata": {"name": "describe-all"},
+        "spec": {"scorecard": "docs", "level": "Documented", "deadline": "2999-12-31"}}))
+}
+
+#[tokio::test]
+async fn initiative_progress_is_stored_per_owner_when_it_changes_on_every_backend() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        crate::register();
+        let catalog = Catalog::open(db.store.clone(), CatalogOptions::default()).await.unwrap();
+        let apply = |entities: Vec<RawEntity>| catalog.apply(Mutation::Full { source: "test".into(), entities, errors: vec![], complete: true });
+        apply(vec![card(), initiative(), component("cart", Some("The cart")), component("pay", None)]).await.unwrap();
+        let cards = Scorecards::new(catalog.graph().clone());
+        cards.update();
+        let history = History::new(catalog.clone(), cards.clone());
+        // Two first levels, and the initiative's progress: for the whole and for team.
+        assert_eq!(history.record_once(1_000).await.unwrap(), 4, "{b}");
+        assert_eq!(history.record_once(2_000).await.unwrap(), 0, "{b}: nothing changed");
+        apply(vec![card(), initiative(), component("cart", Some("The cart")), component("pay", Some("Payments"))]).await.unwrap();
+        cards.update();
+        assert_eq!(history.record_once(3_000).await.unwrap(), 3, "{b}: pay's level, and the two progress rows");
+        let rows = catalog.store().progress("initiative:default/describe-all", 0, 10_000).await.unwrap();
+        let whole: Vec<(i64, i32, i32)> = rows.iter().filter(|r| r.owner.is_empty()).map(|r| (r.at, r.done, r.total)).collect();
+        assert_eq!(whole, [(1_000, 1, 2), (3_000, 2, 2)], "{b}");
+        assert!(rows.iter().any(|r| r.owner == "group:default/team" && r.done == 2), "{b}: {rows:?}");
+        // A replica taking over knows what is stored: nothing new to write.
+        let other = Catalog::open(db.store.clone(), CatalogOptions::default()).await.unwrap();
+        let second = History::new(other.clone(), Scorecards::new(other.graph().clone()));
+        second.scorecards.update();
+        assert_eq!(second.record_once(3_000 + LEASE_MS + 1).await.unwrap(), 0, "{b}");
+    }
+}

@@ -46,7 +46,7 @@ fn readable_card(state: &AppState, seen: &Seen, namespace: &str, name: &str) -> 
     state.scorecards.card(&key).filter(|_| sees_card(&graph, seen, &key)).ok_or_else(|| no_entity_named("Scorecard", namespace, name))
 }
 
-fn time_param(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+pub(crate) fn time_param(field: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
     value.map(|v| portico_catalog::parse_time(field, v).map_err(ApiError::Input)).transpose()
 }
 

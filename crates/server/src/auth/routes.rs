@@ -90,6 +90,8 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         // reading the catalog (each answer counts only the entities the reader may read).
         (true, _, "/api/v1/scorecards" | "/api/v1/scorecards/{namespace}/{name}" | "/api/v1/scorecards/{namespace}/{name}/history" | "/api/v1/scorecards/{namespace}/{name}/levels") => P(EntityRead, NONE),
         (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/scorecards" | "/api/v1/gates/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),
+        (true, _, "/api/v1/initiatives" | "/api/v1/initiatives/{namespace}/{name}" | "/api/v1/initiatives/{namespace}/{name}/history") => P(EntityRead, NONE),
+        (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/initiatives") => P(EntityRead, EntityByName),
         // Events are about entities: listing them and their DORA metrics is reading the catalog.
         (_, "POST", "/api/v1/events" | "/api/v1/facts/import") => P(EventRecord, NONE),
         (true, _, "/api/v1/events" | "/api/v1/dora" | "/api/v1/costs") => P(EntityRead, NONE),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Setup, TestApp, error, json};
 
-const CATALOG: &str = r#"
+pub(crate) const CATALOG: &str = r#"
 apiVersion: backstage.io/v1alpha1
 kind: Group
 metadata: { name: shop }

@@ -129,6 +129,8 @@ struct EntityPage {
     scorecards: Vec<crate::pages::scorecards::ResultView>,
     /// DORA's four keys, when deployments or incidents were recorded.
     dora: Option<crate::pages::dora::DoraView>,
+    /// The initiatives it is part of.
+    initiatives: Vec<crate::pages::initiatives::MembershipView>,
 }
 
 /// Who set each field: the sources, and one line per field.
@@ -187,6 +189,7 @@ pub(crate) async fn page(
         (summary, entry.entity.clone(), about(&graph, &entry.entity), relations.0, relations.1, view, provided, entry.source.clone(), entry.parent.clone(), id)
     };
     let scorecards = crate::pages::scorecards::entity_card(&state, &seen, id);
+    let initiatives = crate::pages::initiatives::entity_card(&state, &seen, id);
     let dora = crate::pages::dora::entity_card(&state, &key, &format!("{}/{}/{}", r.kind().to_ascii_lowercase(), r.namespace(), r.name())).await?;
     let provenance = portico_discovery::engine::provenance::provenance(&state.catalog, &key)
         .await
@@ -211,6 +214,7 @@ pub(crate) async fn page(
         starred,
         scorecards,
         dora,
+        initiatives,
         refreshed,
         provided,
         provenance,

@@ -46,6 +46,8 @@ struct MePage {
     chart: Option<String>,
     /// Per scorecard, a chart of what they own by level.
     scorecards: Vec<crate::pages::scorecards::TeamCard>,
+    /// The initiatives that hold any of what it owns: its progress and to-do list.
+    initiatives: Vec<crate::pages::initiatives::TeamInitiative>,
     stars: Vec<EntitySummary>,
     /// Stars of entities no longer in the catalog.
     gone: Vec<String>,
@@ -76,7 +78,8 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
             *error_count.entry(k).or_default() += 1;
         }
     }
-    let page = {
+    let team_ids: Vec<portico_graph::Id>;
+    let mut page = {
         let graph = state.catalog.read();
         let graph = portico_graph::Visible::new(&graph, &seen.0);
         if let Some(t) = &team
@@ -107,6 +110,7 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
             })
             .collect();
         let scorecards = crate::pages::scorecards::team_cards(&cards, &ids)?;
+        team_ids = ids.clone();
         let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
         for r in &rows {
             *by_kind.entry(r.e.kind.clone()).or_default() += 1;
@@ -137,10 +141,13 @@ pub(crate) async fn page(State(state): State<AppState>, seen: portico_server::au
             rows,
             chart,
             scorecards,
+            initiatives: Vec::new(),
             stars: present.iter().filter_map(|s| graph.get(&s.entity_key)).map(|e| EntitySummary::of(&graph, e)).collect(),
             gone: gone.iter().map(|s| s.entity_key.clone()).collect(),
         }
     };
+    // After the block: the section reads the catalog itself (no read guard held twice).
+    page.initiatives = crate::pages::initiatives::team_section(&state, &seen, &team_ids);
     crate::templates::render("me.html", page)
 }
 

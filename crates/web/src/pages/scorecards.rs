@@ -107,7 +107,7 @@ pub(crate) struct Fix {
     template: Option<String>,
 }
 
-fn fix(r: Option<&portico_scorecards::Remediation>) -> Option<Fix> {
+pub(crate) fn fix(r: Option<&portico_scorecards::Remediation>) -> Option<Fix> {
     let r = r?;
     Some(Fix { text: r.text.clone(), href: r.url.as_deref().and_then(safe_href).map(str::to_owned), url: r.url.clone(), template: r.template.clone() })
 }

@@ -7,12 +7,12 @@ use serde::Serialize;
 
 use crate::error::PageError;
 
-const WIDTH: f64 = 480.0;
-const HEIGHT: f64 = 200.0;
+pub(crate) const WIDTH: f64 = 480.0;
+pub(crate) const HEIGHT: f64 = 200.0;
 const LEFT: f64 = 48.0;
-const RIGHT: f64 = 16.0;
-const TOP: f64 = 12.0;
-const BOTTOM: f64 = 28.0;
+pub(crate) const RIGHT: f64 = 16.0;
+pub(crate) const TOP: f64 = 12.0;
+pub(crate) const BOTTOM: f64 = 28.0;
 
 #[derive(Serialize)]
 struct Line {
@@ -25,11 +25,11 @@ struct Line {
 }
 
 #[derive(Serialize)]
-struct Tick {
-    at: i32,
-    label: String,
+pub(crate) struct Tick {
+    pub at: i32,
+    pub label: String,
     /// `start`, `middle` or `end`: the first and last dates stay inside the chart.
-    anchor: &'static str,
+    pub anchor: &'static str,
 }
 
 #[derive(Serialize)]
@@ -112,7 +112,7 @@ pub(crate) fn chart(id: &str, title: &str, series: &Series) -> Result<String, Pa
 }
 
 /// A step of 1, 2 or 5 times a power of ten giving at most five gridlines.
-fn nice_step(max: u64) -> u64 {
+pub(crate) fn nice_step(max: u64) -> u64 {
     let mut step = 1;
     loop {
         for m in [1, 2, 5] {

@@ -210,3 +210,49 @@ async fn a_scorecard_page_draws_the_trend_of_its_levels() {
     assert!(html.contains("Over the last 4 weeks"), "{html}");
     assert!(html.contains("Entities per level, day by day"), "the trend chart");
 }
+
+/// Initiatives: the list, one with its burn-down, progress per owner and to-do list (narrowed
+/// to one owner), the entity page's card, the team page's section, and bad parameters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initiatives_show_progress_a_burndown_and_each_team_s_to_do_list() {
+    let app = portal().await;
+    let (status, html) = app.get("/initiatives").await;
+    assert_eq!(status, 200, "{html}");
+    let text = plain(&html);
+    assert!(text.contains("Production services at Silver") && text.contains("TechDocs for every component and API"), "{text}");
+    assert!(html.contains(r#"href="/initiatives/default/production-at-silver""#));
+    assert!(text.contains("rule docs") && text.contains("overdue"), "the target in words; the docs initiative's deadline has passed: {text}");
+    assert!(app.get("/scorecards").await.1.contains(r#"href="/initiatives""#), "linked from the scorecards page");
+
+    // Progress as the history writer stores it, so that the burn-down has a line.
+    let history = portico_scorecards::History::new(app.state.catalog.clone(), app.state.scorecards.clone());
+    app.state.scorecards.update();
+    history.record_once(portico_catalog::now_ms()).await.unwrap();
+    let api: serde_json::Value = serde_json::from_str(&app.get("/api/v1/initiatives/default/production-at-silver?owner=team-a").await.1).unwrap();
+    let (status, html) = app.get("/initiatives/default/production-at-silver").await;
+    assert_eq!(status, 200, "{html}");
+    let text = plain(&html);
+    assert!(text.contains(&format!("{} of {}", api["done"], api["total"])), "{text}");
+    assert!(html.contains(r#"aria-labelledby="burndown-title""#) && html.contains("class=\"line ideal\""), "the burn-down against the ideal line");
+    assert!(html.contains(r#"href="/initiatives/default/production-at-silver?owner=group%3Adefault%2Fteam-a#todo""#), "each owner links to its list");
+    assert!(text.contains("Part of a system") && text.contains("Set spec.system to the System it belongs to."), "the to-do list with remediation");
+    let (status, html) = app.get("/initiatives/default/production-at-silver?owner=team-a").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!(r#"To do for team-a <span class="count">{}</span>"#, api["totalItems"])), "{html}");
+    assert!(html.contains(r#"href="/catalog/default/component/wayback-archive""#));
+
+    // The entity page's card and the team page's section.
+    let (_, entity) = app.get("/catalog/default/component/wayback-archive").await;
+    assert!(entity.contains(r#"id="initiatives""#) && plain(&entity).contains("Production services at Silver"), "{entity}");
+    let (_, team) = app.get("/me?team=team-a").await;
+    assert!(team.contains(r#"id="initiatives""#) && plain(&team).contains("wayback-archive"), "{team}");
+    let (_, group) = app.get("/catalog/default/group/team-a").await;
+    assert!(group.contains(r#"href="/me?team=group%3Adefault/team-a""#), "a group's page links to its team page");
+
+    for path in ["/initiatives/default/production-at-silver?owner=group:", "/initiatives/default/production-at-silver?sort=x"] {
+        assert_eq!(app.get(path).await.0, 400, "{path}");
+    }
+    let (status, html) = app.get("/initiatives/default/nope").await;
+    assert_eq!(status, 404);
+    assert!(plain(&html).contains("initiative:default/nope"));
+}
