@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, broadcast};
 use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 
 pub mod analytics;
+mod errors;
 mod facts;
 mod follow;
 pub mod gate;
@@ -120,6 +121,7 @@ impl Catalog {
             snapshots: Mutex::new(Vec::new()),
         });
         catalog.resync_facts().await?;
+        catalog.sync_errors(None).await?;
         Ok(catalog)
     }
 
@@ -301,6 +303,9 @@ impl Catalog {
                 graph.upsert(e, validator);
             }
             event.changed.push(g.key);
+        }
+        if let Some(errors) = &changes.errors {
+            Self::apply_errors(&mut graph, &changes.source, errors);
         }
         if kinds_changed {
             self.reload_kinds(&graph);

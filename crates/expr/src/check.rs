@@ -397,7 +397,7 @@ pub(crate) fn neighbours_only(node: &IdedExpr, var: &str) -> bool {
 }
 
 /// The graph functions that, called on an entity value, read only its `ref`.
-const ON_REF: &[&str] = &["related", "inverse", "reachable", "has_relation", "fact", "scorecard"];
+const ON_REF: &[&str] = &["related", "inverse", "reachable", "has_relation", "fact", "scorecard", "has_errors"];
 
 /// [`field_use`]; with `null_ok`, comparing `var` with `null` reads none of its fields (what to
 /// build of a value that is never null; not whether an expression looks at the variable).

@@ -73,6 +73,8 @@ pub const CHECKS: &[CheckDoc] = &[
     c("dependencies", "no_deprecated_dependencies_transitively", "Nothing the entity depends on, directly or not, is deprecated.", "reachable('dependsOn').all(d, !has(d.spec.lifecycle) || d.spec.lifecycle != 'deprecated')", "no_deprecated_dependencies_transitively()"),
     c("dependencies", "no_experimental_dependencies_in_production", "A production entity depends on nothing experimental.", "!has(spec.lifecycle) || spec.lifecycle != 'production' || related('dependsOn').all(d, !has(d.spec.lifecycle) || d.spec.lifecycle != 'experimental')", "no_experimental_dependencies_in_production()"),
     c("dependencies", "no_unresolved_relations", "Every relation names an entity that exists (no dangling owner, system, dependency or API).", "relations.all(r, entity(r.targetRef) != null)", "no_unresolved_relations()"),
+    c("dependencies", "no_dependencies_with_errors", "Nothing the entity depends on has errors in the catalog (a source could not read its latest descriptor).", "related('dependsOn').all(d, !d.has_errors())", "no_dependencies_with_errors()"),
+    c("dependencies", "no_errors", "The entity's own descriptor read without errors at its last read.", "!has_errors()", "no_errors()"),
     c("dependencies", "dependencies_owned", "Everything the entity depends on has an owner.", "related('dependsOn').all(d, has(d.spec.owner) && d.spec.owner != '')", "dependencies_owned()"),
     c("dependencies", "consumed_apis_exist", "Every API the entity consumes is in the catalog.", "relations.filter(r, r.type == 'consumesApi').all(r, entity(r.targetRef) != null)", "consumed_apis_exist()"),
     // Kubernetes facts, from discovery

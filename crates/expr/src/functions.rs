@@ -37,6 +37,11 @@ pub trait Graph {
     fn scorecard(&self, _id: EntityId, _name: &str) -> Option<Value> {
         None
     }
+    /// Whether a source's last read of the entity reported errors (it keeps its last good
+    /// version meanwhile).
+    fn has_errors(&self, _id: EntityId) -> bool {
+        false
+    }
 }
 
 /// How functions reach the graph: a call runs `f` with a consistent view.
@@ -67,6 +72,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
     FunctionDoc { name: "entity", signature: "entity(ref) -> entity or null", description: "The entity a reference names, or null if there is none.", arities: &[1] },
     FunctionDoc { name: "fact", signature: "fact(name) / e.fact(name) -> value or null", description: "A fact about the entity: one recorded by an event or an importer (portico event fact), else one discovery recorded (status.facts), for example fact('coverage') or fact('git.lastCommitAt'); null if unknown.", arities: &[1] },
     FunctionDoc { name: "scorecard", signature: "scorecard(name) / e.scorecard(name) -> map or null", description: "The entity's result on a scorecard (its name, namespace/name or ref): level (null below the first), levels, reached (levels reached, 0 for none), score (0 to 100), passed and failing (rule ids); null if the scorecard does not apply. scorecard('readiness').level == 'Gold'. Not in a scorecard's own rules.", arities: &[1] },
+    FunctionDoc { name: "has_errors", signature: "has_errors() / e.has_errors() -> bool", description: "Whether a source's last read of the entity reported errors (an invalid or unreadable document: the catalog keeps its last good version); the errors are on its page and at /api/v1/errors.", arities: &[0] },
     FunctionDoc { name: "now", signature: "now() -> timestamp", description: "The time the run started (the same for every entity of a run).", arities: &[0] },
     FunctionDoc { name: "days", signature: "days(n) -> duration", description: "A duration of n days, e.g. now() - days(90).", arities: &[1] },
     FunctionDoc { name: "hours", signature: "hours(n) -> duration", description: "A duration of n hours.", arities: &[1] },
@@ -134,6 +140,8 @@ pub fn install(ctx: &mut Context<'_, '_>, graph: Arc<dyn GraphAccess>, budget: A
         let name = string_arg(ftx, &args, 0, "a fact name")?;
         with_subject(ftx, &*g, |graph, id| Ok(graph.fact(id, &name).unwrap_or(Value::Null)))
     });
+    let g = graph.clone();
+    add(ctx, "has_errors", move |ftx: &FunctionContext| with_subject(ftx, &*g, |graph, id| Ok(Value::Bool(graph.has_errors(id)))));
     let g = graph;
     add(ctx, "scorecard", move |ftx: &FunctionContext, Arguments(args): Arguments| {
         let name = string_arg(ftx, &args, 0, "a scorecard name")?;

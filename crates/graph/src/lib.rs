@@ -84,6 +84,10 @@ pub struct CatalogGraph {
     /// [`CatalogGraph::set_recorded_facts`]. Kept by id, so they outlive a removal and
     /// re-addition of their entity, as they do in the store.
     recorded: HashMap<Id, Arc<serde_json::Map<String, serde_json::Value>>>,
+    /// Per source, the entities its last run reported errors for (an invalid or degraded
+    /// document: the entity keeps its last good version), and how many sources report each.
+    error_sources: HashMap<Arc<str>, Vec<Id>>,
+    errored: HashMap<Id, u32>,
     /// Where `scorecard('name')` reads results: the scorecards that follow this read model
     /// (a crate above this one), held weakly, as they hold the read model.
     scores: Option<std::sync::Weak<dyn ScoreLookup>>,
@@ -347,6 +351,63 @@ impl CatalogGraph {
             self.note_change(linked, vec![id]);
         }
         changed
+    }
+
+    /// Sets which entities a source's last run reported errors for (keys; those not in the
+    /// catalog are kept too, for when they arrive). Entities whose state changes are logged as
+    /// changed themselves, so what follows the catalog (scorecards) re-reads them.
+    pub fn set_source_errors<'a>(&mut self, source: &str, keys: impl IntoIterator<Item = &'a str>) {
+        let mut ids: Vec<Id> = keys.into_iter().map(|k| self.intern(k)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let before = self.error_sources.get(source).cloned().unwrap_or_default();
+        if before == ids {
+            return;
+        }
+        // Entities whose count goes to or from zero.
+        let mut changed = Vec::new();
+        for id in &before {
+            if let Some(n) = self.errored.get_mut(id) {
+                *n -= 1;
+                if *n == 0 {
+                    self.errored.remove(id);
+                    changed.push(*id);
+                }
+            }
+        }
+        for &id in &ids {
+            let n = self.errored.entry(id).or_default();
+            *n += 1;
+            if *n == 1 {
+                // Back to errors within this call: not a change after all.
+                match changed.iter().position(|c| *c == id) {
+                    Some(p) => {
+                        changed.swap_remove(p);
+                    }
+                    None => changed.push(id),
+                }
+            }
+        }
+        if ids.is_empty() {
+            self.error_sources.remove(source);
+        } else {
+            self.error_sources.insert(Arc::from(source), ids);
+        }
+        if !changed.is_empty() {
+            self.generation += 1;
+            let linked: Vec<Id> = changed.iter().flat_map(|&id| self.linked(id)).collect();
+            self.note_change(linked, changed);
+        }
+    }
+
+    /// The sources that reported errors for entities at their last run.
+    pub fn sources_with_errors(&self) -> Vec<String> {
+        self.error_sources.keys().map(|s| s.to_string()).collect()
+    }
+
+    /// How many sources report errors for an entity (0: none).
+    pub fn error_count(&self, id: Id) -> u32 {
+        self.errored.get(&id).copied().unwrap_or(0)
     }
 
     /// The last version recorded for a key: the entity's own, or that of its removal.

@@ -241,4 +241,8 @@ impl Graph for Visible<'_> {
         }
         self.graph.scorecard_result(id, name)
     }
+
+    fn has_errors(&self, id: EntityId) -> bool {
+        self.vis.sees(id) && self.graph.error_count(id) > 0
+    }
 }

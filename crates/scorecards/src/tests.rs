@@ -357,3 +357,27 @@ fn expressions_read_results_with_scorecard_and_a_scorecard_s_own_rules_may_not()
     assert_eq!(errors[0].path, "spec.rules[0].expression", "{errors:?}");
     assert!(errors[0].message.contains("scorecard()"), "{errors:?}");
 }
+
+#[test]
+fn a_dependency_with_errors_fails_no_dependencies_with_errors() {
+    let graph = catalog();
+    let ask = |source: &str| {
+        let e = portico_expr::Expr::compile(source, &portico_expr::Vocabulary::entity(), &portico_expr::Limits::default()).unwrap();
+        let ids = portico_graph::eval::matching(&graph, &e, chrono::Utc::now().fixed_offset(), &portico_expr::Limits::default()).unwrap();
+        let g = graph.read();
+        let mut keys: Vec<String> = ids.into_iter().map(|id| g.key_of(id).to_owned()).collect();
+        keys.sort();
+        keys
+    };
+    let failing = "kind == 'Component' && !no_dependencies_with_errors()";
+    assert!(ask(failing).is_empty());
+    graph.write().set_source_errors("location:x", ["component:default/ledger"]);
+    assert_eq!(ask(failing), ["component:default/pay"], "pay depends on ledger");
+    assert_eq!(ask("kind == 'Component' && !no_errors()"), ["component:default/ledger"]);
+    // Two sources report it; one reads cleanly again: it still has errors.
+    graph.write().set_source_errors("location:y", ["component:default/ledger"]);
+    graph.write().set_source_errors("location:x", std::iter::empty());
+    assert_eq!(ask(failing), ["component:default/pay"]);
+    graph.write().set_source_errors("location:y", std::iter::empty());
+    assert!(ask(failing).is_empty());
+}

@@ -23,13 +23,17 @@ impl Catalog {
     /// or removed by another replica. Returns how many entities changed.
     pub async fn sync_source(&self, source: &str) -> Result<usize, IngestError> {
         let stored = self.store.load_source(source).await?;
-        Ok(self.sync(Some(source), stored))
+        let changed = self.sync(Some(source), stored);
+        self.sync_errors(Some(source)).await?;
+        Ok(changed)
     }
 
     /// Brings the whole read model in step with the store.
     pub async fn sync_all(&self) -> Result<usize, IngestError> {
         let stored = self.store.load_entities().await?;
-        Ok(self.sync(None, stored))
+        let changed = self.sync(None, stored);
+        self.sync_errors(None).await?;
+        Ok(changed)
     }
 
     fn sync(&self, source: Option<&str>, stored: Vec<portico_model::CatalogEntry>) -> usize {

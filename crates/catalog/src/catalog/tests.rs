@@ -268,3 +268,35 @@ async fn counts_over_time_per_kind_and_owner() {
         assert!(c.series(analytics::SeriesBy::Kind, t1, t2, 0, 1, &|_| true).await.is_err());
     }
 }
+
+/// The read model knows which entities have errors (for `has_errors()`): set on commit, read
+/// back at open (another replica, or a restart), cleared when the source reads cleanly again.
+#[tokio::test]
+async fn entities_with_errors_are_known_to_the_read_model_on_every_backend() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let c = catalog(&db, OrphanStrategy::Delete).await;
+        c.apply(full("s", vec![component("a", "t"), component("b", "t")])).await.unwrap();
+        let count = |c: &Catalog, key: &str| {
+            let g = c.read();
+            g.id_of(key).map_or(0, |id| g.error_count(id))
+        };
+        assert_eq!(count(&c, "component:default/a"), 0, "{b}");
+        let mut bad = component("a", "t");
+        bad.value["spec"]["owner"] = json!(42);
+        let generation = c.read().generation();
+        c.apply(full("s", vec![bad, component("b", "t")])).await.unwrap();
+        assert_eq!(count(&c, "component:default/a"), 1, "{b}");
+        assert_eq!(count(&c, "component:default/b"), 0, "{b}");
+        let g = c.read();
+        let core = g.changed_core_since(generation).unwrap();
+        assert!(core.contains(g.id_of("component:default/a").unwrap()), "{b}: logged as a change of the entity itself");
+        drop(g);
+        let other = catalog(&db, OrphanStrategy::Delete).await;
+        assert_eq!(count(&other, "component:default/a"), 1, "{b}: read back at open");
+        c.apply(full("s", vec![component("a", "t"), component("b", "t")])).await.unwrap();
+        assert_eq!(count(&c, "component:default/a"), 0, "{b}: read cleanly again");
+        other.sync_all().await.unwrap();
+        assert_eq!(count(&other, "component:default/a"), 0, "{b}: another replica follows");
+    }
+}

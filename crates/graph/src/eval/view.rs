@@ -78,6 +78,10 @@ impl Graph for Partial<'_> {
     fn scorecard(&self, id: EntityId, name: &str) -> Option<Value> {
         self.graph.scorecard_result(id, name)
     }
+
+    fn has_errors(&self, id: EntityId) -> bool {
+        self.graph.error_count(id) > 0
+    }
 }
 
 impl CatalogGraph {
@@ -208,6 +212,10 @@ impl Graph for CatalogGraph {
 
     fn scorecard(&self, id: EntityId, name: &str) -> Option<Value> {
         self.scorecard_result(id, name)
+    }
+
+    fn has_errors(&self, id: EntityId) -> bool {
+        self.error_count(id) > 0
     }
 }
 
