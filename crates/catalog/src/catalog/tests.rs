@@ -288,10 +288,11 @@ async fn entities_with_errors_are_known_to_the_read_model_on_every_backend() {
         c.apply(full("s", vec![bad, component("b", "t")])).await.unwrap();
         assert_eq!(count(&c, "component:default/a"), 1, "{b}");
         assert_eq!(count(&c, "component:default/b"), 0, "{b}");
-        let g = c.read();
-        let core = g.changed_core_since(generation).unwrap();
-        assert!(core.contains(g.id_of("component:default/a").unwrap()), "{b}: logged as a change of the entity itself");
-        drop(g);
+        {
+            let g = c.read();
+            let core = g.changed_core_since(generation).unwrap();
+            assert!(core.contains(g.id_of("component:default/a").unwrap()), "{b}: logged as a change of the entity itself");
+        }
         let other = catalog(&db, OrphanStrategy::Delete).await;
         assert_eq!(count(&other, "component:default/a"), 1, "{b}: read back at open");
         c.apply(full("s", vec![component("a", "t"), component("b", "t")])).await.unwrap();
