@@ -244,9 +244,19 @@ fn neighbour_fields_into(node: &IdedExpr, out: &mut std::collections::BTreeSet<S
     match &node.expr {
         Node::Comprehension(c) if returns_entities(&c.iter_range) => {
             let mut read = std::collections::BTreeSet::new();
-            let var_read_by_field = [&c.loop_cond, &c.loop_step, &c.result].into_iter().all(|n| crate::check::field_use_as(n, &c.iter_var, &mut read, true));
+            let body = [&c.loop_cond, &c.loop_step, &c.result];
+            let var_read_by_field = body.into_iter().all(|n| crate::check::field_use_as(n, &c.iter_var, &mut read, true));
             if !var_read_by_field {
                 return false;
+            }
+            // `d.spec.lifecycle`: only those keys of `spec` (a neighbour's whole spec, a group's
+            // member list included, is what building it costs), unless `d.spec` is used whole.
+            if read.contains("spec") {
+                let mut keys = std::collections::BTreeSet::new();
+                if body.into_iter().all(|n| sub_fields(n, &c.iter_var, "spec", &mut keys)) {
+                    read.remove("spec");
+                    read.extend(keys.into_iter().map(|k| format!("spec.{k}")));
+                }
             }
             out.extend(read);
             // The range's own arguments, and the body, may hold graph calls of their own.
@@ -271,6 +281,24 @@ fn neighbour_fields_into(node: &IdedExpr, out: &mut std::collections::BTreeSet<S
         _ => {
             let mut ok = true;
             visit_children(node, &mut |n| ok &= neighbour_fields_into(n, out));
+            ok
+        }
+    }
+}
+
+/// Whether `var.top` is read only key by key (`d.spec.lifecycle`, `has(d.spec.owner)`): the
+/// keys go to `out`; false when `var.top` is used whole somewhere.
+fn sub_fields(node: &IdedExpr, var: &str, top: &str, out: &mut std::collections::BTreeSet<String>) -> bool {
+    let is_top = |n: &IdedExpr| matches!(&n.expr, Node::Select(s) if s.field == top && matches!(&s.operand.expr, Node::Ident(x) if x == var));
+    match &node.expr {
+        Node::Select(s) if is_top(&s.operand) => {
+            out.insert(s.field.clone());
+            true
+        }
+        _ if is_top(node) => false,
+        _ => {
+            let mut ok = true;
+            visit_children(node, &mut |n| ok &= sub_fields(n, var, top, out));
             ok
         }
     }

@@ -295,7 +295,9 @@ fn the_fields_read_of_neighbours_are_known() {
     let fields = |s: &str| Expr::compile(s, &Vocabulary::entity(), &limits).unwrap().neighbour_fields().map(|f| f.into_iter().collect::<Vec<_>>());
     assert_eq!(fields("owner_is_group()"), Some(vec!["kind".to_owned()]));
     assert_eq!(fields("has_domain()"), Some(vec!["kind".to_owned(), "ref".to_owned()]), "p.related(…) reads p's ref");
-    assert_eq!(fields("dependencies_owned()"), Some(vec!["spec".to_owned()]));
+    assert_eq!(fields("dependencies_owned()"), Some(vec!["spec.owner".to_owned()]), "only the keys of spec read");
+    assert_eq!(fields("no_deprecated_dependencies()"), Some(vec!["spec.lifecycle".to_owned()]));
+    assert_eq!(fields("related('dependsOn').all(d, d.spec.type == 'db' && size(d.spec) > 1)"), Some(vec!["spec".to_owned()]), "spec used whole");
     assert_eq!(fields("no_unresolved_relations()"), Some(vec![]), "entity(r) != null reads nothing of it");
     assert_eq!(fields("has_owner() && related('ownedBy').size() > 0"), Some(vec![]));
     assert_eq!(fields("related('dependsOn')[0].spec.type == 'db'"), None, "a value used otherwise may be read whole");

@@ -119,6 +119,12 @@ impl CatalogGraph {
         let entry = self.entries.get(&id)?;
         let e = &entry.entity;
         let mut fields: Vec<(&str, Value)> = Vec::with_capacity(only.len());
+        // Keys of `spec` alone (`spec.lifecycle`), when the whole of it is not read.
+        let spec_keys: Vec<&str> = only.iter().filter_map(|k| k.strip_prefix("spec.")).collect();
+        if !spec_keys.is_empty() && !only.contains("spec") {
+            let spec = e.spec.as_ref().map_or(Value::Null, |s| map(spec_keys.iter().filter_map(|k| Some((*k, from_json(s.get(*k)?))))));
+            fields.push(("spec", spec));
+        }
         for k in only {
             let v = match k.as_str() {
                 "ref" => string(&entry.entity_ref().to_string()),
