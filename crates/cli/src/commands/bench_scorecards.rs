@@ -122,6 +122,22 @@ pub async fn run(opts: ScorecardsBench) -> anyhow::Result<ExitCode> {
     let urls: Vec<String> = names.iter().cycle().take(opts.requests).map(|n| format!("/api/v1/gates/component/default/{n}?scorecard=readiness&level=Silver")).collect();
     rows.push(("gate answer (GET /api/v1/gates/…, in process)".to_owned(), super::bench_web::time(&router, &urls).await?));
 
+    // An initiative over the production Components: its progress per owner and to-do list,
+    // computed from the results on each request, and an entity's initiatives.
+    let initiative = serde_json::json!({"apiVersion": "portico.dev/v1", "kind": "Initiative", "metadata": {"name": "silver"},
+        "spec": {"scorecard": "readiness", "level": "Silver", "filter": "spec.lifecycle == 'production'", "deadline": "2999-12-31"}});
+    catalog.apply(Mutation::Delta { source: "bench".into(), upserts: vec![raw(initiative)], removals: Vec::new() }).await?;
+    let s = scorecards.clone();
+    tokio::task::spawn_blocking(move || s.update()).await?;
+    let (in_scope, owners) = {
+        let list = super::bench_web::get(&router, "/api/v1/initiatives").await?;
+        (list["items"][0]["total"].clone(), list["items"][0]["owners"].as_array().map_or(0, Vec::len))
+    };
+    let urls = vec!["/api/v1/initiatives/default/silver?limit=100".to_owned(); 50];
+    rows.push((format!("initiative: progress per owner and the first 100 to-dos ({in_scope} entities in scope, {owners} owners)"), super::bench_web::time(&router, &urls).await?));
+    let urls: Vec<String> = names.iter().take(200).map(|n| format!("/api/v1/entities/component/default/{n}/initiatives")).collect();
+    rows.push(("an entity's initiatives (GET …/initiatives)".to_owned(), super::bench_web::time(&router, &urls).await?));
+
     // Deployments as CI sends them: 10,000 in one request, then one per request; each time
     // with the DORA facts of the entities concerned recomputed and stored, and the scorecards
     // brought up to date after.

@@ -128,10 +128,15 @@ pub(super) async fn post(router: &axum::Router, path: &str, body: &serde_json::V
     Ok(serde_json::from_slice(&body)?)
 }
 
-async fn call(router: &axum::Router, path: &str) -> anyhow::Result<()> {
+/// GETs a JSON answer through the router; fails on an error status.
+pub(super) async fn get(router: &axum::Router, path: &str) -> anyhow::Result<serde_json::Value> {
+    Ok(serde_json::from_slice(&call(router, path).await?)?)
+}
+
+async fn call(router: &axum::Router, path: &str) -> anyhow::Result<axum::body::Bytes> {
     let res = router.clone().oneshot(Request::get(path).body(Body::empty())?).await?;
     let status = res.status();
     let body = axum::body::to_bytes(res.into_body(), usize::MAX).await?;
     anyhow::ensure!(status.is_success(), "{path}: HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
-    Ok(())
+    Ok(body)
 }
