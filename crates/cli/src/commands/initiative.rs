@@ -56,8 +56,8 @@ async fn answer(config: &crate::config::Config, remote: Option<&crate::remote::R
     let scope = initiative::scope(&i, &scorecards, &all, now.fixed_offset(), None).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
     let owner = args.owner.as_deref().map(|o| portico_server::owner_key(o).map_err(|e| anyhow::anyhow!("--owner: {e}"))).transpose()?;
     let mut v = serde_json::to_value(initiative::progress(&i, &scope, now.timestamp_millis()))?;
-    let todo = initiative::todo(&i, &scope, &catalog.read(), owner.as_deref(), now.timestamp_millis());
-    v["totalItems"] = todo.len().into();
+    let (total, todo) = initiative::todo(&i, &scope, &catalog.read(), owner.as_deref(), now.timestamp_millis(), 0..usize::MAX);
+    v["totalItems"] = total.into();
     v["items"] = serde_json::to_value(todo)?;
     Ok(v)
 }

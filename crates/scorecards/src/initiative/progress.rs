@@ -212,29 +212,30 @@ pub struct Todo {
 }
 
 /// The entities of `scope` that miss the target, of one owner (a key) or all, by owner then
-/// entity.
-pub fn todo(initiative: &Initiative, scope: &Scope, graph: &CatalogGraph, owner: Option<&str>, now: i64) -> Vec<Todo> {
+/// entity: how many in all, and those of `page` (positions in that order) with what to fix.
+pub fn todo(initiative: &Initiative, scope: &Scope, graph: &CatalogGraph, owner: Option<&str>, now: i64, page: std::ops::Range<usize>) -> (usize, Vec<Todo>) {
     let past = initiative.past_deadline(now);
-    let mut out: Vec<Todo> = scope
+    let mut missing: Vec<(&str, String, Id)> = scope
         .entities
         .iter()
-        .filter(|(id, o)| owner.is_none_or(|w| w == o) && !scope.meets(*id))
-        .filter_map(|(id, o)| {
-            let s = *scope.card.scores.get(id)?;
-            let result = report::entity_result(&scope.card, *id, s);
+        .filter(|(id, o)| owner.is_none_or(|w| w == o) && !scope.meets(*id) && scope.card.scores.contains_key(id))
+        .map(|(id, o)| (o.as_str(), graph.entry(*id).map_or_else(|| graph.key_of(*id).to_owned(), |e| e.entity_ref().to_string()), *id))
+        .collect();
+    missing.sort_unstable();
+    let total = missing.len();
+    // Only the page's rules are looked at: a to-do list may hold tens of thousands.
+    let todo = missing
+        .into_iter()
+        .skip(page.start)
+        .take(page.end.saturating_sub(page.start))
+        .filter_map(|(o, reference, id)| {
+            let s = *scope.card.scores.get(&id)?;
+            let result = report::entity_result(&scope.card, id, s);
             let fix = result.rules.into_iter().enumerate().filter(|(i, r)| !r.passed && scope.blocking & (1 << i) != 0).map(|(_, r)| r).collect();
-            Some(Todo {
-                reference: graph.entry(*id).map_or_else(|| graph.key_of(*id).to_owned(), |e| e.entity_ref().to_string()),
-                owner: o.clone(),
-                level: result.level,
-                score: result.score,
-                overdue: past,
-                fix,
-            })
+            Some(Todo { reference, owner: o.to_owned(), level: result.level, score: result.score, overdue: past, fix })
         })
         .collect();
-    out.sort_by(|a, b| a.owner.cmp(&b.owner).then_with(|| a.reference.cmp(&b.reference)));
-    out
+    (total, todo)
 }
 
 /// Entities still to bring to the target over time, and the ideal line from the start to the

@@ -47,16 +47,20 @@ fn each_team_gets_the_rules_that_keep_its_entities_from_the_target_with_their_fi
     let i = initiative(json!({"scorecard": "readiness", "level": "Silver", "deadline": "2999-12-31"}));
     let scope = scope(&i, &s, &Visibility::all(), now(), None).unwrap();
     let g = s.graph().read();
-    let team = todo(&i, &scope, &g, Some("group:default/team"), 0);
+    let team = todo(&i, &scope, &g, Some("group:default/team"), 0, 0..100).1;
     assert_eq!(team.len(), 1, "{team:?}");
     assert_eq!(team[0].reference, "component:default/ledger");
     assert_eq!(team[0].fix.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["lifecycle"]);
-    let all = todo(&i, &scope, &g, None, 0);
+    let all = todo(&i, &scope, &g, None, 0, 0..100).1;
     let orphan = all.iter().find(|t| t.reference == "component:default/orphan").unwrap();
     // Gold's rules do not keep it from Silver; the Bronze rule it fails comes with its fix.
     assert_eq!(orphan.fix.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["owner", "description"]);
     assert_eq!(orphan.fix[0].remediation.as_ref().and_then(|r| r.url.as_deref()), Some("https://example.com/owners"));
     assert!(!orphan.overdue);
+    // A page of the list: how many in all, and only the page's entities.
+    let (total, page) = todo(&i, &scope, &g, None, 0, 1..2);
+    assert_eq!((total, page.len()), (2, 1));
+    assert_eq!(page[0].reference, "component:default/ledger", "by owner key: nobody's orphan first, then team's ledger");
 }
 
 #[test]
@@ -69,7 +73,7 @@ fn a_rule_target_a_filter_and_a_passed_deadline_narrow_and_mark_overdue() {
     assert_eq!((p.total, p.done, p.overdue, p.past_deadline), (3, 1, 2, true));
     assert!(p.days_left < 0);
     let g = s.graph().read();
-    assert!(todo(&i, &scope, &g, None, Utc::now().timestamp_millis()).iter().all(|t| t.overdue && t.fix.iter().all(|r| r.id == "domain")));
+    assert!(todo(&i, &scope, &g, None, Utc::now().timestamp_millis(), 0..100).1.iter().all(|t| t.overdue && t.fix.iter().all(|r| r.id == "domain")));
     // Asked about a few entities (an entity's page): the same filter, evaluated on them alone.
     let ids: Vec<_> = ["component:default/ledger", "component:default/pay"].iter().filter_map(|k| g.id_of(k)).collect();
     drop(g);

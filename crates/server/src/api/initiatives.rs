@@ -129,9 +129,8 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
     let owner = p.owner.as_deref().map(owner_key).transpose()?;
     let i = readable_one(&state, &seen, &namespace, &name)?;
     let (progress, scope) = progress_of(&state, &seen, &i).map_err(|b| ApiError::Input(b.error))?;
-    let todo = initiative::todo(&i, &scope, &state.catalog.read(), owner.as_deref(), now().0);
-    let total_items = todo.len();
-    let items = todo.into_iter().skip(p.offset).take(p.limit.unwrap_or(100).min(MAX_LIMIT)).collect();
+    let page = p.offset..p.offset.saturating_add(p.limit.unwrap_or(100).min(MAX_LIMIT));
+    let (total_items, items) = initiative::todo(&i, &scope, &state.catalog.read(), owner.as_deref(), now().0, page);
     Ok(Json(serde_json::to_value(One { progress, total_items, items }).unwrap_or_default()))
 }
 
@@ -196,7 +195,7 @@ pub fn memberships(state: &AppState, seen: &Seen, id: portico_graph::Id) -> Vec<
             continue;
         }
         let p = initiative::progress(&i, &scope, ms);
-        let todo = initiative::todo(&i, &scope, &state.catalog.read(), None, ms).pop();
+        let todo = initiative::todo(&i, &scope, &state.catalog.read(), None, ms, 0..1).1.pop();
         out.push(Membership {
             reference: p.reference,
             title: p.title,

@@ -184,13 +184,13 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
         initiative::burndown(&i, &rows).map(|b| crate::svg::burndown::chart(&format!("{}: entities left", i.title), &b, now)).transpose()?
     };
     let graph = state.catalog.read();
-    let todo = initiative::todo(&i, &scope, &graph, only.as_deref(), now);
+    let (todo_total, todo) = initiative::todo(&i, &scope, &graph, only.as_deref(), now, 0..TODO_ON_PAGE);
     let visible = Visible::new(&graph, &seen.0);
     let card = &scope.card.card;
     let levels = card.levels.len();
     let mut groups: Vec<TodoGroup> = Vec::new();
     let mut group_of: Option<&str> = None;
-    for t in todo.iter().take(TODO_ON_PAGE) {
+    for t in &todo {
         let item = todo_item(&visible, t, levels, |l| card.level_index(l));
         match groups.last_mut() {
             Some(g) if group_of == Some(t.owner.as_str()) => g.items.push(item),
@@ -221,8 +221,8 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
         restricted,
         owners,
         groups,
-        todo_total: todo.len(),
-        todo_shown: todo.len().min(TODO_ON_PAGE),
+        todo_total,
+        todo_shown: todo.len(),
         line: line(progress),
     };
     drop(graph);
@@ -282,10 +282,10 @@ pub(crate) fn team_section(state: &AppState, seen: &Seen, ids: &[Id]) -> Vec<Tea
         }
         let p = initiative::progress(&i, &scope, now.timestamp_millis());
         let graph = state.catalog.read();
-        let todo = initiative::todo(&i, &scope, &graph, None, now.timestamp_millis());
+        let (total, todo) = initiative::todo(&i, &scope, &graph, None, now.timestamp_millis(), 0..TODO_ON_TEAM);
         let visible = Visible::new(&graph, &seen.0);
         let card = &scope.card.card;
-        let items = todo.iter().take(TODO_ON_TEAM).map(|t| todo_item(&visible, t, card.levels.len(), |l| card.level_index(l))).collect();
+        let items = todo.iter().map(|t| todo_item(&visible, t, card.levels.len(), |l| card.level_index(l))).collect();
         out.push(TeamInitiative {
             url: url_of(&p.reference),
             title: p.title.clone(),
@@ -296,7 +296,7 @@ pub(crate) fn team_section(state: &AppState, seen: &Seen, ids: &[Id]) -> Vec<Tea
             total: p.total,
             percent: p.percent,
             todo: items,
-            more: todo.len().saturating_sub(TODO_ON_TEAM),
+            more: total.saturating_sub(TODO_ON_TEAM),
         });
     }
     out
