@@ -99,13 +99,14 @@ pub async fn settle(catalog: &portico_catalog::Catalog) {
 
 /// The progress the demo's initiatives made before it started: a row a week from each one's
 /// start (at most twelve weeks back) to yesterday, what was left shrinking steadily to what is
-/// left now, so their burn-downs have a past to draw. Written once, for the whole of each
-/// initiative (per-owner progress starts with the demo); the history writer goes on from there.
+/// left now, for the whole of each initiative and for each owner, so their burn-downs and
+/// per-owner charts have a past to draw. Written once; the history writer goes on from there.
 pub async fn seed_progress(scorecards: &std::sync::Arc<portico_scorecards::Scorecards>, catalog: &portico_catalog::Catalog) {
     use portico_scorecards::initiative;
     let now = portico_catalog::now_ms();
     let s = scorecards.clone();
-    let current: Vec<(String, i64, i32, i32)> = match tokio::task::spawn_blocking(move || {
+    type Counts = Vec<(String, i32, i32)>;
+    let current: Vec<(String, i64, Counts)> = match tokio::task::spawn_blocking(move || {
         s.update();
         let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().fixed_offset();
         let all = portico_graph::Visibility::all();
@@ -116,7 +117,9 @@ pub async fn seed_progress(scorecards: &std::sync::Arc<portico_scorecards::Score
             .filter_map(|i| {
                 let scope = initiative::scope(&i, &s, &all, at, None).ok()?;
                 let p = initiative::progress(&i, &scope, now);
-                Some((i.key.clone(), i.start.unwrap_or(now - 84 * DAY), p.done as i32, p.total as i32))
+                let mut counts: Counts = p.owners.iter().map(|o| (o.owner.clone(), o.done as i32, o.total as i32)).collect();
+                counts.push((String::new(), p.done as i32, p.total as i32));
+                Some((i.key.clone(), i.start.unwrap_or(now - 84 * DAY), counts))
             })
             .collect()
     })
@@ -130,18 +133,20 @@ pub async fn seed_progress(scorecards: &std::sync::Arc<portico_scorecards::Score
     };
     let store = catalog.store();
     let mut rows = Vec::new();
-    for (key, start, done, total) in current {
+    for (key, start, counts) in current {
         if store.progress(&key, 0, now + 1).await.map(|r| !r.is_empty()).unwrap_or(true) {
             continue;
         }
         let first = start.max(now - 84 * DAY);
         let weeks = ((now - DAY - first) / (7 * DAY)).max(1);
-        let left_now = total - done;
-        let left_then = (left_now + (total as f64 * 0.45).ceil() as i32).min(total);
-        for w in 0..=weeks {
-            let at = if w == weeks { now - DAY } else { first + w * 7 * DAY };
-            let left = left_then - ((left_then - left_now) as i64 * w / weeks) as i32;
-            rows.push(portico_store::ProgressRow { initiative: key.clone(), owner: String::new(), at, done: total - left, total });
+        for (owner, done, total) in counts {
+            let left_now = total - done;
+            let left_then = (left_now + (total as f64 * 0.45).ceil() as i32).min(total);
+            for w in 0..=weeks {
+                let at = if w == weeks { now - DAY } else { first + w * 7 * DAY };
+                let left = left_then - ((left_then - left_now) as i64 * w / weeks) as i32;
+                rows.push(portico_store::ProgressRow { initiative: key.clone(), owner: owner.clone(), at, done: total - left, total });
+            }
         }
     }
     if let Err(e) = store.append_progress(&rows).await {

@@ -14,7 +14,7 @@ use portico_model::{Entity, FieldError};
 
 pub mod progress;
 
-pub use progress::{Burndown, OwnerProgress, Progress, Scope, Todo, burndown, progress, scope, target_text, todo};
+pub use progress::{Burndown, OwnerProgress, Progress, Scope, Todo, burndown, owners_over_time, progress, scope, target_text, todo};
 
 /// A compiled initiative.
 #[derive(Debug)]

@@ -268,3 +268,26 @@ pub fn burndown(initiative: &Initiative, rows: &[ProgressRow]) -> Option<Burndow
         points: rows.iter().map(|r| (r.at.max(start), remaining(r), i64::from(r.total))).collect(),
     })
 }
+
+/// Each of `owners`' share of entities done (0 to 100) at `points` times evenly spread from its
+/// first stored row to `now`, from the stored progress (oldest first): the times, and per owner
+/// its values. `None` before any of them has a row.
+pub fn owners_over_time(rows: &[ProgressRow], owners: &[String], now: i64, points: usize) -> Option<(Vec<i64>, Vec<Vec<u64>>)> {
+    let first = rows.iter().filter(|r| owners.contains(&r.owner)).map(|r| r.at).min()?;
+    let points = points.max(2);
+    let times: Vec<i64> = (0..points).map(|i| first + (now - first).max(0) * i as i64 / (points - 1) as i64).collect();
+    let values = owners
+        .iter()
+        .map(|o| {
+            let mine: Vec<&ProgressRow> = rows.iter().filter(|r| &r.owner == o).collect();
+            times
+                .iter()
+                .map(|&t| match mine.iter().rev().find(|r| r.at <= t) {
+                    Some(r) if r.total > 0 => (i64::from(r.done) * 100 / i64::from(r.total)) as u64,
+                    _ => 0,
+                })
+                .collect()
+        })
+        .collect();
+    Some((times, values))
+}

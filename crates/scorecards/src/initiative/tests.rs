@@ -144,3 +144,14 @@ fn the_burndown_starts_where_the_initiative_began_and_follows_stored_progress() 
     j.start = None;
     assert_eq!(burndown(&j, &rows).unwrap().start, start - DAY);
 }
+
+#[test]
+fn each_owner_s_share_done_is_sampled_over_time_from_its_rows() {
+    let row = |owner: &str, at: i64, done: i32, total: i32| ProgressRow { initiative: "initiative:default/x".into(), owner: owner.into(), at, done, total };
+    let rows = [row("", 0, 0, 4), row("a", 10 * DAY, 1, 4), row("b", 10 * DAY, 0, 2), row("a", 15 * DAY, 3, 4), row("b", 18 * DAY, 0, 0)];
+    let owners = vec!["a".to_owned(), "b".to_owned()];
+    let (times, values) = owners_over_time(&rows, &owners, 20 * DAY, 3).unwrap();
+    assert_eq!(times, [10 * DAY, 15 * DAY, 20 * DAY], "from the owners' first row to now");
+    assert_eq!(values, [vec![25, 75, 75], vec![0, 0, 0]], "an owner with nothing left in scope counts 0");
+    assert_eq!(owners_over_time(&rows, &["c".to_owned()], 20 * DAY, 3), None);
+}

@@ -152,6 +152,8 @@ struct OnePage {
     entity: RefLink,
     owner: Option<RefLink>,
     burndown: Option<String>,
+    /// The largest owners' share done over time, from the stored progress.
+    owners_chart: Option<String>,
     /// The reader may not read every entity: stored progress (over all of them) is not shown.
     restricted: bool,
     owners: Vec<OwnerLine>,
@@ -177,11 +179,12 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
     let (progress, scope) = portico_server::progress_of(&state, &seen, &i).map_err(|b| PageError::BadRequest(format!("{key} does not resolve: {}", b.error)))?;
     let now = portico_catalog::now_ms();
     let restricted = !seen.0.is_all();
-    let burndown = if restricted {
-        None
+    let (burndown, owners_chart) = if restricted {
+        (None, None)
     } else {
         let rows = state.catalog.store().progress(&key, i.start.unwrap_or(0), now + 1).await?;
-        initiative::burndown(&i, &rows).map(|b| crate::svg::burndown::chart(&format!("{}: entities left", i.title), &b, now)).transpose()?
+        let burndown = initiative::burndown(&i, &rows).map(|b| crate::svg::burndown::chart(&format!("{}: entities left", i.title), &b, now)).transpose()?;
+        (burndown, owners_chart(&rows, &progress, now)?)
     };
     let graph = state.catalog.read();
     let (todo_total, todo) = initiative::todo(&i, &scope, &graph, only.as_deref(), now, 0..TODO_ON_PAGE);
@@ -218,6 +221,7 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
         owner: progress.owner.as_deref().and_then(|o| EntityRef::parse(o, portico_model::RefDefaults { kind: Some("Group"), namespace: Some(&namespace) }).ok()).map(|r| ref_link(&visible, &r, Some("group"))),
         only: only.as_deref().map(|o| owner_link(&visible, o).label),
         burndown,
+        owners_chart,
         restricted,
         owners,
         groups,
@@ -227,6 +231,21 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
     };
     drop(graph);
     crate::templates::render("initiative.html", page)
+}
+
+/// Owners drawn over time: the largest, so the lines stay readable.
+const OWNER_LINES: usize = 6;
+
+/// The largest owners' share of entities done (in percent) over time, from the stored rows.
+fn owners_chart(rows: &[portico_store::ProgressRow], progress: &Progress, now: i64) -> Result<Option<String>, PageError> {
+    let mut largest: Vec<&initiative::OwnerProgress> = progress.owners.iter().collect();
+    largest.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.owner.cmp(&b.owner)));
+    let owners: Vec<String> = largest.iter().take(OWNER_LINES).map(|o| o.owner.clone()).collect();
+    let Some((times, values)) = initiative::owners_over_time(rows, &owners, now, 30) else { return Ok(None) };
+    let short = |o: &str| o.rsplit('/').next().unwrap_or(o).to_owned();
+    let lines = owners.iter().zip(values).map(|(o, values)| portico_catalog::Line { name: short(o), values }).collect();
+    let series = portico_catalog::Series { by: portico_catalog::SeriesBy::Owner, times, lines };
+    crate::svg::lines::chart("owners", "Share of entities done (%), per owner", &series).map(Some)
 }
 
 /// One initiative on an entity's page.

@@ -25,6 +25,7 @@ struct Chart {
     actual: String,
     ideal: String,
     today: Option<i32>,
+    deadline_mark: Option<i32>,
     last: (i32, i32),
     remaining: i64,
     y_ticks: Vec<Tick>,
@@ -55,7 +56,10 @@ pub(crate) fn chart(title: &str, b: &Burndown, now: i64) -> Result<String, PageE
     let ideal = format!("{:.1},{:.1} {:.1},{:.1}", x(b.start), y(b.remaining_at_start), x(b.deadline), y(0));
     let date = |t: i64| chrono::DateTime::from_timestamp_millis(t).map_or_else(String::new, |t| t.format("%b %-d, %Y").to_string());
     let mut x_ticks = vec![Tick { at: x(b.start) as i32, label: date(b.start), anchor: "start" }, Tick { at: x(end) as i32, label: date(end), anchor: "end" }];
-    if end != b.deadline {
+    // Past the deadline, the axis runs on to today: the deadline is marked by a line, and named
+    // where its label does not run into the last date's.
+    let deadline_mark = (end != b.deadline).then(|| x(b.deadline) as i32);
+    if end != b.deadline && x(end) - x(b.deadline) > 90.0 {
         x_ticks.insert(1, Tick { at: x(b.deadline) as i32, label: "deadline".into(), anchor: "middle" });
     }
     let chart = Chart {
@@ -69,6 +73,7 @@ pub(crate) fn chart(title: &str, b: &Burndown, now: i64) -> Result<String, PageE
         actual: actual.join(" "),
         ideal,
         today: (now > b.start && now < end).then(|| x(now) as i32),
+        deadline_mark,
         last: (x(last_at) as i32, y(remaining) as i32),
         remaining,
         y_ticks: (0..=top_value / step).map(|k| Tick { at: y(k * step) as i32, label: (k * step).to_string(), anchor: "end" }).collect(),
@@ -93,6 +98,9 @@ mod tests {
         assert!(svg.contains("<title>2 left</title>"), "{svg}");
         // After the deadline, the axis runs on to today and marks the deadline.
         let late = chart("Burn-down", &b, 20 * day).unwrap();
-        assert!(late.contains(">deadline<") && !late.contains("class=\"today\""), "{late}");
+        assert!(late.contains(">deadline<") && late.contains("class=\"deadline\"") && !late.contains("class=\"today\""), "{late}");
+        // Just past it: marked, not named (the label would run into the last date's).
+        let just = chart("Burn-down", &b, 11 * day).unwrap();
+        assert!(!just.contains(">deadline<") && just.contains("class=\"deadline\""), "{just}");
     }
 }

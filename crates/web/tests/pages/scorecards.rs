@@ -234,6 +234,7 @@ async fn initiatives_show_progress_a_burndown_and_each_team_s_to_do_list() {
     let text = plain(&html);
     assert!(text.contains(&format!("{} of {}", api["done"], api["total"])), "{text}");
     assert!(html.contains(r#"aria-labelledby="burndown-title""#) && html.contains("class=\"line ideal\""), "the burn-down against the ideal line");
+    assert!(html.contains(r#"aria-labelledby="owners-title""#) && html.contains("Per owner over time"), "the largest owners' progress over time");
     assert!(html.contains(r#"href="/initiatives/default/production-at-silver?owner=group%3Adefault%2Fteam-a#todo""#), "each owner links to its list");
     assert!(text.contains("Part of a system") && text.contains("Set spec.system to the System it belongs to."), "the to-do list with remediation");
     let (status, html) = app.get("/initiatives/default/production-at-silver?owner=team-a").await;
