@@ -153,6 +153,30 @@ pub enum GroupBy {
     Domain,
 }
 
+impl std::str::FromStr for GroupBy {
+    type Err = String;
+
+    /// `system`, `owner` or `domain`, as the API, the pages and the command line take it.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "system" => Ok(Self::System),
+            "owner" => Ok(Self::Owner),
+            "domain" => Ok(Self::Domain),
+            other => Err(format!("{other:?} is not system, owner or domain")),
+        }
+    }
+}
+
+impl GroupBy {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::Owner => "owner",
+            Self::Domain => "domain",
+        }
+    }
+}
+
 /// One group of a roll-up.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Group {

@@ -178,7 +178,7 @@ pub async fn event(config: crate::config::Config, remote: Option<&crate::remote:
 }
 
 pub async fn dora(config: crate::config::Config, remote: Option<&crate::remote::Remote>, args: DoraArgs) -> anyhow::Result<ExitCode> {
-    let by: GroupBy = serde_json::from_value(Value::String(args.group_by.clone())).map_err(|_| anyhow::anyhow!("--group-by: {:?} is not system, owner or domain", args.group_by))?;
+    let by: GroupBy = args.group_by.parse().map_err(|e| anyhow::anyhow!("--group-by: {e}"))?;
     let answer = match (remote, &args.entity) {
         (Some(remote), Some(e)) => {
             let r = reference(e)?;

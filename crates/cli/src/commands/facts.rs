@@ -74,7 +74,7 @@ pub async fn run(config: crate::config::Config, remote: Option<&crate::remote::R
             Ok(ExitCode::SUCCESS)
         }
         FactsCommand::Costs { group_by, json } => {
-            let by: GroupBy = serde_json::from_value(Value::String(group_by.clone())).map_err(|_| anyhow::anyhow!("--group-by: {group_by:?} is not system, owner or domain"))?;
+            let by: GroupBy = group_by.parse().map_err(|e| anyhow::anyhow!("--group-by: {e}"))?;
             let answer = match remote {
                 Some(remote) => remote.get(&format!("/api/v1/costs?groupBy={group_by}")).await?,
                 None => {

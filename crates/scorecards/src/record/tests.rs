@@ -216,3 +216,11 @@ fn a_long_list_of_problems_is_cut_after_twenty() {
     assert!(text.starts_with("events[0]: entity: no entity; events[1]:"), "{text}");
     assert!(text.ends_with("events[19]: entity: no entity; and 5 more"), "{text}");
 }
+
+#[test]
+fn a_grouping_is_read_from_its_name_and_a_wrong_one_is_named() {
+    for by in [GroupBy::System, GroupBy::Owner, GroupBy::Domain] {
+        assert_eq!(by.name().parse::<GroupBy>(), Ok(by));
+    }
+    assert_eq!("team".parse::<GroupBy>(), Err("\"team\" is not system, owner or domain".to_owned()));
+}

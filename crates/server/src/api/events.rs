@@ -138,12 +138,7 @@ pub(crate) async fn rollup(State(state): State<AppState>, seen: Seen, Query(p): 
 
 /// `groupBy`: system (the default), owner or domain.
 pub(crate) fn group_by(p: Option<&str>) -> Result<GroupBy, ApiError> {
-    Ok(match p.unwrap_or("system") {
-        "system" => GroupBy::System,
-        "owner" => GroupBy::Owner,
-        "domain" => GroupBy::Domain,
-        other => return Err(ApiError::Input(format!("groupBy: {other:?} is not system, owner or domain"))),
-    })
+    p.unwrap_or("system").parse().map_err(|e| ApiError::Input(format!("groupBy: {e}")))
 }
 
 pub(crate) fn record_error(e: RecordError) -> ApiError {

@@ -48,12 +48,8 @@ struct DashboardPage {
 /// `/dora?groupBy=system|owner|domain`.
 pub(crate) async fn page(State(state): State<AppState>, seen: Seen, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
     let params = Params::parse(raw.as_deref(), &["groupBy"])?;
-    let (by, name) = match params.one("groupBy")?.unwrap_or("system") {
-        "system" => (GroupBy::System, "system"),
-        "owner" => (GroupBy::Owner, "owner"),
-        "domain" => (GroupBy::Domain, "domain"),
-        other => return Err(PageError::BadRequest(format!("`groupBy`: {other:?} is not system, owner or domain"))),
-    };
+    let by: GroupBy = params.one("groupBy")?.unwrap_or("system").parse().map_err(|e| PageError::BadRequest(format!("`groupBy`: {e}")))?;
+    let name = by.name();
     let groups = state.recorder.rollup(by, &|id| seen.0.sees(id)).await.map_err(|e| PageError::Internal(e.to_string()))?;
     let costs = state.recorder.costs(by, &|id| seen.0.sees(id));
     let link = |graph: &Visible<'_>, key: &str| EntityRef::parse_full(key).ok().map(|r| ref_link(graph, &r, None));
