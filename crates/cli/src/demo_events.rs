@@ -105,23 +105,11 @@ pub async fn seed_progress(scorecards: &std::sync::Arc<portico_scorecards::Score
     use portico_scorecards::initiative;
     let now = portico_catalog::now_ms();
     let s = scorecards.clone();
-    type Counts = Vec<(String, i32, i32)>;
-    let current: Vec<(String, i64, Counts)> = match tokio::task::spawn_blocking(move || {
+    // The counts the history writer would store now, and where each initiative began.
+    let current = match tokio::task::spawn_blocking(move || {
         s.update();
-        let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().fixed_offset();
-        let all = portico_graph::Visibility::all();
-        let initiatives = initiative::all(&s.graph().read());
-        initiatives
-            .into_iter()
-            .flatten()
-            .filter_map(|i| {
-                let scope = initiative::scope(&i, &s, &all, at, None).ok()?;
-                let p = initiative::progress(&i, &scope, now);
-                let mut counts: Counts = p.owners.iter().map(|o| (o.owner.clone(), o.done as i32, o.total as i32)).collect();
-                counts.push((String::new(), p.done as i32, p.total as i32));
-                Some((i.key.clone(), i.start.unwrap_or(now - 84 * DAY), counts))
-            })
-            .collect()
+        let starts: std::collections::HashMap<String, i64> = initiative::all(&s.graph().read()).into_iter().flatten().map(|i| (i.key, i.start.unwrap_or(now - 84 * DAY))).collect();
+        (portico_scorecards::history::current_progress(&s, now), starts)
     })
     .await
     {
@@ -131,15 +119,17 @@ pub async fn seed_progress(scorecards: &std::sync::Arc<portico_scorecards::Score
             return;
         }
     };
+    let (counts_of, starts) = current;
     let store = catalog.store();
     let mut rows = Vec::new();
-    for (key, start, counts) in current {
+    for (key, counts) in counts_of {
+        let start = starts.get(&key).copied().unwrap_or(now - 84 * DAY);
         if store.progress(&key, 0, now + 1).await.map(|r| !r.is_empty()).unwrap_or(true) {
             continue;
         }
         let first = start.max(now - 84 * DAY);
         let weeks = ((now - DAY - first) / (7 * DAY)).max(1);
-        for (owner, done, total) in counts {
+        for (owner, (done, total)) in counts {
             let left_now = total - done;
             let left_then = (left_now + (total as f64 * 0.45).ceil() as i32).min(total);
             for w in 0..=weeks {

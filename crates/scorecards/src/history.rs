@@ -12,7 +12,7 @@ use portico_store::{LevelRow, ProgressRow};
 use crate::{Scorecards, report};
 
 /// (done, total) per owner key (`""`: the whole initiative).
-type OwnerCounts = HashMap<String, (i32, i32)>;
+pub type OwnerCounts = HashMap<String, (i32, i32)>;
 
 /// The lease of the one writer.
 const LEASE: &str = "scorecards.history";
@@ -122,9 +122,10 @@ impl History {
     }
 }
 
-/// Every initiative's (done, total) per owner key, and for the whole of it under `""`.
-/// Initiatives that do not resolve (an unknown scorecard or level) are left out.
-fn current_progress(scorecards: &Scorecards, now: i64) -> HashMap<String, OwnerCounts> {
+/// Every initiative's (done, total) per owner key, and for the whole of it under `""`, by
+/// initiative key. Initiatives that do not resolve (an unknown scorecard or level) are left
+/// out.
+pub fn current_progress(scorecards: &Scorecards, now: i64) -> HashMap<String, OwnerCounts> {
     let initiatives = crate::initiative::all(&scorecards.graph().read());
     let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default().fixed_offset();
     let mut out = HashMap::new();

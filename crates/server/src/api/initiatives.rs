@@ -42,10 +42,15 @@ pub fn readable_initiatives(state: &AppState, seen: &Seen) -> Vec<Result<Initiat
         .collect()
 }
 
+/// The initiative of a key, if the reader may read it: compiled, or why not.
+pub fn readable_initiative(state: &AppState, seen: &Seen, key: &str) -> Option<Result<Initiative, Broken>> {
+    readable_initiatives(state, seen).into_iter().find(|i| i.as_ref().map_or_else(|b| b.reference == key, |i| i.key == key))
+}
+
 /// The initiative of a path, compiled, if the reader may read it.
 fn readable_one(state: &AppState, seen: &Seen, namespace: &str, name: &str) -> Result<Initiative, ApiError> {
     let key = key_of("initiative", namespace, name);
-    match readable_initiatives(state, seen).into_iter().find(|i| i.as_ref().map_or_else(|b| b.reference == key, |i| i.key == key)) {
+    match readable_initiative(state, seen, &key) {
         Some(Ok(i)) => Ok(i),
         Some(Err(b)) => Err(ApiError::Input(format!("{key} does not compile: {}", b.error))),
         None => Err(no_entity_named("Initiative", namespace, name)),

@@ -170,8 +170,7 @@ pub(crate) async fn one(State(state): State<AppState>, seen: Seen, Path((namespa
     portico_server::fresh_scorecards_for_pages(&state).await?;
     let reference = EntityRef::new("initiative", &namespace, &name);
     let key = reference.key();
-    let found = portico_server::readable_initiatives(&state, &seen).into_iter().find(|i| i.as_ref().map_or_else(|b| b.reference == key, |i| i.key == key));
-    let i = match found {
+    let i = match portico_server::readable_initiative(&state, &seen, &key) {
         Some(Ok(i)) => i,
         Some(Err(b)) => return Err(PageError::BadRequest(format!("{key} does not compile: {}", b.error))),
         None => return Err(crate::pages::entity::not_found(&reference)),
