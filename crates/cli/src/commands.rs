@@ -1,5 +1,6 @@
 //! The command line.
 
+mod action;
 mod audit;
 mod bench;
 mod bench_discovery;
@@ -98,6 +99,10 @@ enum Command {
     /// Import reports (vulnerabilities, tests, coverage, billing) as facts; costs rolled up.
     #[command(subcommand)]
     Facts(facts::FactsCommand),
+    /// Self-service actions: the catalog's templates, the actions this Portico has, and runs
+    /// (`run --dry-run` executes only what stays in its workspace).
+    #[command(subcommand)]
+    Action(action::ActionCommand),
     /// API tokens for CI and scripts, in the configured database (as its admin).
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -124,6 +129,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     portico_model::yaml::configure(config.catalog.limits);
     // Scorecard entities are checked (expressions, levels, rule ids) wherever entities are read.
     portico_scorecards::register();
+    // Template entities are checked (steps, `${{ }}` expressions) wherever entities are read.
+    portico_actions::register();
     match cli.command {
         Command::Login => return login::login(cli.server.as_deref(), cli.token).await,
         Command::Logout => return login::logout(cli.server.as_deref()),
@@ -160,6 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Event(e) => event::event(config, None, e).await,
         Command::Dora(d) => event::dora(config, None, d).await,
         Command::Facts(f) => facts::run(config, None, f).await,
+        Command::Action(a) => action::run(config, a).await,
         Command::Discover(d) => portico_catalog::actor::acting_as("cli".into(), discover::discover(config, d)).await,
         Command::Drift { json } => discover::drift(config, json).await,
         Command::Token(t) => token::run(config, t).await,

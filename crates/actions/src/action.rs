@@ -1,0 +1,143 @@
+//! The [`Action`] trait every step's action implements, what a step gives it ([`Context`]), and
+//! the [`Registry`] of the actions this Portico has (their input schemas compiled once).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::render::Renderer;
+use crate::workspace::Workspace;
+
+/// One action (`fetch:template`, `debug:log`, …): its input is the step's rendered `input`,
+/// already checked against [`Action::input_schema`]; its output becomes `steps.<id>.output`.
+#[async_trait::async_trait]
+pub trait Action: Send + Sync {
+    /// `namespace:verb`, as templates name it.
+    fn id(&self) -> &'static str;
+    /// One sentence for listings.
+    fn description(&self) -> &'static str;
+    /// The JSON Schema (draft 7) of its input.
+    fn input_schema(&self) -> Value;
+    /// A step that uses it, in YAML, for the reference and `portico action actions`.
+    fn example(&self) -> &'static str;
+    /// Whether a dry run executes it: true only for actions that change nothing outside the
+    /// run's own workspace. The others are shown with their rendered input and not run.
+    fn dry_run_safe(&self) -> bool {
+        false
+    }
+    async fn run(&self, cx: &mut Context<'_>, input: Value) -> Result<Value, ActionError>;
+}
+
+/// What an action may use while it runs.
+pub struct Context<'a> {
+    /// The run's working directory: every path an action writes is inside it.
+    pub workspace: &'a Workspace,
+    /// The directory of the template's file, against which relative `url`s resolve.
+    pub template_dir: Option<&'a Path>,
+    pub renderer: &'a Renderer,
+    pub dry_run: bool,
+    pub(crate) log: &'a mut (dyn FnMut(String) + Send),
+}
+
+impl Context<'_> {
+    /// Writes a line to the step's log (secrets are masked before it is shown or stored).
+    pub fn log(&mut self, line: impl Into<String>) {
+        (self.log)(line.into());
+    }
+}
+
+/// Why an action failed; `field` names the input field at fault, when one is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionError {
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "input.{field}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ActionError {}
+
+impl ActionError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { field: None, message: message.into() }
+    }
+
+    /// A problem with one input field.
+    pub fn input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: Some(field.into()), message: message.into() }
+    }
+}
+
+struct Registered {
+    action: Arc<dyn Action>,
+    schema: jsonschema::Validator,
+}
+
+/// The actions this Portico has, by id.
+#[derive(Clone, Default)]
+pub struct Registry {
+    actions: BTreeMap<&'static str, Arc<Registered>>,
+}
+
+impl Registry {
+    /// Every built-in action.
+    pub fn builtin() -> Self {
+        let mut r = Self::default();
+        for a in crate::builtin::all() {
+            r.register(a);
+        }
+        r
+    }
+
+    /// Adds (or replaces) an action. Panics when its input schema does not compile: that is a
+    /// bug in the action, found by the registry's test.
+    pub fn register(&mut self, action: Arc<dyn Action>) {
+        let schema = crate::params::compile(&action.input_schema()).unwrap_or_else(|e| panic!("{}: input schema: {e}", action.id()));
+        self.actions.insert(action.id(), Arc::new(Registered { action, schema }));
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<dyn Action>> {
+        self.actions.get(id).map(|r| &r.action)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.actions.contains_key(id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Action>> {
+        self.actions.values().map(|r| &r.action)
+    }
+
+    /// Checks a step's rendered input against its action's schema: every problem, by field.
+    pub fn check_input(&self, id: &str, input: &Value) -> Result<(), Vec<ActionError>> {
+        let Some(r) = self.actions.get(id) else { return Ok(()) };
+        let errors: Vec<ActionError> = r
+            .schema
+            .iter_errors(input)
+            .map(|e| {
+                let at = portico_model::pointer_to_path(e.instance_path().as_str());
+                ActionError { field: (!at.is_empty()).then_some(at), message: e.masked().to_string() }
+            })
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+/// A string input field, or an error naming it.
+pub fn str_input<'v>(input: &'v Value, field: &str) -> Result<&'v str, ActionError> {
+    input.get(field).and_then(Value::as_str).ok_or_else(|| ActionError::input(field, "is required"))
+}
+
+/// A list of strings (absent: empty).
+pub fn strings(input: &Value, field: &str) -> Vec<String> {
+    input.get(field).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default()
+}

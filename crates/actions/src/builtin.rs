@@ -1,0 +1,40 @@
+//! The built-in actions, one file each under `builtin/<namespace>/<verb>.rs`.
+
+use std::sync::Arc;
+
+use crate::action::Action;
+
+mod catalog {
+    pub mod write;
+}
+mod debug {
+    pub mod log;
+    pub mod wait;
+}
+mod fetch {
+    pub mod plain;
+    pub mod plain_file;
+    pub mod source;
+    pub mod template;
+}
+mod fs {
+    pub mod delete;
+    pub mod rename;
+}
+
+/// Every built-in action.
+pub fn all() -> Vec<Arc<dyn Action>> {
+    vec![
+        Arc::new(catalog::write::CatalogWrite),
+        Arc::new(debug::log::DebugLog),
+        Arc::new(debug::wait::DebugWait),
+        Arc::new(fetch::plain::FetchPlain),
+        Arc::new(fetch::plain_file::FetchPlainFile),
+        Arc::new(fetch::template::FetchTemplate),
+        Arc::new(fs::delete::FsDelete),
+        Arc::new(fs::rename::FsRename),
+    ]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,31 @@
+//! Self-service actions. A `Template` entity (Backstage's `scaffolder.backstage.io/v1beta3`)
+//! declares a form (its parameters, JSON Schema) and steps, each an action (`fetch:template`,
+//! `catalog:write`, …) whose input is written with `${{ }}` expressions in Backstage's dialect.
+//!
+//! - [`template`] reads a Template entity and checks it (registered with the validators by
+//!   [`register`]);
+//! - [`render`] renders `${{ }}` (minijinja, sandboxed), with Backstage's filters in [`filters`];
+//! - [`params`] checks parameters against the form's schema;
+//! - [`action`] is the [`Action`] trait and the registry; [`builtin`] the actions shipped;
+//! - [`run`] runs a template's steps in a [`workspace::Workspace`], for real or as a dry run.
+
+pub mod action;
+mod builtin;
+mod compat;
+pub mod filters;
+pub mod params;
+pub mod render;
+pub mod run;
+pub mod template;
+pub mod workspace;
+
+pub use action::{Action, ActionError, Context, Registry};
+pub use render::Renderer;
+pub use run::{Engine, Event, Report, Request, StepReport, StepStatus};
+pub use template::Template;
+
+/// Makes every entity validator check Template entities' steps and expressions, so a `${{ }}`
+/// that does not parse is an error at its line when the file is read.
+pub fn register() {
+    portico_model::register_entity_check("Template", template::check_entity);
+}
