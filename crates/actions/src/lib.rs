@@ -16,12 +16,14 @@ pub mod filters;
 pub mod params;
 pub mod render;
 pub mod run;
+pub mod runs;
 pub mod template;
 pub mod workspace;
 
 pub use action::{Action, ActionError, Context, Registry};
 pub use render::Renderer;
-pub use run::{Engine, Event, Report, Request, StepReport, StepStatus};
+pub use run::{Engine, Event, Observer, Report, Request, StepReport, StepStatus};
+pub use runs::{RunView, Runs, RunsConfig, SubmitError};
 pub use template::Template;
 
 /// Makes every entity validator check Template entities' steps and expressions, so a `${{ }}`

@@ -14,7 +14,7 @@ use portico_model::FieldError;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::action::{Context, Registry};
+use crate::action::{ActionError, Context, Registry};
 use crate::render::Renderer;
 use crate::template::Template;
 use crate::workspace::{FileEntry, Workspace};
@@ -34,36 +34,57 @@ pub struct Request {
     /// `secrets` in expressions; masked as `***` in every log, input and output shown.
     pub secrets: BTreeMap<String, String>,
     pub dry_run: bool,
+    /// Set to true to stop the run: the running step is abandoned, no other starts.
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The whole run's deadline: each step's timeout is cut to what is left.
+    pub deadline: Option<Instant>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
     Completed,
     /// Not run: its `if` was false, or a dry run does not run its action.
     Skipped,
     Failed,
-    /// Not reached: an earlier step failed.
+    /// Not reached: an earlier step failed, or the run has not got there yet.
     Pending,
+    /// Started and not finished (seen in a stored run while it runs, or after its worker
+    /// stopped).
+    Running,
+}
+
+impl StepStatus {
+    /// As JSON writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepStatus::Completed => "completed",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Failed => "failed",
+            StepStatus::Pending => "pending",
+            StepStatus::Running => "running",
+        }
+    }
 }
 
 /// One step as it ran.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct StepReport {
     pub id: String,
     pub name: String,
     pub action: String,
     pub status: StepStatus,
     /// The rendered input (per iteration for `each`), secrets masked.
-    #[serde(skip_serializing_if = "Value::is_null")]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub input: Value,
-    #[serde(skip_serializing_if = "Value::is_null")]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub output: Value,
+    #[serde(default)]
     pub log: Vec<String>,
-    #[serde(rename = "durationMs")]
+    #[serde(rename = "durationMs", default)]
     pub duration_ms: u64,
     /// Why it was skipped or failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
@@ -91,6 +112,22 @@ pub enum Event {
     StepStarted { step: String, name: String },
     Log { step: String, line: String },
     StepFinished { step: String, status: StepStatus, #[serde(rename = "durationMs")] duration_ms: u64, #[serde(skip_serializing_if = "Option::is_none")] reason: Option<String> },
+}
+
+/// Who follows a run: every event as it happens, and the steps' state at each step's start
+/// and end (a worker stores it there, before the run goes on).
+#[async_trait::async_trait]
+pub trait Observer: Send {
+    fn event(&mut self, event: &Event);
+    async fn checkpoint(&mut self, _steps: &[StepReport]) {}
+}
+
+/// A closure that takes each event (a command line's live log, a test).
+#[async_trait::async_trait]
+impl<F: FnMut(Event) + Send> Observer for F {
+    fn event(&mut self, event: &Event) {
+        self(event.clone())
+    }
 }
 
 /// Runs templates with a set of actions.
@@ -125,7 +162,17 @@ impl Engine {
 
     /// Runs `template`'s steps in `workspace`. Call [`Engine::prepare`] first: this does not
     /// check the parameters again.
-    pub async fn run(&self, template: &Template, request: &Request, workspace: &Workspace, on_event: &mut (dyn FnMut(Event) + Send)) -> Report {
+    pub async fn run(&self, template: &Template, request: &Request, workspace: &Workspace, observer: &mut dyn Observer) -> Report {
+        self.resume(template, request, workspace, &[], false, observer).await
+    }
+
+    /// Runs `template`'s steps, taking up after `prior` (the steps' reports a stopped worker
+    /// saved): a finished step is not run again, its output is reused, except that with
+    /// `replay_workspace` (the workspace was lost with the worker) the steps that only write the
+    /// workspace are run again to rebuild it. A step that was running when the worker stopped
+    /// is run again if its action only writes the workspace; otherwise the run fails, saying
+    /// so: an action with effects elsewhere is never run twice.
+    pub async fn resume(&self, template: &Template, request: &Request, workspace: &Workspace, prior: &[StepReport], replay_workspace: bool, observer: &mut dyn Observer) -> Report {
         let mask = Mask::new(&request.secrets);
         let mut context = json!({
             "parameters": request.parameters,
@@ -140,12 +187,38 @@ impl Engine {
             .iter()
             .map(|s| StepReport { id: s.id.clone(), name: s.name.clone(), action: s.action.clone(), status: StepStatus::Pending, input: Value::Null, output: Value::Null, log: Vec::new(), duration_ms: 0, reason: None })
             .collect();
-        let mut failed = false;
+        let mut status = "completed";
         for (i, step) in template.steps.iter().enumerate() {
+            let earlier = prior.get(i).filter(|p| p.id == step.id);
+            let workspace_only = self.registry.get(&step.action).is_some_and(|a| a.dry_run_safe());
+            match earlier.map(|p| p.status) {
+                Some(StepStatus::Completed | StepStatus::Skipped) if !(replay_workspace && workspace_only && earlier.is_some_and(|p| p.status == StepStatus::Completed)) => {
+                    let p = earlier.expect("matched");
+                    context["steps"][&step.id] = json!({ "output": if p.status == StepStatus::Completed { p.output.clone() } else { json!({}) } });
+                    steps[i] = p.clone();
+                    continue;
+                }
+                Some(StepStatus::Running) if !workspace_only => {
+                    let reason = format!("{} was running when its worker stopped; {} has effects outside the run's workspace, so it is not run a second time. Check what it did, then run the template again.", step.id, step.action);
+                    steps[i].status = StepStatus::Failed;
+                    steps[i].reason = Some(reason.clone());
+                    observer.event(&Event::StepFinished { step: step.id.clone(), status: StepStatus::Failed, duration_ms: 0, reason: Some(reason) });
+                    observer.checkpoint(&steps).await;
+                    status = "failed";
+                    break;
+                }
+                _ => {}
+            }
+            if request.cancel.as_ref().is_some_and(|c| *c.borrow()) {
+                status = "cancelled";
+                break;
+            }
             let started = Instant::now();
-            on_event(Event::StepStarted { step: step.id.clone(), name: step.name.clone() });
+            steps[i].status = StepStatus::Running;
+            observer.event(&Event::StepStarted { step: step.id.clone(), name: step.name.clone() });
+            observer.checkpoint(&steps).await;
             let path = format!("spec.steps[{i}]");
-            let outcome = self.step(template, i, request, &mut context, template_dir.as_deref(), workspace, &mask, &path, on_event).await;
+            let outcome = self.step(template, i, request, &mut context, template_dir.as_deref(), workspace, &mask, &path, observer).await;
             let report = &mut steps[i];
             report.duration_ms = started.elapsed().as_millis() as u64;
             match outcome {
@@ -162,16 +235,17 @@ impl Engine {
                     report.reason = Some(mask.text(&reason));
                     context["steps"][&step.id] = json!({ "output": {} });
                 }
-                StepOutcome::Failed { input, reason, log } => {
+                StepOutcome::Failed { input, reason, log, cancelled } => {
                     report.status = StepStatus::Failed;
                     report.input = mask.value(input);
                     report.reason = Some(mask.text(&reason));
                     report.log = log;
-                    failed = true;
+                    status = if cancelled { "cancelled" } else { "failed" };
                 }
             }
-            on_event(Event::StepFinished { step: step.id.clone(), status: report.status, duration_ms: report.duration_ms, reason: report.reason.clone() });
-            if failed {
+            observer.event(&Event::StepFinished { step: step.id.clone(), status: report.status, duration_ms: report.duration_ms, reason: report.reason.clone() });
+            observer.checkpoint(&steps).await;
+            if status != "completed" {
                 break;
             }
         }
@@ -181,18 +255,18 @@ impl Engine {
             Err((path, e)) => json!({ "error": format!("{path}: {e}") }),
         };
         let files = if request.dry_run { workspace.files().unwrap_or_default() } else { Vec::new() };
-        Report { template: template.key.clone(), dry_run: request.dry_run, status: if failed { "failed" } else { "completed" }, steps, output, files }
+        Report { template: template.key.clone(), dry_run: request.dry_run, status, steps, output, files }
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn step(&self, template: &Template, index: usize, request: &Request, context: &mut Value, template_dir: Option<&std::path::Path>, workspace: &Workspace, mask: &Mask, path: &str, on_event: &mut (dyn FnMut(Event) + Send)) -> StepOutcome {
+    async fn step(&self, template: &Template, index: usize, request: &Request, context: &mut Value, template_dir: Option<&std::path::Path>, workspace: &Workspace, mask: &Mask, path: &str, observer: &mut dyn Observer) -> StepOutcome {
         let step = &template.steps[index];
         let jv = crate::render::context(context);
         if let Some(condition) = &step.condition {
             match self.renderer.render_value(condition, &jv, &format!("{path}.if")) {
                 Ok(v) if !truthy(v.as_ref()) => return StepOutcome::Skipped { input: Value::Null, reason: "its `if` is false".into() },
                 Ok(_) => {}
-                Err((at, e)) => return StepOutcome::Failed { input: Value::Null, reason: format!("{at}: {e}"), log: Vec::new() },
+                Err((at, e)) => return StepOutcome::Failed { input: Value::Null, reason: format!("{at}: {e}"), log: Vec::new(), cancelled: false },
             }
         }
         let iterations: Vec<Option<(Value, Value)>> = match &step.each {
@@ -201,8 +275,8 @@ impl Engine {
                 Ok(Some(Value::Array(items))) => items.into_iter().enumerate().map(|(k, v)| Some((json!(k), v))).collect(),
                 Ok(Some(Value::Object(map))) => map.into_iter().map(|(k, v)| Some((json!(k), v))).collect(),
                 Ok(None) => Vec::new(),
-                Ok(Some(other)) => return StepOutcome::Failed { input: Value::Null, reason: format!("{path}.each: renders to {other}, not a list or an object"), log: Vec::new() },
-                Err((at, e)) => return StepOutcome::Failed { input: Value::Null, reason: format!("{at}: {e}"), log: Vec::new() },
+                Ok(Some(other)) => return StepOutcome::Failed { input: Value::Null, reason: format!("{path}.each: renders to {other}, not a list or an object"), log: Vec::new(), cancelled: false },
+                Err((at, e)) => return StepOutcome::Failed { input: Value::Null, reason: format!("{at}: {e}"), log: Vec::new(), cancelled: false },
             },
         };
         let mut inputs = Vec::new();
@@ -217,16 +291,16 @@ impl Engine {
             let jv = if iteration.is_some() { crate::render::context(&cx_value) } else { jv.clone() };
             let input = match self.renderer.render_value(&step.input, &jv, &format!("{path}.input")) {
                 Ok(v) => v.unwrap_or_else(|| json!({})),
-                Err((at, e)) => return StepOutcome::Failed { input: Value::Null, reason: format!("{at}: {e}"), log },
+                Err((at, e)) => return StepOutcome::Failed { input: Value::Null, reason: format!("{at}: {e}"), log, cancelled: false },
             };
             inputs.push(input.clone());
             let Some(action) = self.registry.get(&step.action) else {
                 let reason = format!("this Portico has no action {:?}", step.action);
-                return if request.dry_run { StepOutcome::Skipped { input: collect(inputs, single), reason } } else { StepOutcome::Failed { input: collect(inputs, single), reason, log } };
+                return if request.dry_run { StepOutcome::Skipped { input: collect(inputs, single), reason } } else { StepOutcome::Failed { input: collect(inputs, single), reason, log, cancelled: false } };
             };
             if let Err(errors) = self.registry.check_input(&step.action, &input) {
                 let text: Vec<String> = errors.iter().map(|e| format!("{path}.input{}: {}", e.field.as_deref().map(|f| format!(".{f}")).unwrap_or_default(), e.message)).collect();
-                return StepOutcome::Failed { input: collect(inputs, single), reason: text.join("; "), log };
+                return StepOutcome::Failed { input: collect(inputs, single), reason: text.join("; "), log, cancelled: false };
             }
             if request.dry_run && !action.dry_run_safe() {
                 return StepOutcome::Skipped { input: collect(inputs, single), reason: format!("a dry run does not run {}: it changes things outside the run's workspace", step.action) };
@@ -236,11 +310,16 @@ impl Engine {
             let result = {
                 let mut sink = |line: String| {
                     let line = mask.text(&line);
-                    on_event(Event::Log { step: step_id.clone(), line: line.clone() });
+                    observer.event(&Event::Log { step: step_id.clone(), line: line.clone() });
                     lines.push(line);
                 };
                 let mut cx = Context { workspace, template_dir, renderer: &self.renderer, dry_run: request.dry_run, log: &mut sink };
-                tokio::time::timeout(STEP_TIMEOUT, action.run(&mut cx, input)).await
+                let limit = request.deadline.map_or(STEP_TIMEOUT, |d| d.saturating_duration_since(Instant::now()).min(STEP_TIMEOUT));
+                let mut cancel = request.cancel.clone();
+                tokio::select! {
+                    r = tokio::time::timeout(limit, action.run(&mut cx, input)) => r.map_err(|_| limit),
+                    _ = cancelled(&mut cancel) => Ok(Err(ActionError::new(CANCELLED))),
+                }
             };
             log.extend(lines);
             match result {
@@ -255,11 +334,12 @@ impl Engine {
                         }
                     }
                 }
+                Ok(Err(e)) if e.message == CANCELLED && e.field.is_none() => return StepOutcome::Failed { input: collect(inputs, single), reason: CANCELLED.into(), log, cancelled: true },
                 Ok(Err(e)) => {
                     let at = if e.field.is_some() { format!("{path}.") } else { String::new() };
-                    return StepOutcome::Failed { input: collect(inputs, single), reason: format!("{at}{e}"), log };
+                    return StepOutcome::Failed { input: collect(inputs, single), reason: format!("{at}{e}"), log, cancelled: false };
                 }
-                Err(_) => return StepOutcome::Failed { input: collect(inputs, single), reason: format!("timed out after {} s", STEP_TIMEOUT.as_secs()), log },
+                Err(limit) => return StepOutcome::Failed { input: collect(inputs, single), reason: format!("timed out after {} s", limit.as_secs()), log, cancelled: false },
             }
         }
         StepOutcome::Done { input: collect(inputs, single), output: Value::Object(outputs), log }
@@ -269,7 +349,19 @@ impl Engine {
 enum StepOutcome {
     Done { input: Value, output: Value, log: Vec<String> },
     Skipped { input: Value, reason: String },
-    Failed { input: Value, reason: String, log: Vec<String> },
+    Failed { input: Value, reason: String, log: Vec<String>, cancelled: bool },
+}
+
+const CANCELLED: &str = "cancelled";
+
+/// Resolves when the run is asked to stop (never, without a cancel signal).
+async fn cancelled(cancel: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+    match cancel {
+        Some(rx) => {
+            let _ = rx.wait_for(|c| *c).await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 fn collect(mut inputs: Vec<Value>, single: bool) -> Value {

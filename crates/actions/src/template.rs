@@ -11,13 +11,13 @@
 use std::path::PathBuf;
 
 use portico_model::{Entity, FieldError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::render::{Renderer, join};
 
 /// One page of the parameter form: a JSON Schema object with a title.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Page {
     pub title: Option<String>,
     pub description: Option<String>,
@@ -25,23 +25,23 @@ pub struct Page {
 }
 
 /// One step.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Step {
     pub id: String,
     pub name: String,
     pub action: String,
     pub input: Value,
     /// `if`: the step runs only when this renders to a true value.
-    #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "if", default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<Value>,
     /// `each`: the step runs once per item (or per key of an object), with `each.key` and
     /// `each.value` in its context.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub each: Option<Value>,
 }
 
 /// A template, ready to render and run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Template {
     /// `template:namespace/name`.
     #[serde(rename = "ref")]
@@ -59,7 +59,7 @@ pub struct Template {
     pub output: Value,
     /// Where the template was read from (`backstage.io/managed-by-location`): relative `url`s
     /// of `fetch:*` steps resolve against it.
-    #[serde(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
 }
 

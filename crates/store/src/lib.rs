@@ -12,6 +12,7 @@ pub mod auth;
 pub mod discovery;
 pub mod events;
 pub mod levels;
+pub mod runs;
 mod postgres;
 mod records;
 pub mod session;
@@ -27,6 +28,7 @@ pub use auth::{ApiToken, AuthStore};
 pub use discovery::{ContributionRow, ContributionWrite, DiscoveryRun, DiscoveryStore};
 pub use events::{EventFilter, EventOutcome, EventRow, EventStore, FactRow};
 pub use levels::{LevelRow, LevelStore, ProgressRow};
+pub use runs::{RunFilter, RunLogLine, RunProgress, RunRecord, RunStore};
 pub use postgres::PgStore;
 pub use records::*;
 pub use session::{RefreshedSession, Session, SessionStore, SignInAttempt};
@@ -51,7 +53,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The catalog's storage.
 #[async_trait::async_trait]
-pub trait Store: DiscoveryStore + AuthStore + AuditStore + SessionStore + StarStore + EventStore + LevelStore + Send + Sync + 'static {
+pub trait Store: DiscoveryStore + AuthStore + AuditStore + SessionStore + StarStore + EventStore + LevelStore + RunStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Creates or upgrades the schema.

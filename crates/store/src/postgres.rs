@@ -79,3 +79,4 @@ crate::session::impl_session_store!(PgStore);
 crate::stars::impl_star_store!(PgStore);
 crate::events::impl_event_store!(PgStore, Postgres);
 crate::levels::impl_level_store!(PgStore, Postgres);
+crate::runs::impl_run_store!(PgStore, Postgres, "for update skip locked");

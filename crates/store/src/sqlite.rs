@@ -56,3 +56,4 @@ crate::session::impl_session_store!(SqliteStore);
 crate::stars::impl_star_store!(SqliteStore);
 crate::events::impl_event_store!(SqliteStore, Sqlite);
 crate::levels::impl_level_store!(SqliteStore, Sqlite);
+crate::runs::impl_run_store!(SqliteStore, Sqlite, "");

@@ -210,7 +210,7 @@ fn mark(s: StepStatus) -> &'static str {
         StepStatus::Completed => "✔",
         StepStatus::Skipped => "–",
         StepStatus::Failed => "✘",
-        StepStatus::Pending => " ",
+        StepStatus::Pending | StepStatus::Running => " ",
     }
 }
 
@@ -220,6 +220,7 @@ fn status_word(s: StepStatus) -> &'static str {
         StepStatus::Skipped => "skipped",
         StepStatus::Failed => "failed",
         StepStatus::Pending => "not run",
+        StepStatus::Running => "interrupted",
     }
 }
 

@@ -1,0 +1,364 @@
+//! Stored runs and the workers that execute them. A run asked for through the API is checked
+//! (its parameters against the form, its actions known, the concurrency limits), stored as
+//! `queued`, and taken by a worker on any replica with a lease it renews while it runs. After
+//! every step's start and end the worker saves the steps' state; log lines are appended as they
+//! come. A run whose worker dies (kill -9, a lost machine) is taken over by another worker once
+//! the lease expires, from its last finished step ([`crate::Engine::resume`]): nothing is lost,
+//! and no action with effects outside the workspace runs twice.
+//!
+//! Dry runs are not stored: they run in the request, in a scratch workspace.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use portico_model::FieldError;
+use portico_store::{RunLogLine, RunProgress, RunRecord, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
+
+use crate::run::{Engine, Event, Observer, Report, Request, StepReport, StepStatus};
+use crate::template::Template;
+use crate::workspace::Workspace;
+
+/// How a replica runs templates.
+#[derive(Clone, Debug)]
+pub struct RunsConfig {
+    /// Runs one replica executes at once.
+    pub concurrency: usize,
+    /// Queued and running runs of one template, across replicas.
+    pub per_template: i64,
+    /// Queued and running runs of one person.
+    pub per_user: i64,
+    /// A whole run's time limit.
+    pub run_timeout: Duration,
+    /// How long a worker's claim on a run lasts without renewal (renewed every third of it).
+    pub lease: Duration,
+    /// Secrets templates read as `secrets.NAME`, by name (their values from the configuration).
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl Default for RunsConfig {
+    fn default() -> Self {
+        Self { concurrency: 4, per_template: 20, per_user: 5, run_timeout: Duration::from_secs(3600), lease: Duration::from_secs(30), secrets: BTreeMap::new() }
+    }
+}
+
+/// What a stored run carries besides its parameters: the template as it was asked for, and who
+/// and what it runs for.
+#[derive(Serialize, Deserialize)]
+struct RunSpec {
+    template: Template,
+    user: Value,
+    entity: Option<Value>,
+}
+
+/// Why a run was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    Busy(String),
+    #[error(transparent)]
+    Store(#[from] portico_store::StoreError),
+}
+
+/// A run as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    pub id: String,
+    pub template: String,
+    pub title: String,
+    pub status: String,
+    pub actor: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity: Option<String>,
+    pub parameters: Value,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
+    /// More than 1: a worker took it up after another stopped.
+    pub attempts: i32,
+    pub steps: Vec<StepReport>,
+    pub output: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub cancel_requested: bool,
+}
+
+impl RunView {
+    pub fn from_record(r: &RunRecord) -> Self {
+        let spec: Option<RunSpec> = serde_json::from_str(&r.spec).ok();
+        RunView {
+            id: r.id.clone(),
+            template: r.template.clone(),
+            title: spec.as_ref().map_or_else(|| r.template.clone(), |s| s.template.title.clone()),
+            status: r.status.clone(),
+            actor: r.actor.clone(),
+            entity: r.entity_key.clone(),
+            parameters: serde_json::from_str(&r.parameters).unwrap_or(Value::Null),
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            attempts: r.attempts,
+            steps: serde_json::from_str(&r.steps).unwrap_or_default(),
+            output: r.output.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or(Value::Null),
+            error: r.error.clone(),
+            cancel_requested: r.cancel_requested,
+        }
+    }
+
+    pub fn finished(&self) -> bool {
+        matches!(self.status.as_str(), "completed" | "failed" | "cancelled")
+    }
+}
+
+/// The runs service of one replica.
+pub struct Runs {
+    store: Arc<dyn Store>,
+    engine: Arc<Engine>,
+    holder: String,
+    root: PathBuf,
+    config: RunsConfig,
+    wake: Notify,
+    /// Signalled when a run executing here saved something (log lines, a step): live views
+    /// wake at once instead of at their next poll.
+    progress: parking_lot::Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Runs {
+    /// `root`: where run workspaces live (a folder per run, removed when it ends).
+    pub fn new(store: Arc<dyn Store>, engine: Arc<Engine>, root: PathBuf, config: RunsConfig) -> Arc<Self> {
+        Arc::new(Self { store, engine, holder: uuid::Uuid::new_v4().to_string(), root, config, wake: Notify::new(), progress: parking_lot::Mutex::new(HashMap::new()) })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn request(&self, parameters: Value, user: Value, entity: Option<Value>, dry_run: bool) -> Request {
+        Request { parameters, user, entity, secrets: self.config.secrets.clone(), dry_run, cancel: None, deadline: Some(Instant::now() + self.config.run_timeout) }
+    }
+
+    /// Runs `template` as a dry run, now, in a scratch workspace (removed after).
+    pub async fn dry_run(&self, template: &Template, parameters: &Value, user: Value, entity: Option<Value>) -> Result<Report, Vec<FieldError>> {
+        let parameters = self.engine.prepare(template, parameters, true)?;
+        let dir = self.root.join(format!("dry-{}", uuid::Uuid::new_v4()));
+        let workspace = Workspace::new(&dir).map_err(|e| vec![FieldError::new("", format!("creating the run's workspace: {e}"))])?;
+        let request = self.request(parameters, user, entity, true);
+        let report = self.engine.run(template, &request, &workspace, &mut |_| {}).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(report)
+    }
+
+    /// Checks and stores a run; a worker takes it up.
+    pub async fn submit(&self, template: &Template, parameters: &Value, actor: &str, user: Value, entity: Option<(String, Value)>) -> Result<RunView, SubmitError> {
+        let parameters = self.engine.prepare(template, parameters, false).map_err(SubmitError::Invalid)?;
+        let by_template = self.store.active_runs(Some(&template.key), None).await?;
+        if by_template >= self.config.per_template {
+            return Err(SubmitError::Busy(format!("{} already has {by_template} runs queued or running (the limit is {}); try again when one ends", template.key, self.config.per_template)));
+        }
+        let by_user = self.store.active_runs(None, Some(actor)).await?;
+        if by_user >= self.config.per_user {
+            return Err(SubmitError::Busy(format!("{actor} already has {by_user} runs queued or running (the limit is {}); try again when one ends", self.config.per_user)));
+        }
+        let (entity_key, entity_value) = entity.map_or((None, None), |(k, v)| (Some(k), Some(v)));
+        let spec = RunSpec { template: template.clone(), user, entity: entity_value };
+        let record = RunRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            template: template.key.clone(),
+            spec: serde_json::to_string(&spec).map_err(|e| SubmitError::Busy(e.to_string()))?,
+            parameters: parameters.to_string(),
+            actor: actor.to_owned(),
+            entity_key,
+            dry_run: false,
+            status: "queued".into(),
+            created_at: now_ms(),
+            started_at: None,
+            finished_at: None,
+            lease_holder: None,
+            lease_until: None,
+            attempts: 0,
+            steps: "[]".into(),
+            output: None,
+            error: None,
+            cancel_requested: false,
+        };
+        self.store.create_run(&record).await?;
+        self.wake.notify_one();
+        Ok(RunView::from_record(&record))
+    }
+
+    /// Asks a run to stop (on whichever replica runs it).
+    pub async fn cancel(&self, id: &str) -> Result<bool, portico_store::StoreError> {
+        let done = self.store.cancel_run(id, now_ms()).await?;
+        self.notifier(id).notify_waiters();
+        Ok(done)
+    }
+
+    /// What wakes a live view of run `id` on this replica.
+    pub fn notifier(&self, id: &str) -> Arc<Notify> {
+        self.progress.lock().entry(id.to_owned()).or_insert_with(|| Arc::new(Notify::new())).clone()
+    }
+
+    /// Starts this replica's workers: each takes the oldest waiting run (or one whose worker
+    /// stopped), runs it, and looks again; idle, they look every second and at once when a run
+    /// is asked for here.
+    pub fn start(self: &Arc<Self>) {
+        for _ in 0..self.config.concurrency.max(1) {
+            let me = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    match me.store.claim_run(&me.holder, now_ms(), now_ms() + me.config.lease.as_millis() as i64).await {
+                        Ok(Some(record)) => me.execute(record).await,
+                        Ok(None) => {
+                            let _ = tokio::time::timeout(Duration::from_secs(1), me.wake.notified()).await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "claiming a run failed");
+                            tokio::time::sleep(Duration::from_secs(5)).await;
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// Runs (or takes up) one claimed run to its end.
+    pub async fn execute(&self, record: RunRecord) {
+        let id = record.id.clone();
+        let spec: RunSpec = match serde_json::from_str(&record.spec) {
+            Ok(s) => s,
+            Err(e) => return self.finish(&id, "failed", "[]", None, Some(&format!("the stored run does not read: {e}"))).await,
+        };
+        let prior: Vec<StepReport> = serde_json::from_str(&record.steps).unwrap_or_default();
+        let dir = self.root.join(&id);
+        let fresh = !dir.exists();
+        let workspace = match Workspace::new(&dir) {
+            Ok(w) => w,
+            Err(e) => return self.finish(&id, "failed", &record.steps, None, Some(&format!("creating the run's workspace: {e}"))).await,
+        };
+        let parameters: Value = serde_json::from_str(&record.parameters).unwrap_or(Value::Null);
+        let (cancel_tx, cancel_rx) = watch::channel(record.cancel_requested);
+        let mut request = self.request(parameters, spec.user.clone(), spec.entity.clone(), false);
+        request.cancel = Some(cancel_rx);
+        let notify = self.notifier(&id);
+        let buffer = Arc::new(parking_lot::Mutex::new(Vec::<RunLogLine>::new()));
+        // Renews the lease, hears cancellations asked on any replica, flushes the log.
+        let keeper = AbortOnDrop({
+            let (store, holder, lease, id, buffer, notify) = (self.store.clone(), self.holder.clone(), self.config.lease, id.clone(), buffer.clone(), notify.clone());
+            tokio::spawn(async move {
+                let mut last_renew = Instant::now();
+                loop {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    flush(&*store, &id, &buffer, &notify).await;
+                    if last_renew.elapsed() >= lease / 3 {
+                        last_renew = Instant::now();
+                        let kept = store.renew_run(&id, &holder, now_ms(), now_ms() + lease.as_millis() as i64).await.unwrap_or(true);
+                        let cancel = store.run(&id).await.ok().flatten().is_some_and(|r| r.cancel_requested);
+                        if !kept || cancel {
+                            let _ = cancel_tx.send(true);
+                        }
+                    }
+                }
+            })
+        });
+        let mut observer = StoreObserver { runs: self, id: id.clone(), buffer: buffer.clone(), seq: i64::from(record.attempts) << 32, notify: notify.clone() };
+        // A workspace lost with the worker is rebuilt by running its workspace-only steps again.
+        let replay = fresh && record.attempts > 1;
+        let report = self.engine.resume(&spec.template, &request, &workspace, &prior, replay, &mut observer).await;
+        drop(keeper);
+        flush(&*self.store, &id, &buffer, &notify).await;
+        let steps = serde_json::to_string(&report.steps).unwrap_or_else(|_| "[]".into());
+        let output = json!({ "output": report.output }).to_string();
+        let error = report.steps.iter().find(|s| s.status == StepStatus::Failed).and_then(|s| s.reason.as_ref().map(|r| format!("{}: {r}", s.id)));
+        self.finish(&id, report.status, &steps, Some(&output), error.as_deref()).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        tracing::info!(run = %id, template = %spec.template.key, status = report.status, "run finished");
+    }
+
+    async fn finish(&self, id: &str, status: &str, steps: &str, output: Option<&str>, error: Option<&str>) {
+        let progress = RunProgress { status, steps, output, error, finished_at: Some(now_ms()) };
+        if let Err(e) = self.store.save_run(id, &self.holder, &progress).await {
+            tracing::warn!(run = %id, error = %e, "saving a finished run failed; another worker will take it up");
+        }
+        self.notifier(id).notify_waiters();
+        self.progress.lock().remove(id);
+    }
+}
+
+/// Stops a task when dropped: the keeper of a run ends with the run's worker, also when the
+/// worker itself is stopped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn flush(store: &dyn Store, id: &str, buffer: &parking_lot::Mutex<Vec<RunLogLine>>, notify: &Notify) {
+    let lines = std::mem::take(&mut *buffer.lock());
+    if lines.is_empty() {
+        return;
+    }
+    if let Err(e) = store.append_run_log(id, &lines).await {
+        tracing::warn!(run = %id, error = %e, "saving log lines failed");
+    }
+    notify.notify_waiters();
+}
+
+/// Saves a run as it goes: log lines into the buffer the keeper flushes, the steps' state at
+/// each step's start and end (waited for, so that a step's end is stored before the next
+/// starts).
+struct StoreObserver<'a> {
+    runs: &'a Runs,
+    id: String,
+    buffer: Arc<parking_lot::Mutex<Vec<RunLogLine>>>,
+    seq: i64,
+    notify: Arc<Notify>,
+}
+
+#[async_trait::async_trait]
+impl Observer for StoreObserver<'_> {
+    fn event(&mut self, event: &Event) {
+        let (step, line) = match event {
+            Event::Log { step, line } => (step.clone(), line.clone()),
+            Event::StepStarted { step, name } => (step.clone(), format!("▶ {name}")),
+            Event::StepFinished { step, status, duration_ms, reason } => {
+                (step.clone(), format!("{} in {duration_ms} ms{}", status.name(), reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()))
+            }
+        };
+        self.seq += 1;
+        self.buffer.lock().push(RunLogLine { seq: self.seq, step, at: now_ms(), line });
+    }
+
+    async fn checkpoint(&mut self, steps: &[StepReport]) {
+        flush(&*self.runs.store, &self.id, &self.buffer, &self.notify).await;
+        let json = serde_json::to_string(steps).unwrap_or_else(|_| "[]".into());
+        let progress = RunProgress { status: "running", steps: &json, output: None, error: None, finished_at: None };
+        match self.runs.store.save_run(&self.id, &self.runs.holder, &progress).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(run = %self.id, "this worker lost the run's lease; another takes it up"),
+            Err(e) => tracing::warn!(run = %self.id, error = %e, "saving the run's progress failed"),
+        }
+        self.notify.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests;
