@@ -78,6 +78,8 @@ permissions! {
     TokenAdmin = "token.admin", Admin, None, "Create service tokens and tokens for others; list and revoke anyone's.";
     AuditRead = "audit.read", Read, None, "Read the audit log.";
     EventRecord = "events.record", Write, None, "Record deployments, incidents and facts about entities (CI pipelines, incident tools, report importers).";
+    ActionRun = "action.run", Write, None, "Run a self-service template (dry runs too) and cancel a run.";
+    ActionRunRead = "action.run.read", Read, None, "See runs of templates: their steps, logs and outputs.";
 }
 
 impl Permission {

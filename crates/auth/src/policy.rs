@@ -70,11 +70,11 @@ rules:
     when: user.service && (permission.scope in user.scopes || permission.name in user.capabilities)
   - name: signed-in-read
     effect: allow
-    permissions: [catalog.entity.read, catalog.location.read, catalog.location.analyze, discovery.read, query.run, query.saved.read, analytics.read]
+    permissions: [catalog.entity.read, catalog.location.read, catalog.location.analyze, discovery.read, query.run, query.saved.read, analytics.read, action.run.read]
     when: user.signedIn
   - name: signed-in-contribute
     effect: allow
-    permissions: [query.saved.create, token.create, token.read, token.revoke]
+    permissions: [query.saved.create, token.create, token.read, token.revoke, action.run]
     when: user.signedIn
   - name: owners-edit
     effect: allow

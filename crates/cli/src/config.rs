@@ -26,6 +26,73 @@ pub struct Config {
     pub auth: portico_server::auth::AuthConfig,
     /// Scorecards: what the deploy gate answers for an entity with no result.
     pub scorecards: ScorecardsConfig,
+    /// Self-service runs: workers, limits, secrets (docs/reference/actions.md).
+    pub actions: ActionsConfig,
+}
+
+/// `actions` (docs/reference/actions.md#configuration).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ActionsConfig {
+    /// Runs one replica executes at once.
+    pub concurrency: usize,
+    /// Queued and running runs of one template, across replicas.
+    pub max_runs_per_template: i64,
+    /// Queued and running runs of one person.
+    pub max_runs_per_user: i64,
+    /// A whole run's time limit, in seconds.
+    pub run_timeout_seconds: u64,
+    /// Secrets templates read as `secrets.NAME`: each from an environment variable
+    /// (`{env: GITHUB_TOKEN}`) or written here (`{value: …}`).
+    pub secrets: std::collections::BTreeMap<String, SecretSource>,
+}
+
+/// Where a secret's value comes from.
+#[derive(Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct SecretSource {
+    pub env: Option<String>,
+    pub value: Option<String>,
+}
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretSource").field("env", &self.env).field("value", &self.value.as_ref().map(|_| "[redacted]")).finish()
+    }
+}
+
+impl Default for ActionsConfig {
+    fn default() -> Self {
+        let d = portico_actions::RunsConfig::default();
+        Self { concurrency: d.concurrency, max_runs_per_template: d.per_template, max_runs_per_user: d.per_user, run_timeout_seconds: d.run_timeout.as_secs(), secrets: Default::default() }
+    }
+}
+
+impl ActionsConfig {
+    /// The runs service's settings, secrets read: an unset environment variable is an error
+    /// naming the secret.
+    pub fn runs(&self) -> anyhow::Result<portico_actions::RunsConfig> {
+        if self.concurrency == 0 || self.max_runs_per_template < 1 || self.max_runs_per_user < 1 || self.run_timeout_seconds == 0 {
+            anyhow::bail!("actions: concurrency, maxRunsPerTemplate, maxRunsPerUser and runTimeoutSeconds must be at least 1");
+        }
+        let mut secrets = std::collections::BTreeMap::new();
+        for (name, source) in &self.secrets {
+            let value = match (&source.env, &source.value) {
+                (Some(var), None) => std::env::var(var).map_err(|_| anyhow::anyhow!("actions.secrets.{name}: the environment variable {var} is not set"))?,
+                (None, Some(v)) => v.clone(),
+                _ => anyhow::bail!("actions.secrets.{name}: give `env` (an environment variable) or `value`, one of them"),
+            };
+            secrets.insert(name.clone(), value);
+        }
+        Ok(portico_actions::RunsConfig {
+            concurrency: self.concurrency,
+            per_template: self.max_runs_per_template,
+            per_user: self.max_runs_per_user,
+            run_timeout: std::time::Duration::from_secs(self.run_timeout_seconds),
+            secrets,
+            ..portico_actions::RunsConfig::default()
+        })
+    }
 }
 
 /// `scorecards` (docs/reference/scorecards.md).
@@ -126,6 +193,7 @@ impl Default for Config {
             queries: QueryConfig::default(),
             auth: Default::default(),
             scorecards: ScorecardsConfig::default(),
+            actions: ActionsConfig::default(),
         }
     }
 }

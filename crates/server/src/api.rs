@@ -2,6 +2,7 @@
 //! through (outermost first): request id, tracing span, metrics, error shape, cross-site refusal,
 //! and who is asking ([`crate::auth`]).
 
+pub(crate) mod actions;
 pub(crate) mod analytics;
 pub(crate) mod audit;
 pub(crate) mod analyze;
@@ -45,7 +46,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/api/catalog", catalog)
         .nest(
             "/api/v1",
-            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(scorecards::router()).merge(initiatives::router()).merge(events::router()).merge(facts::router()).merge(policy::router()).merge(audit::router()),
+            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(scorecards::router()).merge(initiatives::router()).merge(actions::router()).merge(events::router()).merge(facts::router()).merge(policy::router()).merge(audit::router()),
         )
         .merge(openapi::router())
         .merge(health::router())

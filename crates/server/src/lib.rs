@@ -43,6 +43,7 @@ pub use api::analytics::series_for;
 pub use api::discovery::{check_secret, drift_for};
 pub use api::query::refused;
 pub use api::saved_queries::save_query;
+pub use api::actions::{readable_template, readable_templates, summary as template_summary, user_value};
 pub use api::initiatives::{Membership, memberships, owner_key, progress_of, readable_initiative, readable_initiatives};
 pub use api::scorecards::{fresh as fresh_scorecards, fresh_or_running as fresh_scorecards_for_pages, readable_cards, sees_card};
 pub use error::ApiError;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub gate_unknown: portico_scorecards::report::Unknown,
     /// Records events and keeps the facts and DORA metrics they imply current.
     pub recorder: Arc<portico_scorecards::Recorder>,
+    /// Self-service runs: submitted here, executed by workers ([`portico_actions::Runs::start`]).
+    pub runs: Arc<portico_actions::Runs>,
 }
 
 /// The server answers as soon as its port is open; until the first read of the configured
@@ -112,7 +115,20 @@ impl AppState {
             scorecards,
             gate_unknown: portico_scorecards::report::Unknown::Fail,
             recorder: Arc::new(portico_scorecards::Recorder::new(catalog.clone(), portico_scorecards::dora::DoraConfig::default())),
+            runs: portico_actions::Runs::new(
+                catalog.store().clone(),
+                Arc::new(portico_actions::Engine::new(portico_actions::Registry::builtin())),
+                std::env::temp_dir().join(format!("portico-runs-{}", std::process::id())),
+                portico_actions::RunsConfig::default(),
+            ),
         }
+    }
+
+    /// The state with the runs service configured (`actions:`): where run workspaces live and
+    /// the limits. Its workers start with [`portico_actions::Runs::start`].
+    pub fn with_runs(mut self, root: std::path::PathBuf, config: portico_actions::RunsConfig) -> Self {
+        self.runs = portico_actions::Runs::new(self.catalog.store().clone(), Arc::new(portico_actions::Engine::new(portico_actions::Registry::builtin())), root, config);
+        self
     }
 
     /// The state of a server whose first read of its locations is still to come: see

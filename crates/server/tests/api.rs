@@ -111,3 +111,6 @@ mod scorecards;
 
 #[path = "api/initiatives.rs"]
 mod initiatives;
+
+#[path = "api/actions.rs"]
+mod actions;

@@ -185,7 +185,7 @@ async fn run_template(t: Template, registry: Registry, args: RunArgs) -> anyhow:
         anyhow::bail!("--workspace {}: the folder is not empty; a run starts from an empty folder", dir.display());
     }
     let workspace = portico_actions::workspace::Workspace::new(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    let request = Request { parameters, user: serde_json::json!({"ref": "cli"}), entity: None, secrets, dry_run: args.dry_run };
+    let request = Request { parameters, user: serde_json::json!({"ref": "cli"}), secrets, dry_run: args.dry_run, ..Request::default() };
     let mut stderr = std::io::stderr();
     let mut on_event = |e: Event| {
         let _ = match e {

@@ -39,7 +39,8 @@ async fn serve_with_hint(config: Config, port_hint: &str, demo: bool) -> anyhow:
             }
         });
     }
-    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(auth).with_gate_unknown(config.scorecards.gate.unknown).with_dora(config.scorecards.dora.config()?);
+    let mut state = AppState::new(catalog.clone(), locations.clone()).with_discovery(discovery.clone()).with_auth(auth).with_gate_unknown(config.scorecards.gate.unknown).with_dora(config.scorecards.dora.config()?)
+        .with_runs(config.data_dir.join("runs"), config.actions.runs()?);
     if loading {
         state = state.loading();
     }
@@ -81,6 +82,7 @@ async fn serve_with_hint(config: Config, port_hint: &str, demo: bool) -> anyhow:
     let read = catalog.clone();
     let recorder = state.recorder.clone();
     let scorecards = state.scorecards.clone();
+    let runs = state.runs.clone();
     tokio::spawn(async move {
         for spec in &specs {
             match locations.register(spec, false).await {
@@ -98,6 +100,9 @@ async fn serve_with_hint(config: Config, port_hint: &str, demo: bool) -> anyhow:
         tracing::info!(entities = read.read().len(), "catalog read; ready");
         // Scheduled discovery: leases in the store let one replica run each source per interval.
         discovery.start_schedule();
+        // Self-service runs: this replica's workers take queued runs, and runs whose worker
+        // stopped, from the store.
+        runs.start();
         if demo {
             // After discovery's first runs, which add components to the initiatives' scope.
             let (read, scorecards) = (read.clone(), scorecards.clone());

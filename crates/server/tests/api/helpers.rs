@@ -22,6 +22,8 @@ pub struct TestApp {
     pub port: u16,
     pub client: reqwest::Client,
     pub catalog: Arc<Catalog>,
+    /// The runs service (its workers not started: `app.runs.start()`).
+    pub runs: Arc<portico_actions::Runs>,
     _db: TestDb,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -77,7 +79,9 @@ impl TestApp {
                 locations.register(&spec, false).await.unwrap();
             }
         }
-        let app = Application::build(AppState::new(catalog.clone(), locations).with_discovery(engine).with_auth(auth.authorizer().expect("a valid auth configuration")), "127.0.0.1:0".parse().unwrap())
+        let state = AppState::new(catalog.clone(), locations).with_discovery(engine).with_auth(auth.authorizer().expect("a valid auth configuration"));
+        let runs = state.runs.clone();
+        let app = Application::build(state, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap()
             .with_config(server);
@@ -87,7 +91,7 @@ impl TestApp {
         let server = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        Self { url, port, client: reqwest::Client::new(), catalog, _db: db, server, stop: Some(stop) }
+        Self { url, port, client: reqwest::Client::new(), catalog, runs, _db: db, server, stop: Some(stop) }
     }
 
     /// A server over `db` without the examples, with `yaml` written to a file in a fresh
