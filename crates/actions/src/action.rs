@@ -38,7 +38,55 @@ pub struct Context<'a> {
     pub template_dir: Option<&'a Path>,
     pub renderer: &'a Renderer,
     pub dry_run: bool,
+    /// Where actions may reach outside the workspace.
+    pub remotes: &'a Remotes,
     pub(crate) log: &'a mut (dyn FnMut(String) + Send),
+}
+
+/// The allow-list of what actions may reach: git remotes and HTTP hosts by host name (`host`
+/// or `host:port`), local repositories (`file://`) by folder. Empty: nothing (tests and the
+/// default).
+#[derive(Clone, Debug, Default)]
+pub struct Remotes {
+    pub hosts: Vec<String>,
+    pub roots: Vec<std::path::PathBuf>,
+}
+
+impl Remotes {
+    /// Whether `url` may be reached: its host (with port, when it has one) listed, or for a
+    /// `file://` URL, its path inside a listed folder (after `..` is applied).
+    pub fn check(&self, url: &str) -> Result<url::Url, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        match parsed.scheme() {
+            "file" => {
+                let path = parsed.to_file_path().map_err(|_| format!("{url:?} is not a local path"))?;
+                let normal: std::path::PathBuf = path.components().fold(std::path::PathBuf::new(), |mut p, c| {
+                    match c {
+                        std::path::Component::ParentDir => {
+                            p.pop();
+                        }
+                        other => p.push(other),
+                    }
+                    p
+                });
+                if self.roots.iter().any(|r| normal.starts_with(r)) {
+                    Ok(parsed)
+                } else {
+                    Err(format!("{url:?} is not inside a folder actions.remotes.roots allows ({})", if self.roots.is_empty() { "none is".to_owned() } else { self.roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ") }))
+                }
+            }
+            "http" | "https" | "git" | "ssh" => {
+                let host = parsed.host_str().unwrap_or("").to_ascii_lowercase();
+                let with_port = parsed.port().map(|p| format!("{host}:{p}"));
+                if self.hosts.iter().any(|h| h.eq_ignore_ascii_case(&host) || with_port.as_deref().is_some_and(|w| h.eq_ignore_ascii_case(w))) {
+                    Ok(parsed)
+                } else {
+                    Err(format!("{host} is not a host actions.remotes.hosts allows"))
+                }
+            }
+            other => Err(format!("{url:?}: the scheme {other} is not supported (file, http, https, git, ssh)")),
+        }
+    }
 }
 
 impl Context<'_> {

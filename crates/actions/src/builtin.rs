@@ -17,6 +17,9 @@ mod fetch {
     pub mod source;
     pub mod template;
 }
+mod publish {
+    pub mod git;
+}
 mod fs {
     pub mod delete;
     pub mod rename;
@@ -33,6 +36,7 @@ pub fn all() -> Vec<Arc<dyn Action>> {
         Arc::new(fetch::template::FetchTemplate),
         Arc::new(fs::delete::FsDelete),
         Arc::new(fs::rename::FsRename),
+        Arc::new(publish::git::PublishGit),
     ]
 }
 

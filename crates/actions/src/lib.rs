@@ -20,7 +20,7 @@ pub mod runs;
 pub mod template;
 pub mod workspace;
 
-pub use action::{Action, ActionError, Context, Registry};
+pub use action::{Action, ActionError, Context, Registry, Remotes};
 pub use render::Renderer;
 pub use run::{Engine, Event, Observer, Report, Request, StepReport, StepStatus};
 pub use runs::{RunView, Runs, RunsConfig, SubmitError};

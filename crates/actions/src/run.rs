@@ -134,11 +134,18 @@ impl<F: FnMut(Event) + Send> Observer for F {
 pub struct Engine {
     registry: Registry,
     renderer: Renderer,
+    remotes: crate::action::Remotes,
 }
 
 impl Engine {
     pub fn new(registry: Registry) -> Self {
-        Self { registry, renderer: Renderer::new() }
+        Self { registry, renderer: Renderer::new(), remotes: crate::action::Remotes::default() }
+    }
+
+    /// The engine with what its actions may reach outside the workspace.
+    pub fn with_remotes(mut self, remotes: crate::action::Remotes) -> Self {
+        self.remotes = remotes;
+        self
     }
 
     pub fn registry(&self) -> &Registry {
@@ -313,7 +320,7 @@ impl Engine {
                     observer.event(&Event::Log { step: step_id.clone(), line: line.clone() });
                     lines.push(line);
                 };
-                let mut cx = Context { workspace, template_dir, renderer: &self.renderer, dry_run: request.dry_run, log: &mut sink };
+                let mut cx = Context { workspace, template_dir, renderer: &self.renderer, dry_run: request.dry_run, remotes: &self.remotes, log: &mut sink };
                 let limit = request.deadline.map_or(STEP_TIMEOUT, |d| d.saturating_duration_since(Instant::now()).min(STEP_TIMEOUT));
                 let mut cancel = request.cancel.clone();
                 tokio::select! {

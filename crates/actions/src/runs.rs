@@ -38,11 +38,13 @@ pub struct RunsConfig {
     pub lease: Duration,
     /// Secrets templates read as `secrets.NAME`, by name (their values from the configuration).
     pub secrets: BTreeMap<String, String>,
+    /// What actions may reach outside the workspace.
+    pub remotes: crate::action::Remotes,
 }
 
 impl Default for RunsConfig {
     fn default() -> Self {
-        Self { concurrency: 4, per_template: 20, per_user: 5, run_timeout: Duration::from_secs(3600), lease: Duration::from_secs(30), secrets: BTreeMap::new() }
+        Self { concurrency: 4, per_template: 20, per_user: 5, run_timeout: Duration::from_secs(3600), lease: Duration::from_secs(30), secrets: BTreeMap::new(), remotes: crate::action::Remotes::default() }
     }
 }
 

@@ -45,6 +45,17 @@ pub struct ActionsConfig {
     /// Secrets templates read as `secrets.NAME`: each from an environment variable
     /// (`{env: GITHUB_TOKEN}`) or written here (`{value: …}`).
     pub secrets: std::collections::BTreeMap<String, SecretSource>,
+    /// What actions may reach outside a run's workspace: git and HTTP hosts (`host` or
+    /// `host:port`) and folders of local repositories. Empty: nothing.
+    pub remotes: RemotesConfig,
+}
+
+/// `actions.remotes`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct RemotesConfig {
+    pub hosts: Vec<String>,
+    pub roots: Vec<PathBuf>,
 }
 
 /// Where a secret's value comes from.
@@ -64,7 +75,7 @@ impl std::fmt::Debug for SecretSource {
 impl Default for ActionsConfig {
     fn default() -> Self {
         let d = portico_actions::RunsConfig::default();
-        Self { concurrency: d.concurrency, max_runs_per_template: d.per_template, max_runs_per_user: d.per_user, run_timeout_seconds: d.run_timeout.as_secs(), secrets: Default::default() }
+        Self { concurrency: d.concurrency, max_runs_per_template: d.per_template, max_runs_per_user: d.per_user, run_timeout_seconds: d.run_timeout.as_secs(), secrets: Default::default(), remotes: RemotesConfig::default() }
     }
 }
 
@@ -90,6 +101,7 @@ impl ActionsConfig {
             per_user: self.max_runs_per_user,
             run_timeout: std::time::Duration::from_secs(self.run_timeout_seconds),
             secrets,
+            remotes: portico_actions::Remotes { hosts: self.remotes.hosts.clone(), roots: self.remotes.roots.clone() },
             ..portico_actions::RunsConfig::default()
         })
     }

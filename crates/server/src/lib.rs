@@ -127,7 +127,8 @@ impl AppState {
     /// The state with the runs service configured (`actions:`): where run workspaces live and
     /// the limits. Its workers start with [`portico_actions::Runs::start`].
     pub fn with_runs(mut self, root: std::path::PathBuf, config: portico_actions::RunsConfig) -> Self {
-        self.runs = portico_actions::Runs::new(self.catalog.store().clone(), Arc::new(portico_actions::Engine::new(portico_actions::Registry::builtin())), root, config);
+        let engine = portico_actions::Engine::new(portico_actions::Registry::builtin()).with_remotes(config.remotes.clone());
+        self.runs = portico_actions::Runs::new(self.catalog.store().clone(), Arc::new(engine), root, config);
         self
     }
 

@@ -11,7 +11,8 @@ async fn run(id: &str, template_dir: &Path, ws: &Workspace, input: Value) -> (Re
     let renderer = Renderer::new();
     let mut lines = Vec::new();
     let mut sink = |l: String| lines.push(l);
-    let mut cx = Context { workspace: ws, template_dir: Some(template_dir), renderer: &renderer, dry_run: false, log: &mut sink };
+    let remotes = crate::action::Remotes::default();
+    let mut cx = Context { workspace: ws, template_dir: Some(template_dir), renderer: &renderer, dry_run: false, remotes: &remotes, log: &mut sink };
     let r = registry.get(id).unwrap().run(&mut cx, input).await;
     (r, lines)
 }

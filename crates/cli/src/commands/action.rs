@@ -107,7 +107,8 @@ pub async fn run(config: crate::config::Config, command: ActionCommand) -> anyho
         }
         ActionCommand::Run(args) => {
             let t = portico_actions::template::find(&catalog.read(), &args.template).map_err(anyhow::Error::msg)?;
-            run_template(t, registry, args).await
+            let remotes = config.actions.runs()?.remotes;
+            run_template(t, registry, remotes, args).await
         }
         ActionCommand::Actions { .. } => unreachable!("handled above"),
     }
@@ -155,8 +156,8 @@ fn show(t: &Template, registry: &Registry) {
     }
 }
 
-async fn run_template(t: Template, registry: Registry, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let engine = Engine::new(registry);
+async fn run_template(t: Template, registry: Registry, remotes: portico_actions::Remotes, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let engine = Engine::new(registry).with_remotes(remotes);
     let given = portico_actions::params::from_pairs(&t.pages, &args.params).map_err(anyhow::Error::msg)?;
     let parameters = match engine.prepare(&t, &given, args.dry_run) {
         Ok(p) => p,

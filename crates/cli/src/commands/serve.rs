@@ -139,13 +139,19 @@ pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u1
         }
     };
     let demo = dir.join("demo");
+    // The demo's golden path publishes to local repositories under <data dir>/git.
+    let git = dir.join("git");
+    std::fs::create_dir_all(&git).with_context(|| format!("failed to create {}", git.display()))?;
+    let git = git.canonicalize()?;
     for (path, text) in crate::demo_files::FILES {
         let target = demo.join(path);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
         }
+        let text = if path.ends_with("template.yaml") { text.replace("@DEMO_GIT@", &format!("file://{}", git.display())) } else { (*text).to_owned() };
         std::fs::write(&target, text).with_context(|| format!("failed to write {}", target.display()))?;
     }
+    config.actions.remotes.roots.push(git);
     config.data_dir = dir.clone();
     if config.database.url.is_none() {
         config.database.url = Some(format!("sqlite://{}", dir.join("portico.db").display()));

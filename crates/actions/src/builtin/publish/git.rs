@@ -1,0 +1,124 @@
+//! `publish:git`: commits the workspace (or a folder of it) and pushes it to a new branch of a
+//! git remote: `file://` repositories inside an allowed folder, `http(s)://`, `git://` or
+//! `ssh://` hosts on the allow-list (`actions.remotes`). The git CLI does the work: gix, which
+//! reads repositories elsewhere in Portico, cannot push. Its repository lives outside the
+//! workspace, so later steps never see a `.git` folder; the user's and system's git
+//! configuration are not read, and git never prompts.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+
+use crate::action::{Action, ActionError, Context, str_input};
+
+pub struct PublishGit;
+
+/// Runs git with a clean environment and `config` (key, value) set through it (never on the
+/// command line); its error output on failure, secrets left to the engine's masking. Only the
+/// transports the allow-list knows are enabled (no `ext::`).
+async fn git(dir: &Path, git_dir: &Path, args: &[&str], extra: &[(&str, String)], config: &[(&str, String)]) -> Result<String, ActionError> {
+    let mut cmd = tokio::process::Command::new("git");
+    // `init --bare` of a new remote runs on its own; everything else on the run's repository.
+    if args.first() != Some(&"init") || !args.contains(&"--bare") {
+        cmd.arg("--git-dir").arg(git_dir).arg("--work-tree").arg(dir);
+    }
+    cmd.args(args).current_dir(dir);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", git_dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ASKPASS", "/bin/false");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let transports = ["file", "git", "http", "https", "ssh"].map(|t| (format!("protocol.{t}.allow"), "always".to_owned()));
+    let all: Vec<(String, String)> = [("protocol.allow".to_owned(), "never".to_owned())].into_iter().chain(transports).chain(config.iter().map(|(k, v)| ((*k).to_owned(), v.clone()))).collect();
+    cmd.env("GIT_CONFIG_COUNT", all.len().to_string());
+    for (i, (k, v)) in all.iter().enumerate() {
+        cmd.env(format!("GIT_CONFIG_KEY_{i}"), k).env(format!("GIT_CONFIG_VALUE_{i}"), v);
+    }
+    cmd.stdin(Stdio::null()).kill_on_drop(true);
+    let out = cmd.output().await.map_err(|e| ActionError::new(format!("running git: {e} (is git installed?)")))?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        return Err(ActionError::new(format!("git {} failed: {}", args.first().unwrap_or(&""), said.trim())));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[async_trait::async_trait]
+impl Action for PublishGit {
+    fn id(&self) -> &'static str {
+        "publish:git"
+    }
+
+    fn description(&self) -> &'static str {
+        "Commits the workspace (or `sourcePath`) and pushes it as a new branch of a git remote on the allow-list."
+    }
+
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "required": ["repoUrl"], "properties": {
+            "repoUrl": {"type": "string", "description": "The remote: file://, http(s)://, git:// or ssh://."},
+            "sourcePath": {"type": "string", "description": "The folder of the workspace to publish (default: all of it)."},
+            "defaultBranch": {"type": "string", "description": "The branch to create (default main)."},
+            "gitCommitMessage": {"type": "string", "description": "Default: Initial commit."},
+            "gitAuthorName": {"type": "string", "description": "Default: Portico."},
+            "gitAuthorEmail": {"type": "string", "description": "Default: portico@localhost."},
+            "token": {"type": "string", "description": "For http(s) remotes: sent as a bearer token (use a secret: ${{ secrets.GIT_TOKEN }})."}
+        }})
+    }
+
+    fn example(&self) -> &'static str {
+        "- id: publish\n  name: Publish\n  action: publish:git\n  input:\n    repoUrl: https://git.example.com/shop/${{ parameters.name }}.git\n    defaultBranch: main\n    token: ${{ secrets.GIT_TOKEN }}\n"
+    }
+
+    async fn run(&self, cx: &mut Context<'_>, input: Value) -> Result<Value, ActionError> {
+        let url = str_input(&input, "repoUrl")?;
+        let parsed = cx.remotes.check(url).map_err(|e| ActionError::input("repoUrl", e))?;
+        let text = |k: &str, d: &str| input.get(k).and_then(Value::as_str).unwrap_or(d).to_owned();
+        let branch = text("defaultBranch", "main");
+        if branch.is_empty() || branch.starts_with('-') || branch.contains("..") || branch.chars().any(|c| c.is_whitespace() || "~^:?*[\\".contains(c)) {
+            return Err(ActionError::input("defaultBranch", format!("{branch:?} is not a branch name")));
+        }
+        let dir = cx.workspace.resolve(&text("sourcePath", "")).map_err(|e| ActionError::input("sourcePath", e))?;
+        if !dir.is_dir() {
+            return Err(ActionError::input("sourcePath", "is not a folder of the workspace"));
+        }
+        let git_dir = tempfile::tempdir().map_err(|e| ActionError::new(format!("a folder for git: {e}")))?;
+        let g = git_dir.path();
+        let (name, email) = (text("gitAuthorName", "Portico"), text("gitAuthorEmail", "portico@localhost"));
+        let who = [("GIT_AUTHOR_NAME", name.clone()), ("GIT_AUTHOR_EMAIL", email.clone()), ("GIT_COMMITTER_NAME", name), ("GIT_COMMITTER_EMAIL", email)];
+        git(&dir, g, &["init", "-q", "-b", &branch], &[], &[]).await?;
+        git(&dir, g, &["add", "-A"], &[], &[]).await?;
+        git(&dir, g, &["commit", "-q", "--no-verify", "-m", &text("gitCommitMessage", "Initial commit")], &who, &[]).await?;
+        let commit = git(&dir, g, &["rev-parse", "HEAD"], &[], &[]).await?;
+        // A local repository in an allowed folder is made when missing, as a host would.
+        if let Ok(path) = parsed.to_file_path().map_err(drop).and_then(|p| if parsed.scheme() == "file" { Ok(p) } else { Err(()) })
+            && !path.exists()
+        {
+            let bare = path.display().to_string();
+            git(g, g, &["init", "-q", "--bare", "-b", &branch, "--", &bare], &[], &[]).await?;
+            cx.log(format!("created the repository {bare}"));
+        }
+        let mut push_config = Vec::new();
+        if let Some(token) = input.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            push_config.push(("http.extraHeader", format!("Authorization: Bearer {token}")));
+        }
+        let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+        // The branch must not exist yet: publish:git creates, it never overwrites (the lease
+        // below holds that against a push racing this one).
+        let existing = git(&dir, g, &["ls-remote", "--heads", "--", url, &format!("refs/heads/{branch}")], &[], &push_config).await.map_err(|e| ActionError::input("repoUrl", e.message))?;
+        if !existing.is_empty() {
+            return Err(ActionError::input("repoUrl", format!("the remote already has a branch {branch}; publish:git only creates new ones")));
+        }
+        let lease = format!("--force-with-lease=refs/heads/{branch}:");
+        git(&dir, g, &["push", "-q", &lease, "--", url, &refspec], &[], &push_config).await.map_err(|e| {
+            if e.message.contains("rejected") || e.message.contains("already exists") { ActionError::input("repoUrl", format!("the remote already has a branch {branch}; publish:git only creates new ones ({})", e.message)) } else { ActionError::input("repoUrl", e.message) }
+        })?;
+        cx.log(format!("pushed {} to {url} ({branch})", &commit[..commit.len().min(12)]));
+        Ok(json!({ "remoteUrl": url, "repoContentsUrl": url, "commitHash": commit, "branch": branch }))
+    }
+}
