@@ -248,4 +248,28 @@
       });
     });
   }
+  // A run's page follows the run live (Server-Sent Events): log lines as they are written,
+  // each step's state as it changes, and the finished page once it ends.
+  var runLog = document.querySelector("[data-run-events]");
+  if (runLog && window.EventSource) {
+    var seq = Number(runLog.dataset.runSeq || 0);
+    var source = new EventSource(runLog.dataset.runEvents);
+    var badge = function (el, status) { if (el) { el.textContent = status; el.className = "badge run-" + status; } };
+    source.addEventListener("log", function (ev) {
+      var line = JSON.parse(ev.data);
+      if (line.seq <= seq) return;
+      seq = line.seq;
+      runLog.appendChild(document.createTextNode(line.line + "\n"));
+      runLog.scrollTop = runLog.scrollHeight;
+    });
+    source.addEventListener("run", function (ev) {
+      var run = JSON.parse(ev.data);
+      badge(document.querySelector("[data-run-status]"), run.status);
+      (run.steps || []).forEach(function (step) {
+        var row = document.querySelector('[data-step="' + (window.CSS && CSS.escape ? CSS.escape(step.id) : step.id) + '"]');
+        if (row) badge(row.querySelector("[data-step-status]"), step.status); else if (run.steps.length) location.reload();
+      });
+    });
+    source.addEventListener("end", function () { source.close(); location.reload(); });
+  }
 })();

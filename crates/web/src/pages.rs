@@ -2,6 +2,8 @@
 
 pub(crate) mod audit;
 pub(crate) mod catalog;
+pub(crate) mod create;
+pub(crate) mod create_form;
 pub(crate) mod dashboards;
 pub(crate) mod discovery;
 pub(crate) mod docs;

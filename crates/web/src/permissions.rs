@@ -37,6 +37,10 @@ pub(crate) fn pages(method: &Method, route: &str) -> Option<Need> {
         (true, _, "/query" | "/query.csv" | "/query/graph.svg") => P(QueryRun, NONE),
         (_, "POST", "/query/save") => P(SavedQueryCreate, NONE),
         (true, _, "/audit" | "/audit.csv") => P(AuditRead, NONE),
+        (true, _, "/create" | "/create/{namespace}/{name}") => P(EntityRead, NONE),
+        (_, "POST", "/create/{namespace}/{name}") => P(ActionRun, Target::Param("name")),
+        (true, _, "/create/runs/{id}") => P(ActionRunRead, NONE),
+        (_, "POST", "/create/runs/{id}/cancel") => P(ActionRun, Target::Param("id")),
         _ => return None,
     })
 }

@@ -47,6 +47,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "burndown.html",
     "scorecard.html",
     "dora.html",
+    "create.html",
+    "create_form.html",
+    "create_run.html",
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -193,6 +193,58 @@ async fn a_developer_registers_a_location_after_a_dry_run() {
     b.screenshot(&screenshots(), "history").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_developer_scaffolds_a_service_into_a_git_repository() {
+    let Some(b) = browser().await else { return };
+    let app = WebApp::spawn().await;
+    app.import_demo_template().await;
+    let dir = screenshots();
+    let mut problems = Vec::new();
+    let mut check = async |name: &str| {
+        for width in [1366, 360] {
+            b.emulate_width(width).await;
+            let out = b.script(OVERFLOWS, json!([])).await;
+            problems.extend(out.as_array().unwrap().iter().map(|o| format!("{name} at {width}px: {}", o.as_str().unwrap())));
+            b.screenshot_at(&dir, name, width).await;
+        }
+        b.reset_width().await;
+    };
+
+    b.goto(&format!("{}/", app.url)).await;
+    b.click("a[href='/create']").await;
+    b.wait_for_text("h1", |t| t == "Create").await;
+    check("create").await;
+    b.click("a.button[href='/create/default/python-service']").await;
+    b.wait_for_text("h1", |t| t.contains("Python service")).await;
+    check("create-form").await;
+
+    // A name the form refuses, and no owner: each problem at its field, nothing run.
+    b.type_into("#p-name", "Billing").await;
+    b.click("button[value=review]").await;
+    b.wait_for_text("#p-name-error", |t| t.contains("does not match")).await;
+    assert!(b.text("#p-owner-error").await.contains("required"));
+    check("create-form-errors").await;
+
+    b.script("document.querySelector('#p-name').value = 'billing'; document.querySelector('#p-owner').value = 'group:default/team-a';", json!([])).await;
+    b.click("button[value=review]").await;
+    b.wait_for_text("#review-heading", |t| t.contains("completed")).await;
+    let review = b.text("main").await;
+    assert!(review.contains("src/billing/__main__.py") && review.contains("a dry run does not run publish:git"), "{review}");
+    assert!(!app.extra.path().join("git/billing.git").exists(), "a review publishes nothing");
+    check("create-review").await;
+
+    b.click("button[value=run]").await;
+    b.wait_for_url("the run's page", |u| u.contains("/create/runs/")).await;
+    b.wait_for_text("[data-run-status]", |t| t == "completed").await;
+    let page = b.text("main").await;
+    assert!(page.contains("pushed") && page.contains("Repository"), "{page}");
+    check("create-run").await;
+    let bare = app.extra.path().join("git/billing.git");
+    let out = std::process::Command::new("git").args(["--git-dir", &bare.display().to_string(), "show", "main:catalog-info.yaml"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("owner: group:default/team-a"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(problems.is_empty(), "what sticks out (screenshots in {}):\n{}", dir.display(), problems.join("\n"));
+}
+
 /// What sticks out at the current width: the page wider than the screen, or an element
 /// reaching past the card that holds it (scrolling boxes such as tables and code excepted).
 const OVERFLOWS: &str = r#"

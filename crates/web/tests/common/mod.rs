@@ -80,7 +80,12 @@ impl WebApp {
         }
         let decls = portico_discovery::engine::parse_sources(sources).unwrap();
         let engine = portico_discovery::engine::Engine::new(catalog.clone(), locations.reader().clone(), extra.path().join("cache"), &portico_discovery::providers::registry(), decls).unwrap();
-        let mut state = AppState::new(catalog, locations).with_discovery(engine);
+        // Runs publish only to local repositories under <extra>/git.
+        let git = extra.path().canonicalize().unwrap().join("git");
+        std::fs::create_dir_all(&git).unwrap();
+        let runs = portico_actions::RunsConfig { remotes: portico_actions::Remotes { roots: vec![git], ..Default::default() }, ..Default::default() };
+        let mut state = AppState::new(catalog, locations).with_discovery(engine).with_runs(extra.path().join("runs"), runs);
+        state.runs.start();
         if let Some(auth) = auth {
             state = state.with_auth(auth);
         }
@@ -120,6 +125,20 @@ impl WebApp {
         std::fs::write(&file, yaml).unwrap();
         let spec = LocationSpec { kind: "file".into(), target: file.display().to_string() };
         self.state.locations.register(&spec, false).await.unwrap();
+    }
+
+    /// The demo's `python-service` template and its skeleton in `<extra>/python-service`,
+    /// publishing to `<extra>/git`, registered.
+    pub async fn import_demo_template(&self) {
+        let extra = self.extra.path().canonicalize().unwrap();
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/demo/templates/python-service");
+        for (rel, path) in portico_actions::workspace::walk(&demo).unwrap() {
+            let to = extra.join("python-service").join(&rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(path, to).unwrap();
+        }
+        let text = std::fs::read_to_string(demo.join("template.yaml")).unwrap().replace("@DEMO_GIT@", &format!("file://{}", extra.join("git").display()));
+        self.import("python-service", &text).await;
     }
 
     /// GET a path: its status and body.
