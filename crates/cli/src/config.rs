@@ -42,6 +42,9 @@ pub struct ActionsConfig {
     pub max_runs_per_user: i64,
     /// A whole run's time limit, in seconds.
     pub run_timeout_seconds: u64,
+    /// How long a worker's claim on a run lasts without renewal: how soon another replica takes
+    /// up a run whose worker died. 3 to 600.
+    pub lease_seconds: u64,
     /// Secrets templates read as `secrets.NAME`: each from an environment variable
     /// (`{env: GITHUB_TOKEN}`) or written here (`{value: …}`).
     pub secrets: std::collections::BTreeMap<String, SecretSource>,
@@ -75,7 +78,7 @@ impl std::fmt::Debug for SecretSource {
 impl Default for ActionsConfig {
     fn default() -> Self {
         let d = portico_actions::RunsConfig::default();
-        Self { concurrency: d.concurrency, max_runs_per_template: d.per_template, max_runs_per_user: d.per_user, run_timeout_seconds: d.run_timeout.as_secs(), secrets: Default::default(), remotes: RemotesConfig::default() }
+        Self { concurrency: d.concurrency, max_runs_per_template: d.per_template, max_runs_per_user: d.per_user, run_timeout_seconds: d.run_timeout.as_secs(), lease_seconds: d.lease.as_secs(), secrets: Default::default(), remotes: RemotesConfig::default() }
     }
 }
 
@@ -85,6 +88,9 @@ impl ActionsConfig {
     pub fn runs(&self) -> anyhow::Result<portico_actions::RunsConfig> {
         if self.concurrency == 0 || self.max_runs_per_template < 1 || self.max_runs_per_user < 1 || self.run_timeout_seconds == 0 {
             anyhow::bail!("actions: concurrency, maxRunsPerTemplate, maxRunsPerUser and runTimeoutSeconds must be at least 1");
+        }
+        if !(3..=600).contains(&self.lease_seconds) {
+            anyhow::bail!("actions.leaseSeconds: {} is not between 3 and 600", self.lease_seconds);
         }
         let mut secrets = std::collections::BTreeMap::new();
         for (name, source) in &self.secrets {
@@ -100,6 +106,7 @@ impl ActionsConfig {
             per_template: self.max_runs_per_template,
             per_user: self.max_runs_per_user,
             run_timeout: std::time::Duration::from_secs(self.run_timeout_seconds),
+            lease: std::time::Duration::from_secs(self.lease_seconds),
             secrets,
             remotes: portico_actions::Remotes { hosts: self.remotes.hosts.clone(), roots: self.remotes.roots.clone() },
             ..portico_actions::RunsConfig::default()

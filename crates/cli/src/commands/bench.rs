@@ -21,6 +21,9 @@ pub enum BenchCommand {
     /// Time the discovery engine: large and many git repositories, a large Terraform state,
     /// webhook to visible.
     Discovery(super::bench_discovery::DiscoveryBench),
+    /// Time self-service runs: a 200-file skeleton, request to first log line, concurrent dry
+    /// runs, a run surviving SIGKILL of its server.
+    Actions(super::bench_actions::ActionsBench),
     /// Ingest and query a synthetic catalog.
     Catalog {
         /// Entities to generate.
@@ -57,6 +60,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Web(web) => return super::bench_web::run(web).await,
         BenchCommand::Discovery(d) => return super::bench_discovery::run(d).await,
         BenchCommand::Scorecards(s) => return super::bench_scorecards::run(s).await,
+        BenchCommand::Actions(a) => return super::bench_actions::run(a).await,
     };
     if !in_process {
         for backend in &backends {
