@@ -14,6 +14,7 @@ mod builtin;
 mod compat;
 pub mod filters;
 pub mod params;
+pub mod policy;
 pub mod render;
 pub mod run;
 pub mod runs;

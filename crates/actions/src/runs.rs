@@ -64,6 +64,9 @@ pub enum SubmitError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Busy(String),
+    /// A policy of the template refuses the run.
+    #[error("{}", .0.iter().filter(|v| !v.passed).map(|v| format!("{}: {}", v.name, v.message.as_deref().unwrap_or("refused"))).collect::<Vec<_>>().join("; "))]
+    Refused(Vec<crate::policy::Verdict>),
     #[error(transparent)]
     Store(#[from] portico_store::StoreError),
 }
@@ -124,6 +127,8 @@ impl RunView {
 /// The runs service of one replica.
 pub struct Runs {
     store: Arc<dyn Store>,
+    /// The read model policies ask (`entity.related(…)`, `entity.scorecard(…)`).
+    graph: portico_graph::eval::SharedGraph,
     engine: Arc<Engine>,
     holder: String,
     root: PathBuf,
@@ -140,8 +145,8 @@ fn now_ms() -> i64 {
 
 impl Runs {
     /// `root`: where run workspaces live (a folder per run, removed when it ends).
-    pub fn new(store: Arc<dyn Store>, engine: Arc<Engine>, root: PathBuf, config: RunsConfig) -> Arc<Self> {
-        Arc::new(Self { store, engine, holder: uuid::Uuid::new_v4().to_string(), root, config, wake: Notify::new(), progress: parking_lot::Mutex::new(HashMap::new()) })
+    pub fn new(store: Arc<dyn Store>, graph: portico_graph::eval::SharedGraph, engine: Arc<Engine>, root: PathBuf, config: RunsConfig) -> Arc<Self> {
+        Arc::new(Self { store, graph, engine, holder: uuid::Uuid::new_v4().to_string(), root, config, wake: Notify::new(), progress: parking_lot::Mutex::new(HashMap::new()) })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -167,9 +172,29 @@ impl Runs {
         Ok(report)
     }
 
+    /// Every policy's answer for a run: of `actor`, on `entity` (its key) if any.
+    pub async fn policies(&self, template: &Template, parameters: &Value, actor: &str, user: &Value, entity: Option<&str>) -> Result<Vec<crate::policy::Verdict>, portico_store::StoreError> {
+        if template.policies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter = portico_store::RunFilter { template: Some(template.key.clone()), entity_key: entity.map(str::to_owned), actor: entity.is_none().then(|| actor.to_owned()), status: None };
+        let earlier = self.store.runs(&filter, 10_000).await?;
+        let runs = json!({ "completed": earlier.iter().filter(|r| r.status == "completed").count(), "total": earlier.len() });
+        let parameters = crate::params::with_defaults(&template.pages, parameters);
+        let facts = crate::policy::Facts { user, template, entity, parameters: &parameters, runs };
+        let graph = self.graph.clone();
+        let policies = template.policies.clone();
+        // Bounded (100 ms each at most) and on a thread of their own with a deep stack.
+        Ok(crate::policy::evaluate(&policies, &graph, &facts))
+    }
+
     /// Checks and stores a run; a worker takes it up.
     pub async fn submit(&self, template: &Template, parameters: &Value, actor: &str, user: Value, entity: Option<(String, Value)>) -> Result<RunView, SubmitError> {
         let parameters = self.engine.prepare(template, parameters, false).map_err(SubmitError::Invalid)?;
+        let verdicts = self.policies(template, &parameters, actor, &user, entity.as_ref().map(|(k, _)| k.as_str())).await?;
+        if verdicts.iter().any(|v| !v.passed) {
+            return Err(SubmitError::Refused(verdicts));
+        }
         let by_template = self.store.active_runs(Some(&template.key), None).await?;
         if by_template >= self.config.per_template {
             return Err(SubmitError::Busy(format!("{} already has {by_template} runs queued or running (the limit is {}); try again when one ends", template.key, self.config.per_template)));

@@ -61,6 +61,9 @@ pub struct Template {
     /// of `fetch:*` steps resolve against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// Guardrails checked before every run (`spec.policies`, Portico's own field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<crate::policy::PolicySpec>,
 }
 
 impl Template {
@@ -90,6 +93,10 @@ impl Template {
             Some(_) => errors.push(FieldError::new("spec.steps", "must be a list of steps")),
         }
         let str_field = |k: &str| spec.get(k).and_then(Value::as_str).map(str::to_owned);
+        let policies = crate::policy::parse(spec.get("policies")).unwrap_or_else(|e| {
+            errors.extend(e);
+            Vec::new()
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -106,6 +113,7 @@ impl Template {
             steps,
             output: spec.get("output").cloned().unwrap_or(Value::Null),
             location: entity.annotation(portico_model::ANNOTATION_LOCATION).map(str::to_owned),
+            policies,
         })
     }
 

@@ -117,6 +117,7 @@ impl AppState {
             recorder: Arc::new(portico_scorecards::Recorder::new(catalog.clone(), portico_scorecards::dora::DoraConfig::default())),
             runs: portico_actions::Runs::new(
                 catalog.store().clone(),
+                catalog.graph().clone(),
                 Arc::new(portico_actions::Engine::new(portico_actions::Registry::builtin())),
                 std::env::temp_dir().join(format!("portico-runs-{}", std::process::id())),
                 portico_actions::RunsConfig::default(),
@@ -128,7 +129,7 @@ impl AppState {
     /// the limits. Its workers start with [`portico_actions::Runs::start`].
     pub fn with_runs(mut self, root: std::path::PathBuf, config: portico_actions::RunsConfig) -> Self {
         let engine = portico_actions::Engine::new(portico_actions::Registry::builtin()).with_remotes(config.remotes.clone());
-        self.runs = portico_actions::Runs::new(self.catalog.store().clone(), Arc::new(engine), root, config);
+        self.runs = portico_actions::Runs::new(self.catalog.store().clone(), self.catalog.graph().clone(), Arc::new(engine), root, config);
         self
     }
 

@@ -53,7 +53,7 @@ fn template(dir: &std::path::Path) -> Template {
 fn runs(db: &TestDb, root: &std::path::Path, pushes: &Arc<AtomicUsize>, config: RunsConfig) -> Arc<Runs> {
     let mut registry = Registry::builtin();
     registry.register(Arc::new(Push(pushes.clone())));
-    Runs::new(db.store.clone(), Arc::new(Engine::new(registry)), root.to_path_buf(), config)
+    Runs::new(db.store.clone(), Default::default(), Arc::new(Engine::new(registry)), root.to_path_buf(), config)
 }
 
 fn config() -> RunsConfig {

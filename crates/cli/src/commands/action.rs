@@ -108,6 +108,18 @@ pub async fn run(config: crate::config::Config, command: ActionCommand) -> anyho
         ActionCommand::Run(args) => {
             let t = portico_actions::template::find(&catalog.read(), &args.template).map_err(anyhow::Error::msg)?;
             let remotes = config.actions.runs()?.remotes;
+            // The template's policies hold here too: the command line runs as `cli`, an admin.
+            let given = portico_actions::params::from_pairs(&t.pages, &args.params).map_err(anyhow::Error::msg)?;
+            let parameters = portico_actions::params::with_defaults(&t.pages, &given);
+            let user = serde_json::json!({"ref": "cli", "groups": [], "owners": ["cli"], "admin": true});
+            let facts = portico_actions::policy::Facts { user: &user, template: &t, entity: None, parameters: &parameters, runs: serde_json::json!({"completed": 0, "total": 0}) };
+            let refused: Vec<_> = portico_actions::policy::evaluate(&t.policies, catalog.graph(), &facts).into_iter().filter(|v| !v.passed).collect();
+            for v in &refused {
+                eprintln!("{}: {}", v.name, v.message.as_deref().unwrap_or("refused"));
+            }
+            if !refused.is_empty() && !args.dry_run {
+                anyhow::bail!("{} cannot run: its policies refuse it (above)", t.key);
+            }
             run_template(t, registry, remotes, args).await
         }
         ActionCommand::Actions { .. } => unreachable!("handled above"),

@@ -118,12 +118,14 @@ struct StartBody {
     entity: Option<String>,
 }
 
-/// `user` in a run's expressions: the caller's reference and, when the catalog has it, its
-/// entity.
-pub fn user_value(state: &AppState, subject: &str) -> Value {
+/// `user` in a run's expressions and policies: the caller's reference, groups (inherited ones
+/// too), owners (the reference and the groups), whether an admin, and its entity when the
+/// catalog has it.
+pub fn user_value(state: &AppState, who: &Principal) -> Value {
+    let subject = state.auth.subject(who, state.catalog.graph());
     let graph = state.catalog.read();
-    let entity = graph.get(&subject.to_ascii_lowercase()).map(|e| e.entity.to_value());
-    json!({ "ref": subject, "entity": entity })
+    let entity = graph.get(&who.subject.to_ascii_lowercase()).map(|e| e.entity.to_value());
+    json!({ "ref": who.subject, "groups": subject.identity.groups, "owners": subject.identity.owners(), "admin": subject.admin, "entity": entity })
 }
 
 /// Runs a template. A dry run answers with its report (each step's rendered input, the files
@@ -131,9 +133,10 @@ pub fn user_value(state: &AppState, subject: &str) -> Value {
 #[utoipa::path(post, path = "/api/v1/actions/{namespace}/{name}/runs", tag = "actions",
     params(("namespace" = String, Path), ("name" = String, Path)),
     request_body(content = serde_json::Value, description = "`{parameters: {...}, dryRun?: bool, entity?: ref}`"),
-    responses((status = 200, description = "A dry run's report: `{status, steps, output, files}`", body = serde_json::Value),
+    responses((status = 200, description = "A dry run's report: `{status, steps, output, files, policies}` (`policies`: each policy's answer, `{name, passed, message}`)", body = serde_json::Value),
               (status = 202, description = "The run, queued: `{id, status, steps, ...}`; follow it at `…/runs/{id}/events`", body = serde_json::Value),
               (status = 400, description = "Parameters that fail the form (each named: `parameters.name: …`), an unknown action, a bad body", body = ErrorResponse),
+              (status = 403, description = "A policy of the template refuses the run (named, with its message)", body = ErrorResponse),
               (status = 404, description = "No such template", body = ErrorResponse),
               (status = 429, description = "Too many runs of this template or by this person are queued or running", body = ErrorResponse)))]
 pub(crate) async fn start(
@@ -156,15 +159,20 @@ pub(crate) async fn start(
         }
     };
     let parameters = if body.parameters.is_null() { json!({}) } else { body.parameters };
-    let user = user_value(&state, &who.subject);
+    let user = user_value(&state, &who);
     if body.dry_run {
+        // A dry run says what the policies would answer, and runs anyway: nothing happens.
+        let verdicts = state.runs.policies(&t, &parameters, &who.subject, &user, entity.as_ref().map(|(k, _)| k.as_str())).await?;
         let report = state.runs.dry_run(&t, &parameters, user, entity.map(|(_, v)| v)).await.map_err(|e| ApiError::Input(joined(&e)))?;
-        return Ok(Json(report).into_response());
+        let mut body = serde_json::to_value(report).map_err(|e| ApiError::Internal(e.to_string()))?;
+        body["policies"] = serde_json::to_value(verdicts).unwrap_or_default();
+        return Ok(Json(body).into_response());
     }
     match state.runs.submit(&t, &parameters, &who.subject, user, entity).await {
         Ok(run) => Ok((StatusCode::ACCEPTED, Json(run)).into_response()),
         Err(SubmitError::Invalid(errors)) => Err(ApiError::Input(joined(&errors))),
         Err(SubmitError::Busy(m)) => Err(ApiError::TooManyRequests { message: m, retry_after_secs: 30 }),
+        Err(e @ SubmitError::Refused(_)) => Err(ApiError::Forbidden(format!("the template's policies refuse this run: {e}"))),
         Err(SubmitError::Store(e)) => Err(e.into()),
     }
 }

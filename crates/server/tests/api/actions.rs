@@ -35,6 +35,26 @@ spec:
 ---
 apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
+metadata: { name: guarded }
+spec:
+  type: deploy
+  parameters:
+    properties:
+      environment: { type: string, enum: [staging, production], default: staging }
+  policies:
+    - name: ops-in-production
+      allow: parameters.environment != 'production' || 'group:default/ops' in user.owners
+      message: Only ops deploy to production.
+    - name: once
+      deny: runs.completed >= 1
+      message: This was done already.
+  steps:
+    - id: log
+      action: debug:log
+      input: { message: 'deploying to ${{ parameters.environment }}' }
+---
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
 metadata: { name: to-github }
 spec:
   type: service
@@ -71,7 +91,7 @@ async fn templates_are_listed_dry_run_and_run_live() {
         let (app, _dir) = app(db).await;
         let list = json(app.get("/api/v1/actions").await, 200).await;
         let items = list["items"].as_array().unwrap();
-        assert_eq!(items.len(), 2, "{b}: {list}");
+        assert_eq!(items.len(), 3, "{b}: {list}");
         let svc = items.iter().find(|i| i["ref"] == "template:default/service").unwrap();
         assert_eq!((svc["ready"].clone(), svc["steps"].clone()), (json!(true), json!(3)), "{b}");
         let gh = items.iter().find(|i| i["ref"] == "template:default/to-github").unwrap();
@@ -153,4 +173,25 @@ async fn bad_input_is_refused_with_the_field_named() {
     error(app.get("/api/v1/runs?status=finished").await, 400, "InputError", "GET").await;
     // Nothing of that was stored.
     assert_eq!(json(app.get("/api/v1/runs").await, 200).await["items"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_refuse_runs_and_dry_runs_say_so() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let (app, _dir) = app(db).await;
+        let runs = "/api/v1/actions/default/guarded/runs";
+        let dry = json(app.post(runs, &json!({"parameters": {"environment": "production"}, "dryRun": true})).await, 200).await;
+        assert_eq!(dry["policies"][0], json!({"name": "ops-in-production", "passed": false, "message": "Only ops deploy to production."}), "{b}");
+        assert_eq!(dry["status"], "completed", "{b}: a dry run still runs");
+        let e = error(app.post(runs, &json!({"parameters": {"environment": "production"}})).await, 403, "NotAllowedError", "POST").await;
+        assert!(e.contains("ops-in-production: Only ops deploy to production."), "{b}: {e}");
+        // Staging passes; once done, `runs.completed` refuses the next.
+        let run = json(app.post(runs, &json!({"parameters": {}})).await, 202).await;
+        let id = run["id"].as_str().unwrap();
+        let events = stream(&app, &format!("{runs}/{id}/events")).await;
+        assert_eq!(events.last().unwrap().1["status"], "completed", "{b}");
+        let e = error(app.post(runs, &json!({"parameters": {}})).await, 403, "NotAllowedError", "POST").await;
+        assert!(e.contains("once: This was done already."), "{b}: {e}");
+    }
 }

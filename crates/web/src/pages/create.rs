@@ -131,6 +131,8 @@ struct Review {
     files: Vec<(String, u64)>,
     /// The text of the first files, to look at.
     previews: Vec<(String, String)>,
+    /// What the template's policies answer: a run would be refused unless all pass.
+    policies: Vec<portico_actions::policy::Verdict>,
 }
 
 fn review(report: &Report) -> Review {
@@ -150,6 +152,7 @@ fn review(report: &Report) -> Review {
             .collect(),
         files: report.files.iter().map(|f| (f.path.clone(), f.size)).collect(),
         previews: report.files.iter().filter_map(|f| f.text.as_ref().map(|t| (f.path.clone(), t.chars().take(4000).collect()))).take(6).collect(),
+        policies: Vec::new(),
     }
 }
 
@@ -194,12 +197,17 @@ pub(crate) async fn submit(
     }
     let (values, read_errors) = parameters(&t.pages, &form);
     let mut shown = page(&state, &seen, &t, &values);
-    let user = portico_server::user_value(&state, &who.subject);
+    let user = portico_server::user_value(&state, &who);
     let mut problems: Vec<portico_model::FieldError> = read_errors.into_iter().map(|(f, m)| portico_model::FieldError::new(format!("parameters.{f}"), m)).collect();
     if problems.is_empty() {
         if action == "review" {
+            let verdicts = state.runs.policies(&t, &values, &who.subject, &user, None).await.map_err(|e| PageError::Internal(e.to_string()))?;
             match state.runs.dry_run(&t, &values, user, None).await {
-                Ok(report) => shown.review = Some(review(&report)),
+                Ok(report) => {
+                    let mut r = review(&report);
+                    r.policies = verdicts;
+                    shown.review = Some(r);
+                }
                 Err(errors) => problems = errors,
             }
         } else {
@@ -207,6 +215,7 @@ pub(crate) async fn submit(
                 Ok(run) => return Ok(Redirect::to(&format!("/create/runs/{}", run.id)).into_response()),
                 Err(SubmitError::Invalid(errors)) => problems = errors,
                 Err(SubmitError::Busy(m)) => shown.errors.push(m),
+                Err(SubmitError::Refused(verdicts)) => shown.errors.extend(verdicts.into_iter().filter(|v| !v.passed).map(|v| format!("Refused by the policy {}: {}", v.name, v.message.unwrap_or_default()))),
                 Err(SubmitError::Store(e)) => return Err(PageError::Internal(e.to_string())),
             }
         }
