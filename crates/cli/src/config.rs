@@ -109,7 +109,6 @@ impl ActionsConfig {
             lease: std::time::Duration::from_secs(self.lease_seconds),
             secrets,
             remotes: portico_actions::Remotes { hosts: self.remotes.hosts.clone(), roots: self.remotes.roots.clone() },
-            ..portico_actions::RunsConfig::default()
         })
     }
 }
