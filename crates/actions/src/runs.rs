@@ -161,8 +161,22 @@ impl Runs {
         Request { parameters, user, entity, secrets: self.config.secrets.clone(), dry_run, cancel: None, deadline: Some(Instant::now() + self.config.run_timeout) }
     }
 
+    /// Whether `template` may run on `entity` (its key): a day-2 template needs an entity its
+    /// target selects; any other runs on none.
+    pub fn check_target(&self, template: &Template, entity: Option<&str>) -> Result<(), FieldError> {
+        match (&template.target, entity) {
+            (None, None) => Ok(()),
+            (None, Some(e)) => Err(FieldError::new("entity", format!("{} is not a day-2 template (it has no spec.target), so it does not run on {e}", template.key))),
+            (Some(_), None) => Err(FieldError::new("entity", format!("{} runs on an entity (spec.target): give one", template.key))),
+            (Some(_), Some(e)) if template.applies_to(&self.graph, e) => Ok(()),
+            (Some(_), Some(e)) => Err(FieldError::new("entity", format!("{} does not run on {e}: its spec.target does not select it", template.key))),
+        }
+    }
+
     /// Runs `template` as a dry run, now, in a scratch workspace (removed after).
-    pub async fn dry_run(&self, template: &Template, parameters: &Value, user: Value, entity: Option<Value>) -> Result<Report, Vec<FieldError>> {
+    pub async fn dry_run(&self, template: &Template, parameters: &Value, user: Value, entity: Option<(String, Value)>) -> Result<Report, Vec<FieldError>> {
+        self.check_target(template, entity.as_ref().map(|(k, _)| k.as_str())).map_err(|e| vec![e])?;
+        let entity = entity.map(|(_, v)| v);
         let parameters = self.engine.prepare(template, parameters, true)?;
         let dir = self.root.join(format!("dry-{}", uuid::Uuid::new_v4()));
         let workspace = Workspace::new(&dir).map_err(|e| vec![FieldError::new("", format!("creating the run's workspace: {e}"))])?;
@@ -190,6 +204,7 @@ impl Runs {
 
     /// Checks and stores a run; a worker takes it up.
     pub async fn submit(&self, template: &Template, parameters: &Value, actor: &str, user: Value, entity: Option<(String, Value)>) -> Result<RunView, SubmitError> {
+        self.check_target(template, entity.as_ref().map(|(k, _)| k.as_str())).map_err(|e| SubmitError::Invalid(vec![e]))?;
         let parameters = self.engine.prepare(template, parameters, false).map_err(SubmitError::Invalid)?;
         let verdicts = self.policies(template, &parameters, actor, &user, entity.as_ref().map(|(k, _)| k.as_str())).await?;
         if verdicts.iter().any(|v| !v.passed) {

@@ -64,6 +64,63 @@ pub struct Template {
     /// Guardrails checked before every run (`spec.policies`, Portico's own field).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<crate::policy::PolicySpec>,
+    /// A day-2 template's entities (`spec.target`, Portico's own field): it is offered on their
+    /// pages and runs with `entity` in its context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+}
+
+/// Which entities a day-2 template runs on: of `kind` (any case), for which `filter` (an
+/// expression of the one language) holds.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+}
+
+fn target_limits() -> portico_expr::Limits {
+    portico_expr::Limits { timeout: std::time::Duration::from_millis(200), ..portico_expr::Limits::default() }
+}
+
+fn target(value: Option<&Value>, errors: &mut Vec<FieldError>) -> Option<Target> {
+    let value = value.filter(|v| !v.is_null())?;
+    let t: Target = match serde_json::from_value(value.clone()) {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(FieldError::new("spec.target", format!("`{{kind, filter}}`: {e}")));
+            return None;
+        }
+    };
+    if let Some(f) = &t.filter
+        && let Err(e) = portico_expr::on_big_stack(|| portico_expr::Expr::compile(f, &portico_expr::Vocabulary::entity(), &target_limits()).map(drop))
+    {
+        errors.push(FieldError::new("spec.target.filter", e.to_string()));
+    }
+    Some(t)
+}
+
+impl Template {
+    /// Whether this day-2 template runs on the entity `key`: its kind, then its filter, on the
+    /// read model. A template without a target runs on none.
+    pub fn applies_to(&self, graph: &portico_graph::eval::SharedGraph, key: &str) -> bool {
+        let Some(t) = &self.target else { return false };
+        let (id, kind_ok) = {
+            let g = graph.read();
+            let Some(id) = g.id_of(key) else { return false };
+            let kind = g.entry(id).map(|e| e.entity.kind.clone()).unwrap_or_default();
+            (id, t.kind.as_deref().is_none_or(|k| k.eq_ignore_ascii_case(&kind)))
+        };
+        let Some(filter) = t.filter.as_deref().filter(|_| kind_ok) else { return kind_ok };
+        portico_expr::on_big_stack(|| {
+            let limits = target_limits();
+            let Ok(expr) = portico_expr::Expr::compile(filter, &portico_expr::Vocabulary::entity(), &limits) else { return false };
+            let now = chrono::Utc::now().fixed_offset();
+            matches!(portico_graph::eval::evaluate(graph, &[&expr], &[id], now, &limits).as_deref(), Ok([row]) if matches!(row.as_slice(), [Ok(portico_expr::cel::Value::Bool(true))]))
+        })
+    }
 }
 
 impl Template {
@@ -97,6 +154,7 @@ impl Template {
             errors.extend(e);
             Vec::new()
         });
+        let target = target(spec.get("target"), &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -114,6 +172,7 @@ impl Template {
             output: spec.get("output").cloned().unwrap_or(Value::Null),
             location: entity.annotation(portico_model::ANNOTATION_LOCATION).map(str::to_owned),
             policies,
+            target,
         })
     }
 

@@ -61,6 +61,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("backstage/systems/podcast-system.yaml", include_str!("../demo/backstage/systems/podcast-system.yaml")),
     ("catalog-info.yaml", include_str!("../demo/catalog-info.yaml")),
     ("platform.yaml", include_str!("../demo/platform.yaml")),
+    ("templates/add-runbook/template.yaml", include_str!("../demo/templates/add-runbook/template.yaml")),
+    ("templates/add-runbook/skeleton/docs/runbook.md", include_str!("../demo/templates/add-runbook/skeleton/docs/runbook.md")),
     ("templates/python-service/skeleton/.github/workflows/ci.yml", include_str!("../demo/templates/python-service/skeleton/.github/workflows/ci.yml")),
     ("templates/python-service/skeleton/Dockerfile", include_str!("../demo/templates/python-service/skeleton/Dockerfile")),
     ("templates/python-service/skeleton/README.md", include_str!("../demo/templates/python-service/skeleton/README.md")),

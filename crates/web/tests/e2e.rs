@@ -197,7 +197,8 @@ async fn a_developer_registers_a_location_after_a_dry_run() {
 async fn a_developer_scaffolds_a_service_into_a_git_repository() {
     let Some(b) = browser().await else { return };
     let app = WebApp::spawn().await;
-    app.import_demo_template().await;
+    app.import_demo_template("python-service").await;
+    app.import_demo_template("add-runbook").await;
     let dir = screenshots();
     let mut problems = Vec::new();
     let mut check = async |name: &str| {
@@ -242,6 +243,20 @@ async fn a_developer_scaffolds_a_service_into_a_git_repository() {
     let bare = app.extra.path().join("git/billing.git");
     let out = std::process::Command::new("git").args(["--git-dir", &bare.display().to_string(), "show", "main:catalog-info.yaml"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("owner: group:default/team-a"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A day-2 action from an entity's page: its Actions card, the form on that entity, a run.
+    b.goto(&format!("{}/catalog/default/component/artist-lookup", app.url)).await;
+    b.click("#actions a.button").await;
+    b.wait_for_text("main .banner", |t| t.contains("component:default/artist-lookup")).await;
+    check("create-day-2").await;
+    b.click("button[value=run]").await;
+    b.wait_for_url("the run's page", |u| u.contains("/create/runs/")).await;
+    b.wait_for_text("[data-run-status]", |t| t == "completed").await;
+    b.goto(&format!("{}/catalog/default/component/artist-lookup", app.url)).await;
+    assert!(b.text("#actions").await.contains("completed"), "the entity's run history");
+    let runbook = app.extra.path().join("git/artist-lookup-runbook.git");
+    let out = std::process::Command::new("git").args(["--git-dir", &runbook.display().to_string(), "show", "add-runbook:docs/runbook.md"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("# Runbook: artist-lookup"), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(problems.is_empty(), "what sticks out (screenshots in {}):\n{}", dir.display(), problems.join("\n"));
 }
 

@@ -34,6 +34,31 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/actions/{namespace}/{name}/runs/{id}/events", get(events))
         .route("/actions/{namespace}/{name}/runs/{id}/cancel", post(cancel))
         .route("/runs", get(runs))
+        .route("/entities/{kind}/{namespace}/{name}/actions", get(of_entity))
+}
+
+/// The day-2 templates the reader may run on an entity (their `spec.target` selects it).
+pub fn templates_for(state: &AppState, seen: &Seen, key: &str) -> Vec<Template> {
+    readable_templates(state, seen).into_iter().filter_map(Result::ok).filter(|t| t.target.is_some() && t.applies_to(state.catalog.graph(), key)).collect()
+}
+
+/// The day-2 templates that run on an entity, and its latest runs.
+#[utoipa::path(get, path = "/api/v1/entities/{kind}/{namespace}/{name}/actions", tag = "actions",
+    params(("kind" = String, Path), ("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "`items`: the templates (as `/api/v1/actions` lists them); `runs`: the latest runs on the entity", body = serde_json::Value),
+              (status = 404, description = "No such entity", body = ErrorResponse)))]
+pub(crate) async fn of_entity(State(state): State<AppState>, seen: Seen, Path((kind, namespace, name)): Path<(String, String, String)>) -> Result<Json<Value>, ApiError> {
+    let key = key_of(&kind, &namespace, &name);
+    {
+        let graph = state.catalog.read();
+        if Visible::new(&graph, &seen.0).get(&key).is_none() {
+            return Err(no_entity_named(&kind, &namespace, &name));
+        }
+    }
+    let items: Vec<Value> = templates_for(&state, &seen, &key).iter().map(|t| summary(&state, t)).collect();
+    let runs = state.runs.store().runs(&RunFilter { entity_key: Some(key), ..Default::default() }, 20).await?;
+    let runs: Vec<RunView> = runs.iter().map(RunView::from_record).collect();
+    Ok(Json(json!({ "items": items, "runs": runs })))
 }
 
 /// The templates the reader may read: read, or why not (by key).
@@ -71,7 +96,7 @@ pub fn summary(state: &AppState, t: &Template) -> Value {
     let unknown: Vec<String> = t.unknown_actions(|a| state.runs.engine().registry().contains(a)).into_iter().map(|e| e.message).collect();
     json!({
         "ref": t.key, "title": t.title, "description": t.description, "type": t.template_type, "owner": t.owner,
-        "tags": t.tags, "steps": t.steps.len(), "ready": unknown.is_empty(), "unknownActions": unknown,
+        "tags": t.tags, "steps": t.steps.len(), "ready": unknown.is_empty(), "unknownActions": unknown, "target": t.target,
     })
 }
 
@@ -151,7 +176,7 @@ pub(crate) async fn start(
     let entity = match &body.entity {
         None => None,
         Some(r) => {
-            let key = portico_model::EntityRef::parse(r, portico_model::RefDefaults::default()).map_err(|e| ApiError::Input(format!("entity: {e}")))?.key();
+            let key = portico_model::EntityRef::parse(r, portico_model::RefDefaults { kind: Some("component"), namespace: None }).map_err(|e| ApiError::Input(format!("entity: {e}")))?.key();
             let graph = state.catalog.read();
             let visible = Visible::new(&graph, &seen.0);
             let value = visible.get(&key).map(|e| e.entity.to_value()).ok_or_else(|| ApiError::Input(format!("entity: no entity {key}")))?;
@@ -163,7 +188,7 @@ pub(crate) async fn start(
     if body.dry_run {
         // A dry run says what the policies would answer, and runs anyway: nothing happens.
         let verdicts = state.runs.policies(&t, &parameters, &who.subject, &user, entity.as_ref().map(|(k, _)| k.as_str())).await?;
-        let report = state.runs.dry_run(&t, &parameters, user, entity.map(|(_, v)| v)).await.map_err(|e| ApiError::Input(joined(&e)))?;
+        let report = state.runs.dry_run(&t, &parameters, user, entity).await.map_err(|e| ApiError::Input(joined(&e)))?;
         let mut body = serde_json::to_value(report).map_err(|e| ApiError::Internal(e.to_string()))?;
         body["policies"] = serde_json::to_value(verdicts).unwrap_or_default();
         return Ok(Json(body).into_response());

@@ -72,6 +72,7 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         super::actions::run,
         super::actions::cancel,
         super::actions::events,
+        super::actions::of_entity,
         super::initiatives::list,
         super::initiatives::one,
         super::initiatives::history,

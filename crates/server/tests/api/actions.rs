@@ -55,6 +55,27 @@ spec:
 ---
 apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
+metadata: { name: restart }
+spec:
+  type: day-2
+  target: { kind: Component, filter: "spec.lifecycle == 'production'" }
+  steps:
+    - id: log
+      action: debug:log
+      input: { message: 'restarting ${{ entity.metadata.name }} of ${{ entity.spec.owner }}' }
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: { name: cart }
+spec: { type: service, lifecycle: production, owner: team-a }
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: { name: sandbox }
+spec: { type: service, lifecycle: experimental, owner: team-a }
+---
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
 metadata: { name: to-github }
 spec:
   type: service
@@ -91,7 +112,7 @@ async fn templates_are_listed_dry_run_and_run_live() {
         let (app, _dir) = app(db).await;
         let list = json(app.get("/api/v1/actions").await, 200).await;
         let items = list["items"].as_array().unwrap();
-        assert_eq!(items.len(), 3, "{b}: {list}");
+        assert_eq!(items.len(), 4, "{b}: {list}");
         let svc = items.iter().find(|i| i["ref"] == "template:default/service").unwrap();
         assert_eq!((svc["ready"].clone(), svc["steps"].clone()), (json!(true), json!(3)), "{b}");
         let gh = items.iter().find(|i| i["ref"] == "template:default/to-github").unwrap();
@@ -193,5 +214,34 @@ async fn policies_refuse_runs_and_dry_runs_say_so() {
         assert_eq!(events.last().unwrap().1["status"], "completed", "{b}");
         let e = error(app.post(runs, &json!({"parameters": {}})).await, 403, "NotAllowedError", "POST").await;
         assert!(e.contains("once: This was done already."), "{b}: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn day_2_templates_run_on_the_entities_their_target_selects() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let (app, _dir) = app(db).await;
+        let on_cart = json(app.get("/api/v1/entities/component/default/cart/actions").await, 200).await;
+        assert_eq!(on_cart["items"].as_array().unwrap().iter().map(|t| t["ref"].as_str().unwrap()).collect::<Vec<_>>(), ["template:default/restart"], "{b}");
+        let on_sandbox = json(app.get("/api/v1/entities/component/default/sandbox/actions").await, 200).await;
+        assert_eq!(on_sandbox["items"], json!([]), "{b}: the filter leaves it out");
+        error(app.get("/api/v1/entities/component/default/nope/actions").await, 404, "NotFoundError", "GET").await;
+
+        let runs = "/api/v1/actions/default/restart/runs";
+        let e = error(app.post(runs, &json!({})).await, 400, "InputError", "POST").await;
+        assert!(e.contains("runs on an entity"), "{b}: {e}");
+        let e = error(app.post(runs, &json!({"entity": "component:default/sandbox"})).await, 400, "InputError", "POST").await;
+        assert!(e.contains("does not select it"), "{b}: {e}");
+        let e = error(app.post("/api/v1/actions/default/service/runs", &json!({"parameters": {"name": "x"}, "entity": "component:default/cart"})).await, 400, "InputError", "POST").await;
+        assert!(e.contains("not a day-2 template"), "{b}: {e}");
+        let run = json(app.post(runs, &json!({"entity": "cart"})).await, 202).await;
+        assert_eq!(run["entity"], "component:default/cart", "{b}");
+        let id = run["id"].as_str().unwrap();
+        let events = stream(&app, &format!("{runs}/{id}/events")).await;
+        assert!(events.iter().any(|(e, d)| e == "log" && d["line"] == "restarting cart of team-a"), "{b}: {events:?}");
+        let history = json(app.get("/api/v1/entities/component/default/cart/actions").await, 200).await;
+        assert_eq!(history["runs"][0]["id"], id, "{b}: the entity's run history");
+        assert_eq!(json(app.get("/api/v1/runs?entity=component:default/cart").await, 200).await["items"].as_array().unwrap().len(), 1, "{b}");
     }
 }

@@ -25,6 +25,20 @@ struct Card {
     summary: Value,
 }
 
+/// An entity page's **Actions** card: the day-2 templates that run on it, and its latest runs.
+#[derive(Serialize, Default)]
+pub(crate) struct EntityActions {
+    templates: Vec<(String, String)>,
+    runs: Vec<RunLine>,
+}
+
+pub(crate) async fn entity_card(state: &AppState, seen: &Seen, key: &str) -> Result<EntityActions, PageError> {
+    let encoded: String = form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    let templates = portico_server::templates_for(state, seen, key).iter().map(|t| (t.title.clone(), format!("{}?entity={encoded}", template_url(t)))).collect();
+    let runs = latest(state, portico_store::RunFilter { entity_key: Some(key.to_owned()), ..Default::default() }, 5).await?;
+    Ok(EntityActions { templates, runs })
+}
+
 #[derive(Serialize)]
 struct RunLine {
     url: String,
@@ -114,6 +128,11 @@ struct StepLine {
 struct FormPage {
     nav: &'static str,
     title: String,
+    /// The entity a day-2 template runs on (`kind:namespace/name`), and its page.
+    entity: Option<String>,
+    entity_url: Option<String>,
+    /// A day-2 template opened without an entity: the entities it runs on are chosen from.
+    needs_entity: bool,
     template: Value,
     action_url: String,
     sections: Vec<Section>,
@@ -173,9 +192,32 @@ fn page(state: &AppState, seen: &Seen, t: &Template, values: &Value) -> FormPage
     }
 }
 
-pub(crate) async fn form(State(state): State<AppState>, seen: Seen, Path((namespace, name)): Path<(String, String)>) -> Result<Html<String>, PageError> {
+fn entity_page(key: &str) -> Option<String> {
+    portico_model::EntityRef::parse(key, portico_model::RefDefaults::default()).ok().map(|r| crate::view::entity_url(&r))
+}
+
+/// The entity of a form (`entity` of the query or the posted form), checked: one the reader
+/// may read, which the template's target selects.
+fn entity_of(state: &AppState, seen: &Seen, t: &Template, given: Option<&str>) -> Result<Option<(String, Value)>, PageError> {
+    let Some(given) = given.map(str::trim).filter(|g| !g.is_empty()) else { return Ok(None) };
+    let key = portico_model::EntityRef::parse(given, portico_model::RefDefaults { kind: Some("component"), namespace: None }).map_err(|e| PageError::BadRequest(format!("entity: {e}")))?.key();
+    let value = {
+        let graph = state.catalog.read();
+        Visible::new(&graph, &seen.0).get(&key).map(|e| e.entity.to_value())
+    };
+    let value = value.ok_or_else(|| PageError::NotFound(format!("there is no entity {key}")))?;
+    state.runs.check_target(t, Some(&key)).map_err(|e| PageError::BadRequest(e.message))?;
+    Ok(Some((key, value)))
+}
+
+pub(crate) async fn form(State(state): State<AppState>, seen: Seen, Path((namespace, name)): Path<(String, String)>, RawQuery(raw): RawQuery) -> Result<Html<String>, PageError> {
+    let params = Params::parse(raw.as_deref(), &["entity"])?;
     let t = template_of(&state, &seen, &namespace, &name)?;
+    let entity = entity_of(&state, &seen, &t, params.one("entity")?)?;
     let mut shown = page(&state, &seen, &t, &Value::Object(Default::default()));
+    shown.needs_entity = t.target.is_some() && entity.is_none();
+    shown.entity_url = entity.as_ref().and_then(|(k, _)| entity_page(k));
+    shown.entity = entity.map(|(k, _)| k);
     shown.runs = latest(&state, portico_store::RunFilter { template: Some(t.key.clone()), ..Default::default() }, 10).await?;
     crate::templates::render("create_form.html", shown)
 }
@@ -196,13 +238,17 @@ pub(crate) async fn submit(
         return Err(PageError::BadRequest(format!("unknown action {action:?}; the form sends review or run")));
     }
     let (values, read_errors) = parameters(&t.pages, &form);
+    let entity = entity_of(&state, &seen, &t, form.iter().find(|(k, _)| k == "entity").map(|(_, v)| v.as_str()))?;
     let mut shown = page(&state, &seen, &t, &values);
+    shown.entity = entity.as_ref().map(|(k, _)| k.clone());
+    shown.entity_url = entity.as_ref().and_then(|(k, _)| entity_page(k));
+    shown.needs_entity = t.target.is_some() && entity.is_none();
     let user = portico_server::user_value(&state, &who);
     let mut problems: Vec<portico_model::FieldError> = read_errors.into_iter().map(|(f, m)| portico_model::FieldError::new(format!("parameters.{f}"), m)).collect();
     if problems.is_empty() {
         if action == "review" {
-            let verdicts = state.runs.policies(&t, &values, &who.subject, &user, None).await.map_err(|e| PageError::Internal(e.to_string()))?;
-            match state.runs.dry_run(&t, &values, user, None).await {
+            let verdicts = state.runs.policies(&t, &values, &who.subject, &user, entity.as_ref().map(|(k, _)| k.as_str())).await.map_err(|e| PageError::Internal(e.to_string()))?;
+            match state.runs.dry_run(&t, &values, user, entity).await {
                 Ok(report) => {
                     let mut r = review(&report);
                     r.policies = verdicts;
@@ -211,7 +257,7 @@ pub(crate) async fn submit(
                 Err(errors) => problems = errors,
             }
         } else {
-            match state.runs.submit(&t, &values, &who.subject, user, None).await {
+            match state.runs.submit(&t, &values, &who.subject, user, entity).await {
                 Ok(run) => return Ok(Redirect::to(&format!("/create/runs/{}", run.id)).into_response()),
                 Err(SubmitError::Invalid(errors)) => problems = errors,
                 Err(SubmitError::Busy(m)) => shown.errors.push(m),

@@ -131,6 +131,8 @@ struct EntityPage {
     dora: Option<crate::pages::dora::DoraView>,
     /// The initiatives it is part of.
     initiatives: Vec<crate::pages::initiatives::MembershipView>,
+    /// The day-2 templates that run on it, and its latest runs.
+    actions: crate::pages::create::EntityActions,
 }
 
 /// Who set each field: the sources, and one line per field.
@@ -190,6 +192,7 @@ pub(crate) async fn page(
     };
     let scorecards = crate::pages::scorecards::entity_card(&state, &seen, id);
     let initiatives = crate::pages::initiatives::entity_card(&state, &seen, id);
+    let actions = crate::pages::create::entity_card(&state, &seen, &key).await?;
     let dora = crate::pages::dora::entity_card(&state, &key, &format!("{}/{}/{}", r.kind().to_ascii_lowercase(), r.namespace(), r.name())).await?;
     let provenance = portico_discovery::engine::provenance::provenance(&state.catalog, &key)
         .await
@@ -215,6 +218,7 @@ pub(crate) async fn page(
         scorecards,
         dora,
         initiatives,
+        actions,
         refreshed,
         provided,
         provenance,

@@ -127,18 +127,18 @@ impl WebApp {
         self.state.locations.register(&spec, false).await.unwrap();
     }
 
-    /// The demo's `python-service` template and its skeleton in `<extra>/python-service`,
+    /// A demo template (`python-service`, `add-runbook`) and its skeleton in `<extra>/<name>`,
     /// publishing to `<extra>/git`, registered.
-    pub async fn import_demo_template(&self) {
+    pub async fn import_demo_template(&self, name: &str) {
         let extra = self.extra.path().canonicalize().unwrap();
-        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/demo/templates/python-service");
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/demo/templates").join(name);
         for (rel, path) in portico_actions::workspace::walk(&demo).unwrap() {
-            let to = extra.join("python-service").join(&rel);
+            let to = extra.join(name).join(&rel);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(path, to).unwrap();
         }
         let text = std::fs::read_to_string(demo.join("template.yaml")).unwrap().replace("@DEMO_GIT@", &format!("file://{}", extra.join("git").display()));
-        self.import("python-service", &text).await;
+        self.import(name, &text).await;
     }
 
     /// GET a path: its status and body.
