@@ -28,6 +28,12 @@ pub trait Action: Send + Sync {
         false
     }
     async fn run(&self, cx: &mut Context<'_>, input: Value) -> Result<Value, ActionError>;
+    /// Undoes what a completed run of this action did outside the run's workspace, from its
+    /// input and output (a rollback): what was undone, or `None` when there is nothing to undo
+    /// (an action that only writes the workspace, which goes with the run).
+    async fn undo(&self, _cx: &mut Context<'_>, _input: Value, _output: &Value) -> Result<Option<String>, ActionError> {
+        Ok(None)
+    }
 }
 
 /// What an action may use while it runs.

@@ -23,7 +23,7 @@ pub mod workspace;
 
 pub use action::{Action, ActionError, Context, Registry, Remotes};
 pub use render::Renderer;
-pub use run::{Engine, Event, Observer, Report, Request, StepReport, StepStatus};
+pub use run::{Engine, Event, Observer, Report, Request, StepReport, StepStatus, UndoReport};
 pub use runs::{RunView, Runs, RunsConfig, SubmitError};
 pub use template::Template;
 

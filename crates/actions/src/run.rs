@@ -103,6 +103,18 @@ pub struct Report {
     /// The workspace's files at the end (always for a dry run).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileEntry>,
+    /// What an automatic rollback undid (`spec.rollback: automatic`, after a failure).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rollback: Vec<UndoReport>,
+}
+
+/// What a rollback did about one completed step: `undone`, `nothing` (it changed nothing outside
+/// the workspace), `failed` (with why) or `skipped`.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct UndoReport {
+    pub step: String,
+    pub status: String,
+    pub message: String,
 }
 
 /// What a run tells the caller as it goes (a command line's live log, a server's event stream).
@@ -262,7 +274,67 @@ impl Engine {
             Err((path, e)) => json!({ "error": format!("{path}: {e}") }),
         };
         let files = if request.dry_run { workspace.files().unwrap_or_default() } else { Vec::new() };
-        Report { template: template.key.clone(), dry_run: request.dry_run, status, steps, output, files }
+        let rollback = if status != "completed" && template.rollback_automatic && !request.dry_run { self.rollback(template, request, workspace, &steps, observer).await } else { Vec::new() };
+        Report { template: template.key.clone(), dry_run: request.dry_run, status, steps, output, files, rollback }
+    }
+
+    /// Undoes the completed steps of a run, last first: each step's `undo` when it has one,
+    /// else its action's own undo (deleting a pushed branch), from the step's input rendered
+    /// again and its stored output. Steps that failed or were skipped are not undone; every
+    /// completed step gets a line saying what was and was not undone.
+    pub async fn rollback(&self, template: &Template, request: &Request, workspace: &Workspace, steps: &[StepReport], observer: &mut dyn Observer) -> Vec<UndoReport> {
+        let mask = Mask::new(&request.secrets);
+        let mut context = json!({
+            "parameters": request.parameters,
+            "steps": {},
+            "user": request.user,
+            "secrets": request.secrets,
+            "entity": request.entity.clone().unwrap_or(Value::Null),
+        });
+        for s in steps.iter().filter(|s| s.status == StepStatus::Completed) {
+            context["steps"][&s.id] = json!({ "output": s.output });
+        }
+        let template_dir = template.base_dir();
+        let mut out = Vec::new();
+        let report = |step: &str, status: &str, message: String| UndoReport { step: step.to_owned(), status: status.to_owned(), message: mask.text(&message) };
+        for (i, step) in template.steps.iter().enumerate().rev() {
+            let Some(done) = steps.get(i).filter(|r| r.id == step.id && r.status == StepStatus::Completed) else { continue };
+            if step.each.is_some() && step.undo.is_none() {
+                out.push(report(&step.id, "skipped", "a step with `each` is undone only by an `undo` of its own".into()));
+                continue;
+            }
+            let mut cx_value = context.clone();
+            cx_value["step"] = json!({ "input": done.input, "output": done.output });
+            let jv = crate::render::context(&cx_value);
+            let (action_id, source, at) = match &step.undo {
+                Some(u) => (u.action.as_str(), &u.input, format!("spec.steps[{i}].undo.input")),
+                None => (step.action.as_str(), &step.input, format!("spec.steps[{i}].input")),
+            };
+            let input = match self.renderer.render_value(source, &jv, &at) {
+                Ok(v) => v.unwrap_or_else(|| json!({})),
+                Err((at, e)) => {
+                    out.push(report(&step.id, "failed", format!("{at}: {e}")));
+                    continue;
+                }
+            };
+            let Some(action) = self.registry.get(action_id) else {
+                out.push(report(&step.id, "failed", format!("this Portico has no action {action_id:?}")));
+                continue;
+            };
+            let step_id = step.id.clone();
+            let mut sink = |line: String| observer.event(&Event::Log { step: step_id.clone(), line: mask.text(&format!("↶ {line}")) });
+            let mut cx = Context { workspace, template_dir: template_dir.as_deref(), renderer: &self.renderer, dry_run: false, remotes: &self.remotes, log: &mut sink };
+            let result = match &step.undo {
+                Some(_) => action.run(&mut cx, input).await.map(|_| Some(format!("ran its undo ({action_id})"))),
+                None => action.undo(&mut cx, input, &done.output).await,
+            };
+            out.push(match result {
+                Ok(Some(what)) => report(&step.id, "undone", what),
+                Ok(None) => report(&step.id, "nothing", "changed nothing outside the run's workspace".into()),
+                Err(e) => report(&step.id, "failed", e.to_string()),
+            });
+        }
+        out
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -245,6 +245,43 @@ impl Runs {
         Ok(RunView::from_record(&record))
     }
 
+    /// Undoes a failed or cancelled run's completed steps, last first, and stores what was and
+    /// was not undone with the run. Refused (`Err` with why) for a run that has not finished,
+    /// completed, or was rolled back already.
+    pub async fn rollback(&self, id: &str) -> Result<Vec<crate::run::UndoReport>, SubmitError> {
+        let record = self.store.run(id).await?.ok_or_else(|| SubmitError::Busy(format!("no run {id}")))?;
+        let view = RunView::from_record(&record);
+        if !matches!(view.status.as_str(), "failed" | "cancelled") {
+            return Err(SubmitError::Busy(format!("run {id} is {}: only a failed or cancelled run is rolled back", view.status)));
+        }
+        if view.output.get("rollback").is_some() {
+            return Err(SubmitError::Busy(format!("run {id} was rolled back already")));
+        }
+        let spec: RunSpec = serde_json::from_str(&record.spec).map_err(|e| SubmitError::Busy(format!("the stored run does not read: {e}")))?;
+        let dir = self.root.join(format!("rollback-{id}"));
+        let workspace = Workspace::new(&dir).map_err(|e| SubmitError::Busy(format!("a workspace for the rollback: {e}")))?;
+        let request = self.request(view.parameters.clone(), spec.user.clone(), spec.entity.clone(), false);
+        let mut lines = Vec::new();
+        let mut seq = (i64::from(record.attempts) + 64) << 32;
+        let mut observer = |e: Event| {
+            if let Event::Log { step, line } = e {
+                seq += 1;
+                lines.push(RunLogLine { seq, step, at: now_ms(), line });
+            }
+        };
+        let undone = self.engine.rollback(&spec.template, &request, &workspace, &view.steps, &mut observer).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        self.store.append_run_log(id, &lines).await?;
+        let mut output = view.output.clone();
+        if !output.is_object() {
+            output = json!({});
+        }
+        output["rollback"] = serde_json::to_value(&undone).unwrap_or_default();
+        self.store.set_run_output(id, &output.to_string()).await?;
+        self.notifier(id).notify_waiters();
+        Ok(undone)
+    }
+
     /// Asks a run to stop (on whichever replica runs it).
     pub async fn cancel(&self, id: &str) -> Result<bool, portico_store::StoreError> {
         let done = self.store.cancel_run(id, now_ms()).await?;
@@ -326,7 +363,7 @@ impl Runs {
         drop(keeper);
         flush(&*self.store, &id, &buffer, &notify).await;
         let steps = serde_json::to_string(&report.steps).unwrap_or_else(|_| "[]".into());
-        let output = json!({ "output": report.output }).to_string();
+        let output = if report.rollback.is_empty() { json!({ "output": report.output }) } else { json!({ "output": report.output, "rollback": report.rollback }) }.to_string();
         let error = report.steps.iter().find(|s| s.status == StepStatus::Failed).and_then(|s| s.reason.as_ref().map(|r| format!("{}: {r}", s.id)));
         self.finish(&id, report.status, &steps, Some(&output), error.as_deref()).await;
         let _ = std::fs::remove_dir_all(&dir);

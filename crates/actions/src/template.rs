@@ -38,6 +38,19 @@ pub struct Step {
     /// `each.value` in its context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub each: Option<Value>,
+    /// `undo`: the step a rollback runs instead of the action's own undo (`{action, input}`;
+    /// its input sees `step.input` and `step.output` besides the usual context).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<UndoStep>,
+}
+
+/// An explicit undo of a step.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UndoStep {
+    pub action: String,
+    #[serde(default)]
+    pub input: Value,
 }
 
 /// A template, ready to render and run.
@@ -61,6 +74,10 @@ pub struct Template {
     /// of `fetch:*` steps resolve against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// `automatic`: a failed or cancelled run undoes its completed steps at once; `manual`
+    /// (the default): on request (`spec.rollback`, Portico's own field).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rollback_automatic: bool,
     /// Guardrails checked before every run (`spec.policies`, Portico's own field).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<crate::policy::PolicySpec>,
@@ -155,6 +172,15 @@ impl Template {
             Vec::new()
         });
         let target = target(spec.get("target"), &mut errors);
+        let rollback_automatic = match spec.get("rollback") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(m)) if m == "automatic" => true,
+            Some(Value::String(m)) if m == "manual" => false,
+            Some(other) => {
+                errors.push(FieldError::new("spec.rollback", format!("{other} is not `automatic` or `manual`")));
+                false
+            }
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -173,17 +199,22 @@ impl Template {
             location: entity.annotation(portico_model::ANNOTATION_LOCATION).map(str::to_owned),
             policies,
             target,
+            rollback_automatic,
         })
     }
 
     /// The steps whose action is not in `known`, as errors at their field.
     pub fn unknown_actions(&self, known: impl Fn(&str) -> bool) -> Vec<FieldError> {
-        self.steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !known(&s.action))
-            .map(|(i, s)| FieldError::new(format!("spec.steps[{i}].action"), format!("step {:?} uses the action {:?}, which this Portico does not have (`portico action actions` lists those it has)", s.id, s.action)))
-            .collect()
+        let mut out = Vec::new();
+        for (i, s) in self.steps.iter().enumerate() {
+            if !known(&s.action) {
+                out.push(FieldError::new(format!("spec.steps[{i}].action"), format!("step {:?} uses the action {:?}, which this Portico does not have (`portico action actions` lists those it has)", s.id, s.action)));
+            }
+            if let Some(u) = s.undo.as_ref().filter(|u| !known(&u.action)) {
+                out.push(FieldError::new(format!("spec.steps[{i}].undo.action"), format!("step {:?} undoes with the action {:?}, which this Portico does not have", s.id, u.action)));
+            }
+        }
+        out
     }
 
     /// The directory relative skeleton `url`s resolve against: the template file's, for
@@ -233,7 +264,21 @@ fn step(s: &Value, i: usize, errors: &mut Vec<FieldError>) -> Option<Step> {
         errors.push(FieldError::new(format!("{path}.input"), "must be an object"));
         return None;
     }
-    Some(Step { id, name, action: action.to_owned(), input, condition: map.get("if").cloned(), each: map.get("each").cloned() })
+    let undo = match map.get("undo") {
+        None | Some(Value::Null) => None,
+        Some(u) => match serde_json::from_value::<UndoStep>(u.clone()) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                errors.push(FieldError::new(format!("{path}.undo"), format!("`{{action, input}}`: {e}")));
+                return None;
+            }
+        },
+    };
+    Some(Step { id, name, action: action.to_owned(), input, condition: map.get("if").cloned(), each: map.get("each").cloned(), undo })
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn renderer() -> &'static Renderer {
@@ -247,7 +292,7 @@ pub(crate) fn check_entity(entity: &Entity) -> Vec<FieldError> {
     let mut errors = Template::from_entity(entity).err().unwrap_or_default();
     let Some(spec) = entity.spec.as_ref() else { return errors };
     for (i, s) in spec.get("steps").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        for field in ["input", "if", "each"] {
+        for field in ["input", "if", "each", "undo"] {
             if let Some(v) = s.get(field) {
                 check_strings(v, &format!("spec.steps[{i}].{field}"), &mut errors);
             }

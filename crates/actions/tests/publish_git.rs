@@ -111,3 +111,33 @@ async fn publishes_over_git_protocol_to_git_daemon() {
     assert_eq!(report.status, "completed", "{:#?}", report.steps);
     assert_eq!(git(&base.path().join("cart.git"), &["show", "main:src/main.py"]), "print('cart')");
 }
+
+/// A run that fails after it pushed: with `rollback: automatic`, the branch it pushed is
+/// deleted, and the report says per step what was and was not undone.
+#[tokio::test]
+async fn a_failed_run_deletes_the_branch_it_pushed() {
+    let (dir, remotes_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    git(remotes_dir.path(), &["init", "-q", "--bare", "cart.git"]);
+    let bare = remotes_dir.path().join("cart.git");
+    std::fs::create_dir_all(dir.path().join("skeleton")).unwrap();
+    std::fs::write(dir.path().join("skeleton/README.md"), "# cart\n").unwrap();
+    portico_actions::register();
+    let e = portico_model::Validator::default()
+        .validate(json!({"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
+            "metadata": {"name": "svc", "annotations": {"backstage.io/managed-by-location": format!("file:{}/template.yaml", dir.path().display())}},
+            "spec": {"type": "service", "rollback": "automatic", "steps": [
+                {"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton"}},
+                {"id": "publish", "action": "publish:git", "input": {"repoUrl": format!("file://{}", bare.display())}},
+                {"id": "note", "action": "debug:log", "input": {"message": "noted"}, "undo": {"action": "debug:log", "input": {"message": "forget ${{ step.output | dump }}"}}},
+                {"id": "break", "action": "fs:rename", "input": {"files": [{"from": "nope", "to": "x"}]}}
+            ]}}))
+        .unwrap();
+    let t = Template::from_entity(&e).unwrap();
+    let report = run(&t, Remotes { roots: vec![remotes_dir.path().to_path_buf()], ..Remotes::default() }).await;
+    assert_eq!(report.status, "failed");
+    let undo: Vec<(&str, &str)> = report.rollback.iter().map(|u| (u.step.as_str(), u.status.as_str())).collect();
+    assert_eq!(undo, [("note", "undone"), ("publish", "undone"), ("fetch", "nothing")], "{:#?}", report.rollback);
+    assert!(report.rollback[1].message.starts_with("deleted the branch main"));
+    let out = Command::new("git").args(["--git-dir", &bare.display().to_string(), "branch", "--list"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "", "the pushed branch is gone");
+}

@@ -84,6 +84,9 @@ pub trait RunStore: Send + Sync {
     /// Asks a queued or running run to stop; false when it has already finished. A queued one
     /// is cancelled at once.
     async fn cancel_run(&self, id: &str, now: i64) -> Result<bool>;
+    /// Replaces a finished run's output (a rollback asked for after it ended); false when the
+    /// run has not finished.
+    async fn set_run_output(&self, id: &str, output: &str) -> Result<bool>;
     /// Queued and running runs, of one template and/or one actor.
     async fn active_runs(&self, template: Option<&str>, actor: Option<&str>) -> Result<i64>;
 }
@@ -261,6 +264,11 @@ macro_rules! impl_run_store {
                 }
                 let running = sqlx::query("update action_runs set cancel_requested = 1 where id = $1 and status = 'running'").bind(id).execute(&self.pool).await?;
                 Ok(running.rows_affected() > 0)
+            }
+
+            async fn set_run_output(&self, id: &str, output: &str) -> $crate::Result<bool> {
+                let done = sqlx::query("update action_runs set output = $1 where id = $2 and status in ('completed', 'failed', 'cancelled')").bind(output).bind(id).execute(&self.pool).await?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn active_runs(&self, template: Option<&str>, actor: Option<&str>) -> $crate::Result<i64> {

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/create/{namespace}/{name}", get(pages::create::form).post(pages::create::submit))
         .route("/create/runs/{id}", get(pages::create::run))
         .route("/create/runs/{id}/cancel", axum::routing::post(pages::create::cancel))
+        .route("/create/runs/{id}/rollback", axum::routing::post(pages::create::rollback))
         .route("/audit", get(pages::audit::page))
         .route("/audit.csv", get(pages::audit::csv))
         .route("/me", get(pages::me::page))

@@ -40,7 +40,7 @@ pub(crate) fn pages(method: &Method, route: &str) -> Option<Need> {
         (true, _, "/create" | "/create/{namespace}/{name}") => P(EntityRead, NONE),
         (_, "POST", "/create/{namespace}/{name}") => P(ActionRun, Target::Param("name")),
         (true, _, "/create/runs/{id}") => P(ActionRunRead, NONE),
-        (_, "POST", "/create/runs/{id}/cancel") => P(ActionRun, Target::Param("id")),
+        (_, "POST", "/create/runs/{id}/cancel" | "/create/runs/{id}/rollback") => P(ActionRun, Target::Param("id")),
         _ => return None,
     })
 }

@@ -210,3 +210,34 @@ async fn a_dry_run_is_not_stored() {
     assert!(db.store.runs(&Default::default(), 10).await.unwrap().is_empty());
     assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0, "the scratch workspace is removed");
 }
+
+#[tokio::test]
+async fn a_failed_run_is_rolled_back_on_request_once() {
+    let db = TestDb::sqlite().await;
+    let (dir, root) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    crate::register();
+    let e = portico_model::Validator::default()
+        .validate(json!({"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
+            "metadata": {"name": "svc"},
+            "spec": {"type": "service", "steps": [
+                {"id": "note", "action": "debug:log", "input": {"message": "noted"}, "undo": {"action": "debug:log", "input": {"message": "undo of ${{ step.input.message }}"}}},
+                {"id": "break", "action": "fs:rename", "input": {"files": [{"from": "nope", "to": "x"}]}}
+            ]}}))
+        .unwrap();
+    let t = Template::from_entity(&e).unwrap();
+    let pushes = Arc::new(AtomicUsize::new(0));
+    let runs = runs(&db, root.path(), &pushes, config());
+    runs.start();
+    let view = runs.submit(&t, &json!({}), "ana", json!({}), None).await.unwrap();
+    let done = wait_finished(&db.store, &view.id).await;
+    assert_eq!(done.status, "failed");
+    assert!(done.output.get("rollback").is_none(), "manual: nothing undone yet");
+    let undone = runs.rollback(&view.id).await.unwrap();
+    assert_eq!(undone, [crate::run::UndoReport { step: "note".into(), status: "undone".into(), message: "ran its undo (debug:log)".into() }]);
+    let stored = RunView::from_record(&db.store.run(&view.id).await.unwrap().unwrap());
+    assert_eq!(stored.output["rollback"][0]["status"], "undone");
+    let log = db.store.run_log(&view.id, 0, 100).await.unwrap();
+    assert!(log.iter().any(|l| l.line == "↶ undo of noted"), "{log:?}");
+    let Err(SubmitError::Busy(why)) = runs.rollback(&view.id).await else { panic!() };
+    assert!(why.contains("rolled back already"), "{why}");
+}

@@ -33,6 +33,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/actions/{namespace}/{name}/runs/{id}", get(run))
         .route("/actions/{namespace}/{name}/runs/{id}/events", get(events))
         .route("/actions/{namespace}/{name}/runs/{id}/cancel", post(cancel))
+        .route("/actions/{namespace}/{name}/runs/{id}/rollback", post(rollback))
         .route("/runs", get(runs))
         .route("/entities/{kind}/{namespace}/{name}/actions", get(of_entity))
 }
@@ -276,6 +277,22 @@ pub(crate) async fn cancel(State(state): State<AppState>, Path((namespace, name,
         return Err(ApiError::Conflict(format!("run {id} has already finished ({})", run.status)));
     }
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": run.id, "cancelRequested": true }))).into_response())
+}
+
+/// Undoes a failed or cancelled run's completed steps, last first (each step's `undo`, else its
+/// action's own: a pushed branch is deleted), and says per step what was and was not undone.
+#[utoipa::path(post, path = "/api/v1/actions/{namespace}/{name}/runs/{id}/rollback", tag = "actions",
+    params(("namespace" = String, Path), ("name" = String, Path), ("id" = String, Path)),
+    responses((status = 200, description = "`items`: per completed step, last first, `{step, status: undone|nothing|failed|skipped, message}`", body = serde_json::Value),
+              (status = 404, description = "No such run", body = ErrorResponse),
+              (status = 409, description = "The run did not fail, has not finished, or was rolled back already", body = ErrorResponse)))]
+pub(crate) async fn rollback(State(state): State<AppState>, Path((namespace, name, id)): Path<(String, String, String)>) -> Result<Json<Value>, ApiError> {
+    let run = stored_run(&state, &namespace, &name, &id).await?;
+    match state.runs.rollback(&run.id).await {
+        Ok(items) => Ok(Json(json!({ "items": items }))),
+        Err(SubmitError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::Conflict(e.to_string())),
+    }
 }
 
 /// A run live, as Server-Sent Events: `log` (`{seq, step, at, line}`), `run` (the run with its

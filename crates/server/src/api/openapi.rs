@@ -71,6 +71,7 @@ use crate::error::{ErrorDetail, ErrorResponse, RequestDetail, ResponseDetail};
         super::actions::template_runs,
         super::actions::run,
         super::actions::cancel,
+        super::actions::rollback,
         super::actions::events,
         super::actions::of_entity,
         super::initiatives::list,

@@ -96,7 +96,7 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         (_, "POST", "/api/v1/events" | "/api/v1/facts/import") => P(EventRecord, NONE),
         (true, _, "/api/v1/actions" | "/api/v1/actions/{namespace}/{name}") => P(EntityRead, NONE),
         (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/actions") => P(EntityRead, EntityByName),
-        (_, "POST", "/api/v1/actions/{namespace}/{name}/runs" | "/api/v1/actions/{namespace}/{name}/runs/{id}/cancel") => P(ActionRun, Param("name")),
+        (_, "POST", "/api/v1/actions/{namespace}/{name}/runs" | "/api/v1/actions/{namespace}/{name}/runs/{id}/cancel" | "/api/v1/actions/{namespace}/{name}/runs/{id}/rollback") => P(ActionRun, Param("name")),
         (true, _, "/api/v1/runs" | "/api/v1/actions/{namespace}/{name}/runs" | "/api/v1/actions/{namespace}/{name}/runs/{id}" | "/api/v1/actions/{namespace}/{name}/runs/{id}/events") => P(ActionRunRead, NONE),
         (true, _, "/api/v1/events" | "/api/v1/dora" | "/api/v1/costs") => P(EntityRead, NONE),
         (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/facts") => P(EntityRead, EntityByName),

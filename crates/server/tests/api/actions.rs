@@ -76,6 +76,20 @@ spec: { type: service, lifecycle: experimental, owner: team-a }
 ---
 apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
+metadata: { name: breaks }
+spec:
+  type: service
+  steps:
+    - id: note
+      action: debug:log
+      input: { message: noted }
+      undo: { action: debug:log, input: { message: 'forgetting ${{ step.input.message }}' } }
+    - id: break
+      action: fs:rename
+      input: { files: [{ from: nope, to: x }] }
+---
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
 metadata: { name: to-github }
 spec:
   type: service
@@ -112,7 +126,7 @@ async fn templates_are_listed_dry_run_and_run_live() {
         let (app, _dir) = app(db).await;
         let list = json(app.get("/api/v1/actions").await, 200).await;
         let items = list["items"].as_array().unwrap();
-        assert_eq!(items.len(), 4, "{b}: {list}");
+        assert_eq!(items.len(), 5, "{b}: {list}");
         let svc = items.iter().find(|i| i["ref"] == "template:default/service").unwrap();
         assert_eq!((svc["ready"].clone(), svc["steps"].clone()), (json!(true), json!(3)), "{b}");
         let gh = items.iter().find(|i| i["ref"] == "template:default/to-github").unwrap();
@@ -244,4 +258,26 @@ async fn day_2_templates_run_on_the_entities_their_target_selects() {
         assert_eq!(history["runs"][0]["id"], id, "{b}: the entity's run history");
         assert_eq!(json(app.get("/api/v1/runs?entity=component:default/cart").await, 200).await["items"].as_array().unwrap().len(), 1, "{b}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_rolled_back_on_request() {
+    let (app, _dir) = app(TestDb::sqlite().await).await;
+    let runs = "/api/v1/actions/default/breaks/runs";
+    let run = json(app.post(runs, &json!({})).await, 202).await;
+    let id = run["id"].as_str().unwrap();
+    let end = stream(&app, &format!("{runs}/{id}/events")).await.last().unwrap().1.clone();
+    assert_eq!(end["status"], "failed", "{end}");
+    assert!(end["error"].as_str().unwrap().starts_with("break: spec.steps[1].input.files[0].from"), "{end}");
+    let undone = json(app.post(&format!("{runs}/{id}/rollback"), &json!({})).await, 200).await;
+    assert_eq!(undone["items"], json!([{"step": "note", "status": "undone", "message": "ran its undo (debug:log)"}]));
+    let again = json(app.get(&format!("{runs}/{id}")).await, 200).await;
+    assert_eq!(again["output"]["rollback"][0]["step"], "note");
+    let e = error(app.post(&format!("{runs}/{id}/rollback"), &json!({})).await, 409, "ConflictError", "POST").await;
+    assert!(e.contains("rolled back already"), "{e}");
+    let ok = json(app.post("/api/v1/actions/default/service/runs", &json!({"parameters": {"name": "cart"}})).await, 202).await;
+    let ok_id = ok["id"].as_str().unwrap();
+    stream(&app, &format!("/api/v1/actions/default/service/runs/{ok_id}/events")).await;
+    let e = error(app.post(&format!("/api/v1/actions/default/service/runs/{ok_id}/rollback"), &json!({})).await, 409, "ConflictError", "POST").await;
+    assert!(e.contains("only a failed or cancelled run"), "{e}");
 }

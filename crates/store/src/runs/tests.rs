@@ -55,6 +55,9 @@ async fn runs_are_claimed_once_saved_under_lease_and_taken_over_when_it_expires(
         let r1 = s.run("r1").await.unwrap().unwrap();
         assert_eq!((r1.status.as_str(), r1.lease_holder, r1.finished_at, r1.output.as_deref()), ("completed", None, Some(140), Some(r#"{"links":[]}"#)), "{b}");
         assert!(s.claim_run("w4", 1000, 1100).await.unwrap().is_none_or(|r| r.id != "r1"), "{b}: a finished run is never claimed");
+        assert!(s.set_run_output("r1", r#"{"rollback":[]}"#).await.unwrap(), "{b}");
+        assert_eq!(s.run("r1").await.unwrap().unwrap().output.as_deref(), Some(r#"{"rollback":[]}"#), "{b}");
+        assert!(!s.set_run_output("r2", "{}").await.unwrap(), "{b}: only a finished run's");
         assert_eq!(s.runs(&RunFilter { actor: Some("user:default/ana".into()), ..Default::default() }, 10).await.unwrap().len(), 1, "{b}");
         assert_eq!(s.runs(&RunFilter::default(), 10).await.unwrap()[0].id, "r2", "{b}: newest first");
         assert!(s.run("nope").await.unwrap().is_none());

@@ -319,3 +319,14 @@ pub(crate) async fn cancel(State(state): State<AppState>, Path(id): Path<String>
     state.runs.cancel(&run.id).await.map_err(|e| PageError::Internal(e.to_string()))?;
     Ok(Redirect::to(&run_url(&run)).into_response())
 }
+
+/// **Roll back** on a failed or cancelled run's page: undoes its completed steps, then shows the
+/// run again with what was and was not undone.
+pub(crate) async fn rollback(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
+    let run = stored(&state, &id).await?;
+    match state.runs.rollback(&run.id).await {
+        Ok(_) => Ok(Redirect::to(&run_url(&run)).into_response()),
+        Err(SubmitError::Store(e)) => Err(PageError::Internal(e.to_string())),
+        Err(e) => Err(PageError::BadRequest(e.to_string())),
+    }
+}

@@ -121,4 +121,28 @@ impl Action for PublishGit {
         cx.log(format!("pushed {} to {url} ({branch})", &commit[..commit.len().min(12)]));
         Ok(json!({ "remoteUrl": url, "repoContentsUrl": url, "commitHash": commit, "branch": branch }))
     }
+
+    /// Deletes the branch the run pushed, if it still points at the run's commit (a branch
+    /// someone has pushed to since is left alone, and the rollback says so).
+    async fn undo(&self, cx: &mut Context<'_>, input: Value, output: &Value) -> Result<Option<String>, ActionError> {
+        let (Some(url), Some(branch), Some(commit)) = (output["remoteUrl"].as_str(), output["branch"].as_str(), output["commitHash"].as_str()) else {
+            return Err(ActionError::new("the step's output does not say what it pushed (remoteUrl, branch, commitHash)"));
+        };
+        cx.remotes.check(url).map_err(|e| ActionError::input("repoUrl", e))?;
+        let git_dir = tempfile::tempdir().map_err(|e| ActionError::new(format!("a folder for git: {e}")))?;
+        let g = git_dir.path();
+        let mut config = Vec::new();
+        if let Some(token) = input.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            config.push(("http.extraHeader", format!("Authorization: Bearer {token}")));
+        }
+        git(g, g, &["init", "-q"], &[], &[]).await?;
+        let lease = format!("--force-with-lease=refs/heads/{branch}:{commit}");
+        match git(g, g, &["push", "-q", &lease, "--delete", "--", url, &format!("refs/heads/{branch}")], &[], &config).await {
+            Ok(_) => {
+                cx.log(format!("deleted the branch {branch} of {url}"));
+                Ok(Some(format!("deleted the branch {branch} of {url}")))
+            }
+            Err(e) => Err(ActionError::new(format!("the branch {branch} of {url} was not deleted (changed since, or unreachable): {}", e.message))),
+        }
+    }
 }
