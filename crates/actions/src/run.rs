@@ -193,13 +193,7 @@ impl Engine {
     /// so: an action with effects elsewhere is never run twice.
     pub async fn resume(&self, template: &Template, request: &Request, workspace: &Workspace, prior: &[StepReport], replay_workspace: bool, observer: &mut dyn Observer) -> Report {
         let mask = Mask::new(&request.secrets);
-        let mut context = json!({
-            "parameters": request.parameters,
-            "steps": {},
-            "user": request.user,
-            "secrets": request.secrets,
-            "entity": request.entity.clone().unwrap_or(Value::Null),
-        });
+        let mut context = base_context(request);
         let template_dir = template.base_dir();
         let mut steps: Vec<StepReport> = template
             .steps
@@ -284,13 +278,7 @@ impl Engine {
     /// completed step gets a line saying what was and was not undone.
     pub async fn rollback(&self, template: &Template, request: &Request, workspace: &Workspace, steps: &[StepReport], observer: &mut dyn Observer) -> Vec<UndoReport> {
         let mask = Mask::new(&request.secrets);
-        let mut context = json!({
-            "parameters": request.parameters,
-            "steps": {},
-            "user": request.user,
-            "secrets": request.secrets,
-            "entity": request.entity.clone().unwrap_or(Value::Null),
-        });
+        let mut context = base_context(request);
         for s in steps.iter().filter(|s| s.status == StepStatus::Completed) {
             context["steps"][&s.id] = json!({ "output": s.output });
         }
@@ -423,6 +411,18 @@ impl Engine {
         }
         StepOutcome::Done { input: collect(inputs, single), output: Value::Object(outputs), log }
     }
+}
+
+/// What every expression of a run sees before any step: `parameters`, `user`, `secrets`,
+/// `entity`, and `steps` to fill.
+fn base_context(request: &Request) -> Value {
+    json!({
+        "parameters": request.parameters,
+        "steps": {},
+        "user": request.user,
+        "secrets": request.secrets,
+        "entity": request.entity.clone().unwrap_or(Value::Null),
+    })
 }
 
 enum StepOutcome {

@@ -214,7 +214,7 @@ async fn a_dry_run_is_not_stored() {
 #[tokio::test]
 async fn a_failed_run_is_rolled_back_on_request_once() {
     let db = TestDb::sqlite().await;
-    let (dir, root) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let root = tempfile::tempdir().unwrap();
     crate::register();
     let e = portico_model::Validator::default()
         .validate(json!({"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
