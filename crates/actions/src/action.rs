@@ -56,6 +56,9 @@ pub struct Context<'a> {
 pub struct Remotes {
     pub hosts: Vec<String>,
     pub roots: Vec<std::path::PathBuf>,
+    /// Whether an allowed host may resolve to a private, loopback or link-local address
+    /// (`http:request`); off by default, so a name on the list cannot be pointed inside.
+    pub private_addresses: bool,
 }
 
 impl Remotes {

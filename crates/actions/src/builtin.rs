@@ -17,6 +17,9 @@ mod fetch {
     pub mod source;
     pub mod template;
 }
+mod http {
+    pub mod request;
+}
 mod publish {
     pub mod git;
 }
@@ -24,6 +27,8 @@ mod fs {
     pub mod delete;
     pub mod rename;
 }
+
+pub(crate) use http::request::is_private as http_is_private;
 
 /// Every built-in action.
 pub fn all() -> Vec<Arc<dyn Action>> {
@@ -36,6 +41,7 @@ pub fn all() -> Vec<Arc<dyn Action>> {
         Arc::new(fetch::template::FetchTemplate),
         Arc::new(fs::delete::FsDelete),
         Arc::new(fs::rename::FsRename),
+        Arc::new(http::request::HttpRequest),
         Arc::new(publish::git::PublishGit),
     ]
 }

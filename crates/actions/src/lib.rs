@@ -27,6 +27,12 @@ pub use run::{Engine, Event, Observer, Report, Request, StepReport, StepStatus, 
 pub use runs::{RunView, Runs, RunsConfig, SubmitError};
 pub use template::Template;
 
+/// Whether an address is this machine's or a private network's (what `http:request` refuses
+/// unless `actions.remotes.privateAddresses` allows it).
+pub fn builtin_is_private(ip: std::net::IpAddr) -> bool {
+    builtin::http_is_private(ip)
+}
+
 /// Makes every entity validator check Template entities' steps and expressions, so a `${{ }}`
 /// that does not parse is an error at its line when the file is read.
 pub fn register() {

@@ -59,6 +59,8 @@ pub struct ActionsConfig {
 pub struct RemotesConfig {
     pub hosts: Vec<String>,
     pub roots: Vec<PathBuf>,
+    /// Whether an allowed host may resolve to a private or loopback address.
+    pub private_addresses: bool,
 }
 
 /// Where a secret's value comes from.
@@ -108,7 +110,7 @@ impl ActionsConfig {
             run_timeout: std::time::Duration::from_secs(self.run_timeout_seconds),
             lease: std::time::Duration::from_secs(self.lease_seconds),
             secrets,
-            remotes: portico_actions::Remotes { hosts: self.remotes.hosts.clone(), roots: self.remotes.roots.clone() },
+            remotes: portico_actions::Remotes { hosts: self.remotes.hosts.clone(), roots: self.remotes.roots.clone(), private_addresses: self.remotes.private_addresses },
         })
     }
 }
