@@ -337,12 +337,15 @@ impl Runs {
         request.cancel = Some(cancel_rx);
         let notify = self.notifier(&id);
         let buffer = Arc::new(parking_lot::Mutex::new(Vec::<RunLogLine>::new()));
-        // Renews the lease, hears cancellations asked on any replica, flushes the log.
-        let keeper = AbortOnDrop({
-            let (store, holder, lease, id, buffer, notify) = (self.store.clone(), self.holder.clone(), self.config.lease, id.clone(), buffer.clone(), notify.clone());
+        // Renews the lease, hears cancellations asked on any replica, flushes the log. Stopped
+        // and awaited at the end (never aborted mid-write: lines it took would be lost), and
+        // aborted only if this worker itself is dropped.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut keeper = AbortOnDrop({
+            let (store, holder, lease, id, buffer, notify, stop) = (self.store.clone(), self.holder.clone(), self.config.lease, id.clone(), buffer.clone(), notify.clone(), stop.clone());
             tokio::spawn(async move {
                 let mut last_renew = Instant::now();
-                loop {
+                while !stop.load(std::sync::atomic::Ordering::Acquire) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     flush(&*store, &id, &buffer, &notify).await;
                     if last_renew.elapsed() >= lease / 3 {
@@ -360,7 +363,8 @@ impl Runs {
         // A workspace lost with the worker is rebuilt by running its workspace-only steps again.
         let replay = fresh && record.attempts > 1;
         let report = self.engine.resume(&spec.template, &request, &workspace, &prior, replay, &mut observer).await;
-        drop(keeper);
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        let _ = (&mut keeper.0).await;
         flush(&*self.store, &id, &buffer, &notify).await;
         let steps = serde_json::to_string(&report.steps).unwrap_or_else(|_| "[]".into());
         let output = if report.rollback.is_empty() { json!({ "output": report.output }) } else { json!({ "output": report.output, "rollback": report.rollback }) }.to_string();

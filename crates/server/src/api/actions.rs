@@ -317,11 +317,12 @@ pub(crate) async fn events(State(state): State<AppState>, Path((namespace, name,
                 tokio::pin!(notified);
                 notified.as_mut().enable();
                 let mut out: Vec<SseEvent> = Vec::new();
-                let lines = state.runs.store().run_log(&id, seq, 500).await.unwrap_or_default();
-                // Read after the lines, so a run seen finished has no line left unsent.
+                // The run first, then its lines: a worker appends every line before it marks the
+                // run finished, so a run seen finished here has all its lines in what follows.
                 if let Ok(Some(r)) = state.runs.store().run(&id).await {
                     run = RunView::from_record(&r);
                 }
+                let lines = state.runs.store().run_log(&id, seq, 500).await.unwrap_or_default();
                 for l in &lines {
                     seq = l.seq;
                     out.push(SseEvent::default().event("log").json_data(l).unwrap_or_default());
