@@ -150,8 +150,12 @@ impl Renderer {
         if !text.contains(style.dialect.open()) && !text.contains("{%") {
             return Ok(text.to_owned());
         }
-        let source = compat::rewrite(text, style.dialect);
-        let template = self.env(style).template_from_str(&source).map_err(|e| RenderError::from_jinja(&e))?;
+        self.render_rewritten(&compat::rewrite(text, style.dialect), context, style)
+    }
+
+    /// Renders a text whose Nunjucks-only syntax is already rewritten.
+    fn render_rewritten(&self, source: &str, context: &minijinja::Value, style: Style) -> Result<String, RenderError> {
+        let template = self.env(style).template_from_str(source).map_err(|e| RenderError::from_jinja(&e))?;
         let mut out = Limited::default();
         match template.render_captured_to(context, &mut out) {
             Ok(_) => String::from_utf8(out.bytes).map_err(|e| RenderError::new(e.to_string())),
@@ -179,7 +183,7 @@ impl Renderer {
                 other => Some(other),
             });
         }
-        let out = self.render_text(&source, context, Style::BACKSTAGE)?;
+        let out = self.render_rewritten(&source, context, Style::BACKSTAGE)?;
         Ok((!out.is_empty()).then_some(Value::String(out)))
     }
 

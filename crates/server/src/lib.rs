@@ -43,7 +43,7 @@ pub use api::analytics::series_for;
 pub use api::discovery::{check_secret, drift_for};
 pub use api::query::refused;
 pub use api::saved_queries::save_query;
-pub use api::actions::{readable_template, readable_templates, summary as template_summary, templates_for, user_value};
+pub use api::actions::{readable_template, readable_templates, run_entity, summary as template_summary, templates_for, user_value};
 pub use api::initiatives::{Membership, memberships, owner_key, progress_of, readable_initiative, readable_initiatives};
 pub use api::scorecards::{fresh as fresh_scorecards, fresh_or_running as fresh_scorecards_for_pages, readable_cards, sees_card};
 pub use error::ApiError;

@@ -144,6 +144,15 @@ struct StartBody {
     entity: Option<String>,
 }
 
+/// The entity a run names (`kind:namespace/name`; a bare name is a Component's): its key, and
+/// its body when the reader may read it.
+pub fn run_entity(state: &AppState, seen: &Seen, reference: &str) -> Result<(String, Option<Value>), ApiError> {
+    let key = portico_model::EntityRef::parse(reference, portico_model::RefDefaults { kind: Some("component"), namespace: None }).map_err(|e| ApiError::Input(format!("entity: {e}")))?.key();
+    let graph = state.catalog.read();
+    let value = Visible::new(&graph, &seen.0).get(&key).map(|e| e.entity.to_value());
+    Ok((key, value))
+}
+
 /// `user` in a run's expressions and policies: the caller's reference, groups (inherited ones
 /// too), owners (the reference and the groups), whether an admin, and its entity when the
 /// catalog has it.
@@ -176,13 +185,10 @@ pub(crate) async fn start(
     let t = readable_template(&state, &seen, &namespace, &name)?;
     let entity = match &body.entity {
         None => None,
-        Some(r) => {
-            let key = portico_model::EntityRef::parse(r, portico_model::RefDefaults { kind: Some("component"), namespace: None }).map_err(|e| ApiError::Input(format!("entity: {e}")))?.key();
-            let graph = state.catalog.read();
-            let visible = Visible::new(&graph, &seen.0);
-            let value = visible.get(&key).map(|e| e.entity.to_value()).ok_or_else(|| ApiError::Input(format!("entity: no entity {key}")))?;
-            Some((key, value))
-        }
+        Some(r) => match run_entity(&state, &seen, r)? {
+            (key, Some(value)) => Some((key, value)),
+            (key, None) => return Err(ApiError::Input(format!("entity: no entity {key}"))),
+        },
     };
     let parameters = if body.parameters.is_null() { json!({}) } else { body.parameters };
     let user = user_value(&state, &who);

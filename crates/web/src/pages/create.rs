@@ -200,11 +200,7 @@ fn entity_page(key: &str) -> Option<String> {
 /// may read, which the template's target selects.
 fn entity_of(state: &AppState, seen: &Seen, t: &Template, given: Option<&str>) -> Result<Option<(String, Value)>, PageError> {
     let Some(given) = given.map(str::trim).filter(|g| !g.is_empty()) else { return Ok(None) };
-    let key = portico_model::EntityRef::parse(given, portico_model::RefDefaults { kind: Some("component"), namespace: None }).map_err(|e| PageError::BadRequest(format!("entity: {e}")))?.key();
-    let value = {
-        let graph = state.catalog.read();
-        Visible::new(&graph, &seen.0).get(&key).map(|e| e.entity.to_value())
-    };
+    let (key, value) = portico_server::run_entity(state, seen, given)?;
     let value = value.ok_or_else(|| PageError::NotFound(format!("there is no entity {key}")))?;
     state.runs.check_target(t, Some(&key)).map_err(|e| PageError::BadRequest(e.message))?;
     Ok(Some((key, value)))
