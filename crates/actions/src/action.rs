@@ -46,6 +46,13 @@ pub struct Context<'a> {
     pub dry_run: bool,
     /// Where actions may reach outside the workspace.
     pub remotes: &'a Remotes,
+    /// Who runs it: `{ref, entity, groups, …}`, as expressions see `user`.
+    pub user: &'a Value,
+    /// The approval this step asked for, as it stands (`approval:wait`): `None` until asked.
+    pub approval: Option<&'a Value>,
+    /// The catalog (`catalog:fetch`, `catalog:register`, `portico:entity:update`); `None` for a
+    /// local run without a server.
+    pub catalog: Option<&'a dyn crate::CatalogPort>,
     pub(crate) log: &'a mut (dyn FnMut(String) + Send),
 }
 
@@ -110,6 +117,10 @@ impl Context<'_> {
 pub struct ActionError {
     pub field: Option<String>,
     pub message: String,
+    /// Not a failure: the step waits for an approval (what it asks: `approvers`, `count`,
+    /// `message`, `timeoutSeconds`). The run is parked until it is decided, then the step runs
+    /// again and finds it in [`Context::approval`].
+    pub wait: Option<Value>,
 }
 
 impl std::fmt::Display for ActionError {
@@ -125,12 +136,17 @@ impl std::error::Error for ActionError {}
 
 impl ActionError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { field: None, message: message.into() }
+        Self { field: None, message: message.into(), wait: None }
+    }
+
+    /// The step waits for the approval `ask` describes.
+    pub fn wait(message: impl Into<String>, ask: Value) -> Self {
+        Self { field: None, message: message.into(), wait: Some(ask) }
     }
 
     /// A problem with one input field.
     pub fn input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: Some(field.into()), message: message.into() }
+        Self { field: Some(field.into()), message: message.into(), wait: None }
     }
 }
 
@@ -182,7 +198,7 @@ impl Registry {
             .iter_errors(input)
             .map(|e| {
                 let at = portico_model::pointer_to_path(e.instance_path().as_str());
-                ActionError { field: (!at.is_empty()).then_some(at), message: e.masked().to_string() }
+                ActionError { field: (!at.is_empty()).then_some(at), message: e.masked().to_string(), wait: None }
             })
             .collect();
         if errors.is_empty() { Ok(()) } else { Err(errors) }

@@ -4,7 +4,12 @@ use std::sync::Arc;
 
 use crate::action::Action;
 
+pub(crate) mod approval {
+    pub mod wait;
+}
 mod catalog {
+    pub mod fetch;
+    pub mod register;
     pub mod write;
 }
 mod debug {
@@ -20,6 +25,9 @@ mod fetch {
 mod http {
     pub mod request;
 }
+mod portico {
+    pub mod entity_update;
+}
 mod publish {
     pub mod git;
 }
@@ -33,6 +41,9 @@ pub(crate) use http::request::is_private as http_is_private;
 /// Every built-in action.
 pub fn all() -> Vec<Arc<dyn Action>> {
     vec![
+        Arc::new(approval::wait::ApprovalWait),
+        Arc::new(catalog::fetch::CatalogFetch),
+        Arc::new(catalog::register::CatalogRegister),
         Arc::new(catalog::write::CatalogWrite),
         Arc::new(debug::log::DebugLog),
         Arc::new(debug::wait::DebugWait),
@@ -42,6 +53,7 @@ pub fn all() -> Vec<Arc<dyn Action>> {
         Arc::new(fs::delete::FsDelete),
         Arc::new(fs::rename::FsRename),
         Arc::new(http::request::HttpRequest),
+        Arc::new(portico::entity_update::EntityUpdate),
         Arc::new(publish::git::PublishGit),
     ]
 }

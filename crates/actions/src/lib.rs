@@ -11,6 +11,7 @@
 
 pub mod action;
 mod builtin;
+pub mod catalog_port;
 mod compat;
 pub mod filters;
 pub mod params;
@@ -22,6 +23,7 @@ pub mod template;
 pub mod workspace;
 
 pub use action::{Action, ActionError, Context, Registry, Remotes};
+pub use catalog_port::{CatalogPort, Edited, Registered};
 pub use render::Renderer;
 pub use run::{Engine, Event, Observer, Report, Request, StepReport, StepStatus, UndoReport};
 pub use runs::{RunView, Runs, RunsConfig, SubmitError};

@@ -11,9 +11,13 @@
 //!   - name: two-extensions-at-most
 //!     deny: runs.completed >= 2
 //!     message: This environment's TTL was extended twice already.
+//!   - name: production-needs-sre
+//!     allow: parameters.environment != 'production'
+//!     approval: { approvers: group:default/sre, count: 2 }
 //! ```
 //!
-//! `allow` must hold, `deny` must not. An expression that cannot be evaluated (a field of a
+//! `allow` must hold, `deny` must not. A policy with an `approval` does not refuse: a run it
+//! would refuse waits, before its first step, until the group approves it. An expression that cannot be evaluated (a field of a
 //! `null` entity) refuses, saying why: guardrails fail closed.
 
 use portico_expr::cel::Value as Cel;
@@ -36,6 +40,25 @@ pub struct PolicySpec {
     /// What the person is told when it refuses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Instead of refusing, the run waits for this approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalSpec>,
+}
+
+/// Who must approve a run a policy would refuse: `count` members of the group `approvers`,
+/// not the person who asked, within `timeoutSeconds`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ApprovalSpec {
+    pub approvers: String,
+    #[serde(default = "one")]
+    pub count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// One policy's answer for one run.
@@ -46,6 +69,16 @@ pub struct Verdict {
     /// Why it refused (its message, or why it could not be evaluated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// It did not pass, but lets the run go ahead once this approval is given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalSpec>,
+}
+
+impl Verdict {
+    /// Refuses the run outright (it did not pass and no approval can lift it).
+    pub fn refuses(&self) -> bool {
+        !self.passed && self.approval.is_none()
+    }
 }
 
 fn limits() -> Limits {
@@ -69,7 +102,7 @@ pub fn vocabulary() -> Vocabulary {
 /// Reads and compiles `spec.policies`: every problem at its field.
 pub fn parse(value: Option<&Value>) -> Result<Vec<PolicySpec>, Vec<FieldError>> {
     let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
-    let list: Vec<PolicySpec> = serde_json::from_value(value.clone()).map_err(|e| vec![FieldError::new("spec.policies", format!("a list of {{name, allow or deny, message}}: {e}"))])?;
+    let list: Vec<PolicySpec> = serde_json::from_value(value.clone()).map_err(|e| vec![FieldError::new("spec.policies", format!("a list of {{name, allow or deny, message, approval}}: {e}"))])?;
     let mut errors = Vec::new();
     let mut names = std::collections::HashSet::new();
     for (i, p) in list.iter().enumerate() {
@@ -84,7 +117,18 @@ pub fn parse(value: Option<&Value>) -> Result<Vec<PolicySpec>, Vec<FieldError>> 
                     errors.push(FieldError::new(format!("{at}.{field}"), e.to_string()));
                 }
             }
-            _ => errors.push(FieldError::new(at, "give one of `allow` (must hold) or `deny` (must not hold)")),
+            _ => errors.push(FieldError::new(at.clone(), "give one of `allow` (must hold) or `deny` (must not hold)")),
+        }
+        if let Some(a) = &p.approval {
+            if let Err(e) = crate::builtin::approval::wait::group_key(&a.approvers) {
+                errors.push(FieldError::new(format!("{at}.approval.approvers"), e));
+            }
+            if !(1..=20).contains(&a.count) {
+                errors.push(FieldError::new(format!("{at}.approval.count"), "between 1 and 20"));
+            }
+            if a.timeout_seconds.is_some_and(|t| !(60..=2_592_000).contains(&t)) {
+                errors.push(FieldError::new(format!("{at}.approval.timeoutSeconds"), "between 60 (a minute) and 2592000 (30 days)"));
+            }
         }
     }
     if errors.is_empty() { Ok(list) } else { Err(errors) }
@@ -129,15 +173,15 @@ pub fn evaluate(policies: &[PolicySpec], graph: &SharedGraph, facts: &Facts<'_>)
                 let (source, must) = match (&p.allow, &p.deny) {
                     (Some(s), _) => (s, true),
                     (None, Some(s)) => (s, false),
-                    (None, None) => return Verdict { name: p.name.clone(), passed: false, message: Some("has neither allow nor deny".into()) },
+                    (None, None) => return Verdict { name: p.name.clone(), passed: false, message: Some("has neither allow nor deny".into()), approval: None },
                 };
                 let outcome = Expr::compile(source, &vocabulary(), &limits()).and_then(|e| e.eval(&ctx));
                 let refused = p.message.clone().unwrap_or_else(|| format!("the policy {} refuses this run", p.name));
                 match outcome {
-                    Ok(Cel::Bool(b)) if b == must => Verdict { name: p.name.clone(), passed: true, message: None },
-                    Ok(Cel::Bool(_)) => Verdict { name: p.name.clone(), passed: false, message: Some(refused) },
-                    Ok(other) => Verdict { name: p.name.clone(), passed: false, message: Some(format!("{refused} (its expression gave a {}, not true or false)", portico_expr::value::type_name(&other))) },
-                    Err(e) => Verdict { name: p.name.clone(), passed: false, message: Some(format!("{refused} (it could not be evaluated: {e})")) },
+                    Ok(Cel::Bool(b)) if b == must => Verdict { name: p.name.clone(), passed: true, message: None, approval: None },
+                    Ok(Cel::Bool(_)) => Verdict { name: p.name.clone(), passed: false, message: Some(refused), approval: p.approval.clone() },
+                    Ok(other) => Verdict { name: p.name.clone(), passed: false, message: Some(format!("{refused} (its expression gave a {}, not true or false)", portico_expr::value::type_name(&other))), approval: None },
+                    Err(e) => Verdict { name: p.name.clone(), passed: false, message: Some(format!("{refused} (it could not be evaluated: {e})")), approval: None },
                 }
             })
             .collect()

@@ -38,6 +38,8 @@ pub struct Request {
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
     /// The whole run's deadline: each step's timeout is cut to what is left.
     pub deadline: Option<Instant>,
+    /// The approvals asked by this run's steps, by step id, as they stand (`approval:wait`).
+    pub approvals: BTreeMap<String, Value>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -52,6 +54,8 @@ pub enum StepStatus {
     /// Started and not finished (seen in a stored run while it runs, or after its worker
     /// stopped).
     Running,
+    /// Waiting for an approval: the run is parked until it is decided.
+    Waiting,
 }
 
 impl StepStatus {
@@ -63,6 +67,7 @@ impl StepStatus {
             StepStatus::Failed => "failed",
             StepStatus::Pending => "pending",
             StepStatus::Running => "running",
+            StepStatus::Waiting => "waiting",
         }
     }
 }
@@ -95,7 +100,8 @@ pub struct Report {
     pub template: String,
     #[serde(rename = "dryRun")]
     pub dry_run: bool,
-    /// `completed` or `failed`.
+    /// `completed`, `failed`, `cancelled`, or `waiting` (a step waits for an approval: its
+    /// report's `output` is what it asks).
     pub status: &'static str,
     pub steps: Vec<StepReport>,
     /// The template's rendered `output` (`links`, `text`).
@@ -147,11 +153,18 @@ pub struct Engine {
     registry: Registry,
     renderer: Renderer,
     remotes: crate::action::Remotes,
+    catalog: Option<std::sync::Arc<dyn crate::CatalogPort>>,
 }
 
 impl Engine {
     pub fn new(registry: Registry) -> Self {
-        Self { registry, renderer: Renderer::new(), remotes: crate::action::Remotes::default() }
+        Self { registry, renderer: Renderer::new(), remotes: crate::action::Remotes::default(), catalog: None }
+    }
+
+    /// The engine with the catalog its actions read and write.
+    pub fn with_catalog(mut self, catalog: std::sync::Arc<dyn crate::CatalogPort>) -> Self {
+        self.catalog = Some(catalog);
+        self
     }
 
     /// The engine with what its actions may reach outside the workspace.
@@ -248,6 +261,14 @@ impl Engine {
                     report.reason = Some(mask.text(&reason));
                     context["steps"][&step.id] = json!({ "output": {} });
                 }
+                StepOutcome::Waiting { input, ask, reason, log } => {
+                    report.status = StepStatus::Waiting;
+                    report.input = mask.value(input);
+                    report.output = ask;
+                    report.reason = Some(mask.text(&reason));
+                    report.log = log;
+                    status = "waiting";
+                }
                 StepOutcome::Failed { input, reason, log, cancelled } => {
                     report.status = StepStatus::Failed;
                     report.input = mask.value(input);
@@ -268,7 +289,7 @@ impl Engine {
             Err((path, e)) => json!({ "error": format!("{path}: {e}") }),
         };
         let files = if request.dry_run { workspace.files().unwrap_or_default() } else { Vec::new() };
-        let rollback = if status != "completed" && template.rollback_automatic && !request.dry_run { self.rollback(template, request, workspace, &steps, observer).await } else { Vec::new() };
+        let rollback = if !matches!(status, "completed" | "waiting") && template.rollback_automatic && !request.dry_run { self.rollback(template, request, workspace, &steps, observer).await } else { Vec::new() };
         Report { template: template.key.clone(), dry_run: request.dry_run, status, steps, output, files, rollback }
     }
 
@@ -311,7 +332,7 @@ impl Engine {
             };
             let step_id = step.id.clone();
             let mut sink = |line: String| observer.event(&Event::Log { step: step_id.clone(), line: mask.text(&format!("↶ {line}")) });
-            let mut cx = Context { workspace, template_dir: template_dir.as_deref(), renderer: &self.renderer, dry_run: false, remotes: &self.remotes, log: &mut sink };
+            let mut cx = Context { workspace, template_dir: template_dir.as_deref(), renderer: &self.renderer, dry_run: false, remotes: &self.remotes, user: &request.user, approval: None, catalog: self.catalog.as_deref(), log: &mut sink };
             let result = match &step.undo {
                 Some(_) => action.run(&mut cx, input).await.map(|_| Some(format!("ran its undo ({action_id})"))),
                 None => action.undo(&mut cx, input, &done.output).await,
@@ -380,7 +401,7 @@ impl Engine {
                     observer.event(&Event::Log { step: step_id.clone(), line: line.clone() });
                     lines.push(line);
                 };
-                let mut cx = Context { workspace, template_dir, renderer: &self.renderer, dry_run: request.dry_run, remotes: &self.remotes, log: &mut sink };
+                let mut cx = Context { workspace, template_dir, renderer: &self.renderer, dry_run: request.dry_run, remotes: &self.remotes, user: &request.user, approval: request.approvals.get(&step.id), catalog: self.catalog.as_deref(), log: &mut sink };
                 let limit = request.deadline.map_or(STEP_TIMEOUT, |d| d.saturating_duration_since(Instant::now()).min(STEP_TIMEOUT));
                 let mut cancel = request.cancel.clone();
                 tokio::select! {
@@ -402,6 +423,7 @@ impl Engine {
                     }
                 }
                 Ok(Err(e)) if e.message == CANCELLED && e.field.is_none() => return StepOutcome::Failed { input: collect(inputs, single), reason: CANCELLED.into(), log, cancelled: true },
+                Ok(Err(ActionError { wait: Some(ask), message, .. })) if single && !ask.is_null() => return StepOutcome::Waiting { input: collect(inputs, single), ask, reason: message, log },
                 Ok(Err(e)) => {
                     let at = if e.field.is_some() { format!("{path}.") } else { String::new() };
                     return StepOutcome::Failed { input: collect(inputs, single), reason: format!("{at}{e}"), log, cancelled: false };
@@ -429,6 +451,8 @@ enum StepOutcome {
     Done { input: Value, output: Value, log: Vec<String> },
     Skipped { input: Value, reason: String },
     Failed { input: Value, reason: String, log: Vec<String>, cancelled: bool },
+    /// Parked until an approval is decided (`ask` says what is asked).
+    Waiting { input: Value, ask: Value, reason: String, log: Vec<String> },
 }
 
 const CANCELLED: &str = "cancelled";

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portico_model::FieldError;
-use portico_store::{RunLogLine, RunProgress, RunRecord, Store};
+use portico_store::{ApprovalFilter, ApprovalRecord, Decided, Decision, RunLogLine, RunProgress, RunRecord, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
@@ -65,8 +65,16 @@ pub enum SubmitError {
     #[error("{0}")]
     Busy(String),
     /// A policy of the template refuses the run.
-    #[error("{}", .0.iter().filter(|v| !v.passed).map(|v| format!("{}: {}", v.name, v.message.as_deref().unwrap_or("refused"))).collect::<Vec<_>>().join("; "))]
+    #[error("{}", .0.iter().filter(|v| v.refuses()).map(|v| format!("{}: {}", v.name, v.message.as_deref().unwrap_or("refused"))).collect::<Vec<_>>().join("; "))]
     Refused(Vec<crate::policy::Verdict>),
+    /// Who asks may not decide this approval (they asked for the run, or are not in its group).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The approval is settled, or this approver decided already.
+    #[error("{0}")]
+    Decision(String),
+    #[error("{0}")]
+    NotFound(String),
     #[error(transparent)]
     Store(#[from] portico_store::StoreError),
 }
@@ -95,6 +103,9 @@ pub struct RunView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub cancel_requested: bool,
+    /// The approvals it asked for (filled by [`Runs::view`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalRecord>,
 }
 
 impl RunView {
@@ -116,11 +127,17 @@ impl RunView {
             output: r.output.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or(Value::Null),
             error: r.error.clone(),
             cancel_requested: r.cancel_requested,
+            approvals: Vec::new(),
         }
     }
 
     pub fn finished(&self) -> bool {
         matches!(self.status.as_str(), "completed" | "failed" | "cancelled")
+    }
+
+    /// Waits for an approval (no worker holds it).
+    pub fn waiting(&self) -> bool {
+        self.status == "waiting"
     }
 }
 
@@ -158,7 +175,7 @@ impl Runs {
     }
 
     fn request(&self, parameters: Value, user: Value, entity: Option<Value>, dry_run: bool) -> Request {
-        Request { parameters, user, entity, secrets: self.config.secrets.clone(), dry_run, cancel: None, deadline: Some(Instant::now() + self.config.run_timeout) }
+        Request { parameters, user, entity, secrets: self.config.secrets.clone(), dry_run, cancel: None, deadline: Some(Instant::now() + self.config.run_timeout), approvals: BTreeMap::new() }
     }
 
     /// Whether `template` may run on `entity` (its key): a day-2 template needs an entity its
@@ -207,7 +224,7 @@ impl Runs {
         self.check_target(template, entity.as_ref().map(|(k, _)| k.as_str())).map_err(|e| SubmitError::Invalid(vec![e]))?;
         let parameters = self.engine.prepare(template, parameters, false).map_err(SubmitError::Invalid)?;
         let verdicts = self.policies(template, &parameters, actor, &user, entity.as_ref().map(|(k, _)| k.as_str())).await?;
-        if verdicts.iter().any(|v| !v.passed) {
+        if verdicts.iter().any(|v| v.refuses()) {
             return Err(SubmitError::Refused(verdicts));
         }
         let by_template = self.store.active_runs(Some(&template.key), None).await?;
@@ -218,6 +235,7 @@ impl Runs {
         if by_user >= self.config.per_user {
             return Err(SubmitError::Busy(format!("{actor} already has {by_user} runs queued or running (the limit is {}); try again when one ends", self.config.per_user)));
         }
+        let title = entity.as_ref().map_or_else(|| template.title.clone(), |(k, _)| format!("{} on {k}", template.title));
         let (entity_key, entity_value) = entity.map_or((None, None), |(k, v)| (Some(k), Some(v)));
         let spec = RunSpec { template: template.clone(), user, entity: entity_value };
         let record = RunRecord {
@@ -240,9 +258,82 @@ impl Runs {
             error: None,
             cancel_requested: false,
         };
-        self.store.create_run(&record).await?;
-        self.wake.notify_one();
-        Ok(RunView::from_record(&record))
+        // Policies that would refuse it but take an approval instead: the run waits for them
+        // before its first step.
+        let asks: Vec<ApprovalRecord> = verdicts
+            .iter()
+            .filter_map(|v| v.approval.as_ref().filter(|_| !v.passed).map(|a| (v, a)))
+            .map(|(v, a)| {
+                let ask = json!({ "approvers": a.approvers, "count": a.count, "message": format!("{title}: {}", v.message.as_deref().unwrap_or("a policy asks for approval")), "timeoutSeconds": a.timeout_seconds });
+                approval_record(&record, &format!("policy:{}", v.name), &ask)
+            })
+            .collect();
+        let mut view = RunView::from_record(&record);
+        if asks.is_empty() {
+            self.store.create_run(&record).await?;
+            self.wake.notify_one();
+        } else {
+            self.store.create_waiting_run(&record, &asks).await?;
+            view.status = "waiting".into();
+            view.approvals = asks;
+        }
+        Ok(view)
+    }
+
+    /// A run with the approvals it asked for.
+    pub async fn view(&self, id: &str) -> Result<Option<RunView>, portico_store::StoreError> {
+        let Some(record) = self.store.run(id).await? else { return Ok(None) };
+        let mut view = RunView::from_record(&record);
+        view.approvals = self.store.approvals(&ApprovalFilter { run_id: Some(id.to_owned()), ..Default::default() }, 100).await?;
+        view.approvals.reverse();
+        Ok(Some(view))
+    }
+
+    /// Records `approver`'s decision (`approve` or `reject`, with an optional comment) on an
+    /// approval. Only a member of its group decides (`groups`: the approver's groups, inherited
+    /// ones included), never the person who asked for the run, once.
+    pub async fn decide(&self, id: &str, approver: &str, groups: &[String], approve: bool, comment: Option<String>) -> Result<ApprovalRecord, SubmitError> {
+        let approval = self.store.approval(id).await?.ok_or_else(|| SubmitError::NotFound(format!("no approval {id}")))?;
+        if approval.requester == approver {
+            return Err(SubmitError::NotAllowed(format!("{approver} asked for this run; another member of {} decides", approval.approvers)));
+        }
+        if !groups.iter().any(|g| g.eq_ignore_ascii_case(&approval.approvers)) {
+            return Err(SubmitError::NotAllowed(format!("{approver} is not a member of {}, whose members decide", approval.approvers)));
+        }
+        let comment = comment.map(|c| c.trim().chars().take(2000).collect::<String>()).filter(|c| !c.is_empty());
+        let decision = Decision { approver: approver.to_owned(), decision: if approve { "approve" } else { "reject" }.to_owned(), comment, at: now_ms() };
+        match self.store.decide_approval(id, &decision).await? {
+            Decided::Recorded(record) => {
+                if record.status != "pending" {
+                    self.wake.notify_one();
+                }
+                self.notifier(&record.run_id).notify_waiters();
+                Ok(*record)
+            }
+            Decided::Closed(status) => Err(SubmitError::Decision(format!("the approval is {status} already"))),
+            Decided::AlreadyDecided => Err(SubmitError::Decision(format!("{approver} decided already"))),
+            Decided::Missing => Err(SubmitError::NotFound(format!("no approval {id}"))),
+        }
+    }
+
+    /// What waits for `user`'s decision: pending approvals of the groups they are in, of runs
+    /// others asked for, that they have not decided.
+    pub async fn inbox(&self, user: &str, groups: &[String]) -> Result<Vec<ApprovalRecord>, portico_store::StoreError> {
+        let filter = ApprovalFilter { status: Some("pending".into()), approvers: Some(groups.iter().map(|g| g.to_ascii_lowercase()).collect()), ..Default::default() };
+        let all = self.store.approvals(&filter, 500).await?;
+        Ok(all.into_iter().filter(|a| a.requester != user && !a.decisions.iter().any(|d| d.approver == user)).collect())
+    }
+
+    /// Ends the wait of approvals whose time ran out (their runs fail, saying so).
+    pub async fn expire_approvals(&self) -> Result<usize, portico_store::StoreError> {
+        let runs = self.store.expire_approvals(now_ms()).await?;
+        if !runs.is_empty() {
+            self.wake.notify_one();
+        }
+        for run in &runs {
+            self.notifier(run).notify_waiters();
+        }
+        Ok(runs.len())
     }
 
     /// Undoes a failed or cancelled run's completed steps, last first, and stores what was and
@@ -298,6 +389,15 @@ impl Runs {
     /// stopped), runs it, and looks again; idle, they look every second and at once when a run
     /// is asked for here.
     pub fn start(self: &Arc<Self>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(15)).await;
+                if let Err(e) = me.expire_approvals().await {
+                    tracing::warn!(error = %e, "ending approvals past their deadline failed");
+                }
+            }
+        });
         for _ in 0..self.config.concurrency.max(1) {
             let me = self.clone();
             tokio::spawn(async move {
@@ -332,9 +432,25 @@ impl Runs {
             Err(e) => return self.finish(&id, "failed", &record.steps, None, Some(&format!("creating the run's workspace: {e}"))).await,
         };
         let parameters: Value = serde_json::from_str(&record.parameters).unwrap_or(Value::Null);
+        let approvals = match self.store.approvals(&ApprovalFilter { run_id: Some(id.clone()), ..Default::default() }, 100).await {
+            Ok(a) => a,
+            Err(e) => return self.finish(&id, "failed", &record.steps, None, Some(&format!("reading the run's approvals: {e}"))).await,
+        };
+        // A policy's approval comes before any step: without it, nothing runs.
+        if let Some(a) = approvals.iter().find(|a| a.step.starts_with("policy:") && a.status != "approved") {
+            let by = a.decisions.iter().filter(|d| d.decision == "reject").map(|d| format!("{}{}", d.approver, d.comment.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())).collect::<Vec<_>>().join(", ");
+            let why = match a.status.as_str() {
+                "rejected" => format!("{} was rejected by {by}", a.step),
+                "expired" => format!("{} was not approved in time by {}", a.step, a.approvers),
+                other => format!("{} is {other}", a.step),
+            };
+            let _ = std::fs::remove_dir_all(&dir);
+            return self.finish(&id, "failed", &record.steps, None, Some(&why)).await;
+        }
         let (cancel_tx, cancel_rx) = watch::channel(record.cancel_requested);
         let mut request = self.request(parameters, spec.user.clone(), spec.entity.clone(), false);
         request.cancel = Some(cancel_rx);
+        request.approvals = approvals.iter().filter(|a| !a.step.starts_with("policy:")).map(|a| (a.step.clone(), serde_json::to_value(a).unwrap_or_default())).collect();
         let notify = self.notifier(&id);
         let buffer = Arc::new(parking_lot::Mutex::new(Vec::<RunLogLine>::new()));
         // Renews the lease, hears cancellations asked on any replica, flushes the log. Stopped
@@ -367,6 +483,20 @@ impl Runs {
         let _ = (&mut keeper.0).await;
         flush(&*self.store, &id, &buffer, &notify).await;
         let steps = serde_json::to_string(&report.steps).unwrap_or_else(|_| "[]".into());
+        if report.status == "waiting" {
+            // Parked: no worker holds it until the approval is decided; its workspace is rebuilt
+            // by whichever worker takes it up.
+            let asks: Vec<ApprovalRecord> = report.steps.iter().filter(|s| s.status == StepStatus::Waiting).map(|s| approval_record(&record, &s.id, &s.output)).collect();
+            match self.store.park_run(&id, &self.holder, &steps, &asks).await {
+                Ok(true) => tracing::info!(run = %id, "run waits for an approval"),
+                Ok(false) => tracing::warn!(run = %id, "this worker lost the run's lease before parking it; another takes it up"),
+                Err(e) => tracing::warn!(run = %id, error = %e, "parking a run failed; another worker takes it up"),
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            self.wake.notify_one();
+            self.notifier(&id).notify_waiters();
+            return;
+        }
         let output = if report.rollback.is_empty() { json!({ "output": report.output }) } else { json!({ "output": report.output, "rollback": report.rollback }) }.to_string();
         let error = report.steps.iter().find(|s| s.status == StepStatus::Failed).and_then(|s| s.reason.as_ref().map(|r| format!("{}: {r}", s.id)));
         self.finish(&id, report.status, &steps, Some(&output), error.as_deref()).await;
@@ -381,6 +511,29 @@ impl Runs {
         }
         self.notifier(id).notify_waiters();
         self.progress.lock().remove(id);
+    }
+}
+
+/// The approval a step (or a policy: `policy:<name>`) of `run` asks for: `ask` is
+/// `{approvers, count, message, timeoutSeconds}`.
+fn approval_record(run: &RunRecord, step: &str, ask: &Value) -> ApprovalRecord {
+    let now = now_ms();
+    let timeout = ask.get("timeoutSeconds").and_then(Value::as_u64).unwrap_or(crate::builtin::approval::wait::DEFAULT_TIMEOUT_SECONDS);
+    ApprovalRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        run_id: run.id.clone(),
+        step: step.to_owned(),
+        approvers: ask.get("approvers").and_then(Value::as_str).map(|g| crate::builtin::approval::wait::group_key(g).unwrap_or_else(|_| g.to_owned())).unwrap_or_default(),
+        required: ask.get("count").and_then(Value::as_i64).unwrap_or(1).clamp(1, 20) as i32,
+        requester: run.actor.clone(),
+        template: run.template.clone(),
+        entity_key: run.entity_key.clone(),
+        message: ask.get("message").and_then(Value::as_str).map(str::to_owned),
+        status: "pending".into(),
+        created_at: now,
+        deadline: now.saturating_add((timeout as i64).saturating_mul(1000)),
+        decided_at: None,
+        decisions: Vec::new(),
     }
 }
 
@@ -422,6 +575,7 @@ impl Observer for StoreObserver<'_> {
         let (step, line) = match event {
             Event::Log { step, line } => (step.clone(), line.clone()),
             Event::StepStarted { step, name } => (step.clone(), format!("▶ {name}")),
+            Event::StepFinished { step, status: StepStatus::Waiting, .. } => (step.clone(), "⏸ the run waits here until the approval is decided".to_owned()),
             Event::StepFinished { step, status, duration_ms, reason } => {
                 (step.clone(), format!("{} in {duration_ms} ms{}", status.name(), reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()))
             }

@@ -80,6 +80,7 @@ permissions! {
     EventRecord = "events.record", Write, None, "Record deployments, incidents and facts about entities (CI pipelines, incident tools, report importers).";
     ActionRun = "action.run", Write, None, "Run a self-service template (dry runs too) and cancel a run.";
     ActionRunRead = "action.run.read", Read, None, "See runs of templates: their steps, logs and outputs.";
+    ActionApprove = "action.approve", Write, None, "Decide approvals asked of one's groups: approve or reject a run someone else asked for, with a comment.";
 }
 
 impl Permission {

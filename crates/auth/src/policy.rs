@@ -74,7 +74,7 @@ rules:
     when: user.signedIn
   - name: signed-in-contribute
     effect: allow
-    permissions: [query.saved.create, token.create, token.read, token.revoke, action.run]
+    permissions: [query.saved.create, token.create, token.read, token.revoke, action.run, action.approve]
     when: user.signedIn
   - name: owners-edit
     effect: allow

@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, broadcast};
 use crate::mutation::{Mutation, Outcome, RawEntity, SourceError, Validated};
 
 pub mod analytics;
+mod edits;
 mod errors;
 mod facts;
 mod follow;
@@ -209,6 +210,13 @@ impl Catalog {
         // Documents of kinds unknown when they arrived: every declaration of the batch is known now.
         validated.extend(validate_parallel(&validator, deferred, &|_, _| false));
         tracing::debug!(validate_ms, rss_mib = crate::rss_mib(), "validated");
+        // Edits made through the catalog (day-2 actions) go on top of what the source emits.
+        let edits: std::collections::HashMap<String, serde_json::Value> =
+            self.store.entity_edits().await?.into_iter().filter_map(|e| serde_json::from_str(&e.patch).ok().map(|p| (e.entity_key, p))).collect();
+        if !edits.is_empty() {
+            let graph = self.read();
+            edits::apply(&graph, &validator, &mut validated, &edits, &mut |key, message| errors.push(record(&source, at, key.clone(), Some(key), message)));
+        }
 
         // A delta replaces the errors of the entities it touches and keeps everyone else's.
         let touched: Option<std::collections::HashSet<String>> = (!full)

@@ -15,8 +15,10 @@ use crate::coalesce::{Coalesce, Joined};
 use crate::reader::Reader;
 use crate::{Catalog, IngestError, IngestReport, now_ms};
 
+mod edit;
 mod read;
 mod rules;
+pub use edit::EditOutcome;
 pub use read::{expand, generated_location, read};
 pub use rules::{CatalogRule, CatalogRules, RuleLocation};
 use read::normalize_path;

@@ -13,6 +13,7 @@ mod error;
 pub mod hash;
 mod kinds;
 pub mod naming;
+pub mod patch;
 mod relation;
 mod validate;
 pub mod yaml;

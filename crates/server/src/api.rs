@@ -3,6 +3,7 @@
 //! and who is asking ([`crate::auth`]).
 
 pub(crate) mod actions;
+pub(crate) mod approvals;
 pub(crate) mod analytics;
 pub(crate) mod audit;
 pub(crate) mod analyze;
@@ -46,7 +47,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/api/catalog", catalog)
         .nest(
             "/api/v1",
-            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(scorecards::router()).merge(initiatives::router()).merge(actions::router()).merge(events::router()).merge(facts::router()).merge(policy::router()).merge(audit::router()),
+            v1::router().merge(query::router()).merge(saved_queries::router()).merge(analytics::router()).merge(discovery::router()).merge(tokens::router()).merge(sessions::router()).merge(stars::router()).merge(scorecards::router()).merge(initiatives::router()).merge(actions::router()).merge(approvals::router()).merge(events::router()).merge(facts::router()).merge(policy::router()).merge(audit::router()),
         )
         .merge(openapi::router())
         .merge(health::router())

@@ -17,6 +17,7 @@
 //! instead (the web crate's pages, which fall back to this API).
 
 mod api;
+mod catalog_port;
 pub mod error;
 pub mod auth;
 mod guard;
@@ -43,6 +44,7 @@ pub use api::analytics::series_for;
 pub use api::discovery::{check_secret, drift_for};
 pub use api::query::refused;
 pub use api::saved_queries::save_query;
+pub use api::approvals::{decision as decide_approval, groups_of, inbox as approval_inbox};
 pub use api::actions::{readable_template, readable_templates, run_entity, summary as template_summary, templates_for, user_value};
 pub use api::initiatives::{Membership, memberships, owner_key, progress_of, readable_initiative, readable_initiatives};
 pub use api::scorecards::{fresh as fresh_scorecards, fresh_or_running as fresh_scorecards_for_pages, readable_cards, sees_card};
@@ -103,6 +105,7 @@ impl AppState {
         let search = SearchIndex::follow(&catalog).expect("an in-memory search index can always be created");
         let discovery = Engine::with_providers(catalog.clone(), locations.reader().clone(), std::env::temp_dir(), Vec::new());
         let scorecards = portico_scorecards::Scorecards::new(catalog.graph().clone());
+        let port = Arc::new(catalog_port::ServerCatalog { catalog: catalog.clone(), locations: locations.clone() });
         Self {
             catalog: catalog.clone(),
             locations,
@@ -118,7 +121,7 @@ impl AppState {
             runs: portico_actions::Runs::new(
                 catalog.store().clone(),
                 catalog.graph().clone(),
-                Arc::new(portico_actions::Engine::new(portico_actions::Registry::builtin())),
+                Arc::new(portico_actions::Engine::new(portico_actions::Registry::builtin()).with_catalog(port)),
                 std::env::temp_dir().join(format!("portico-runs-{}", std::process::id())),
                 portico_actions::RunsConfig::default(),
             ),
@@ -128,7 +131,8 @@ impl AppState {
     /// The state with the runs service configured (`actions:`): where run workspaces live and
     /// the limits. Its workers start with [`portico_actions::Runs::start`].
     pub fn with_runs(mut self, root: std::path::PathBuf, config: portico_actions::RunsConfig) -> Self {
-        let engine = portico_actions::Engine::new(portico_actions::Registry::builtin()).with_remotes(config.remotes.clone());
+        let port = catalog_port::ServerCatalog { catalog: self.catalog.clone(), locations: self.locations.clone() };
+        let engine = portico_actions::Engine::new(portico_actions::Registry::builtin()).with_remotes(config.remotes.clone()).with_catalog(Arc::new(port));
         self.runs = portico_actions::Runs::new(self.catalog.store().clone(), self.catalog.graph().clone(), Arc::new(engine), root, config);
         self
     }

@@ -114,3 +114,9 @@ mod initiatives;
 
 #[path = "api/actions.rs"]
 mod actions;
+
+#[path = "api/approvals.rs"]
+mod approvals;
+
+#[path = "api/catalog_actions.rs"]
+mod catalog_actions;

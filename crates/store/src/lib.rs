@@ -7,7 +7,9 @@
 //! Writes come in [`ChangeSet`]s, each applied in one transaction: the catalog never holds half
 //! of a source's update.
 
+pub mod approvals;
 pub mod audit;
+pub mod edits;
 pub mod auth;
 pub mod discovery;
 pub mod events;
@@ -23,6 +25,8 @@ pub mod testing;
 
 use std::sync::Arc;
 
+pub use approvals::{ApprovalFilter, ApprovalRecord, ApprovalStore, Decided, Decision};
+pub use edits::{EditStore, EntityEdit};
 pub use audit::{AuditEvent, AuditFilter, AuditStore};
 pub use auth::{ApiToken, AuthStore};
 pub use discovery::{ContributionRow, ContributionWrite, DiscoveryRun, DiscoveryStore};
@@ -53,7 +57,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The catalog's storage.
 #[async_trait::async_trait]
-pub trait Store: DiscoveryStore + AuthStore + AuditStore + SessionStore + StarStore + EventStore + LevelStore + RunStore + Send + Sync + 'static {
+pub trait Store: DiscoveryStore + AuthStore + AuditStore + SessionStore + StarStore + EventStore + LevelStore + RunStore + ApprovalStore + EditStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Creates or upgrades the schema.

@@ -80,3 +80,5 @@ crate::stars::impl_star_store!(PgStore);
 crate::events::impl_event_store!(PgStore, Postgres);
 crate::levels::impl_level_store!(PgStore, Postgres);
 crate::runs::impl_run_store!(PgStore, Postgres, "for update skip locked");
+crate::approvals::impl_approval_store!(PgStore, Postgres);
+crate::edits::impl_edit_store!(PgStore);

@@ -18,7 +18,7 @@ pub struct RunRecord {
     pub actor: String,
     pub entity_key: Option<String>,
     pub dry_run: bool,
-    /// `queued`, `running`, `completed`, `failed` or `cancelled`.
+    /// `queued`, `running`, `waiting` (for an approval), `completed`, `failed` or `cancelled`.
     pub status: String,
     pub created_at: i64,
     pub started_at: Option<i64>,
@@ -81,13 +81,13 @@ pub trait RunStore: Send + Sync {
     async fn append_run_log(&self, id: &str, lines: &[RunLogLine]) -> Result<()>;
     /// A run's log lines after `after` (a seq), oldest first, at most `limit`.
     async fn run_log(&self, id: &str, after: i64, limit: u32) -> Result<Vec<RunLogLine>>;
-    /// Asks a queued or running run to stop; false when it has already finished. A queued one
-    /// is cancelled at once.
+    /// Asks a queued, waiting or running run to stop; false when it has already finished. A
+    /// queued or waiting one is cancelled at once (with the approvals it waits for).
     async fn cancel_run(&self, id: &str, now: i64) -> Result<bool>;
     /// Replaces a finished run's output (a rollback asked for after it ended); false when the
     /// run has not finished.
     async fn set_run_output(&self, id: &str, output: &str) -> Result<bool>;
-    /// Queued and running runs, of one template and/or one actor.
+    /// Queued, waiting and running runs, of one template and/or one actor.
     async fn active_runs(&self, template: Option<&str>, actor: Option<&str>) -> Result<i64>;
 }
 
@@ -141,12 +141,12 @@ pub(crate) fn run_from(r: RunRow) -> RunRecord {
 /// `$lock`: what follows the claim's inner select (`for update skip locked` on PostgreSQL).
 macro_rules! impl_run_store {
     ($store:ty, $db:ty, $lock:literal) => {
-        #[async_trait::async_trait]
-        impl $crate::runs::RunStore for $store {
-            async fn create_run(&self, r: &$crate::runs::RunRecord) -> $crate::Result<()> {
+        impl $store {
+            /// Stores a new run in `status` (`queued`, or `waiting` for its approvals).
+            pub(crate) async fn insert_run(executor: impl sqlx::Executor<'_, Database = $db>, r: &$crate::runs::RunRecord, status: &str) -> $crate::Result<()> {
                 sqlx::query(
                     "insert into action_runs (id, template, spec, parameters, actor, entity_key, dry_run, status, created_at, attempts, steps) \
-                     values ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, 0, $9)",
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
                 )
                 .bind(&r.id)
                 .bind(&r.template)
@@ -155,11 +155,19 @@ macro_rules! impl_run_store {
                 .bind(&r.actor)
                 .bind(&r.entity_key)
                 .bind(i32::from(r.dry_run))
+                .bind(status)
                 .bind(r.created_at)
                 .bind(&r.steps)
-                .execute(&self.pool)
+                .execute(executor)
                 .await?;
                 Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::runs::RunStore for $store {
+            async fn create_run(&self, r: &$crate::runs::RunRecord) -> $crate::Result<()> {
+                Self::insert_run(&self.pool, r, "queued").await
             }
 
             async fn run(&self, id: &str) -> $crate::Result<Option<$crate::runs::RunRecord>> {
@@ -254,12 +262,13 @@ macro_rules! impl_run_store {
             }
 
             async fn cancel_run(&self, id: &str, now: i64) -> $crate::Result<bool> {
-                let queued = sqlx::query("update action_runs set status = 'cancelled', cancel_requested = 1, finished_at = $1, error = 'cancelled before it started' where id = $2 and status = 'queued'")
+                let waiting = sqlx::query("update action_runs set status = 'cancelled', cancel_requested = 1, finished_at = $1, error = case when status = 'queued' and attempts = 0 then 'cancelled before it started' else 'cancelled' end where id = $2 and status in ('queued', 'waiting')")
                     .bind(now)
                     .bind(id)
                     .execute(&self.pool)
                     .await?;
-                if queued.rows_affected() > 0 {
+                if waiting.rows_affected() > 0 {
+                    sqlx::query("update action_approvals set status = 'cancelled', decided_at = $1 where run_id = $2 and status = 'pending'").bind(now).bind(id).execute(&self.pool).await?;
                     return Ok(true);
                 }
                 let running = sqlx::query("update action_runs set cancel_requested = 1 where id = $1 and status = 'running'").bind(id).execute(&self.pool).await?;
@@ -272,7 +281,7 @@ macro_rules! impl_run_store {
             }
 
             async fn active_runs(&self, template: Option<&str>, actor: Option<&str>) -> $crate::Result<i64> {
-                Ok(sqlx::query_scalar("select count(*) from action_runs where status in ('queued', 'running') and ($1 is null or template = $1) and ($2 is null or actor = $2)")
+                Ok(sqlx::query_scalar("select count(*) from action_runs where status in ('queued', 'running', 'waiting') and ($1 is null or template = $1) and ($2 is null or actor = $2)")
                     .bind(template)
                     .bind(actor)
                     .fetch_one(&self.pool)

@@ -57,3 +57,5 @@ crate::stars::impl_star_store!(SqliteStore);
 crate::events::impl_event_store!(SqliteStore, Sqlite);
 crate::levels::impl_level_store!(SqliteStore, Sqlite);
 crate::runs::impl_run_store!(SqliteStore, Sqlite, "");
+crate::approvals::impl_approval_store!(SqliteStore, Sqlite);
+crate::edits::impl_edit_store!(SqliteStore);

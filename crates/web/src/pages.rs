@@ -2,6 +2,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod catalog;
+pub(crate) mod approvals;
 pub(crate) mod create;
 pub(crate) mod create_form;
 pub(crate) mod dashboards;

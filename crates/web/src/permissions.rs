@@ -40,6 +40,8 @@ pub(crate) fn pages(method: &Method, route: &str) -> Option<Need> {
         (true, _, "/create" | "/create/{namespace}/{name}") => P(EntityRead, NONE),
         (_, "POST", "/create/{namespace}/{name}") => P(ActionRun, Target::Param("name")),
         (true, _, "/create/runs/{id}") => P(ActionRunRead, NONE),
+        (true, _, "/create/approvals") => P(ActionRunRead, NONE),
+        (_, "POST", "/create/approvals/{id}") => P(ActionApprove, NONE),
         (_, "POST", "/create/runs/{id}/cancel" | "/create/runs/{id}/rollback") => P(ActionRun, Target::Param("id")),
         _ => return None,
     })

@@ -47,6 +47,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "burndown.html",
     "scorecard.html",
     "dora.html",
+    "approvals.html",
     "create.html",
     "create_form.html",
     "create_run.html",
@@ -99,6 +100,8 @@ struct Viewer {
     name: String,
     /// Up to two letters for the menu's button: "Ada Lovelace" is AL.
     initials: String,
+    /// Approvals waiting for their decision.
+    approvals: usize,
 }
 
 fn initials(name: &str) -> String {
@@ -108,13 +111,24 @@ fn initials(name: &str) -> String {
 
 /// Middleware (inside the gate, which names the principal): pages rendered for a signed-in
 /// person show who it is and a "Sign out" button.
-pub(crate) async fn with_viewer(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let viewer = req.extensions().get::<std::sync::Arc<portico_server::auth::Principal>>().filter(|p| p.via == "session").map(|p| {
-        let name = p.claims.as_deref().and_then(|c| c.get("name")).and_then(|n| n.as_str()).map(str::to_owned);
-        let short = p.subject.rsplit('/').next().unwrap_or(&p.subject).to_owned();
-        let name = name.unwrap_or(short);
-        Viewer { subject: p.subject.clone(), initials: initials(&name), name }
-    });
+/// The count beside **Create** is what waits for their decision (the approvals inbox).
+pub(crate) async fn with_viewer(
+    axum::extract::State(state): axum::extract::State<portico_server::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let page = !req.uri().path().starts_with("/static/");
+    let principal = req.extensions().get::<std::sync::Arc<portico_server::auth::Principal>>().filter(|p| page && p.via == "session").cloned();
+    let viewer = match principal {
+        Some(p) => {
+            let name = p.claims.as_deref().and_then(|c| c.get("name")).and_then(|n| n.as_str()).map(str::to_owned);
+            let short = p.subject.rsplit('/').next().unwrap_or(&p.subject).to_owned();
+            let name = name.unwrap_or(short);
+            let approvals = portico_server::approval_inbox(&state, &p).await.map_or(0, |a| a.len());
+            Some(Viewer { subject: p.subject.clone(), initials: initials(&name), name, approvals })
+        }
+        None => None,
+    };
     VIEWER.scope(viewer, next.run(req)).await
 }
 

@@ -260,6 +260,61 @@ async fn a_developer_scaffolds_a_service_into_a_git_repository() {
     assert!(problems.is_empty(), "what sticks out (screenshots in {}):\n{}", dir.display(), problems.join("\n"));
 }
 
+/// An approver's day: a run Breanna asked for waits for team-a; Janelle (team-a) finds it in
+/// her approvals inbox, approves it with a comment, and the run goes on. (Janelle is signed in
+/// with an API token the browser sends, since this server runs without sign-in.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approver_approves_a_waiting_run_from_the_inbox() {
+    use portico_server::auth::{NewToken, Principal, create_token};
+    let Some(b) = browser().await else { return };
+    let app = WebApp::spawn().await;
+    app.import("approved-deploy", "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: { name: approved-deploy, title: Deploy with approval }\nspec:\n  type: deploy\n  steps:\n    - id: approve\n      name: Team A approves\n      action: approval:wait\n      input: { approvers: team-a, message: 'Deploy artist-lookup 2.4.0 to production: the release notes are in the change ticket' }\n    - id: deploy\n      name: Deploy\n      action: debug:log\n      input: { message: 'deploying, approved by ${{ steps.approve.output.approvedBy | join(\", \") }}' }\n").await;
+    let t = portico_actions::template::find(&app.state.catalog.read(), "approved-deploy").unwrap();
+    let run = app.state.runs.submit(&t, &json!({}), "user:default/breanna.davison", json!({"ref": "user:default/breanna.davison"}), None).await.unwrap();
+    for _ in 0..200 {
+        if app.state.runs.view(&run.id).await.unwrap().unwrap().status == "waiting" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let request = NewToken { name: "t".into(), scopes: vec!["write".into()], expires_in_days: None, service: None, user: Some("user:default/janelle.dawe".into()) };
+    let (_, secret) = create_token(app.state.catalog.store().as_ref(), &app.state.auth, app.state.catalog.graph(), &Principal::local_admin(), request).await.unwrap();
+    b.cdp("Network.enable", json!({})).await;
+    b.cdp("Network.setExtraHTTPHeaders", json!({"headers": {"Authorization": format!("Bearer {secret}")}})).await;
+    let dir = screenshots();
+    let mut problems = Vec::new();
+
+    b.goto(&format!("{}/create", app.url)).await;
+    b.click("a[href='/create/approvals']").await;
+    b.wait_for_text("h1", |t| t == "Approvals").await;
+    let inbox = b.text("main").await;
+    assert!(inbox.contains("Deploy artist-lookup 2.4.0") && inbox.contains("user:default/breanna.davison") && inbox.contains("1 of group:default/team-a"), "{inbox}");
+    for width in [1366, 360] {
+        b.emulate_width(width).await;
+        let out = b.script(OVERFLOWS, json!([])).await;
+        problems.extend(out.as_array().unwrap().iter().map(|o| format!("approvals at {width}px: {}", o.as_str().unwrap())));
+        b.screenshot_at(&dir, "approvals", width).await;
+    }
+    b.reset_width().await;
+    b.type_into("main textarea[name=comment]", "Release notes read; go ahead.").await;
+    b.click("main button[value=approve]").await;
+    b.wait_for_url("the run's page", |u| u.contains(&format!("/create/runs/{}", run.id))).await;
+    b.wait_for_text("[data-run-status]", |t| t == "completed").await;
+    let page = b.text("main").await;
+    assert!(page.contains("approved") && page.contains("user:default/janelle.dawe") && page.contains("Release notes read; go ahead."), "{page}");
+    for width in [1366, 360] {
+        b.emulate_width(width).await;
+        let out = b.script(OVERFLOWS, json!([])).await;
+        problems.extend(out.as_array().unwrap().iter().map(|o| format!("approved run at {width}px: {}", o.as_str().unwrap())));
+        b.screenshot_at(&dir, "approved-run", width).await;
+    }
+    b.reset_width().await;
+    let log = app.state.runs.store().run_log(&run.id, 0, 100).await.unwrap();
+    assert!(log.iter().any(|l| l.line == "deploying, approved by user:default/janelle.dawe"), "{log:?}");
+    b.cdp("Network.setExtraHTTPHeaders", json!({"headers": {}})).await;
+    assert!(problems.is_empty(), "what sticks out (screenshots in {}):\n{}", dir.display(), problems.join("\n"));
+}
+
 /// What sticks out at the current width: the page wider than the screen, or an element
 /// reaching past the card that holds it (scrolling boxes such as tables and code excepted).
 const OVERFLOWS: &str = r#"

@@ -12,7 +12,7 @@ async fn run(id: &str, template_dir: &Path, ws: &Workspace, input: Value) -> (Re
     let mut lines = Vec::new();
     let mut sink = |l: String| lines.push(l);
     let remotes = crate::action::Remotes::default();
-    let mut cx = Context { workspace: ws, template_dir: Some(template_dir), renderer: &renderer, dry_run: false, remotes: &remotes, log: &mut sink };
+    let mut cx = Context { workspace: ws, template_dir: Some(template_dir), renderer: &renderer, dry_run: false, remotes: &remotes, user: &serde_json::Value::Null, approval: None, catalog: None, log: &mut sink };
     let r = registry.get(id).unwrap().run(&mut cx, input).await;
     (r, lines)
 }
@@ -92,4 +92,25 @@ async fn debug_wait_is_bounded() {
     let (r, _) = run("debug:wait", dir.path(), &ws, json!({"minutes": 11})).await;
     assert!(r.unwrap_err().message.contains("the most is 600 s"));
     run("debug:wait", dir.path(), &ws, json!({"milliseconds": 5})).await.0.unwrap();
+}
+
+/// The catalog actions' refusals, before anything reaches the catalog: without one (a local
+/// run), with input that names nothing or tries to rename an entity. (Their work against a real
+/// catalog is tested over the API: crates/server/tests/api/catalog_actions.rs.)
+#[tokio::test]
+async fn catalog_actions_refuse_bad_input_with_the_field_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::new(dir.path()).unwrap();
+    for (id, input) in [
+        ("catalog:fetch", json!({"entityRef": "group:team-a"})),
+        ("catalog:register", json!({"catalogInfoUrl": "https://git.example/x.yaml"})),
+        ("portico:entity:update", json!({"entityRef": "resource:env", "patch": {"spec": {}}})),
+    ] {
+        let e = run(id, dir.path(), &ws, input).await.0.unwrap_err().to_string();
+        assert!(e.contains("no catalog"), "{id}: {e}");
+    }
+    assert!(Registry::builtin().check_input("catalog:fetch", &json!({"entityRef": ""})).is_err());
+    assert!(Registry::builtin().check_input("portico:entity:update", &json!({"entityRef": "x", "patch": {"kind": "Group"}})).is_err(), "only metadata and spec are edited");
+    let e = Registry::builtin().check_input("approval:wait", &json!({"approvers": "sre", "count": 0})).unwrap_err();
+    assert_eq!(e[0].field.as_deref(), Some("count"));
 }

@@ -241,3 +241,126 @@ async fn a_failed_run_is_rolled_back_on_request_once() {
     let Err(SubmitError::Busy(why)) = runs.rollback(&view.id).await else { panic!() };
     assert!(why.contains("rolled back already"), "{why}");
 }
+
+async fn wait_status(store: &Arc<dyn Store>, id: &str, status: &str) -> RunView {
+    for _ in 0..200 {
+        let r = RunView::from_record(&store.run(id).await.unwrap().unwrap());
+        if r.status == status {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("run {id} did not become {status}");
+}
+
+fn approval_template(dir: &std::path::Path, policies: Value, middle: Value) -> Template {
+    template(dir); // the skeleton
+    let mut steps = vec![json!({"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}"}}})];
+    steps.extend(middle.as_array().cloned().unwrap_or_default());
+    steps.push(json!({"id": "push", "action": "test:push", "input": {"by": "${{ steps.approve.output.approvedBy | default([]) | join(',') }}"}}));
+    steps.push(json!({"id": "list", "action": "debug:log", "input": {"listWorkspace": true}}));
+    let e = portico_model::Validator::default()
+        .validate(json!({"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
+            "metadata": {"name": "deploy", "annotations": {"backstage.io/managed-by-location": format!("file:{}/template.yaml", dir.display())}},
+            "spec": {"type": "service", "policies": policies,
+                "parameters": {"properties": {"name": {"type": "string", "default": "cart"}}},
+                "steps": steps}}))
+        .unwrap();
+    Template::from_entity(&e).unwrap()
+}
+
+/// `approval:wait` parks the run (no worker held) until a member of the group, not the person
+/// who asked, approves it; the run then goes on from that step, its workspace rebuilt.
+#[tokio::test]
+async fn a_step_waits_for_an_approval_from_the_group_then_goes_on() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let (dir, root) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let pushes = Arc::new(AtomicUsize::new(0));
+        let runs = runs(&db, root.path(), &pushes, config());
+        runs.start();
+        let approve = json!([{"id": "approve", "action": "approval:wait", "input": {"approvers": "sre", "message": "Deploy ${{ parameters.name }}", "timeoutSeconds": 3600}}]);
+        let t = approval_template(dir.path(), Value::Null, approve);
+        let view = runs.submit(&t, &json!({}), "user:default/ana", json!({"ref": "user:default/ana"}), None).await.unwrap();
+        let parked = wait_status(&db.store, &view.id, "waiting").await;
+        assert_eq!(parked.steps[1].status, StepStatus::Waiting, "{b}");
+        assert_eq!(pushes.load(Ordering::SeqCst), 0, "{b}");
+        let stored = runs.view(&view.id).await.unwrap().unwrap();
+        let a = &stored.approvals[0];
+        assert_eq!((a.approvers.as_str(), a.required, a.message.as_deref(), a.step.as_str()), ("group:default/sre", 1, Some("Deploy cart"), "approve"), "{b}");
+        assert!(a.deadline - a.created_at == 3_600_000, "{b}");
+
+        // The inbox of a member; the requester and outsiders cannot decide.
+        let sre = vec!["group:default/sre".to_owned()];
+        assert_eq!(runs.inbox("user:default/bo", &sre).await.unwrap().len(), 1, "{b}");
+        assert!(runs.inbox("user:default/ana", &sre).await.unwrap().is_empty(), "{b}: not one's own run");
+        let Err(SubmitError::NotAllowed(why)) = runs.decide(&a.id, "user:default/ana", &sre, true, None).await else { panic!("{b}") };
+        assert!(why.contains("asked for this run"), "{why}");
+        let Err(SubmitError::NotAllowed(why)) = runs.decide(&a.id, "user:default/cy", &["group:default/web".to_owned()], true, None).await else { panic!("{b}") };
+        assert!(why.contains("not a member of group:default/sre"), "{why}");
+        let decided = runs.decide(&a.id, "user:default/bo", &sre, true, Some("  looks good ".into())).await.unwrap();
+        assert_eq!((decided.status.as_str(), decided.decisions[0].comment.as_deref()), ("approved", Some("looks good")), "{b}");
+
+        let done = wait_finished(&db.store, &view.id).await;
+        assert_eq!(done.status, "completed", "{b}: {:?}", done.steps);
+        assert_eq!(done.steps[1].output, json!({"approvedBy": ["user:default/bo"], "comments": ["looks good"]}), "{b}");
+        assert_eq!(pushes.load(Ordering::SeqCst), 1, "{b}");
+        assert_eq!(done.steps[2].input["by"], "user:default/bo", "{b}: later steps read the approval's output");
+        let log = db.store.run_log(&view.id, 0, 1000).await.unwrap();
+        assert!(log.iter().any(|l| l.step == "list" && l.line.starts_with("README.md")), "{b}: the workspace was rebuilt: {log:?}");
+        assert!(runs.inbox("user:default/bo", &sre).await.unwrap().is_empty(), "{b}");
+    }
+}
+
+/// A policy with an `approval` does not refuse: the run waits before its first step; a
+/// rejection fails it without running anything, naming who rejected and why.
+#[tokio::test]
+async fn a_policy_asks_for_approval_instead_of_refusing_and_a_rejection_fails_the_run() {
+    for db in TestDb::all().await {
+        let b = db.backend();
+        let (dir, root) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let pushes = Arc::new(AtomicUsize::new(0));
+        let runs = runs(&db, root.path(), &pushes, config());
+        runs.start();
+        let policies = json!([{"name": "prod", "allow": "parameters.name != 'cart'", "message": "cart is production", "approval": {"approvers": "group:default/sre", "count": 2}}]);
+        let t = approval_template(dir.path(), policies, json!([]));
+        let verdicts = runs.policies(&t, &json!({"name": "cart"}), "user:default/ana", &json!({}), None).await.unwrap();
+        assert!(!verdicts[0].passed && !verdicts[0].refuses(), "{b}");
+        let view = runs.submit(&t, &json!({"name": "cart"}), "user:default/ana", json!({}), None).await.unwrap();
+        assert_eq!((view.status.as_str(), view.approvals.len(), view.approvals[0].required), ("waiting", 1, 2), "{b}");
+        assert_eq!(view.approvals[0].step, "policy:prod");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(runs.view(&view.id).await.unwrap().unwrap().status, "waiting", "{b}: no worker takes it");
+        let sre = vec!["group:default/sre".to_owned()];
+        runs.decide(&view.approvals[0].id, "user:default/bo", &sre, true, None).await.unwrap();
+        let rejected = runs.decide(&view.approvals[0].id, "user:default/cy", &sre, false, Some("freeze this week".into())).await.unwrap();
+        assert_eq!(rejected.status, "rejected");
+        let done = wait_finished(&db.store, &view.id).await;
+        assert_eq!(done.status, "failed", "{b}");
+        assert_eq!(done.error.as_deref(), Some("policy:prod was rejected by user:default/cy (freeze this week)"), "{b}");
+        assert_eq!(pushes.load(Ordering::SeqCst), 0, "{b}");
+        // Other values pass the policy and start at once.
+        let free = runs.submit(&t, &json!({"name": "web"}), "user:default/ana", json!({}), None).await.unwrap();
+        assert_eq!(free.status, "queued", "{b}");
+    }
+}
+
+/// No decision in time: the step fails, saying so, and an automatic rollback would follow.
+#[tokio::test]
+async fn an_approval_not_decided_in_time_fails_the_step() {
+    let db = TestDb::sqlite().await;
+    let (dir, root) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pushes = Arc::new(AtomicUsize::new(0));
+    let runs = runs(&db, root.path(), &pushes, config());
+    runs.start();
+    let t = approval_template(dir.path(), Value::Null, json!([{"id": "approve", "action": "approval:wait", "input": {"approvers": "group:default/sre", "count": 2}}]));
+    let view = runs.submit(&t, &json!({}), "user:default/ana", json!({}), None).await.unwrap();
+    wait_status(&db.store, &view.id, "waiting").await;
+    runs.decide(&runs.view(&view.id).await.unwrap().unwrap().approvals[0].id, "user:default/bo", &["group:default/sre".to_owned()], true, None).await.unwrap();
+    // Three days pass.
+    assert_eq!(db.store.expire_approvals(now_ms() + 4 * 24 * 3600 * 1000).await.unwrap().len(), 1);
+    let done = wait_finished(&db.store, &view.id).await;
+    assert_eq!(done.status, "failed");
+    assert_eq!(done.error.as_deref(), Some("approve: not decided in time: 2 approval(s) from group:default/sre were needed, 1 came"));
+    assert_eq!(pushes.load(Ordering::SeqCst), 0);
+}

@@ -115,7 +115,8 @@ pub async fn run(config: crate::config::Config, command: ActionCommand) -> anyho
             let facts = portico_actions::policy::Facts { user: &user, template: &t, entity: None, parameters: &parameters, runs: serde_json::json!({"completed": 0, "total": 0}) };
             let refused: Vec<_> = portico_actions::policy::evaluate(&t.policies, catalog.graph(), &facts).into_iter().filter(|v| !v.passed).collect();
             for v in &refused {
-                eprintln!("{}: {}", v.name, v.message.as_deref().unwrap_or("refused"));
+                let approval = v.approval.as_ref().map(|a| format!(" (it asks {} of {} to approve instead: run it through the server)", a.count, a.approvers)).unwrap_or_default();
+                eprintln!("{}: {}{approval}", v.name, v.message.as_deref().unwrap_or("refused"));
             }
             if !refused.is_empty() && !args.dry_run {
                 anyhow::bail!("{} cannot run: its policies refuse it (above)", t.key);
@@ -180,6 +181,10 @@ async fn run_template(t: Template, registry: Registry, remotes: portico_actions:
             anyhow::bail!("{} cannot run: {} problem(s) above", t.key, errors.len());
         }
     };
+    // Approvals are asked of people through a server: a local run cannot wait for them.
+    if !args.dry_run && t.steps.iter().any(|s| s.action == "approval:wait") {
+        anyhow::bail!("{} waits for approvals (approval:wait): run it through the server, in the portal or with POST /api/v1/actions/{}/{}/runs; --dry-run shows what it would do", t.key, t.namespace, t.name);
+    }
     let mut secrets = std::collections::BTreeMap::new();
     for name in &args.secrets {
         let value = std::env::var(name).map_err(|_| anyhow::anyhow!("--secret {name}: the environment variable {name} is not set"))?;
@@ -224,6 +229,7 @@ fn mark(s: StepStatus) -> &'static str {
         StepStatus::Skipped => "–",
         StepStatus::Failed => "✘",
         StepStatus::Pending | StepStatus::Running => " ",
+        StepStatus::Waiting => "⏸",
     }
 }
 
@@ -234,6 +240,7 @@ fn status_word(s: StepStatus) -> &'static str {
         StepStatus::Failed => "failed",
         StepStatus::Pending => "not run",
         StepStatus::Running => "interrupted",
+        StepStatus::Waiting => "waits for an approval",
     }
 }
 

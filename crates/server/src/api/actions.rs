@@ -169,7 +169,7 @@ pub fn user_value(state: &AppState, who: &Principal) -> Value {
     params(("namespace" = String, Path), ("name" = String, Path)),
     request_body(content = serde_json::Value, description = "`{parameters: {...}, dryRun?: bool, entity?: ref}`"),
     responses((status = 200, description = "A dry run's report: `{status, steps, output, files, policies}` (`policies`: each policy's answer, `{name, passed, message}`)", body = serde_json::Value),
-              (status = 202, description = "The run, queued: `{id, status, steps, ...}`; follow it at `…/runs/{id}/events`", body = serde_json::Value),
+              (status = 202, description = "The run, queued (or `waiting`, when a policy asks for an approval first: `approvals` says whose): `{id, status, steps, approvals, ...}`; follow it at `…/runs/{id}/events`", body = serde_json::Value),
               (status = 400, description = "Parameters that fail the form (each named: `parameters.name: …`), an unknown action, a bad body", body = ErrorResponse),
               (status = 403, description = "A policy of the template refuses the run (named, with its message)", body = ErrorResponse),
               (status = 404, description = "No such template", body = ErrorResponse),
@@ -206,6 +206,7 @@ pub(crate) async fn start(
         Err(SubmitError::Busy(m)) => Err(ApiError::TooManyRequests { message: m, retry_after_secs: 30 }),
         Err(e @ SubmitError::Refused(_)) => Err(ApiError::Forbidden(format!("the template's policies refuse this run: {e}"))),
         Err(SubmitError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::Conflict(e.to_string())),
     }
 }
 
@@ -240,9 +241,9 @@ async fn list_runs(state: &AppState, filter: RunFilter, limit: Option<u32>) -> R
     responses((status = 200, description = "`items`: `{id, template, title, status, actor, entity, createdAt, startedAt, finishedAt, attempts, output, error}`", body = serde_json::Value)))]
 pub(crate) async fn runs(State(state): State<AppState>, Query(q): Query<RunsQuery>) -> Result<Json<Value>, ApiError> {
     if let Some(s) = &q.status
-        && !["queued", "running", "completed", "failed", "cancelled"].contains(&s.as_str())
+        && !["queued", "running", "waiting", "completed", "failed", "cancelled"].contains(&s.as_str())
     {
-        return Err(ApiError::Input(format!("status: {s:?} is not one of queued, running, completed, failed, cancelled")));
+        return Err(ApiError::Input(format!("status: {s:?} is not one of queued, running, waiting, completed, failed, cancelled")));
     }
     let lower = |s: Option<String>| s.map(|s| s.to_ascii_lowercase());
     list_runs(&state, RunFilter { template: lower(q.template), actor: q.actor, entity_key: lower(q.entity), status: q.status }, q.limit).await
@@ -258,7 +259,7 @@ pub(crate) async fn template_runs(State(state): State<AppState>, Path((namespace
 
 async fn stored_run(state: &AppState, namespace: &str, name: &str, id: &str) -> Result<RunView, ApiError> {
     let template = key_of("template", namespace, name);
-    state.runs.store().run(id).await?.filter(|r| r.template == template).map(|r| RunView::from_record(&r)).ok_or_else(|| ApiError::NotFound(format!("no run {id} of {template}")))
+    state.runs.view(id).await?.filter(|r| r.template == template).ok_or_else(|| ApiError::NotFound(format!("no run {id} of {template}")))
 }
 
 /// One run: its steps (status, rendered input, output, duration), output and error.
@@ -333,7 +334,7 @@ pub(crate) async fn events(State(state): State<AppState>, Path((namespace, name,
                     seq = l.seq;
                     out.push(SseEvent::default().event("log").json_data(l).unwrap_or_default());
                 }
-                let steps = serde_json::to_string(&run.steps).unwrap_or_default();
+                let steps = format!("{}{}", run.status, serde_json::to_string(&run.steps).unwrap_or_default());
                 if steps != steps_seen || steps_seen.is_empty() {
                     steps_seen = steps;
                     out.push(SseEvent::default().event("run").json_data(&run).unwrap_or_default());

@@ -104,7 +104,7 @@ pub struct Registration {
 }
 
 /// Refuses file targets outside the reader's configured roots (globs: their fixed prefix).
-fn check_file_target(locations: &LocationService, target: &str) -> Result<(), ApiError> {
+pub(crate) fn check_file_target(locations: &LocationService, target: &str) -> Result<(), ApiError> {
     let base = match target.find(['*', '?', '[']) {
         Some(i) => match target[..i].rfind('/') {
             Some(0) | None => "/",

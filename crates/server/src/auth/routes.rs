@@ -98,6 +98,8 @@ pub fn api(method: &Method, route: &str) -> Option<Need> {
         (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/actions") => P(EntityRead, EntityByName),
         (_, "POST", "/api/v1/actions/{namespace}/{name}/runs" | "/api/v1/actions/{namespace}/{name}/runs/{id}/cancel" | "/api/v1/actions/{namespace}/{name}/runs/{id}/rollback") => P(ActionRun, Param("name")),
         (true, _, "/api/v1/runs" | "/api/v1/actions/{namespace}/{name}/runs" | "/api/v1/actions/{namespace}/{name}/runs/{id}" | "/api/v1/actions/{namespace}/{name}/runs/{id}/events") => P(ActionRunRead, NONE),
+        (true, _, "/api/v1/approvals" | "/api/v1/approvals/{id}") => P(ActionRunRead, NONE),
+        (_, "POST", "/api/v1/approvals/{id}/decision") => P(ActionApprove, NONE),
         (true, _, "/api/v1/events" | "/api/v1/dora" | "/api/v1/costs") => P(EntityRead, NONE),
         (true, _, "/api/v1/entities/{kind}/{namespace}/{name}/facts") => P(EntityRead, EntityByName),
         (true, _, "/api/v1/dora/{kind}/{namespace}/{name}") => P(EntityRead, EntityByName),

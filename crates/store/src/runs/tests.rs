@@ -1,28 +1,7 @@
 use crate::testing::TestDb;
 use crate::*;
 
-fn run(id: &str, template: &str, actor: &str, at: i64) -> RunRecord {
-    RunRecord {
-        id: id.into(),
-        template: template.into(),
-        spec: "{}".into(),
-        parameters: r#"{"name":"cart"}"#.into(),
-        actor: actor.into(),
-        entity_key: None,
-        dry_run: false,
-        status: "queued".into(),
-        created_at: at,
-        started_at: None,
-        finished_at: None,
-        lease_holder: None,
-        lease_until: None,
-        attempts: 0,
-        steps: "[]".into(),
-        output: None,
-        error: None,
-        cancel_requested: false,
-    }
-}
+use crate::testing::sample_run as run;
 
 #[tokio::test]
 async fn runs_are_claimed_once_saved_under_lease_and_taken_over_when_it_expires() {

@@ -257,8 +257,9 @@ pub(crate) async fn submit(
                 Ok(run) => return Ok(Redirect::to(&format!("/create/runs/{}", run.id)).into_response()),
                 Err(SubmitError::Invalid(errors)) => problems = errors,
                 Err(SubmitError::Busy(m)) => shown.errors.push(m),
-                Err(SubmitError::Refused(verdicts)) => shown.errors.extend(verdicts.into_iter().filter(|v| !v.passed).map(|v| format!("Refused by the policy {}: {}", v.name, v.message.unwrap_or_default()))),
+                Err(SubmitError::Refused(verdicts)) => shown.errors.extend(verdicts.into_iter().filter(|v| v.refuses()).map(|v| format!("Refused by the policy {}: {}", v.name, v.message.unwrap_or_default()))),
                 Err(SubmitError::Store(e)) => return Err(PageError::Internal(e.to_string())),
+                Err(e) => shown.errors.push(e.to_string()),
             }
         }
     }
@@ -287,15 +288,20 @@ struct RunPage {
     duration: Option<String>,
     log: Vec<portico_store::RunLogLine>,
     finished: bool,
+    /// The approvals the reader may decide here.
+    decidable: Vec<String>,
+    /// Taken up after a worker stopped (not only after waiting for an approval).
+    resumed: bool,
 }
 
 async fn stored(state: &AppState, id: &str) -> Result<RunView, PageError> {
-    let record = state.runs.store().run(id).await.map_err(|e| PageError::Internal(e.to_string()))?;
-    record.map(|r| RunView::from_record(&r)).ok_or_else(|| PageError::NotFound(format!("there is no run {id}")))
+    let view = state.runs.view(id).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    view.ok_or_else(|| PageError::NotFound(format!("there is no run {id}")))
 }
 
-pub(crate) async fn run(State(state): State<AppState>, Path(id): Path<String>) -> Result<Html<String>, PageError> {
+pub(crate) async fn run(State(state): State<AppState>, Extension(who): Extension<Arc<Principal>>, Path(id): Path<String>) -> Result<Html<String>, PageError> {
     let run = stored(&state, &id).await?;
+    let decidable = super::approvals::decidable(&state, &who, &run.approvals);
     let log = state.runs.store().run_log(&id, 0, 5000).await.map_err(|e| PageError::Internal(e.to_string()))?;
     let (namespace, name) = run.template.strip_prefix("template:").and_then(|r| r.split_once('/')).unwrap_or(("default", ""));
     let template_url = (!name.is_empty()).then(|| format!("/create/{namespace}/{name}"));
@@ -307,7 +313,9 @@ pub(crate) async fn run(State(state): State<AppState>, Path(id): Path<String>) -
         .flatten()
         .map(|t| (t["title"].as_str().unwrap_or("").to_owned(), crate::markdown::render(t["content"].as_str().unwrap_or(""))))
         .collect();
-    crate::templates::render("create_run.html", RunPage { nav: "create", duration: duration(&run), run, texts, template_url, events_url, log, finished })
+    let waits = run.approvals.iter().filter(|a| !a.step.starts_with("policy:")).count() as i32;
+    let resumed = run.attempts > 1 + waits;
+    crate::templates::render("create_run.html", RunPage { nav: "create", duration: duration(&run), run, texts, template_url, events_url, log, finished, decidable, resumed })
 }
 
 pub(crate) async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, PageError> {
