@@ -73,4 +73,6 @@ pub const FILES: &[(&str, &str)] = &[
     ("templates/python-service/skeleton/requirements.txt", include_str!("../demo/templates/python-service/skeleton/requirements.txt")),
     ("templates/python-service/skeleton/src/${{ values.name | replace('-', '_') }}/__main__.py", include_str!("../demo/templates/python-service/skeleton/src/${{ values.name | replace('-', '_') }}/__main__.py")),
     ("templates/python-service/template.yaml", include_str!("../demo/templates/python-service/template.yaml")),
+    ("templates/extend-ttl/template.yaml", include_str!("../demo/templates/extend-ttl/template.yaml")),
+    ("templates/deploy-version/template.yaml", include_str!("../demo/templates/deploy-version/template.yaml")),
 ];

@@ -212,7 +212,7 @@ fn the_demo_serves_the_bundled_catalog() {
     let kinds = facets["facets"]["kind"].as_array().unwrap();
     let count = |k: &str| kinds.iter().find(|v| v["value"] == k).map(|v| v["count"].as_u64().unwrap());
     assert_eq!(count("Component"), Some(16));
-    assert_eq!(count("Environment"), Some(2), "the demo's custom kind");
+    assert_eq!(count("Environment"), Some(3), "the demo's custom kind (staging, production and a preview)");
     assert!(dir.path().join("portico.db").exists(), "a data directory given with --data-dir is kept");
     // The demo's own data is clean: no errors, no relation to an entity that does not exist
     // (remote definitions it cannot read offline, owners that do not exist).

@@ -18,6 +18,7 @@
 
 mod api;
 mod catalog_port;
+pub use catalog_port::ServerCatalog;
 pub mod error;
 pub mod auth;
 mod guard;

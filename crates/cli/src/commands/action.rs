@@ -5,6 +5,7 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::process::ExitCode;
 
 use portico_actions::{Engine, Event, Registry, Report, Request, StepStatus, Template};
@@ -57,6 +58,10 @@ pub struct RunArgs {
     /// Print the run's report as JSON (the live log still goes to standard error).
     #[arg(long)]
     json: bool,
+    /// The entity a day-2 template runs on (`kind:namespace/name`; its `spec.target` must
+    /// select it): `entity` in its expressions.
+    #[arg(long)]
+    entity: Option<String>,
 }
 
 pub async fn run(config: crate::config::Config, command: ActionCommand) -> anyhow::Result<ExitCode> {
@@ -64,7 +69,7 @@ pub async fn run(config: crate::config::Config, command: ActionCommand) -> anyho
     if let ActionCommand::Actions { json } = command {
         return actions(&registry, json);
     }
-    let (catalog, _) = super::catalog::open(&config).await?;
+    let (catalog, locations) = super::catalog::open(&config).await?;
     match command {
         ActionCommand::List { json } => {
             let all = portico_actions::template::all(&catalog.read());
@@ -112,7 +117,21 @@ pub async fn run(config: crate::config::Config, command: ActionCommand) -> anyho
             let given = portico_actions::params::from_pairs(&t.pages, &args.params).map_err(anyhow::Error::msg)?;
             let parameters = portico_actions::params::with_defaults(&t.pages, &given);
             let user = serde_json::json!({"ref": "cli", "groups": [], "owners": ["cli"], "admin": true});
-            let facts = portico_actions::policy::Facts { user: &user, template: &t, entity: None, parameters: &parameters, runs: serde_json::json!({"completed": 0, "total": 0}) };
+            let entity = match &args.entity {
+                None => None,
+                Some(r) => {
+                    let key = portico_model::EntityRef::parse(r, portico_model::RefDefaults { kind: Some("component"), namespace: None }).map_err(|e| anyhow::anyhow!("--entity: {e}"))?.key();
+                    let value = catalog.read().get(&key).map(|e| e.entity.to_value()).ok_or_else(|| anyhow::anyhow!("--entity: no entity {key} in the catalog"))?;
+                    Some((key, value))
+                }
+            };
+            match (&t.target, &entity) {
+                (Some(_), None) => anyhow::bail!("{} runs on an entity (spec.target): give one with --entity", t.key),
+                (None, Some((k, _))) => anyhow::bail!("{} is not a day-2 template (it has no spec.target), so it does not run on {k}", t.key),
+                (Some(_), Some((k, _))) if !t.applies_to(catalog.graph(), k) => anyhow::bail!("{} does not run on {k}: its spec.target does not select it", t.key),
+                _ => {}
+            }
+            let facts = portico_actions::policy::Facts { user: &user, template: &t, entity: entity.as_ref().map(|(k, _)| k.as_str()), parameters: &parameters, runs: serde_json::json!({"completed": 0, "total": 0}) };
             let refused: Vec<_> = portico_actions::policy::evaluate(&t.policies, catalog.graph(), &facts).into_iter().filter(|v| !v.passed).collect();
             for v in &refused {
                 let approval = v.approval.as_ref().map(|a| format!(" (it asks {} of {} to approve instead: run it through the server)", a.count, a.approvers)).unwrap_or_default();
@@ -121,7 +140,9 @@ pub async fn run(config: crate::config::Config, command: ActionCommand) -> anyho
             if !refused.is_empty() && !args.dry_run {
                 anyhow::bail!("{} cannot run: its policies refuse it (above)", t.key);
             }
-            run_template(t, registry, remotes, args).await
+            let port = Arc::new(portico_server::ServerCatalog { catalog: catalog.clone(), locations });
+            let engine = Engine::new(registry).with_remotes(remotes).with_catalog(port);
+            run_template(t, engine, entity.map(|(_, v)| v), args).await
         }
         ActionCommand::Actions { .. } => unreachable!("handled above"),
     }
@@ -169,8 +190,7 @@ fn show(t: &Template, registry: &Registry) {
     }
 }
 
-async fn run_template(t: Template, registry: Registry, remotes: portico_actions::Remotes, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let engine = Engine::new(registry).with_remotes(remotes);
+async fn run_template(t: Template, engine: Engine, entity: Option<serde_json::Value>, args: RunArgs) -> anyhow::Result<ExitCode> {
     let given = portico_actions::params::from_pairs(&t.pages, &args.params).map_err(anyhow::Error::msg)?;
     let parameters = match engine.prepare(&t, &given, args.dry_run) {
         Ok(p) => p,
@@ -203,7 +223,7 @@ async fn run_template(t: Template, registry: Registry, remotes: portico_actions:
         anyhow::bail!("--workspace {}: the folder is not empty; a run starts from an empty folder", dir.display());
     }
     let workspace = portico_actions::workspace::Workspace::new(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    let request = Request { parameters, user: serde_json::json!({"ref": "cli"}), secrets, dry_run: args.dry_run, ..Request::default() };
+    let request = Request { parameters, user: serde_json::json!({"ref": "cli"}), entity, secrets, dry_run: args.dry_run, ..Request::default() };
     let mut stderr = std::io::stderr();
     let mut on_event = |e: Event| {
         let _ = match e {

@@ -143,21 +143,29 @@ pub async fn demo(mut config: Config, data_dir: Option<PathBuf>, port: Option<u1
     let git = dir.join("git");
     std::fs::create_dir_all(&git).with_context(|| format!("failed to create {}", git.display()))?;
     let git = git.canonicalize()?;
+    if let Some(p) = port {
+        config.server.port = p;
+    }
+    // The demo's deploy action calls this server's own events API as its webhook: its address
+    // goes into the template, so a port chosen at random (0) is chosen now.
+    if config.server.port == 0 {
+        config.server.port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).context("failed to find a free port")?;
+    }
+    let own = format!("127.0.0.1:{}", config.server.port);
     for (path, text) in crate::demo_files::FILES {
         let target = demo.join(path);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
         }
-        let text = if path.ends_with("template.yaml") { text.replace("@DEMO_GIT@", &format!("file://{}", git.display())) } else { (*text).to_owned() };
+        let text = if path.ends_with("template.yaml") { text.replace("@DEMO_GIT@", &format!("file://{}", git.display())).replace("@DEMO_URL@", &format!("http://{own}")) } else { (*text).to_owned() };
         std::fs::write(&target, text).with_context(|| format!("failed to write {}", target.display()))?;
     }
     config.actions.remotes.roots.push(git);
+    config.actions.remotes.hosts.push(own);
+    config.actions.remotes.private_addresses = true;
     config.data_dir = dir.clone();
     if config.database.url.is_none() {
         config.database.url = Some(format!("sqlite://{}", dir.join("portico.db").display()));
-    }
-    if let Some(p) = port {
-        config.server.port = p;
     }
     // The Register page may read files of the demo directory (try `to-import/`).
     config.reading.allowed_roots.push(demo.clone());
