@@ -53,6 +53,9 @@ pub struct Context<'a> {
     /// The catalog (`catalog:fetch`, `catalog:register`, `portico:entity:update`); `None` for a
     /// local run without a server.
     pub catalog: Option<&'a dyn crate::CatalogPort>,
+    /// The run's secrets (`actions.secrets`), for actions that fall back to a well-known one
+    /// (`GITHUB_TOKEN`, `GITLAB_TOKEN`) when a step gives no token, as Backstage's integrations do.
+    pub secrets: &'a BTreeMap<String, String>,
     pub(crate) log: &'a mut (dyn FnMut(String) + Send),
 }
 
@@ -66,6 +69,26 @@ pub struct Remotes {
     /// Whether an allowed host may resolve to a private, loopback or link-local address
     /// (`http:request`); off by default, so a name on the list cannot be pointed inside.
     pub private_addresses: bool,
+    /// The REST API of a git host by its name (`github.example.com` →
+    /// `https://github.example.com/api/v3`), for hosts whose API is not where it usually is
+    /// (`publish:github`, `publish:gitlab`, `github:actions:dispatch`).
+    pub api_base_urls: BTreeMap<String, String>,
+}
+
+impl Remotes {
+    /// Where the REST API of `host` is: configured, or GitHub's and GitLab's usual places
+    /// (`api.github.com` for github.com, `/api/v3` for GitHub Enterprise Server, `/api/v4` for
+    /// GitLab).
+    pub fn api_base(&self, kind: &str, host: &str) -> String {
+        if let Some(url) = self.api_base_urls.iter().find(|(h, _)| h.eq_ignore_ascii_case(host)).map(|(_, u)| u) {
+            return url.trim_end_matches('/').to_owned();
+        }
+        match (kind, host) {
+            ("github", "github.com") => "https://api.github.com".to_owned(),
+            ("github", _) => format!("https://{host}/api/v3"),
+            _ => format!("https://{host}/api/v4"),
+        }
+    }
 }
 
 impl Remotes {

@@ -22,14 +22,20 @@ mod fetch {
     pub mod source;
     pub mod template;
 }
-mod http {
+pub(crate) mod http {
     pub mod request;
+}
+mod github {
+    pub mod dispatch;
 }
 mod portico {
     pub mod entity_update;
 }
-mod publish {
+pub(crate) mod publish {
     pub mod git;
+    pub mod github;
+    pub mod gitlab;
+    pub mod host;
 }
 mod fs {
     pub mod delete;
@@ -52,9 +58,12 @@ pub fn all() -> Vec<Arc<dyn Action>> {
         Arc::new(fetch::template::FetchTemplate),
         Arc::new(fs::delete::FsDelete),
         Arc::new(fs::rename::FsRename),
+        Arc::new(github::dispatch::GithubDispatch),
         Arc::new(http::request::HttpRequest),
         Arc::new(portico::entity_update::EntityUpdate),
         Arc::new(publish::git::PublishGit),
+        Arc::new(publish::github::PublishGithub),
+        Arc::new(publish::gitlab::PublishGitlab),
     ]
 }
 

@@ -87,7 +87,7 @@ async fn every_fixture_template_parses_validates_and_dry_runs() {
         let errors = engine.prepare(&template, &json!({}), true).unwrap_err();
         assert!(errors.iter().all(|e| e.path == "parameters" && e.message.contains("required")), "{name}: {errors:?}");
         let parameters = engine.prepare(&template, &sample(&template), true).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        // A real run is refused when an action is unknown (publish:github is not built yet).
+        // A real run is refused when an action is unknown (github:pages:enable, fetch:cookiecutter…).
         let unknown = template.unknown_actions(|a| engine.registry().contains(a));
         assert_eq!(engine.prepare(&template, &parameters, false).is_err(), !unknown.is_empty(), "{name}");
         let ws = tempfile::tempdir().unwrap();

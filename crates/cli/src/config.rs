@@ -61,6 +61,8 @@ pub struct RemotesConfig {
     pub roots: Vec<PathBuf>,
     /// Whether an allowed host may resolve to a private or loopback address.
     pub private_addresses: bool,
+    /// A git host's REST API when it is not at its usual place (host → URL).
+    pub api_base_urls: std::collections::BTreeMap<String, String>,
 }
 
 /// Where a secret's value comes from.
@@ -110,7 +112,7 @@ impl ActionsConfig {
             run_timeout: std::time::Duration::from_secs(self.run_timeout_seconds),
             lease: std::time::Duration::from_secs(self.lease_seconds),
             secrets,
-            remotes: portico_actions::Remotes { hosts: self.remotes.hosts.clone(), roots: self.remotes.roots.clone(), private_addresses: self.remotes.private_addresses },
+            remotes: portico_actions::Remotes { hosts: self.remotes.hosts.clone(), roots: self.remotes.roots.clone(), private_addresses: self.remotes.private_addresses, api_base_urls: self.remotes.api_base_urls.clone() },
         })
     }
 }

@@ -30,6 +30,67 @@ pub(crate) fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// An answer: its status, headers, and body (JSON when it parses, else the text).
+pub(crate) struct Answer {
+    pub code: u16,
+    pub headers: Map<String, Value>,
+    pub body: Value,
+    pub text: String,
+}
+
+/// Sends one request to `url` as `http:request` and the API actions (`publish:github`, …) do:
+/// the host on the allow-list, the address it resolves to checked (private ones only when
+/// allowed) and pinned, no redirect followed, at most 1 MiB read. `field` names the input a
+/// refusal is about. A 4xx or 5xx is an answer, not an error: the caller says what it means.
+pub(crate) async fn send(cx: &mut Context<'_>, field: &str, method: &str, url: &str, headers: &[(String, String)], body: Option<&Value>, timeout: Duration) -> Result<Answer, ActionError> {
+    let parsed = cx.remotes.check(url).map_err(|e| ActionError::input(field, e))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ActionError::input(field, "only http and https URLs are requested"));
+    }
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.trim_start_matches('[').trim_end_matches(']'), port)).await.map_err(|e| ActionError::input(field, format!("{host} does not resolve: {e}")))?.collect();
+    let Some(addr) = addrs.iter().copied().find(|a| cx.remotes.private_addresses || !is_private(a.ip())) else {
+        return Err(ActionError::input(field, format!("{host} resolves only to private or local addresses ({}), which actions.remotes.privateAddresses does not allow", addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", "))));
+    };
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .resolve(&host, addr)
+        .user_agent(concat!("portico/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ActionError::new(format!("an HTTP client: {e}")))?;
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| ActionError::input("method", e.to_string()))?;
+    let mut request = client.request(method.clone(), parsed.clone());
+    for (k, v) in headers {
+        request = request.header(k.as_str(), v.as_str());
+    }
+    request = match body {
+        None | Some(Value::Null) => request,
+        Some(Value::String(s)) => request.body(s.clone()),
+        Some(other) => request.json(other),
+    };
+    cx.log(format!("{method} {}", parsed.as_str()));
+    let mut response = request.send().await.map_err(|e| ActionError::input(field, format!("the request failed: {}", portico_model::with_causes(&e))))?;
+    let code = response.status().as_u16();
+    if response.status().is_redirection() {
+        let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_owned();
+        return Err(ActionError::input(field, format!("answered {code}, a redirect to {to:?}, which is not followed")));
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| ActionError::new(format!("reading the answer: {e}")))? {
+        if bytes.len() + chunk.len() > MAX_BODY {
+            return Err(ActionError::new(format!("the answer is larger than {MAX_BODY} bytes")));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    cx.log(format!("answered {code} ({} bytes)", bytes.len()));
+    let headers: Map<String, Value> = response.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), json!(v)))).collect();
+    let body = serde_json::from_str::<Value>(&text).unwrap_or_else(|_| Value::String(text.clone()));
+    Ok(Answer { code, headers, body, text })
+}
+
 #[async_trait::async_trait]
 impl Action for HttpRequest {
     fn id(&self) -> &'static str {
@@ -56,54 +117,13 @@ impl Action for HttpRequest {
 
     async fn run(&self, cx: &mut Context<'_>, input: Value) -> Result<Value, ActionError> {
         let url = str_input(&input, "url")?;
-        let parsed = cx.remotes.check(url).map_err(|e| ActionError::input("url", e))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(ActionError::input("url", "only http and https URLs are requested"));
-        }
-        let host = parsed.host_str().unwrap_or_default().to_owned();
-        let port = parsed.port_or_known_default().unwrap_or(80);
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.trim_start_matches('[').trim_end_matches(']'), port)).await.map_err(|e| ActionError::input("url", format!("{host} does not resolve: {e}")))?.collect();
-        let Some(addr) = addrs.iter().copied().find(|a| cx.remotes.private_addresses || !is_private(a.ip())) else {
-            return Err(ActionError::input("url", format!("{host} resolves only to private or local addresses ({}), which actions.remotes.privateAddresses does not allow", addrs.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", "))));
-        };
+        let method = input.get("method").and_then(Value::as_str).unwrap_or("GET");
+        let headers: Vec<(String, String)> = input.get("headers").and_then(Value::as_object).into_iter().flatten().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect();
         let timeout = Duration::from_secs(input.get("timeoutSeconds").and_then(Value::as_u64).unwrap_or(30));
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .resolve(&host, addr)
-            .build()
-            .map_err(|e| ActionError::new(format!("an HTTP client: {e}")))?;
-        let method = reqwest::Method::from_bytes(input.get("method").and_then(Value::as_str).unwrap_or("GET").as_bytes()).map_err(|e| ActionError::input("method", e.to_string()))?;
-        let mut request = client.request(method.clone(), parsed.clone());
-        for (k, v) in input.get("headers").and_then(Value::as_object).into_iter().flatten() {
-            request = request.header(k.as_str(), v.as_str().unwrap_or_default());
+        let answer = send(cx, "url", method, url, &headers, input.get("body"), timeout).await?;
+        if answer.code >= 400 {
+            return Err(ActionError::new(format!("answered {}: {}", answer.code, answer.text.chars().take(500).collect::<String>())));
         }
-        request = match input.get("body") {
-            None | Some(Value::Null) => request,
-            Some(Value::String(s)) => request.body(s.clone()),
-            Some(other) => request.json(other),
-        };
-        cx.log(format!("{method} {url}"));
-        let mut response = request.send().await.map_err(|e| ActionError::input("url", format!("the request failed: {}", portico_model::with_causes(&e))))?;
-        let code = response.status().as_u16();
-        if response.status().is_redirection() {
-            let to = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or("").to_owned();
-            return Err(ActionError::input("url", format!("answered {code}, a redirect to {to:?}, which is not followed")));
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| ActionError::new(format!("reading the answer: {e}")))? {
-            if bytes.len() + chunk.len() > MAX_BODY {
-                return Err(ActionError::new(format!("the answer is larger than {MAX_BODY} bytes")));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        cx.log(format!("answered {code} ({} bytes)", bytes.len()));
-        if code >= 400 {
-            return Err(ActionError::new(format!("answered {code}: {}", text.chars().take(500).collect::<String>())));
-        }
-        let headers: Map<String, Value> = response.headers().iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), json!(v)))).collect();
-        let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
-        Ok(json!({ "code": code, "headers": headers, "body": body }))
+        Ok(json!({ "code": answer.code, "headers": answer.headers, "body": answer.body }))
     }
 }

@@ -49,6 +49,73 @@ async fn git(dir: &Path, git_dir: &Path, args: &[&str], extra: &[(&str, String)]
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
+/// Commits the workspace (or its `sourcePath`) and pushes it to a new branch (`defaultBranch`,
+/// default `main`) of `url`, as `publish:git` and the host actions (`publish:github`, …) do:
+/// never over an existing branch; `auth` an HTTP header for http(s) remotes (through git's
+/// environment, never its command line); a `file://` repository inside an allowed folder is
+/// made when missing. The commit and the branch.
+pub(crate) async fn push(cx: &mut Context<'_>, input: &Value, field: &str, url: &str, auth: Option<String>) -> Result<(String, String), ActionError> {
+    let parsed = cx.remotes.check(url).map_err(|e| ActionError::input(field, e))?;
+    let text = |k: &str, d: &str| input.get(k).and_then(Value::as_str).unwrap_or(d).to_owned();
+    let branch = text("defaultBranch", "main");
+    if branch.is_empty() || branch.starts_with('-') || branch.contains("..") || branch.chars().any(|c| c.is_whitespace() || "~^:?*[\\".contains(c)) {
+        return Err(ActionError::input("defaultBranch", format!("{branch:?} is not a branch name")));
+    }
+    let dir = cx.workspace.resolve(&text("sourcePath", "")).map_err(|e| ActionError::input("sourcePath", e))?;
+    if !dir.is_dir() {
+        return Err(ActionError::input("sourcePath", "is not a folder of the workspace"));
+    }
+    let git_dir = tempfile::tempdir().map_err(|e| ActionError::new(format!("a folder for git: {e}")))?;
+    let g = git_dir.path();
+    let (name, email) = (text("gitAuthorName", "Portico"), text("gitAuthorEmail", "portico@localhost"));
+    let who = [("GIT_AUTHOR_NAME", name.clone()), ("GIT_AUTHOR_EMAIL", email.clone()), ("GIT_COMMITTER_NAME", name), ("GIT_COMMITTER_EMAIL", email)];
+    git(&dir, g, &["init", "-q", "-b", &branch], &[], &[]).await?;
+    git(&dir, g, &["add", "-A"], &[], &[]).await?;
+    git(&dir, g, &["commit", "-q", "--no-verify", "--allow-empty", "-m", &text("gitCommitMessage", "Initial commit")], &who, &[]).await?;
+    let commit = git(&dir, g, &["rev-parse", "HEAD"], &[], &[]).await?;
+    // A local repository in an allowed folder is made when missing, as a host would.
+    if let Ok(path) = parsed.to_file_path().map_err(drop).and_then(|p| if parsed.scheme() == "file" { Ok(p) } else { Err(()) })
+        && !path.exists()
+    {
+        let bare = path.display().to_string();
+        git(g, g, &["init", "-q", "--bare", "-b", &branch, "--", &bare], &[], &[]).await?;
+        cx.log(format!("created the repository {bare}"));
+    }
+    let push_config: Vec<(&str, String)> = auth.map(|h| ("http.extraHeader", h)).into_iter().collect();
+    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    // The branch must not exist yet: a publish creates, it never overwrites (the lease below
+    // holds that against a push racing this one).
+    let existing = git(&dir, g, &["ls-remote", "--heads", "--", url, &format!("refs/heads/{branch}")], &[], &push_config).await.map_err(|e| ActionError::input(field, e.message))?;
+    if !existing.is_empty() {
+        return Err(ActionError::input(field, format!("the remote already has a branch {branch}; a publish only creates new ones")));
+    }
+    let lease = format!("--force-with-lease=refs/heads/{branch}:");
+    git(&dir, g, &["push", "-q", &lease, "--", url, &refspec], &[], &push_config).await.map_err(|e| {
+        if e.message.contains("rejected") || e.message.contains("already exists") { ActionError::input(field, format!("the remote already has a branch {branch}; a publish only creates new ones ({})", e.message)) } else { ActionError::input(field, e.message) }
+    })?;
+    cx.log(format!("pushed {} to {url} ({branch})", &commit[..commit.len().min(12)]));
+    Ok((commit, branch))
+}
+
+/// Deletes `branch` of `url` if it still points at `commit` (a branch someone has pushed to
+/// since is left alone, and the error says so): what was done.
+pub(crate) async fn delete_branch(cx: &mut Context<'_>, url: &str, branch: &str, commit: &str, auth: Option<String>) -> Result<String, ActionError> {
+    cx.remotes.check(url).map_err(|e| ActionError::input("repoUrl", e))?;
+    let git_dir = tempfile::tempdir().map_err(|e| ActionError::new(format!("a folder for git: {e}")))?;
+    let g = git_dir.path();
+    let config: Vec<(&str, String)> = auth.map(|h| ("http.extraHeader", h)).into_iter().collect();
+    git(g, g, &["init", "-q"], &[], &[]).await?;
+    let lease = format!("--force-with-lease=refs/heads/{branch}:{commit}");
+    match git(g, g, &["push", "-q", &lease, "--delete", "--", url, &format!("refs/heads/{branch}")], &[], &config).await {
+        Ok(_) => {
+            let done = format!("deleted the branch {branch} of {url}");
+            cx.log(done.clone());
+            Ok(done)
+        }
+        Err(e) => Err(ActionError::new(format!("the branch {branch} of {url} was not deleted (changed since, or unreachable): {}", e.message))),
+    }
+}
+
 #[async_trait::async_trait]
 impl Action for PublishGit {
     fn id(&self) -> &'static str {
@@ -76,49 +143,9 @@ impl Action for PublishGit {
     }
 
     async fn run(&self, cx: &mut Context<'_>, input: Value) -> Result<Value, ActionError> {
-        let url = str_input(&input, "repoUrl")?;
-        let parsed = cx.remotes.check(url).map_err(|e| ActionError::input("repoUrl", e))?;
-        let text = |k: &str, d: &str| input.get(k).and_then(Value::as_str).unwrap_or(d).to_owned();
-        let branch = text("defaultBranch", "main");
-        if branch.is_empty() || branch.starts_with('-') || branch.contains("..") || branch.chars().any(|c| c.is_whitespace() || "~^:?*[\\".contains(c)) {
-            return Err(ActionError::input("defaultBranch", format!("{branch:?} is not a branch name")));
-        }
-        let dir = cx.workspace.resolve(&text("sourcePath", "")).map_err(|e| ActionError::input("sourcePath", e))?;
-        if !dir.is_dir() {
-            return Err(ActionError::input("sourcePath", "is not a folder of the workspace"));
-        }
-        let git_dir = tempfile::tempdir().map_err(|e| ActionError::new(format!("a folder for git: {e}")))?;
-        let g = git_dir.path();
-        let (name, email) = (text("gitAuthorName", "Portico"), text("gitAuthorEmail", "portico@localhost"));
-        let who = [("GIT_AUTHOR_NAME", name.clone()), ("GIT_AUTHOR_EMAIL", email.clone()), ("GIT_COMMITTER_NAME", name), ("GIT_COMMITTER_EMAIL", email)];
-        git(&dir, g, &["init", "-q", "-b", &branch], &[], &[]).await?;
-        git(&dir, g, &["add", "-A"], &[], &[]).await?;
-        git(&dir, g, &["commit", "-q", "--no-verify", "-m", &text("gitCommitMessage", "Initial commit")], &who, &[]).await?;
-        let commit = git(&dir, g, &["rev-parse", "HEAD"], &[], &[]).await?;
-        // A local repository in an allowed folder is made when missing, as a host would.
-        if let Ok(path) = parsed.to_file_path().map_err(drop).and_then(|p| if parsed.scheme() == "file" { Ok(p) } else { Err(()) })
-            && !path.exists()
-        {
-            let bare = path.display().to_string();
-            git(g, g, &["init", "-q", "--bare", "-b", &branch, "--", &bare], &[], &[]).await?;
-            cx.log(format!("created the repository {bare}"));
-        }
-        let mut push_config = Vec::new();
-        if let Some(token) = input.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-            push_config.push(("http.extraHeader", format!("Authorization: Bearer {token}")));
-        }
-        let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
-        // The branch must not exist yet: publish:git creates, it never overwrites (the lease
-        // below holds that against a push racing this one).
-        let existing = git(&dir, g, &["ls-remote", "--heads", "--", url, &format!("refs/heads/{branch}")], &[], &push_config).await.map_err(|e| ActionError::input("repoUrl", e.message))?;
-        if !existing.is_empty() {
-            return Err(ActionError::input("repoUrl", format!("the remote already has a branch {branch}; publish:git only creates new ones")));
-        }
-        let lease = format!("--force-with-lease=refs/heads/{branch}:");
-        git(&dir, g, &["push", "-q", &lease, "--", url, &refspec], &[], &push_config).await.map_err(|e| {
-            if e.message.contains("rejected") || e.message.contains("already exists") { ActionError::input("repoUrl", format!("the remote already has a branch {branch}; publish:git only creates new ones ({})", e.message)) } else { ActionError::input("repoUrl", e.message) }
-        })?;
-        cx.log(format!("pushed {} to {url} ({branch})", &commit[..commit.len().min(12)]));
+        let url = str_input(&input, "repoUrl")?.to_owned();
+        let auth = input.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()).map(|t| format!("Authorization: Bearer {t}"));
+        let (commit, branch) = push(cx, &input, "repoUrl", &url, auth).await?;
         Ok(json!({ "remoteUrl": url, "repoContentsUrl": url, "commitHash": commit, "branch": branch }))
     }
 
@@ -128,21 +155,7 @@ impl Action for PublishGit {
         let (Some(url), Some(branch), Some(commit)) = (output["remoteUrl"].as_str(), output["branch"].as_str(), output["commitHash"].as_str()) else {
             return Err(ActionError::new("the step's output does not say what it pushed (remoteUrl, branch, commitHash)"));
         };
-        cx.remotes.check(url).map_err(|e| ActionError::input("repoUrl", e))?;
-        let git_dir = tempfile::tempdir().map_err(|e| ActionError::new(format!("a folder for git: {e}")))?;
-        let g = git_dir.path();
-        let mut config = Vec::new();
-        if let Some(token) = input.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-            config.push(("http.extraHeader", format!("Authorization: Bearer {token}")));
-        }
-        git(g, g, &["init", "-q"], &[], &[]).await?;
-        let lease = format!("--force-with-lease=refs/heads/{branch}:{commit}");
-        match git(g, g, &["push", "-q", &lease, "--delete", "--", url, &format!("refs/heads/{branch}")], &[], &config).await {
-            Ok(_) => {
-                cx.log(format!("deleted the branch {branch} of {url}"));
-                Ok(Some(format!("deleted the branch {branch} of {url}")))
-            }
-            Err(e) => Err(ActionError::new(format!("the branch {branch} of {url} was not deleted (changed since, or unreachable): {}", e.message))),
-        }
+        let auth = input.get("token").and_then(Value::as_str).filter(|t| !t.is_empty()).map(|t| format!("Authorization: Bearer {t}"));
+        delete_branch(cx, url, branch, commit, auth).await.map(Some)
     }
 }
