@@ -166,6 +166,16 @@ impl Runs {
         Arc::new(Self { store, graph, engine, holder: uuid::Uuid::new_v4().to_string(), root, config, wake: Notify::new(), progress: parking_lot::Mutex::new(HashMap::new()) })
     }
 
+    /// Writes a run's event to the audit log (`action.run`, `action.approve`), beside the
+    /// gate's record of the request: which run, on what, and how it went. A failure to write is
+    /// logged; the run goes on.
+    async fn audit(&self, actor: &str, via: &str, action: &str, target: &str, outcome: &str, detail: String) {
+        let event = portico_store::AuditEvent::of(actor, via, action, Some(target.to_owned()), outcome).with(None, None, detail.chars().take(2000).collect::<String>());
+        if let Err(e) = self.store.append_audit(&event).await {
+            tracing::error!(error = %e, action, actor, "could not write the audit log");
+        }
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -225,6 +235,9 @@ impl Runs {
         let parameters = self.engine.prepare(template, parameters, false).map_err(SubmitError::Invalid)?;
         let verdicts = self.policies(template, &parameters, actor, &user, entity.as_ref().map(|(k, _)| k.as_str())).await?;
         if verdicts.iter().any(|v| v.refuses()) {
+            let refused: Vec<String> = verdicts.iter().filter(|v| v.refuses()).map(|v| format!("{}: {}", v.name, v.message.as_deref().unwrap_or("refused"))).collect();
+            let on = entity.as_ref().map(|(k, _)| format!(" on {k}")).unwrap_or_default();
+            self.audit(actor, "run", "action.run", &template.key, "denied", format!("refused by its policies{on}: {}", refused.join("; "))).await;
             return Err(SubmitError::Refused(verdicts));
         }
         let by_template = self.store.active_runs(Some(&template.key), None).await?;
@@ -277,6 +290,10 @@ impl Runs {
             view.status = "waiting".into();
             view.approvals = asks;
         }
+        let on = view.entity.as_ref().map(|k| format!(" on {k}")).unwrap_or_default();
+        let waits = view.approvals.iter().map(|a| format!("{} of {} ({})", a.required, a.approvers, a.step)).collect::<Vec<_>>().join(", ");
+        let detail = if waits.is_empty() { format!("run {} {}{on} with {}", view.id, view.status, view.parameters) } else { format!("run {} waits for approvals{on}: {waits}; with {}", view.id, view.parameters) };
+        self.audit(actor, "run", "action.run", &template.key, "allowed", detail).await;
         Ok(view)
     }
 
@@ -304,6 +321,8 @@ impl Runs {
         let decision = Decision { approver: approver.to_owned(), decision: if approve { "approve" } else { "reject" }.to_owned(), comment, at: now_ms() };
         match self.store.decide_approval(id, &decision).await? {
             Decided::Recorded(record) => {
+                let said = decision.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default();
+                self.audit(approver, "run", "action.approve", &format!("run:{}", record.run_id), "allowed", format!("{} {} ({} of {}, {}), now {}{said}", if approve { "approved" } else { "rejected" }, record.step, record.required, record.approvers, record.template, record.status)).await;
                 if record.status != "pending" {
                     self.wake.notify_one();
                 }
@@ -369,6 +388,8 @@ impl Runs {
         }
         output["rollback"] = serde_json::to_value(&undone).unwrap_or_default();
         self.store.set_run_output(id, &output.to_string()).await?;
+        let what = undone.iter().map(|u| format!("{} {}", u.step, u.status)).collect::<Vec<_>>().join(", ");
+        self.audit(&record.actor, "run", "action.run", &record.template, "allowed", format!("run {id} rolled back: {what}")).await;
         self.notifier(id).notify_waiters();
         Ok(undone)
     }
@@ -445,6 +466,7 @@ impl Runs {
                 other => format!("{} is {other}", a.step),
             };
             let _ = std::fs::remove_dir_all(&dir);
+            self.audit(&record.actor, "worker", "action.run", &record.template, "failed", format!("run {id} failed before its first step: {why}")).await;
             return self.finish(&id, "failed", &record.steps, None, Some(&why)).await;
         }
         let (cancel_tx, cancel_rx) = watch::channel(record.cancel_requested);
@@ -500,6 +522,9 @@ impl Runs {
         let output = if report.rollback.is_empty() { json!({ "output": report.output }) } else { json!({ "output": report.output, "rollback": report.rollback }) }.to_string();
         let error = report.steps.iter().find(|s| s.status == StepStatus::Failed).and_then(|s| s.reason.as_ref().map(|r| format!("{}: {r}", s.id)));
         self.finish(&id, report.status, &steps, Some(&output), error.as_deref()).await;
+        let outcome = if report.status == "completed" { "allowed" } else { "failed" };
+        let rolled = if report.rollback.is_empty() { String::new() } else { format!("; rolled back: {}", report.rollback.iter().map(|u| format!("{} {}", u.step, u.status)).collect::<Vec<_>>().join(", ")) };
+        self.audit(&record.actor, "worker", "action.run", &record.template, outcome, format!("run {id} {}{}{rolled}", report.status, error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())).await;
         let _ = std::fs::remove_dir_all(&dir);
         tracing::info!(run = %id, template = %spec.template.key, status = report.status, "run finished");
     }

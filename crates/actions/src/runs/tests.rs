@@ -364,3 +364,28 @@ async fn an_approval_not_decided_in_time_fails_the_step() {
     assert_eq!(done.error.as_deref(), Some("approve: not decided in time: 2 approval(s) from group:default/sre were needed, 1 came"));
     assert_eq!(pushes.load(Ordering::SeqCst), 0);
 }
+
+/// Every run, approval and denial in the audit log, with what a request's record lacks: which
+/// run, on what, with which values, and how it ended.
+#[tokio::test]
+async fn runs_approvals_and_denials_are_in_the_audit_log() {
+    let db = TestDb::sqlite().await;
+    let (dir, root) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let pushes = Arc::new(AtomicUsize::new(0));
+    let runs = runs(&db, root.path(), &pushes, config());
+    runs.start();
+    let policies = json!([{"name": "not-cart", "deny": "parameters.name == 'cart'", "message": "cart is frozen"}]);
+    let t = approval_template(dir.path(), policies, json!([{"id": "approve", "action": "approval:wait", "input": {"approvers": "sre"}}]));
+    let Err(SubmitError::Refused(_)) = runs.submit(&t, &json!({"name": "cart"}), "user:default/ana", json!({}), None).await else { panic!() };
+    let view = runs.submit(&t, &json!({"name": "web"}), "user:default/ana", json!({}), None).await.unwrap();
+    wait_status(&db.store, &view.id, "waiting").await;
+    let approval = runs.view(&view.id).await.unwrap().unwrap().approvals[0].id.clone();
+    runs.decide(&approval, "user:default/bo", &["group:default/sre".to_owned()], false, Some("not now".into())).await.unwrap();
+    wait_finished(&db.store, &view.id).await;
+    let events = db.store.list_audit(&portico_store::AuditFilter { action: Some("action.".into()), limit: 20, ..Default::default() }).await.unwrap();
+    let lines: Vec<String> = events.iter().rev().map(|e| format!("{} {} {} {} {}", e.actor, e.action, e.target.as_deref().unwrap_or(""), e.outcome, e.detail.as_deref().unwrap_or(""))).collect();
+    assert!(lines[0].starts_with("user:default/ana action.run template:default/deploy denied refused by its policies: not-cart: cart is frozen"), "{lines:#?}");
+    assert!(lines[1].starts_with(&format!("user:default/ana action.run template:default/deploy allowed run {} queued with", view.id)), "{lines:#?}");
+    assert_eq!(lines[2], format!("user:default/bo action.approve run:{} allowed rejected approve (1 of group:default/sre, template:default/deploy), now rejected: not now", view.id));
+    assert!(lines[3].starts_with(&format!("user:default/ana action.run template:default/deploy failed run {} failed: approve: rejected by user:default/bo (not now)", view.id)), "{lines:#?}");
+}
