@@ -265,11 +265,113 @@
     source.addEventListener("run", function (ev) {
       var run = JSON.parse(ev.data);
       badge(document.querySelector("[data-run-status]"), run.status);
+      // Parked for an approval: the page shows who is asked once reloaded.
+      if (run.status === "waiting" && !document.getElementById("approvals-heading")) { source.close(); location.reload(); return; }
       (run.steps || []).forEach(function (step) {
         var row = document.querySelector('[data-step="' + (window.CSS && CSS.escape ? CSS.escape(step.id) : step.id) + '"]');
         if (row) badge(row.querySelector("[data-step-status]"), step.status); else if (run.steps.length) location.reload();
       });
     });
     source.addEventListener("end", function () { source.close(); location.reload(); });
+  }
+  // A template's form: each field checked as it is left or changed (the server checks again),
+  // and a form of several pages shown one page at a time, with Back and Next; Next goes on only
+  // when the page's fields pass. Without scripts, every page shows at once.
+  var form = document.querySelector("form.template-form");
+  if (form) {
+    var message = function (input) {
+      var v = input.validity;
+      if (v.valueMissing) return "This field is required.";
+      if (v.customError) return "This does not match the expected format (" + input.dataset.pattern + ").";
+      if (v.rangeUnderflow) return "At least " + input.min + ".";
+      if (v.rangeOverflow) return "At most " + input.max + ".";
+      if (v.stepMismatch) return "A whole number, please.";
+      if (v.badInput || v.typeMismatch) return "This is not a valid value.";
+      return input.validationMessage;
+    };
+    var show = function (input) {
+      var field = input.closest(".field");
+      if (!field || !input.willValidate) return true;
+      var id = (input.id || input.name) + "-error";
+      var p = document.getElementById(id);
+      // JSON Schema's `pattern` is a search (not anchored), in JavaScript's own syntax: checked
+      // here rather than by the browser's `pattern`, which anchors and is stricter.
+      if (input.dataset.pattern) {
+        var matches = true;
+        try { matches = input.value === "" || new RegExp(input.dataset.pattern, "u").test(input.value); } catch (e) { matches = true; }
+        input.setCustomValidity(matches ? "" : "pattern");
+      }
+      var ok = input.checkValidity();
+      if (ok) {
+        if (p && p.dataset.live) p.remove();
+        field.classList.remove("invalid");
+        input.removeAttribute("aria-invalid");
+      } else {
+        if (!p) { p = document.createElement("p"); p.id = id; p.className = "error-message"; p.dataset.live = "1"; field.appendChild(p); }
+        p.textContent = message(input);
+        field.classList.add("invalid");
+        input.setAttribute("aria-invalid", "true");
+        var d = input.getAttribute("aria-describedby") || "";
+        if (d.split(" ").indexOf(id) < 0) input.setAttribute("aria-describedby", (d + " " + id).trim());
+      }
+      return ok;
+    };
+    form.querySelectorAll("input, textarea, select").forEach(function (input) {
+      input.addEventListener("blur", function () { if (input.value !== "" || input.dataset.touched) show(input); input.dataset.touched = "1"; });
+      input.addEventListener("input", function () { if (input.closest(".field.invalid")) show(input); });
+    });
+    var pages = Array.prototype.slice.call(form.querySelectorAll("fieldset.form-page"));
+    if (pages.length > 1) {
+      var steps = Array.prototype.slice.call(form.querySelectorAll(".form-steps a"));
+      var actions = form.querySelector(".sticky-actions");
+      var current = 0;
+      var go = function (i) {
+        current = i;
+        pages.forEach(function (p, k) { p.hidden = k !== i; });
+        steps.forEach(function (a, k) { if (k === i) a.setAttribute("aria-current", "step"); else a.removeAttribute("aria-current"); a.classList.toggle("done", k < i); });
+        if (actions) actions.hidden = i !== pages.length - 1;
+      };
+      var valid = function (page) {
+        var ok = true;
+        page.querySelectorAll("input, textarea, select").forEach(function (input) { if (!show(input)) ok = false; });
+        return ok;
+      };
+      pages.forEach(function (page, i) {
+        var nav = document.createElement("div");
+        nav.className = "actions page-nav";
+        if (i > 0) {
+          var back = document.createElement("button");
+          back.type = "button"; back.className = "secondary"; back.textContent = "Back";
+          back.addEventListener("click", function () { go(i - 1); pages[i - 1].scrollIntoView({ block: "start" }); });
+          nav.appendChild(back);
+        }
+        if (i < pages.length - 1) {
+          var next = document.createElement("button");
+          next.type = "button"; next.textContent = "Next: " + (pages[i + 1].querySelector("legend") || {}).textContent;
+          // Pressing it does not take the focus first: the field left would show its message and
+          // move the button away from under the pointer before the click lands.
+          next.addEventListener("mousedown", function (ev) { ev.preventDefault(); });
+          next.addEventListener("click", function () {
+            if (!valid(page)) { var bad = page.querySelector("[aria-invalid=true]"); if (bad) bad.focus(); return; }
+            go(i + 1);
+            var first = pages[i + 1].querySelector("input, textarea, select");
+            if (first) first.focus();
+          });
+          nav.appendChild(next);
+        }
+        page.appendChild(nav);
+      });
+      steps.forEach(function (a, k) {
+        a.addEventListener("click", function (ev) {
+          ev.preventDefault();
+          for (var j = 0; j < k; j++) if (!valid(pages[j])) { go(j); return; }
+          go(k);
+        });
+      });
+      // Open the first page with a problem the server found; after a review, the last (where
+      // Run is); else the first.
+      var withError = pages.findIndex(function (p) { return p.querySelector(".field.invalid"); });
+      go(withError >= 0 ? withError : (document.getElementById("review-heading") ? pages.length - 1 : 0));
+    }
   }
 })();

@@ -219,14 +219,21 @@ async fn a_developer_scaffolds_a_service_into_a_git_repository() {
     b.wait_for_text("h1", |t| t.contains("Python service")).await;
     check("create-form").await;
 
-    // A name the form refuses, and no owner: each problem at its field, nothing run.
+    // A form of two pages, one at a time. A name the form refuses, and no owner: each problem
+    // at its field as the page is left, and Next goes nowhere.
+    const NEXT: &str = "fieldset.form-page:not([hidden]) .page-nav button:not(.secondary)";
+    assert!(b.script("return document.querySelector('#page-2').hidden && document.querySelector('button[value=review]').closest('[hidden]') !== null", json!([])).await == json!(true), "page 2 and the buttons wait");
     b.type_into("#p-name", "Billing").await;
-    b.click("button[value=review]").await;
+    b.click(NEXT).await;
     b.wait_for_text("#p-name-error", |t| t.contains("does not match")).await;
     assert!(b.text("#p-owner-error").await.contains("required"));
+    assert_eq!(b.script("return document.querySelector('#page-1').hidden", json!([])).await, json!(false), "still on page 1");
     check("create-form-errors").await;
 
     b.script("document.querySelector('#p-name').value = 'billing'; document.querySelector('#p-owner').value = 'group:default/team-a';", json!([])).await;
+    b.click(NEXT).await;
+    b.wait_for_text("fieldset.form-page:not([hidden]) legend", |t| t.contains("How it runs")).await;
+    check("create-form-page-2").await;
     b.click("button[value=review]").await;
     b.wait_for_text("#review-heading", |t| t.contains("completed")).await;
     let review = b.text("main").await;
