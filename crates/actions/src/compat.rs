@@ -1,7 +1,8 @@
 //! What Nunjucks accepts and Jinja does not, rewritten inside the expressions and blocks of a
 //! text before minijinja parses it: `===` and `!==` (Nunjucks' strict comparisons) become `==`
 //! and `!=`, `null` becomes `none`, and the bare keys of object literals
-//! (`{ defaultKind: "group" }`) become strings, as they are in JavaScript. Text outside
+//! (`{ defaultKind: "group" }`) become strings, as they are in JavaScript, and JavaScript's
+//! `.length` of a string or a list becomes the `length` filter. Text outside
 //! `${{ … }}` and `{% … %}`, and string literals inside them, are left exactly as written.
 
 use std::borrow::Cow;
@@ -36,7 +37,7 @@ pub fn rewrite(text: &str, dialect: Dialect) -> Cow<'_, str> {
 
 /// Cheap test: nothing to do unless an expression could hold one of the rewritten forms.
 fn needs_rewrite(text: &str) -> bool {
-    text.contains("==") || text.contains("null") || text.contains(':')
+    text.contains("==") || text.contains("null") || text.contains(':') || text.contains(".length")
 }
 
 /// Copies one expression (up to and including `close` at bracket depth 0, outside strings)
@@ -79,6 +80,10 @@ fn expression(text: &str, close: &str, out: &mut String) -> usize {
                     out.push('"');
                     out.push_str(word);
                     out.push('"');
+                } else if word == "length" && last == b'.' && out.ends_with('.') && !after.starts_with('(') {
+                    // `x.length` (JavaScript's) is `x|length`.
+                    out.pop();
+                    out.push_str("|length");
                 } else if word == "null" && last != b'.' {
                     out.push_str("none");
                 } else {
@@ -139,6 +144,13 @@ mod tests {
         );
         // Slices and ternaries are not object keys.
         assert_eq!(rw("${{ a[1:2] }}"), "${{ a[1:2] }}");
+    }
+
+    #[test]
+    fn javascript_length_is_the_length_filter() {
+        assert_eq!(rw("${{ parameters.name.length > 3 }}"), "${{ parameters.name|length > 3 }}");
+        assert_eq!(rw("{% if parameters.topics.length %}x{% endif %}"), "{% if parameters.topics|length %}x{% endif %}");
+        assert_eq!(rw("${{ a.lengthy }} ${{ 'x.length' }}"), "${{ a.lengthy }} ${{ 'x.length' }}");
     }
 
     #[test]

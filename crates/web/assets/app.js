@@ -277,8 +277,9 @@
   // A template's form: each field checked as it is left or changed (the server checks again),
   // and a form of several pages shown one page at a time, with Back and Next; Next goes on only
   // when the page's fields pass. Without scripts, every page shows at once.
-  var form = document.querySelector("form.template-form");
-  if (form) {
+  // (Its own scope: the names below must not touch the search's.)
+  (function (form) {
+    if (!form) return;
     var message = function (input) {
       var v = input.validity;
       if (v.valueMissing) return "This field is required.";
@@ -373,5 +374,5 @@
       var withError = pages.findIndex(function (p) { return p.querySelector(".field.invalid"); });
       go(withError >= 0 ? withError : (document.getElementById("review-heading") ? pages.length - 1 : 0));
     }
-  }
+  })(document.querySelector("form.template-form"));
 })();

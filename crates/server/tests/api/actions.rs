@@ -94,8 +94,8 @@ metadata: { name: to-github }
 spec:
   type: service
   steps:
-    - id: publish
-      action: publish:github
+    - id: pages
+      action: github:pages:enable
       input: { repoUrl: 'github.com?owner=o&repo=r' }
 "#;
 
@@ -131,7 +131,7 @@ async fn templates_are_listed_dry_run_and_run_live() {
         assert_eq!((svc["ready"].clone(), svc["steps"].clone()), (json!(true), json!(3)), "{b}");
         let gh = items.iter().find(|i| i["ref"] == "template:default/to-github").unwrap();
         assert_eq!(gh["ready"], false);
-        assert!(gh["unknownActions"][0].as_str().unwrap().contains("publish:github"));
+        assert!(gh["unknownActions"][0].as_str().unwrap().contains("github:pages:enable"));
         let one = json(app.get("/api/v1/actions/default/service").await, 200).await;
         assert_eq!(one["pages"][0]["title"], "Basics", "{b}");
         assert!(one.get("location").is_none(), "{b}: the server's paths are not shown");
@@ -202,7 +202,7 @@ async fn bad_input_is_refused_with_the_field_named() {
     let e = error(app.post(runs, &json!({"parameters": {"name": "x"}, "entity": "component:default/nope"})).await, 400, "InputError", "POST").await;
     assert!(e.contains("no entity component:default/nope"), "{e}");
     let e = error(app.post("/api/v1/actions/default/to-github/runs", &json!({})).await, 400, "InputError", "POST").await;
-    assert!(e.contains("spec.steps[0].action") && e.contains("publish:github"), "{e}");
+    assert!(e.contains("spec.steps[0].action") && e.contains("github:pages:enable"), "{e}");
     error(app.post("/api/v1/actions/default/nope/runs", &json!({})).await, 404, "NotFoundError", "POST").await;
     error(app.get("/api/v1/actions/default/service/runs/nope").await, 404, "NotFoundError", "GET").await;
     error(app.get("/api/v1/runs?status=finished").await, 400, "InputError", "GET").await;
