@@ -241,42 +241,77 @@ impl portico_actions::CatalogPort for Registrations {
     }
 }
 
-/// Backstage's own `create-react-app` template (fetch:template, publish:github with its
-/// `allowedHosts: [github.com]`, catalog:register), run for real: "github.com" is the fake API
-/// here (actions.remotes.apiBaseUrls), the token is the secret GITHUB_TOKEN, as a Backstage
-/// integration's would be.
-#[tokio::test]
-async fn a_backstage_template_runs_end_to_end() {
-    let root = tempfile::tempdir().unwrap();
-    let bare = root.path().join("acme/web.git");
-    let clone_url = format!("file://{}", bare.display());
-    let routes: Routes = Arc::new(move |method, path| match (method, path) {
-        ("GET", "/api/users/acme") => (200, json!({"login": "acme", "type": "User"})),
-        ("POST", "/api/user/repos") => (201, json!({"clone_url": clone_url, "html_url": "https://github.com/acme/web"})),
-        _ => (404, json!({"message": "Not Found"})),
-    });
-    let (port, seen) = api(routes).await;
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/backstage/templates/create-react-app/template.yaml");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("skeleton")).unwrap();
-    std::fs::write(dir.path().join("skeleton/catalog-info.yaml"), "name: ${{ values.component_id }}\nowner: ${{ values.owner }}\n").unwrap();
-    let mut doc = portico_model::yaml::parse_documents(&std::fs::read_to_string(&fixture).unwrap()).unwrap().remove(0);
-    doc["metadata"]["annotations"] = json!({ "backstage.io/managed-by-location": format!("file:{}/template.yaml", dir.path().display()) });
-    portico_actions::register();
-    let template = Template::from_entity(&portico_model::Validator::default().validate(doc).unwrap()).unwrap();
+/// A value for every required parameter of a fixture template (its repository on "github.com").
+fn sample(template: &Template, repo: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    for page in &template.pages {
+        let required: Vec<&str> = page.schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        for (name, schema) in page.schema["properties"].as_object().into_iter().flatten().filter(|(n, _)| required.contains(&n.as_str())) {
+            let v = match (schema["type"].as_str(), schema["ui:field"].as_str()) {
+                (_, Some("RepoUrlPicker")) => json!(format!("github.com?owner=acme&repo={repo}")),
+                (_, Some("OwnerPicker")) => json!("group:default/team-a"),
+                (Some("boolean"), _) => json!(false),
+                (Some("array"), _) => json!([schema["items"]["enum"][0].clone()]),
+                (Some("object"), _) => json!({}),
+                _ => schema["enum"].get(0).cloned().unwrap_or(json!(repo)),
+            };
+            out.insert(name.clone(), v);
+        }
+    }
+    Value::Object(out)
+}
 
-    let remotes = Remotes { api_base_urls: [("github.com".to_owned(), format!("http://127.0.0.1:{port}/api"))].into(), ..remotes(port, root.path()) };
-    let catalog = Arc::new(Registrations(Mutex::new(Vec::new())));
-    let engine = Engine::new(Registry::builtin()).with_remotes(remotes).with_catalog(catalog.clone());
-    let parameters = engine.prepare(&template, &json!({"component_id": "web", "owner": "group:default/team-a", "repoUrl": "github.com?owner=acme&repo=web"}), false).unwrap();
-    let ws = tempfile::tempdir().unwrap();
-    let workspace = portico_actions::workspace::Workspace::new(ws.path()).unwrap();
-    let request = Request { parameters, user: json!({"ref": "user:default/guest"}), secrets: [("GITHUB_TOKEN".to_owned(), "ghp_integration".to_owned())].into(), ..Request::default() };
-    let report = engine.run(&template, &request, &workspace, &mut |_| {}).await;
-    assert_eq!(report.status, "completed", "{:#?}", report.steps);
-    assert_eq!(git_show(&bare, "main:catalog-info.yaml"), "name: web\nowner: group:default/team-a\n");
-    assert_eq!(seen.lock().unwrap()[1].body["description"], "This is web");
-    assert!(seen.lock().unwrap().iter().all(|c| c.authorization == "Bearer ghp_integration"));
-    assert_eq!(*catalog.0.lock().unwrap(), ["https://github.com/acme/web/blob/main/catalog-info.yaml"]);
-    assert_eq!(report.output["links"][1]["entityRef"], "component:default/web");
+/// Every template of Backstage's fixture set whose actions Portico has (fetch:template,
+/// publish:github with its `allowedHosts`, catalog:register…) run for real: "github.com" is the
+/// fake API here (actions.remotes.apiBaseUrls), the token the secret GITHUB_TOKEN, as a Backstage
+/// integration's would be; each repository gets what the skeleton made, and the catalog is asked
+/// to register its descriptor. (The fixture set ships templates without their skeletons: each
+/// gets a one-file skeleton that uses the template's values.)
+#[tokio::test]
+async fn backstage_templates_run_end_to_end() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/backstage/templates");
+    let mut dirs: Vec<_> = std::fs::read_dir(&fixtures).unwrap().map(|e| e.unwrap().path()).collect();
+    dirs.sort();
+    let mut ran = Vec::new();
+    for fixture in dirs {
+        let name = fixture.file_name().unwrap().to_string_lossy().into_owned();
+        let dir = tempfile::tempdir().unwrap();
+        for folder in ["skeleton", "template"] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+            std::fs::write(dir.path().join(folder).join("catalog-info.yaml"), "values: ${{ values | dump }}\n").unwrap();
+        }
+        let mut doc = portico_model::yaml::parse_documents(&std::fs::read_to_string(fixture.join("template.yaml")).unwrap()).unwrap().remove(0);
+        doc["metadata"]["annotations"] = json!({ "backstage.io/managed-by-location": format!("file:{}/template.yaml", dir.path().display()) });
+        portico_actions::register();
+        let template = Template::from_entity(&portico_model::Validator::default().validate(doc).unwrap()).unwrap();
+        let registry = Registry::builtin();
+        if !template.unknown_actions(|a| registry.contains(a)).is_empty() {
+            continue;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let bare = root.path().join("acme.git");
+        let clone_url = format!("file://{}", bare.display());
+        let routes: Routes = Arc::new(move |method, path| match (method, path) {
+            ("GET", "/api/users/acme") => (200, json!({"login": "acme", "type": "User"})),
+            ("POST", "/api/user/repos") => (201, json!({"clone_url": clone_url, "html_url": "https://github.com/acme/new"})),
+            _ => (404, json!({"message": "Not Found"})),
+        });
+        let (port, seen) = api(routes).await;
+        let remotes = Remotes { api_base_urls: [("github.com".to_owned(), format!("http://127.0.0.1:{port}/api"))].into(), ..remotes(port, root.path()) };
+        let catalog = Arc::new(Registrations(Mutex::new(Vec::new())));
+        let engine = Engine::new(registry).with_remotes(remotes).with_catalog(catalog.clone());
+        let parameters = engine.prepare(&template, &sample(&template, "new"), false).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let ws = tempfile::tempdir().unwrap();
+        let workspace = portico_actions::workspace::Workspace::new(ws.path()).unwrap();
+        let request = Request { parameters, user: json!({"ref": "user:default/guest"}), secrets: [("GITHUB_TOKEN".to_owned(), "ghp_integration".to_owned())].into(), ..Request::default() };
+        let report = engine.run(&template, &request, &workspace, &mut |_| {}).await;
+        assert_eq!(report.status, "completed", "{name}: {:#?}", report.steps);
+        assert!(git_show(&bare, "main:catalog-info.yaml").starts_with("values: {"), "{name}: the skeleton's file was pushed");
+        assert!(seen.lock().unwrap().iter().all(|c| c.authorization == "Bearer ghp_integration"), "{name}");
+        if template.steps.iter().any(|s| s.action == "catalog:register") {
+            assert_eq!(*catalog.0.lock().unwrap(), ["https://github.com/acme/new/blob/main/catalog-info.yaml"], "{name}");
+        }
+        ran.push(name);
+    }
+    assert_eq!(ran, ["clean-architecture-app", "create-react-app", "docs-template", "react-ssr-template", "springboot-grpc-template"]);
 }
