@@ -184,7 +184,8 @@ async fn nothing_leaves_the_workspace() {
     let cases: Vec<(Value, &str)> = vec![
         (json!({"action": "fetch:template", "input": {"url": "../outside"}}), "must stay inside the template's folder"),
         (json!({"action": "fetch:template", "input": {"url": "/etc"}}), "absolute"),
-        (json!({"action": "fetch:plain", "input": {"url": "https://example.com/x"}}), "remote skeletons are not supported"),
+        (json!({"action": "fetch:plain", "input": {"url": "https://example.com/x"}}), "is not a repository's folder"),
+        (json!({"action": "fetch:plain", "input": {"url": "https://github.com/acme/t/tree/main/x"}}), "not a host actions.remotes.hosts allows"),
         (json!({"action": "fetch:template", "input": {"url": "./skeleton", "targetPath": "../../x"}}), "leaves the workspace"),
         (json!({"action": "fetch:template", "input": {"url": "./evil"}}), "leaves the workspace"),
         (json!({"action": "fetch:plain", "input": {"url": "./linked"}}), "symbolic link"),

@@ -34,7 +34,7 @@ impl Action for FetchPlain {
     }
 
     async fn run(&self, cx: &mut Context<'_>, input: Value) -> Result<Value, ActionError> {
-        let Some(from) = source::resolve(cx, str_input(&input, "url")?)? else { return Ok(json!({})) };
+        let Some(from) = source::resolve(cx, str_input(&input, "url")?).await? else { return Ok(json!({})) };
         let target = input.get("targetPath").and_then(Value::as_str).unwrap_or("./");
         let files = walk(&from).map_err(|e| ActionError::input("url", e.to_string()))?;
         for (rel, path) in &files {

@@ -33,7 +33,7 @@ impl Action for FetchPlainFile {
     }
 
     async fn run(&self, cx: &mut Context<'_>, input: Value) -> Result<Value, ActionError> {
-        let Some(from) = source::resolve(cx, str_input(&input, "url")?)? else { return Ok(json!({})) };
+        let Some(from) = source::resolve(cx, str_input(&input, "url")?).await? else { return Ok(json!({})) };
         if !from.is_file() {
             return Err(ActionError::input("url", format!("{} is not a file", from.display())));
         }

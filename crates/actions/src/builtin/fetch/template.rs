@@ -71,7 +71,7 @@ impl Action for FetchTemplate {
     }
 
     async fn run(&self, cx: &mut Context<'_>, input: Value) -> Result<Value, ActionError> {
-        let Some(from) = source::resolve(cx, str_input(&input, "url")?)? else { return Ok(json!({})) };
+        let Some(from) = source::resolve(cx, str_input(&input, "url")?).await? else { return Ok(json!({})) };
         let target = input.get("targetPath").and_then(Value::as_str).unwrap_or("./").to_owned();
         let flag = |k: &str| input.get(k).and_then(Value::as_bool).unwrap_or(false);
         let without_render = patterns(&input, "copyWithoutRender")?;

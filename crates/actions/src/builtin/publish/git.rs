@@ -19,8 +19,10 @@ pub struct PublishGit;
 /// transports the allow-list knows are enabled (no `ext::`).
 async fn git(dir: &Path, git_dir: &Path, args: &[&str], extra: &[(&str, String)], config: &[(&str, String)]) -> Result<String, ActionError> {
     let mut cmd = tokio::process::Command::new("git");
-    // `init --bare` of a new remote runs on its own; everything else on the run's repository.
-    if args.first() != Some(&"init") || !args.contains(&"--bare") {
+    // `init --bare` of a new remote and `clone` run on their own; everything else on the run's
+    // repository.
+    let standalone = args.first() == Some(&"clone") || (args.first() == Some(&"init") && args.contains(&"--bare"));
+    if !standalone {
         cmd.arg("--git-dir").arg(git_dir).arg("--work-tree").arg(dir);
     }
     cmd.args(args).current_dir(dir);
@@ -95,6 +97,22 @@ pub(crate) async fn push(cx: &mut Context<'_>, input: &Value, field: &str, url: 
     })?;
     cx.log(format!("pushed {} to {url} ({branch})", &commit[..commit.len().min(12)]));
     Ok((commit, branch))
+}
+
+/// Clones the branch or tag `reference` of `url` into the new folder `to` (working in `work`),
+/// shallow where the host's protocol allows it (git's dumb HTTP does not: then whole), with
+/// `auth` as an HTTP header. Checked against the allow-list by the caller.
+pub(crate) async fn clone(work: &Path, url: &str, reference: &str, to: &str, auth: Option<String>) -> Result<(), ActionError> {
+    let config: Vec<(&str, String)> = auth.map(|h| ("http.extraHeader", h)).into_iter().collect();
+    let shallow = git(work, work, &["clone", "-q", "--depth", "1", "--single-branch", "--no-tags", "--branch", reference, "--", url, to], &[], &config).await;
+    match shallow {
+        Ok(_) => Ok(()),
+        Err(e) if e.message.contains("shallow") => {
+            let _ = std::fs::remove_dir_all(to);
+            git(work, work, &["clone", "-q", "--single-branch", "--no-tags", "--branch", reference, "--", url, to], &[], &config).await.map(drop)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Deletes `branch` of `url` if it still points at `commit` (a branch someone has pushed to
