@@ -42,6 +42,8 @@ pub struct Context<'a> {
     pub workspace: &'a Workspace,
     /// The directory of the template's file, against which relative `url`s resolve.
     pub template_dir: Option<&'a Path>,
+    /// For a template read from a URL: its folder's URL, against which relative `url`s resolve.
+    pub template_url: Option<&'a str>,
     pub renderer: &'a Renderer,
     pub dry_run: bool,
     /// Where actions may reach outside the workspace.

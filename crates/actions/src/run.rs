@@ -304,6 +304,7 @@ impl Engine {
             context["steps"][&s.id] = json!({ "output": s.output });
         }
         let template_dir = template.base_dir();
+        let template_url = template.base_url();
         let mut out = Vec::new();
         let report = |step: &str, status: &str, message: String| UndoReport { step: step.to_owned(), status: status.to_owned(), message: mask.text(&message) };
         for (i, step) in template.steps.iter().enumerate().rev() {
@@ -332,7 +333,7 @@ impl Engine {
             };
             let step_id = step.id.clone();
             let mut sink = |line: String| observer.event(&Event::Log { step: step_id.clone(), line: mask.text(&format!("↶ {line}")) });
-            let mut cx = Context { workspace, template_dir: template_dir.as_deref(), renderer: &self.renderer, dry_run: false, remotes: &self.remotes, user: &request.user, approval: None, catalog: self.catalog.as_deref(), secrets: &request.secrets, log: &mut sink };
+            let mut cx = Context { workspace, template_dir: template_dir.as_deref(), template_url: template_url.as_deref(), renderer: &self.renderer, dry_run: false, remotes: &self.remotes, user: &request.user, approval: None, catalog: self.catalog.as_deref(), secrets: &request.secrets, log: &mut sink };
             let result = match &step.undo {
                 Some(_) => action.run(&mut cx, input).await.map(|_| Some(format!("ran its undo ({action_id})"))),
                 None => action.undo(&mut cx, input, &done.output).await,
@@ -401,7 +402,8 @@ impl Engine {
                     observer.event(&Event::Log { step: step_id.clone(), line: line.clone() });
                     lines.push(line);
                 };
-                let mut cx = Context { workspace, template_dir, renderer: &self.renderer, dry_run: request.dry_run, remotes: &self.remotes, user: &request.user, approval: request.approvals.get(&step.id), catalog: self.catalog.as_deref(), secrets: &request.secrets, log: &mut sink };
+                let template_url = template.base_url();
+                let mut cx = Context { workspace, template_dir, template_url: template_url.as_deref(), renderer: &self.renderer, dry_run: request.dry_run, remotes: &self.remotes, user: &request.user, approval: request.approvals.get(&step.id), catalog: self.catalog.as_deref(), secrets: &request.secrets, log: &mut sink };
                 let limit = request.deadline.map_or(STEP_TIMEOUT, |d| d.saturating_duration_since(Instant::now()).min(STEP_TIMEOUT));
                 let mut cancel = request.cancel.clone();
                 tokio::select! {

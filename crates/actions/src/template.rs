@@ -219,6 +219,16 @@ impl Template {
 
     /// The directory relative skeleton `url`s resolve against: the template file's, for
     /// templates read from files.
+    /// The folder of a template read from a URL location, as a folder URL of its repository
+    /// (`url:https://github.com/acme/t/blob/main/python/template.yaml` →
+    /// `https://github.com/acme/t/tree/main/python`): relative `url`s of its `fetch:*` steps are
+    /// fetched from there, as Backstage does.
+    pub fn base_url(&self) -> Option<String> {
+        let location = self.location.as_deref()?.strip_prefix("url:")?;
+        let folder = location.rsplit_once('/')?.0;
+        Some(folder.replacen("/blob/", "/tree/", 1))
+    }
+
     pub fn base_dir(&self) -> Option<PathBuf> {
         let location = self.location.as_deref()?;
         let path = location.strip_prefix("file:")?;

@@ -107,3 +107,26 @@ async fn a_skeleton_in_a_repository_folder_is_cloned_and_rendered() {
     let (branch, _) = run(json!([{"id": "fetch", "action": "fetch:template", "input": {"url": format!("http://127.0.0.1:{port}/acme/templates/tree/nope/python")}}]), remotes).await;
     assert!(branch.steps[0].reason.as_deref().unwrap().contains("input.url: git clone failed"), "{:?}", branch.steps[0]);
 }
+
+/// A template read from a URL location (Backstage's usual case): its `./skeleton` is the folder
+/// beside it in the same repository.
+#[tokio::test]
+async fn a_template_read_from_a_repository_fetches_its_relative_skeleton_from_there() {
+    let root = tempfile::tempdir().unwrap();
+    repository(root.path());
+    let port = files(root.path().to_path_buf()).await;
+    portico_actions::register();
+    let e = portico_model::Validator::default()
+        .validate(json!({"apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
+            "metadata": {"name": "remote", "annotations": {"backstage.io/managed-by-location": format!("url:http://127.0.0.1:{port}/acme/templates/blob/main/python/template.yaml")}},
+            "spec": {"type": "service", "steps": [{"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"name": "web"}}}]}}))
+        .unwrap();
+    let template = Template::from_entity(&e).unwrap();
+    assert_eq!(template.base_url().as_deref(), Some(format!("http://127.0.0.1:{port}/acme/templates/tree/main/python").as_str()));
+    let engine = Engine::new(Registry::builtin()).with_remotes(Remotes { hosts: vec![format!("127.0.0.1:{port}")], ..Remotes::default() });
+    let ws = tempfile::tempdir().unwrap();
+    let workspace = portico_actions::workspace::Workspace::new(ws.path()).unwrap();
+    let report = engine.run(&template, &Request::default(), &workspace, &mut |_| {}).await;
+    assert_eq!(report.status, "completed", "{:#?}", report.steps);
+    assert_eq!(std::fs::read_to_string(ws.path().join("web/app.py")).unwrap(), "print('web')\n");
+}

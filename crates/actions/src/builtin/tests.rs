@@ -12,7 +12,7 @@ async fn run(id: &str, template_dir: &Path, ws: &Workspace, input: Value) -> (Re
     let mut lines = Vec::new();
     let mut sink = |l: String| lines.push(l);
     let remotes = crate::action::Remotes::default();
-    let mut cx = Context { workspace: ws, template_dir: Some(template_dir), renderer: &renderer, dry_run: false, remotes: &remotes, user: &serde_json::Value::Null, approval: None, catalog: None, secrets: &Default::default(), log: &mut sink };
+    let mut cx = Context { workspace: ws, template_dir: Some(template_dir), template_url: None, renderer: &renderer, dry_run: false, remotes: &remotes, user: &serde_json::Value::Null, approval: None, catalog: None, secrets: &Default::default(), log: &mut sink };
     let r = registry.get(id).unwrap().run(&mut cx, input).await;
     (r, lines)
 }

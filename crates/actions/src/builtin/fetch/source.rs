@@ -91,7 +91,13 @@ pub async fn resolve(cx: &mut Context<'_>, url: &str) -> Result<Option<Source>, 
         };
     }
     let Some(dir) = cx.template_dir else {
-        return Err(ActionError::input("url", format!("{url:?} is relative to the template's file, but this template was not read from a file")));
+        if let Some(base) = cx.template_url {
+            // A template read from a repository's URL: its folder there.
+            let relative = normalize(url).map_err(|e| ActionError::input("url", format!("{e}; it must stay inside the template's folder")))?;
+            let remote = format!("{base}/{}", relative.display());
+            return Box::pin(resolve(cx, remote.trim_end_matches('/'))).await;
+        }
+        return Err(ActionError::input("url", format!("{url:?} is relative to the template's file, but this template was not read from a file or a repository's URL")));
     };
     let relative = normalize(url.strip_prefix("file:").unwrap_or(url)).map_err(|e| ActionError::input("url", format!("{e}; it must stay inside the template's folder")))?;
     let path = dir.join(relative);
