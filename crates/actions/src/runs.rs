@@ -218,9 +218,7 @@ impl Runs {
         if template.policies.is_empty() {
             return Ok(Vec::new());
         }
-        let filter = portico_store::RunFilter { template: Some(template.key.clone()), entity_key: entity.map(str::to_owned), actor: entity.is_none().then(|| actor.to_owned()), status: None };
-        let earlier = self.store.runs(&filter, 10_000).await?;
-        let runs = json!({ "completed": earlier.iter().filter(|r| r.status == "completed").count(), "total": earlier.len() });
+        let runs = earlier_runs(&*self.store, &template.key, entity, actor).await?;
         let parameters = crate::params::with_defaults(&template.pages, parameters);
         let facts = crate::policy::Facts { user, template, entity, parameters: &parameters, runs };
         let graph = self.graph.clone();
@@ -537,6 +535,14 @@ impl Runs {
         self.notifier(id).notify_waiters();
         self.progress.lock().remove(id);
     }
+}
+
+/// `runs` as policies read it: the stored runs of `template` on `entity` (without one, by
+/// `actor`): `{completed, total}`.
+pub async fn earlier_runs(store: &dyn Store, template: &str, entity: Option<&str>, actor: &str) -> Result<Value, portico_store::StoreError> {
+    let filter = portico_store::RunFilter { template: Some(template.to_owned()), entity_key: entity.map(str::to_owned), actor: entity.is_none().then(|| actor.to_owned()), status: None };
+    let earlier = store.runs(&filter, 10_000).await?;
+    Ok(json!({ "completed": earlier.iter().filter(|r| r.status == "completed").count(), "total": earlier.len() }))
 }
 
 /// The approval a step (or a policy: `policy:<name>`) of `run` asks for: `ask` is

@@ -131,7 +131,9 @@ pub async fn run(config: crate::config::Config, command: ActionCommand) -> anyho
                 (Some(_), Some((k, _))) if !t.applies_to(catalog.graph(), k) => anyhow::bail!("{} does not run on {k}: its spec.target does not select it", t.key),
                 _ => {}
             }
-            let facts = portico_actions::policy::Facts { user: &user, template: &t, entity: entity.as_ref().map(|(k, _)| k.as_str()), parameters: &parameters, runs: serde_json::json!({"completed": 0, "total": 0}) };
+            // `runs` counts the runs the server stored (runs of this command are not stored).
+            let runs = portico_actions::runs::earlier_runs(catalog.store().as_ref(), &t.key, entity.as_ref().map(|(k, _)| k.as_str()), "cli").await?;
+            let facts = portico_actions::policy::Facts { user: &user, template: &t, entity: entity.as_ref().map(|(k, _)| k.as_str()), parameters: &parameters, runs };
             let refused: Vec<_> = portico_actions::policy::evaluate(&t.policies, catalog.graph(), &facts).into_iter().filter(|v| !v.passed).collect();
             for v in &refused {
                 let approval = v.approval.as_ref().map(|a| format!(" (it asks {} of {} to approve instead: run it through the server)", a.count, a.approvers)).unwrap_or_default();
