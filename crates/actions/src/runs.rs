@@ -338,7 +338,7 @@ impl Runs {
     pub async fn inbox(&self, user: &str, groups: &[String]) -> Result<Vec<ApprovalRecord>, portico_store::StoreError> {
         let filter = ApprovalFilter { status: Some("pending".into()), approvers: Some(groups.iter().map(|g| g.to_ascii_lowercase()).collect()), ..Default::default() };
         let all = self.store.approvals(&filter, 500).await?;
-        Ok(all.into_iter().filter(|a| a.requester != user && !a.decisions.iter().any(|d| d.approver == user)).collect())
+        Ok(all.into_iter().filter(|a| may_decide(a, user, groups)).collect())
     }
 
     /// Ends the wait of approvals whose time ran out (their runs fail, saying so).
@@ -535,6 +535,15 @@ impl Runs {
         self.notifier(id).notify_waiters();
         self.progress.lock().remove(id);
     }
+}
+
+/// Whether `user` (in `groups`, inherited ones included) may decide `approval` now: it is
+/// pending, of a group of theirs, of a run someone else asked for, and they have not decided it.
+pub fn may_decide(approval: &ApprovalRecord, user: &str, groups: &[String]) -> bool {
+    approval.status == "pending"
+        && approval.requester != user
+        && groups.iter().any(|g| g.eq_ignore_ascii_case(&approval.approvers))
+        && !approval.decisions.iter().any(|d| d.approver == user)
 }
 
 /// `runs` as policies read it: the stored runs of `template` on `entity` (without one, by

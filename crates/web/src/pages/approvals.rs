@@ -33,7 +33,7 @@ pub(crate) fn decidable(state: &AppState, who: &Principal, approvals: &[Approval
     let groups = portico_server::groups_of(state, who);
     approvals
         .iter()
-        .filter(|a| a.status == "pending" && a.requester != who.subject && groups.contains(&a.approvers) && !a.decisions.iter().any(|d| d.approver == who.subject))
+        .filter(|a| portico_actions::runs::may_decide(a, &who.subject, &groups))
         .map(|a| a.id.clone())
         .collect()
 }

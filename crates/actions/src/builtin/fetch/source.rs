@@ -114,10 +114,7 @@ async fn fetch_remote(cx: &mut Context<'_>, url: &str) -> Result<Source, ActionE
     cx.remotes.check(&tree.clone_url).map_err(|e| ActionError::input("url", e))?;
     let clone = tempfile::tempdir().map_err(|e| ActionError::new(format!("a folder for the clone: {e}")))?;
     let secret = if tree.kind == "github" { "GITHUB_TOKEN" } else { "GITLAB_TOKEN" };
-    let auth = cx.secrets.get(secret).map(|t| {
-        let user = if tree.kind == "github" { "x-access-token" } else { "oauth2" };
-        format!("Authorization: Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{user}:{t}")))
-    });
+    let auth = cx.secrets.get(secret).map(|t| crate::builtin::publish::host::git_auth(tree.kind, t));
     let to = clone.path().join("repo");
     let to_text = to.display().to_string();
     cx.log(format!("cloning {} ({})", tree.clone_url, tree.reference));

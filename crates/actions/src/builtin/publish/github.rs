@@ -50,9 +50,7 @@ impl Action for PublishGithub {
         if !topics.is_empty() {
             call(cx, &base, &token, "PUT", &format!("/repos/{}/{}/topics", segment(&repo.owner), segment(&repo.name)), Some(&json!({ "names": topics })), &[]).await?;
         }
-        // Git over HTTPS takes the token as the password of `x-access-token`.
-        let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("x-access-token:{token}"));
-        let (commit, branch) = super::git::push(cx, &input, "repoUrl", &clone_url, Some(format!("Authorization: Basic {basic}"))).await?;
+        let (commit, branch) = super::git::push(cx, &input, "repoUrl", &clone_url, Some(super::host::git_auth("github", &token))).await?;
         Ok(json!({ "remoteUrl": html_url, "repoContentsUrl": format!("{html_url}/blob/{branch}"), "commitHash": commit, "cloneUrl": clone_url, "created": format!("{}/{}", repo.owner, repo.name) }))
     }
 

@@ -47,9 +47,7 @@ impl Action for PublishGitlab {
         let clone_url = created.body["http_url_to_repo"].as_str().ok_or_else(|| ActionError::new("GitLab's answer has no http_url_to_repo"))?.to_owned();
         let web_url = created.body["web_url"].as_str().unwrap_or(&clone_url).to_owned();
         cx.log(format!("created the project {}/{} ({project_id})", repo.owner, repo.name));
-        // Git over HTTPS takes the token as the password of `oauth2`.
-        let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("oauth2:{token}"));
-        let (commit, branch) = super::git::push(cx, &input, "repoUrl", &clone_url, Some(format!("Authorization: Basic {basic}"))).await?;
+        let (commit, branch) = super::git::push(cx, &input, "repoUrl", &clone_url, Some(super::host::git_auth("gitlab", &token))).await?;
         Ok(json!({ "remoteUrl": web_url, "repoContentsUrl": format!("{web_url}/-/blob/{branch}"), "commitHash": commit, "projectId": project_id, "cloneUrl": clone_url }))
     }
 

@@ -78,6 +78,13 @@ pub(crate) fn token(cx: &Context<'_>, input: &Value, host: &str, fallback: &str)
         .ok_or_else(|| ActionError::input("token", format!("a token for {host} is needed: give one (token: ${{{{ secrets.NAME }}}}) or set the secret {fallback} in actions.secrets")))
 }
 
+/// The HTTP header git sends a host's token in: GitHub takes it as the password of
+/// `x-access-token`, GitLab of `oauth2` (`kind`: `github` or `gitlab`).
+pub(crate) fn git_auth(kind: &str, token: &str) -> String {
+    let user = if kind == "github" { "x-access-token" } else { "oauth2" };
+    format!("Authorization: Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{user}:{token}")))
+}
+
 /// One call of the host's API (`path` below its base), the token as a bearer; answers 2xx or
 /// fails naming the call and what the host said.
 pub(crate) async fn call(cx: &mut Context<'_>, base: &str, token: &str, method: &str, path: &str, body: Option<&Value>, accept: &[u16]) -> Result<Answer, ActionError> {
