@@ -3,6 +3,7 @@
 mod action;
 mod audit;
 mod bench;
+mod bench_accuracy;
 mod bench_actions;
 mod bench_discovery;
 mod bench_scorecards;

@@ -21,6 +21,9 @@ pub enum BenchCommand {
     /// Time the discovery engine: large and many git repositories, a large Terraform state,
     /// webhook to visible.
     Discovery(super::bench_discovery::DiscoveryBench),
+    /// Score discovery on public repositories against hand-checked ground truth: recall and
+    /// precision of services, datastores and dependencies.
+    DiscoveryAccuracy(super::bench_accuracy::AccuracyBench),
     /// Time self-service runs: a 200-file skeleton, request to first log line, concurrent dry
     /// runs, a run surviving SIGKILL of its server.
     Actions(super::bench_actions::ActionsBench),
@@ -59,6 +62,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Catalog { entities, backends, requests, in_process, shape } => (entities, backends, requests, in_process, shape),
         BenchCommand::Web(web) => return super::bench_web::run(web).await,
         BenchCommand::Discovery(d) => return super::bench_discovery::run(d).await,
+        BenchCommand::DiscoveryAccuracy(a) => return super::bench_accuracy::run(a).await,
         BenchCommand::Scorecards(s) => return super::bench_scorecards::run(s).await,
         BenchCommand::Actions(a) => return super::bench_actions::run(a).await,
     };

@@ -275,3 +275,27 @@ fn facts_document(d: &infer::Declared, facts: &Map<String, Value>) -> Value {
     }
     json!({"apiVersion": "backstage.io/v1alpha1", "kind": d.kind, "metadata": metadata, "status": {"facts": facts}})
 }
+
+/// Infers the entities of a local repository (a work tree or a bare one) at `commit` (a full
+/// id or a ref name; `None`: HEAD), without descriptors, history facts or a
+/// store: what the accuracy benchmark scores. `name` is the repository's short name.
+pub fn infer_commit(path: &std::path::Path, commit: Option<&str>, name: &str, options: &infer::InferOptions) -> Result<infer::Inference, String> {
+    let scope = path.display().to_string();
+    let repo = gix::open_opts(path, gix::open::Options::isolated())
+        .map_err(|e| format!("{scope}: not a readable git repository: {}", portico_model::with_causes(&e)))?;
+    let id = match commit {
+        Some(c) => match gix::ObjectId::from_hex(c.as_bytes()) {
+            Ok(id) => id,
+            Err(_) => repo
+                .find_reference(c)
+                .map_err(|e| format!("{scope}: {c} is neither a full commit id nor a ref: {}", portico_model::with_causes(&e)))?
+                .peel_to_commit()
+                .map_err(|e| format!("{scope}: {c}: {}", portico_model::with_causes(&e)))?
+                .id,
+        },
+        None => repo.head_id().map_err(|e| format!("{scope}: HEAD: {}", portico_model::with_causes(&e)))?.detach(),
+    };
+    let tree = tree::TreeFiles::read(repo, id, DEFAULT_MAX_FILE_BYTES)?;
+    let info = infer::RepoInfo { name: name.to_owned(), location: format!("{scope}@{id}"), ..Default::default() };
+    Ok(infer::infer(&info, &tree, options))
+}

@@ -1,7 +1,7 @@
 //! Components from manifests: names (the declared one when a descriptor sits in the same
 //! folder), type, owner, description, docs, presence facts, and finally the documents.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use portico_model::naming::sanitize_object_name;
 use serde_json::{Map, Value, json};
@@ -31,6 +31,10 @@ pub(crate) struct Component {
     pub provides_apis: BTreeSet<String>,
     pub consumes_apis: BTreeSet<String>,
     pub depends_on: BTreeSet<String>,
+    /// Dependency → the file, line and setting that shows it.
+    pub evidence: BTreeMap<String, String>,
+    /// Its own files (nested components' left out).
+    pub own: Vec<String>,
 }
 
 impl Component {
@@ -112,6 +116,8 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
             provides_apis: BTreeSet::new(),
             consumes_apis: BTreeSet::new(),
             depends_on: BTreeSet::new(),
+            evidence: BTreeMap::new(),
+            own: own.iter().map(|p| (*p).to_owned()).collect(),
         });
     }
     out
@@ -155,6 +161,7 @@ pub(crate) fn contribution(cx: &Cx<'_>, c: Component) -> Contribution {
     }
     if !c.depends_on.is_empty() {
         facts.insert(super::OBSERVED_DEPENDS_ON.into(), json!(c.depends_on));
+        facts.insert(super::edges::DEPENDENCY_EVIDENCE.into(), json!(c.evidence));
     }
     let document = json!({
         "apiVersion": "backstage.io/v1alpha1",

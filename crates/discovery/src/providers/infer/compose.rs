@@ -1,11 +1,18 @@
 //! docker-compose files (`docker-compose*.y*ml`, `compose*.y*ml`): each service is a
 //! workload, with its `build` folder, `image`, `depends_on` (list and map forms), `links` and
-//! `environment` (list and map forms).
+//! `environment` (list and map forms, bare `- VAR` entries taken from the folder's `.env`),
+//! `env_file`s, and `${VAR:-default}` interpolated from `.env` as compose does. The files of
+//! one folder (`docker-compose.yml`, `docker-compose.override.yml`, `compose.prod.yaml`…) are
+//! merged by service name before anything is inferred.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::Cx;
-use super::tree::{dir_of, file_name, resolve};
+use super::kubernetes::line_of;
+use super::settings::{Setting, interpolate, key_values};
+use super::tree::{dir_of, file_name, join, resolve};
 use super::workloads::Workload;
 use super::yaml;
 
@@ -23,18 +30,45 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-/// `KEY=value` list entries or a `KEY: value` map.
-pub(crate) fn environment(v: Option<&Value>) -> Vec<(String, String)> {
+/// `KEY=value` list entries or a `KEY: value` map; a bare `- KEY` (or `KEY:` with no value)
+/// takes its value from `dotenv`.
+pub(crate) fn environment(v: Option<&Value>, dotenv: &[Setting]) -> Vec<(String, Option<String>)> {
+    let from_env = |k: &str| dotenv.iter().rev().find(|s| s.key == k).map(|s| s.value.clone());
     match v {
         Some(Value::Array(items)) => items
             .iter()
             .filter_map(Value::as_str)
-            .filter_map(|e| e.split_once('='))
-            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .map(|e| match e.split_once('=') {
+                Some((k, v)) => (k.trim().to_owned(), Some(v.trim().to_owned())),
+                None => (e.trim().to_owned(), from_env(e.trim())),
+            })
             .collect(),
-        Some(Value::Object(map)) => map.iter().filter_map(|(k, v)| Some((k.clone(), scalar(v)?))).collect(),
+        Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), scalar(v).or_else(|| from_env(k)))).collect(),
         _ => Vec::new(),
     }
+}
+
+/// The `.env` file of a folder, as settings.
+fn dotenv(cx: &Cx<'_>, dir: &str) -> Vec<Setting> {
+    let path = join(dir, ".env");
+    cx.tree.read(&path).ok().flatten().map(|t| key_values(&path, &t)).unwrap_or_default()
+}
+
+/// `env_file: a.env` or a list of them (strings or `{path}`), relative to the compose folder.
+fn env_files(cx: &Cx<'_>, base: &str, v: Option<&Value>) -> Vec<Setting> {
+    let paths: Vec<&str> = match v {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(|e| e.as_str().or_else(|| e.get("path").and_then(Value::as_str))).collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for p in paths {
+        let Some(path) = resolve(base, p) else { continue };
+        if let Some(text) = cx.tree.read(&path).ok().flatten() {
+            out.extend(key_values(&path, &text));
+        }
+    }
+    out
 }
 
 /// Names of a list (`[db, cache]`, `["db:database"]` for links) or the keys of a map.
@@ -65,10 +99,37 @@ fn build_dir(base: &str, build: Option<&Value>) -> Option<String> {
     }
 }
 
-/// The workloads of every compose file of the tree; an unparseable file is reported.
+/// The workloads of every compose file of the tree, merged by service name within a folder;
+/// an unparseable file is reported.
 pub(crate) fn collect(cx: &mut Cx<'_>) -> Vec<Workload> {
+    let mut merged: BTreeMap<(String, String), Workload> = BTreeMap::new();
+    let mut order: Vec<(String, String)> = Vec::new();
+    for w in read_all(cx) {
+        let key = (dir_of(&w.path).to_owned(), w.names[0].to_ascii_lowercase());
+        match merged.get_mut(&key) {
+            Some(base) => base.merge(w),
+            None => {
+                order.push(key.clone());
+                merged.insert(key, w);
+            }
+        }
+    }
+    order.into_iter().filter_map(|k| merged.remove(&k)).collect()
+}
+
+/// Base files first (`docker-compose.yml`, `compose.yaml`), then overrides and variants.
+fn compose_rank(path: &str) -> (String, u8, String) {
+    let name = file_name(path).to_ascii_lowercase();
+    let stem = name.trim_end_matches(".yaml").trim_end_matches(".yml");
+    let base = matches!(stem, "docker-compose" | "compose");
+    (dir_of(path).to_owned(), u8::from(!base), name)
+}
+
+fn read_all(cx: &mut Cx<'_>) -> Vec<Workload> {
     let mut out = Vec::new();
-    for (path, text) in yaml::texts(cx).into_iter().filter(|(p, _)| is_compose_file(p)) {
+    let mut files: Vec<_> = yaml::texts(cx).into_iter().filter(|(p, _)| is_compose_file(p)).collect();
+    files.sort_by_key(|(p, _)| compose_rank(p));
+    for (path, text) in files {
         let docs = match portico_model::yaml::parse_documents(&text) {
             Ok(d) => d,
             Err(e) => {
@@ -78,16 +139,28 @@ pub(crate) fn collect(cx: &mut Cx<'_>) -> Vec<Workload> {
         };
         let Some(services) = docs.first().and_then(|d| d.get("services")).and_then(Value::as_object) else { continue };
         let base = dir_of(path);
+        let dotenv = dotenv(cx, base);
+        let lookup = |k: &str| dotenv.iter().rev().find(|s| s.key == k).map(|s| s.value.clone());
+        let text_of = |v: Option<&Value>| v.and_then(Value::as_str).map(|s| interpolate(s, &lookup));
         for (name, svc) in services {
             let mut names = vec![name.clone()];
-            names.extend(["container_name", "hostname"].iter().filter_map(|k| svc.get(*k).and_then(Value::as_str)).map(str::to_owned));
+            names.extend(["container_name", "hostname"].iter().filter_map(|k| text_of(svc.get(*k))));
             let mut depends_on = service_names(svc.get("depends_on"));
             depends_on.extend(service_names(svc.get("links")));
+            let service_text = text.find(&format!("{name}:")).map_or(&text[..], |at| &text[at..]);
+            let offset = text.len() - service_text.len();
+            let first_line = text[..offset].matches('\n').count();
+            let mut env = env_files(cx, base, svc.get("env_file"));
+            for (k, v) in environment(svc.get("environment"), &dotenv) {
+                let Some(v) = v else { continue };
+                let line = first_line + line_of(service_text, &k, &v);
+                env.push(Setting::new(k, interpolate(&v, &lookup), path, line));
+            }
             out.push(Workload {
                 path: path.to_owned(),
                 names,
-                images: svc.get("image").and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
-                env: environment(svc.get("environment")),
+                images: text_of(svc.get("image")).into_iter().collect(),
+                env,
                 depends_on,
                 build_dir: build_dir(base, svc.get("build")),
                 ..Workload::default()

@@ -12,8 +12,17 @@ use serde_json::Value;
 
 use super::Cx;
 use super::compose::is_compose_file;
+use super::settings::Setting;
 use super::workloads::{ServiceAlias, Workload, image_base};
 use super::yaml;
+
+/// The line of `text` that sets `value`, looked for after the first line naming `key`.
+pub(crate) fn line_of(text: &str, key: &str, value: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.contains(key)).unwrap_or(0);
+    let found = lines[start..].iter().position(|l| l.contains(value)).map(|i| i + start);
+    found.or_else(|| lines.iter().position(|l| l.contains(value))).or(Some(start)).map_or(1, |i| i + 1)
+}
 
 const WORKLOAD_KINDS: &[&str] =
     &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "DeploymentConfig", "Rollout"];
@@ -35,7 +44,17 @@ fn labels(v: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn workload(path: &str, doc: &Value) -> Option<Workload> {
+/// What a container's `env` and `envFrom` ask of ConfigMaps, resolved once every ConfigMap of
+/// the tree is known.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ConfigRefs {
+    /// Whole ConfigMaps (`envFrom.configMapRef.name`).
+    pub maps: Vec<String>,
+    /// (variable, ConfigMap, key) of `valueFrom.configMapKeyRef`.
+    pub keys: Vec<(String, String, String)>,
+}
+
+fn workload(path: &str, text: &str, doc: &Value) -> Option<(Workload, ConfigRefs)> {
     let kind = doc.get("kind")?.as_str()?;
     let (pod, pod_meta) = match kind {
         "Pod" => (doc.get("spec")?, doc.get("metadata")),
@@ -74,6 +93,7 @@ fn workload(path: &str, doc: &Value) -> Option<Workload> {
         .collect();
     let mut images = Vec::new();
     let mut env = Vec::new();
+    let mut refs = ConfigRefs::default();
     for c in &containers {
         if let Some(n) = c.get("name").and_then(Value::as_str) {
             push(n);
@@ -82,8 +102,19 @@ fn workload(path: &str, doc: &Value) -> Option<Workload> {
             images.push(i.to_owned());
         }
         for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
-            if let (Some(k), Some(v)) = (e.get("name").and_then(Value::as_str), e.get("value").and_then(Value::as_str)) {
-                env.push((k.to_owned(), v.to_owned()));
+            let Some(k) = e.get("name").and_then(Value::as_str) else { continue };
+            if let Some(v) = e.get("value").and_then(Value::as_str) {
+                env.push(Setting::new(k, v, path, line_of(text, k, v)));
+            } else if let Some(r) = e.pointer("/valueFrom/configMapKeyRef") {
+                let text = |f: &str| r.get(f).and_then(Value::as_str).map(str::to_owned);
+                if let (Some(map), Some(key)) = (text("name"), text("key")) {
+                    refs.keys.push((k.to_owned(), map, key));
+                }
+            }
+        }
+        for e in c.get("envFrom").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(n) = e.pointer("/configMapRef/name").and_then(Value::as_str) {
+                refs.maps.push(n.to_owned());
             }
         }
     }
@@ -91,7 +122,21 @@ fn workload(path: &str, doc: &Value) -> Option<Workload> {
         push(image_base(i));
     }
     let labels = if pod_labels.is_empty() { meta_labels } else { pod_labels };
-    Some(Workload { path: path.to_owned(), names, images, env, labels, ..Workload::default() })
+    Some((Workload { path: path.to_owned(), names, images, env, labels, ..Workload::default() }, refs))
+}
+
+/// A ConfigMap's string data as settings.
+fn config_map(path: &str, text: &str, doc: &Value) -> Option<(String, Vec<Setting>)> {
+    if doc.get("kind")?.as_str()? != "ConfigMap" {
+        return None;
+    }
+    let name = doc.pointer("/metadata/name")?.as_str()?.to_owned();
+    let data = doc.get("data")?.as_object()?;
+    let settings = data
+        .iter()
+        .filter_map(|(k, v)| Some(Setting::new(k, v.as_str()?, path, line_of(text, k, v.as_str()?.lines().next().unwrap_or("")))))
+        .collect();
+    Some((name, settings))
 }
 
 fn service(doc: &Value) -> Option<ServiceAlias> {
@@ -114,6 +159,7 @@ fn objects(doc: Value) -> Vec<Value> {
 pub(crate) fn collect(cx: &mut Cx<'_>) -> (Vec<Workload>, Vec<ServiceAlias>) {
     let mut workloads = Vec::new();
     let mut services = Vec::new();
+    let mut maps: HashMap<String, Vec<Setting>> = HashMap::new();
     let mut charts: HashMap<String, Option<helm::Chart>> = HashMap::new();
     for (path, text) in yaml::texts(cx) {
         if is_compose_file(path) || !may_hold_objects(&text) {
@@ -139,9 +185,25 @@ pub(crate) fn collect(cx: &mut Cx<'_>) -> (Vec<Workload>, Vec<ServiceAlias>) {
             },
         };
         for doc in docs.into_iter().flat_map(objects) {
-            workloads.extend(workload(path, &doc));
+            workloads.extend(workload(path, &text, &doc));
             services.extend(service(&doc));
+            if let Some((name, settings)) = config_map(path, &text, &doc) {
+                maps.entry(name).or_default().extend(settings);
+            }
         }
     }
+    let workloads = workloads
+        .into_iter()
+        .map(|(mut w, refs)| {
+            for m in &refs.maps {
+                w.env.extend(maps.get(m).into_iter().flatten().cloned());
+            }
+            for (var, m, key) in &refs.keys {
+                let found = maps.get(m).and_then(|s| s.iter().find(|s| &s.key == key));
+                w.env.extend(found.map(|s| Setting { key: var.clone(), ..s.clone() }));
+            }
+            w
+        })
+        .collect();
     (workloads, services)
 }

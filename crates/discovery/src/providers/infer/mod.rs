@@ -11,10 +11,12 @@ mod apis;
 mod codeowners;
 mod components;
 mod compose;
+mod edges;
 mod facts;
 mod kubernetes;
 mod manifests;
 mod readme;
+mod settings;
 mod tree;
 mod workloads;
 mod yaml;
@@ -30,6 +32,7 @@ use portico_catalog::SourceError;
 /// Fact listing the dependencies found in deployment files (Kubernetes manifests, Helm
 /// templates, docker-compose), for the drift report to compare with declared ones.
 pub const OBSERVED_DEPENDS_ON: &str = "discovery.observedDependsOn";
+pub use edges::DEPENDENCY_EVIDENCE;
 
 /// A file tree to infer from.
 pub trait Files: Sync {
@@ -100,8 +103,10 @@ pub fn infer(repo: &RepoInfo, files: &dyn Files, options: &InferOptions) -> Infe
     let mut cx = Cx::new(repo, files, options);
     let manifests = manifests::detect(&mut cx);
     let mut components = components::build(&mut cx, manifests);
+    let mut deployments = workloads::collect(&mut cx);
+    workloads::identify(&mut cx, &mut components, &mut deployments);
     let mut contributions = apis::detect(&mut cx, &mut components);
-    contributions.extend(workloads::apply(&mut cx, &mut components));
+    contributions.extend(edges::apply(&mut cx, &mut components, &deployments));
     let mut all: Vec<Contribution> = components.into_iter().map(|c| components::contribution(&cx, c)).collect();
     all.extend(contributions);
     Inference { contributions: all, errors: cx.errors }

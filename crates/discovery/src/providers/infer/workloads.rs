@@ -1,19 +1,20 @@
-//! Dependencies and Resources from deployment files. Kubernetes manifests, Helm templates and
-//! docker-compose files describe workloads (a Deployment, a compose service); each is matched
-//! to a component (by build folder or by name), to a declared entity, or — when it runs a
-//! well-known image such as `redis` or `postgres` — becomes a Resource. A workload's
-//! dependencies are the workloads its environment points at (`CART_SERVICE_ADDR=cart:7070`,
-//! `DATABASE_URL=postgres://…@db/x`) and its compose `depends_on`.
+//! Workloads of deployment files, and what each is in the catalog. Kubernetes manifests, Helm
+//! templates and docker-compose files describe workloads (a Deployment, a compose service);
+//! each is matched to a component by its build folder or by any name it carries (service
+//! name, `container_name`, `hostname`, Deployment and Service names, image name with or
+//! without the prefix all images share), to a declared entity, or becomes a Resource when it
+//! runs a datastore: a well-known image (`redis`, `postgres`), an image named like one
+//! (`*-mongodb`, `*-db`), or a folder of the repository that builds `FROM` one. A component
+//! takes the name its deployment uses; the other names become aliases.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
 use portico_model::naming::sanitize_object_name;
-use serde_json::{Value, json};
 
-use super::components::{Component, holder, source_location};
-use super::tree::{dir_of, join};
-use super::{Cx, OBSERVED_DEPENDS_ON, compose, kubernetes};
-use crate::engine::{Contribution, Evidence};
+use super::components::{Component, holder};
+use super::settings::{Setting, dockerfile_from};
+use super::tree::{file_name, join};
+use super::{Cx, compose, kubernetes};
 
 /// A workload found in a deployment file.
 #[derive(Debug, Default, Clone)]
@@ -25,13 +26,34 @@ pub(crate) struct Workload {
     pub names: Vec<String>,
     /// Images of its containers.
     pub images: Vec<String>,
-    pub env: Vec<(String, String)>,
+    /// Its environment, each variable with the file and line that sets it.
+    pub env: Vec<Setting>,
     /// Names of the workloads it declares it needs (compose `depends_on`, `links`).
     pub depends_on: Vec<String>,
     /// Folder its image is built from (compose `build`).
     pub build_dir: Option<String>,
     /// Pod labels, for Kubernetes Services' selectors.
     pub labels: BTreeMap<String, String>,
+}
+
+impl Workload {
+    /// Folds in what an override file says of the same service.
+    pub fn merge(&mut self, o: Workload) {
+        for n in o.names {
+            if !self.names.contains(&n) {
+                self.names.push(n);
+            }
+        }
+        for i in o.images {
+            if !self.images.contains(&i) {
+                self.images.push(i);
+            }
+        }
+        self.env.extend(o.env);
+        self.depends_on.extend(o.depends_on);
+        self.build_dir = o.build_dir.or(self.build_dir.take());
+        self.labels.extend(o.labels);
+    }
 }
 
 /// A Kubernetes Service: another name for the workloads its selector picks.
@@ -86,6 +108,29 @@ const IMAGES: &[(&str, &str)] = &[
     ("meilisearch", "search"),
     ("typesense", "search"),
     ("minio", "storage"),
+    ("localstack", "storage"),
+    ("azurite", "storage"),
+    ("mssql", "database"),
+    ("sqlserver", "database"),
+];
+
+/// Endings of image and folder names that mean a datastore (`piggymetrics-mongodb`,
+/// `accounts-db`), with the Resource type.
+const NAME_ENDINGS: &[(&str, &str)] = &[
+    ("-mongodb", "database"),
+    ("-mongo", "database"),
+    ("-postgres", "database"),
+    ("-postgresql", "database"),
+    ("-mysql", "database"),
+    ("-mariadb", "database"),
+    ("-db", "database"),
+    ("-database", "database"),
+    ("-redis", "cache"),
+    ("-cache", "cache"),
+    ("-rabbitmq", "queue"),
+    ("-kafka", "queue"),
+    ("-elasticsearch", "search"),
+    ("-opensearch", "search"),
 ];
 
 /// The repository part of an image reference's last segment: `docker.io/library/redis:7` → `redis`.
@@ -104,18 +149,53 @@ pub(crate) fn resource_type(image: &str) -> Option<&'static str> {
     IMAGES.iter().find(|(name, _)| *name == base).map(|(_, t)| *t)
 }
 
+/// Resource type of a name ending like a datastore's (`auth-mongodb`, `orders-db`).
+pub(crate) fn resource_type_of_name(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    NAME_ENDINGS.iter().find(|(end, _)| lower.ends_with(end) && lower.len() > end.len()).map(|(_, t)| *t)
+}
+
 /// Key words of environment variables that hold a bare `host[:port]`.
-const ADDRESS_KEYS: &[&str] =
-    &["ADDR", "ADDRESS", "ADDRS", "HOST", "HOSTS", "HOSTNAME", "SERVER", "SERVERS", "BROKER", "BROKERS", "ENDPOINT", "NODES", "URL", "URI"];
+const ADDRESS_KEYS: &[&str] = &[
+    "ADDR", "ADDRESS", "ADDRS", "ADDRESSES", "HOST", "HOSTS", "HOSTNAME", "SERVER", "SERVERS", "BROKER", "BROKERS", "ENDPOINT",
+    "ENDPOINTS", "NODES", "URL", "URLS", "URI", "URIS", "CONNECTION", "CONNECTIONSTRING", "DSN", "ZONE", "UPSTREAM",
+];
+
+/// Connection-string keys whose value is a host (`Server=sqldata;Database=x`).
+const CONNECTION_HOST_KEYS: &[&str] = &["server", "host", "data source", "address", "addr", "hostname", "endpoint"];
+
+/// Words of a variable's name, split at `_`, `-`, `.` and camel case, upper case.
+pub(crate) fn key_words(key: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for part in key.split(['_', '-', '.', ':']) {
+        let mut cur = String::new();
+        let mut prev_lower = false;
+        for ch in part.chars() {
+            if ch.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+                words.push(std::mem::take(&mut cur).to_ascii_uppercase());
+            }
+            prev_lower = ch.is_ascii_lowercase() || ch.is_ascii_digit();
+            cur.push(ch);
+        }
+        if !cur.is_empty() {
+            words.push(cur.to_ascii_uppercase());
+        }
+    }
+    words
+}
 
 /// Service names an environment variable points at: hosts of URLs in any variable, and
 /// `host[:port]` lists in variables named like addresses.
 pub(crate) fn hosts_in(key: &str, value: &str) -> Vec<String> {
-    let address_key = key.to_ascii_uppercase().split(['_', '-', '.']).any(|t| ADDRESS_KEYS.contains(&t));
+    let address_key = key_words(key).iter().any(|t| ADDRESS_KEYS.contains(&t.as_str()));
     let mut out = Vec::new();
     for part in value.split([',', ' ', ';']).map(str::trim).filter(|p| !p.is_empty()) {
         let part = part.strip_prefix("jdbc:").unwrap_or(part);
-        let host = if part.contains("://") {
+        let conn = part.split_once('=').filter(|(k, _)| CONNECTION_HOST_KEYS.contains(&k.trim().to_ascii_lowercase().as_str()));
+        let host = if let Some((_, v)) = conn {
+            let v = v.trim().trim_start_matches("tcp:");
+            Some(v.split([':', ',']).next().unwrap_or(v).to_owned())
+        } else if part.contains("://") {
             url::Url::parse(part).ok().and_then(|u| u.host_str().map(str::to_owned))
         } else if address_key {
             let hostport = part.split('/').next().unwrap_or(part);
@@ -143,24 +223,124 @@ pub(crate) fn hosts_in(key: &str, value: &str) -> Vec<String> {
 
 /// What a workload is in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Identity {
+pub(crate) enum Identity {
     Component(usize),
     /// A declared entity without inferred component (its reference).
     Declared(String),
-    /// A Resource of a well-known image: its name and type.
-    Resource(String),
+    /// A Resource: its name and type.
+    Resource(String, &'static str),
     Unknown,
 }
 
-struct Resource {
-    spec_type: &'static str,
-    image: String,
-    path: String,
-    depends_on: BTreeSet<String>,
+/// The deployment files of a tree, and what each workload is.
+#[derive(Debug, Default)]
+pub(crate) struct Deployments {
+    pub workloads: Vec<Workload>,
+    pub services: Vec<ServiceAlias>,
+    pub ids: Vec<Identity>,
+    /// Folders that build a datastore image (`FROM mongo`): folder → (Resource type, image).
+    pub datastore_dirs: BTreeMap<String, (&'static str, String)>,
 }
 
-fn identify(cx: &Cx<'_>, components: &[Component], w: &Workload) -> Identity {
+/// Every workload and Kubernetes Service of the tree.
+pub(crate) fn collect(cx: &mut Cx<'_>) -> Deployments {
+    let (mut workloads, services) = kubernetes::collect(cx);
+    workloads.extend(compose::collect(cx));
+    Deployments { workloads, services, ..Deployments::default() }
+}
+
+/// The longest `-`-ended prefix at least two image names share (`retail-store-sample-`).
+fn common_prefix(names: &[String]) -> Option<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in names {
+        for (i, _) in n.match_indices('-') {
+            *counts.entry(&n[..=i]).or_default() += 1;
+        }
+    }
+    counts.into_iter().filter(|(_, c)| *c >= 2).map(|(p, _)| p).max_by_key(|p| p.len()).map(str::to_owned)
+}
+
+/// The names an image goes by: its base, and the base without the shared prefix or the
+/// repository's name (`go-coffeeshop-product` → `product`).
+fn image_names(image: &str, prefix: Option<&str>, repo: &str) -> Vec<String> {
+    let base = image_base(image).to_ascii_lowercase();
+    let mut out = vec![base.clone()];
+    let repo_prefix = format!("{}-", repo.to_ascii_lowercase());
+    for p in [prefix, Some(repo_prefix.as_str())].into_iter().flatten() {
+        if let Some(rest) = base.strip_prefix(p).filter(|r| !r.is_empty()) {
+            out.push(rest.to_owned());
+        }
+    }
+    out
+}
+
+/// Folders whose Dockerfile builds a datastore (`FROM mongo:6`): they are no component.
+fn datastore_dirs(cx: &Cx<'_>, components: &mut Vec<Component>) -> BTreeMap<String, (&'static str, String)> {
+    let mut out = BTreeMap::new();
+    components.retain(|c| {
+        if !super::manifests::is_dockerfile(file_name(&c.manifest)) {
+            return true;
+        }
+        let Some(text) = cx.tree.read(&c.manifest).ok().flatten() else { return true };
+        let from = dockerfile_from(&text);
+        let Some(image) = from.last() else { return true };
+        match resource_type(image) {
+            Some(t) => {
+                out.insert(c.dir.clone(), (t, image.clone()));
+                false
+            }
+            None => true,
+        }
+    });
+    out
+}
+
+/// What each workload is; components matched to a workload take the name it deploys them
+/// under and every other name it carries as aliases.
+pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut Deployments) {
+    d.datastore_dirs = datastore_dirs(cx, components);
+    let bases: Vec<String> = d.workloads.iter().flat_map(|w| w.images.iter().map(|i| image_base(i).to_ascii_lowercase())).collect();
+    let prefix = common_prefix(&bases);
+    let mut renamed = vec![false; components.len()];
+    let mut ids = Vec::with_capacity(d.workloads.len());
+    for w in &d.workloads {
+        let images: Vec<String> = w.images.iter().flat_map(|i| image_names(i, prefix.as_deref(), &cx.repo.name)).collect();
+        let id = identify_one(cx, components, &d.datastore_dirs, w, &images);
+        if let Identity::Component(i) = id {
+            let by_deployment = w.build_dir.is_some() || w.names.iter().any(|n| components[i].aliases.contains(&n.to_ascii_lowercase()));
+            let c = &mut components[i];
+            for n in w.names.iter().map(|n| n.to_ascii_lowercase()).chain(images) {
+                if !c.aliases.contains(&n) {
+                    c.aliases.push(n);
+                }
+            }
+            let declared = cx.repo.declared.iter().any(|x| x.dir == c.dir);
+            let wanted = w.names.first().and_then(|n| sanitize_object_name(n));
+            if let Some(name) = wanted.filter(|_| by_deployment && !renamed[i] && !declared) {
+                renamed[i] = true;
+                let taken = components.iter().enumerate().any(|(j, o)| j != i && o.name.eq_ignore_ascii_case(&name));
+                if !taken {
+                    components[i].name = name;
+                }
+            }
+        }
+        ids.push(id);
+    }
+    d.ids = ids;
+}
+
+fn identify_one(
+    cx: &Cx<'_>,
+    components: &[Component],
+    datastores: &BTreeMap<String, (&'static str, String)>,
+    w: &Workload,
+    images: &[String],
+) -> Identity {
+    let resource_name = || w.names.first().and_then(|n| sanitize_object_name(n));
     if let Some(dir) = &w.build_dir {
+        if let Some((t, _)) = datastores.get(dir) {
+            return resource_name().map_or(Identity::Unknown, |n| Identity::Resource(n, t));
+        }
         let exact = components.iter().position(|c| &c.dir == dir);
         if let Some(i) = exact.or_else(|| holder(components, &join(dir, "Dockerfile"))) {
             return Identity::Component(i);
@@ -175,120 +355,20 @@ fn identify(cx: &Cx<'_>, components: &[Component], w: &Workload) -> Identity {
             return Identity::Declared(format!("component:{}/{}", d.namespace, d.name));
         }
     }
-    match (w.images.iter().find_map(|i| resource_type(i)), w.names.first().and_then(|n| sanitize_object_name(n))) {
-        (Some(_), Some(name)) => Identity::Resource(name),
+    if let Some(t) = w.images.iter().find_map(|i| resource_type(i)) {
+        return resource_name().map_or(Identity::Unknown, |n| Identity::Resource(n, t));
+    }
+    for image in images {
+        if let Some((t, _)) = datastores.iter().find(|(dir, _)| file_name(dir).eq_ignore_ascii_case(image)).map(|(_, v)| v) {
+            return resource_name().map_or(Identity::Unknown, |n| Identity::Resource(n, t));
+        }
+        if let Some(i) = components.iter().position(|c| c.aliases.contains(image)) {
+            return Identity::Component(i);
+        }
+    }
+    let named = w.names.iter().chain(images.iter()).find_map(|n| resource_type_of_name(n));
+    match (named, resource_name()) {
+        (Some(t), Some(n)) => Identity::Resource(n, t),
         _ => Identity::Unknown,
     }
-}
-
-/// Adds the dependencies of the tree's workloads to its components, and returns the
-/// Resources found and the dependencies of declared entities that have no inferred component.
-pub(crate) fn apply(cx: &mut Cx<'_>, components: &mut [Component]) -> Vec<Contribution> {
-    let (mut workloads, services) = kubernetes::collect(cx);
-    workloads.extend(compose::collect(cx));
-    let deps = dependencies(cx, components, &workloads, &services);
-    for (i, dep) in deps.components {
-        components[i].depends_on.insert(dep);
-    }
-    let mut out: Vec<Contribution> = deps.resources.into_iter().map(|(name, r)| resource(cx, &name, r)).collect();
-    let declared = deps.declared.into_iter().filter(|(_, (_, d))| !d.is_empty());
-    out.extend(declared.map(|(r, (path, d))| declared_deps(cx, &r, &path, d)));
-    out
-}
-
-/// What the workloads say, by entity.
-struct Dependencies {
-    /// (component index, dependency).
-    components: Vec<(usize, String)>,
-    resources: BTreeMap<String, Resource>,
-    /// Declared entity → (file, dependencies).
-    declared: BTreeMap<String, (String, BTreeSet<String>)>,
-}
-
-fn dependencies(cx: &Cx<'_>, components: &[Component], workloads: &[Workload], services: &[ServiceAlias]) -> Dependencies {
-    let ids: Vec<Identity> = workloads.iter().map(|w| identify(cx, components, w)).collect();
-    let reference = |id: &Identity| match id {
-        Identity::Component(i) => Some(components[*i].entity_ref()),
-        Identity::Declared(r) => Some(r.clone()),
-        Identity::Resource(name) => Some(format!("resource:default/{name}")),
-        Identity::Unknown => None,
-    };
-    let refs: Vec<Option<String>> = ids.iter().map(reference).collect();
-    // Names a workload can be reached by, Kubernetes Service names included.
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    for (i, w) in workloads.iter().enumerate().filter(|(i, _)| refs[*i].is_some()) {
-        for n in &w.names {
-            by_name.entry(n.to_ascii_lowercase()).or_insert(i);
-        }
-    }
-    for s in services {
-        let picked = workloads.iter().position(|w| !s.selector.is_empty() && s.selector.iter().all(|(k, v)| w.labels.get(k) == Some(v)));
-        if let Some(i) = picked.filter(|i| refs[*i].is_some()) {
-            by_name.entry(s.name.to_ascii_lowercase()).or_insert(i);
-        }
-    }
-    let resolve = |name: &str| -> Option<String> {
-        let lower = name.to_ascii_lowercase();
-        if let Some(i) = by_name.get(&lower) {
-            return refs[*i].clone();
-        }
-        components.iter().find(|c| c.aliases.contains(&lower)).map(Component::entity_ref)
-    };
-    let mut resources: BTreeMap<String, Resource> = BTreeMap::new();
-    let mut declared: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
-    let mut component_deps: Vec<(usize, String)> = Vec::new();
-    for (w, (id, own)) in workloads.iter().zip(ids.iter().zip(&refs)) {
-        let Some(own) = own else { continue };
-        let hosts = w.env.iter().flat_map(|(k, v)| hosts_in(k, v));
-        let deps: BTreeSet<String> =
-            w.depends_on.iter().cloned().chain(hosts).filter_map(|h| resolve(&h)).filter(|r| r != own).collect();
-        match id {
-            Identity::Component(i) => component_deps.extend(deps.into_iter().map(|d| (*i, d))),
-            Identity::Declared(r) => declared.entry(r.clone()).or_insert_with(|| (w.path.clone(), BTreeSet::new())).1.extend(deps),
-            Identity::Resource(name) => {
-                let image = w.images.iter().find(|i| resource_type(i).is_some()).cloned().unwrap_or_default();
-                let spec_type = resource_type(&image).unwrap_or("database");
-                let r = resources.entry(name.clone()).or_insert_with(|| Resource { spec_type, image, path: w.path.clone(), depends_on: BTreeSet::new() });
-                r.depends_on.extend(deps);
-            }
-            Identity::Unknown => {}
-        }
-    }
-    Dependencies { components: component_deps, resources, declared }
-}
-
-fn resource(cx: &Cx<'_>, name: &str, r: Resource) -> Contribution {
-    let dir = dir_of(&r.path);
-    let mut spec = json!({"type": r.spec_type, "owner": cx.owner_of(dir).0});
-    let mut facts = json!({"image": r.image});
-    if !r.depends_on.is_empty() {
-        spec["dependsOn"] = json!(r.depends_on);
-        facts[OBSERVED_DEPENDS_ON] = json!(r.depends_on);
-    }
-    let document = json!({
-        "apiVersion": "backstage.io/v1alpha1",
-        "kind": "Resource",
-        "metadata": {"name": name, "annotations": {"backstage.io/source-location": source_location(cx, dir)}},
-        "spec": spec,
-        "status": {"facts": facts},
-    });
-    Contribution::new(Evidence::Inferred, cx.location(&r.path), document)
-}
-
-/// The dependencies of a declared entity that inference found no component for.
-fn declared_deps(cx: &Cx<'_>, entity_ref: &str, path: &str, deps: BTreeSet<String>) -> Contribution {
-    let (kind_ns, name) = entity_ref.split_once('/').unwrap_or(("component:default", entity_ref));
-    let namespace = kind_ns.split_once(':').map_or("default", |(_, ns)| ns);
-    let mut metadata = json!({"name": name});
-    if namespace != portico_model::DEFAULT_NAMESPACE {
-        metadata["namespace"] = Value::from(namespace);
-    }
-    let document = json!({
-        "apiVersion": "backstage.io/v1alpha1",
-        "kind": "Component",
-        "metadata": metadata,
-        "spec": {"dependsOn": deps},
-        "status": {"facts": {OBSERVED_DEPENDS_ON: deps}},
-    });
-    Contribution::new(Evidence::Inferred, cx.location(path), document)
 }

@@ -218,13 +218,19 @@ fn docker_compose_services_depend_on_each_other_in_list_map_and_env_forms() {
         ("docker-compose.yml", COMPOSE),
     ]);
     assert!(inf.errors.is_empty(), "{:?}", inf.errors);
+    // The name the deployment uses wins over the package's (`shop-web`).
     assert_eq!(
         keys(&inf),
-        ["component:default/api", "component:default/shop-web", "resource:default/cache", "resource:default/db", "resource:default/queue"]
+        ["component:default/api", "component:default/web", "resource:default/cache", "resource:default/db", "resource:default/queue"]
     );
-    assert_eq!(strings_at(entity(&inf, "component:default/shop-web"), "/spec/dependsOn"), ["component:default/api"]);
+    assert_eq!(strings_at(entity(&inf, "component:default/web"), "/spec/dependsOn"), ["component:default/api"]);
+    // `depends_on` counts only when nothing else says what a service uses: the api's
+    // environment names the database and the cache, not the queue.
     let api = entity(&inf, "component:default/api");
-    assert_eq!(strings_at(api, "/spec/dependsOn"), ["resource:default/cache", "resource:default/db", "resource:default/queue"]);
+    assert_eq!(strings_at(api, "/spec/dependsOn"), ["resource:default/cache", "resource:default/db"]);
+    let evidence = fact(api, "discovery.dependencyEvidence");
+    assert_eq!(evidence["resource:default/db"], "docker-compose.yml:14 DATABASE_URL");
+    assert_eq!(evidence["resource:default/cache"], "docker-compose.yml:15 CACHE_HOST");
     assert_eq!(str_at(entity(&inf, "resource:default/db"), "/spec/type"), "database");
     assert_eq!(str_at(entity(&inf, "resource:default/queue"), "/spec/type"), "queue");
 }

@@ -1,0 +1,277 @@
+//! Dependencies: a host name, URL or `host:port` that names a known service or datastore,
+//! wherever the repository writes it — a workload's environment (compose, `.env`, Kubernetes
+//! env and ConfigMaps, Helm values), the component's own Dockerfile `ENV`, configuration files
+//! (Spring `application*.yml`/`.properties`/`bootstrap.yml`, `appsettings*.json`, nginx/envoy
+//! upstreams) and code defaults. Compose `depends_on`/`links` count only for a workload about
+//! which nothing else says anything. Each edge keeps the file, line and variable that shows
+//! it (the `discovery.dependencyEvidence` fact).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+
+use super::components::{Component, source_location};
+use super::facts::is_test_path;
+use super::settings::{self, Setting};
+use super::tree::{dir_of, file_name};
+use super::workloads::{Deployments, Identity, hosts_in, key_words};
+use super::yaml::is_yaml;
+use super::{Cx, OBSERVED_DEPENDS_ON};
+use crate::engine::{Contribution, Evidence};
+
+/// Fact naming, per dependency, the file, line and setting that shows it.
+pub const DEPENDENCY_EVIDENCE: &str = "discovery.dependencyEvidence";
+
+/// Code files read per component for defaults and URLs, at most.
+const MAX_CODE_FILES: usize = 80;
+
+/// Words of a variable that never hold a host even when the value is a service's name
+/// (`POSTGRES_DB=orders`, `OTEL_SERVICE_NAME=cart`).
+const NOT_HOST_WORDS: &[&str] = &[
+    "NAME", "DB", "DATABASE", "USER", "USERNAME", "PASSWORD", "PASS", "TOPIC", "QUEUE", "EXCHANGE", "BUCKET", "TABLE", "SCHEMA",
+    "ID", "KEY", "SECRET", "TOKEN", "REALM", "CLIENT", "GROUP", "INDEX", "PROFILE", "PROFILES", "ACTIVE", "APP", "APPLICATION",
+    "PATH", "DIR", "FILE", "LEVEL", "MODE", "ENV", "ENVIRONMENT", "REGION", "PREFIX", "SUFFIX", "TAG", "VERSION", "IMAGE",
+];
+
+/// A Resource found in the deployment files.
+struct Resource {
+    spec_type: &'static str,
+    image: String,
+    path: String,
+    depends_on: BTreeMap<String, String>,
+}
+
+/// Stems of code files where configuration defaults and clients live.
+fn is_config_code(path: &str) -> bool {
+    const EXTENSIONS: &[&str] = &["py", "js", "mjs", "cjs", "ts", "go", "java", "kt", "cs", "rb", "php", "rs", "ex", "exs", "scala"];
+    let name = file_name(path);
+    let Some((stem, ext)) = name.rsplit_once('.') else { return false };
+    if !EXTENSIONS.contains(&ext) || name.ends_with(".d.ts") || name.contains(".min.") {
+        return false;
+    }
+    const WORDS: &[&str] = &[
+        "config", "conf", "setting", "env", "main", "app", "server", "index", "program", "client", "constant", "startup", "database",
+        "redis", "mongo", "cache", "queue", "broker", "kafka", "rabbit", "connection", "bootstrap", "init", "proxy", "gateway", "api",
+        "service", "store", "repository", "db",
+    ];
+    let stem = stem.to_ascii_lowercase();
+    WORDS.iter().any(|w| stem.contains(w))
+}
+
+/// Configuration files whose values may name hosts.
+fn config_reader(path: &str) -> Option<fn(&str, &str) -> Vec<Setting>> {
+    let name = file_name(path).to_ascii_lowercase();
+    if super::manifests::is_dockerfile(&name) {
+        return Some(settings::dockerfile_env);
+    }
+    if name == ".env" || name.ends_with(".env") || name.ends_with(".properties") {
+        return Some(settings::key_values);
+    }
+    if name.ends_with(".conf") || name == "caddyfile" || name.starts_with("envoy") && is_yaml(&name) {
+        return Some(settings::proxy_upstreams);
+    }
+    if is_yaml(&name) && !super::compose::is_compose_file(path) {
+        return Some(settings::yaml_lines);
+    }
+    if name.ends_with(".json") && (name.starts_with("appsettings") || name.starts_with("config") || name.starts_with("settings")) {
+        return Some(settings::json_strings);
+    }
+    None
+}
+
+/// The settings in a component's own files: configuration, Dockerfile `ENV`, code defaults.
+fn own_settings(cx: &Cx<'_>, c: &Component) -> Vec<Setting> {
+    let mut out = Vec::new();
+    let mut code = 0;
+    for path in c.own.iter().filter(|p| !is_test_path(p)) {
+        let reader = match config_reader(path) {
+            Some(r) => r,
+            None if code < MAX_CODE_FILES && is_config_code(path) => {
+                code += 1;
+                settings::code
+            }
+            None => continue,
+        };
+        if let Some(text) = cx.tree.read(path).ok().flatten() {
+            if is_yaml(path) && text.contains("apiVersion") && text.contains("kind:") {
+                continue;
+            }
+            out.extend(reader(path, &text));
+        }
+    }
+    out
+}
+
+/// A host named by a setting whose value is a bare name (`CART=cart`, `cart:7070`), when the
+/// variable is not one that holds names of other things.
+fn bare_host(key: &str, value: &str) -> Option<String> {
+    let v = value.trim();
+    let host = match v.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !port.is_empty() => h,
+        _ => v,
+    };
+    let ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let words = key_words(key);
+    (ok && !words.iter().any(|w| NOT_HOST_WORDS.contains(&w.as_str()))).then(|| host.split('.').next().unwrap_or(host).to_ascii_lowercase())
+}
+
+/// Names a reference can be reached by: workload and Kubernetes Service names, component
+/// aliases, Resource names.
+struct Index {
+    by_name: HashMap<String, String>,
+}
+
+impl Index {
+    fn new(components: &[Component], d: &Deployments, refs: &[Option<String>]) -> Self {
+        let mut by_name = HashMap::new();
+        for (w, r) in d.workloads.iter().zip(refs) {
+            let Some(r) = r else { continue };
+            for n in &w.names {
+                by_name.entry(n.to_ascii_lowercase()).or_insert_with(|| r.clone());
+            }
+        }
+        for s in &d.services {
+            let picked = d.workloads.iter().position(|w| !s.selector.is_empty() && s.selector.iter().all(|(k, v)| w.labels.get(k) == Some(v)));
+            if let Some(r) = picked.and_then(|i| refs[i].clone()) {
+                by_name.entry(s.name.to_ascii_lowercase()).or_insert(r);
+            }
+        }
+        for c in components {
+            for a in &c.aliases {
+                by_name.entry(a.clone()).or_insert_with(|| c.entity_ref());
+            }
+        }
+        Self { by_name }
+    }
+
+    fn resolve(&self, name: &str) -> Option<&String> {
+        self.by_name.get(&name.to_ascii_lowercase())
+    }
+}
+
+/// Edges of one entity: target → evidence.
+type Edges = BTreeMap<String, String>;
+
+fn edges_of(index: &Index, own: &str, settings: &[Setting], env: &HashMap<String, String>) -> Edges {
+    let lookup = |k: &str| env.get(k).cloned();
+    let mut out = Edges::new();
+    for s in settings {
+        let value = settings::interpolate(&s.value, &lookup);
+        let mut hosts = hosts_in(&s.key, &value);
+        if hosts.is_empty() {
+            hosts.extend(bare_host(&s.key, &value));
+        }
+        for h in hosts {
+            if let Some(target) = index.resolve(&h).filter(|t| *t != own) {
+                out.entry(target.clone()).or_insert_with(|| format!("{} {}", s.at(), s.key));
+            }
+        }
+    }
+    out
+}
+
+/// Adds the dependencies of the tree to its components, and returns the Resources found and
+/// the dependencies of declared entities that have no inferred component.
+pub(crate) fn apply(cx: &mut Cx<'_>, components: &mut [Component], d: &Deployments) -> Vec<Contribution> {
+    let refs: Vec<Option<String>> = d
+        .ids
+        .iter()
+        .map(|id| match id {
+            Identity::Component(i) => Some(components[*i].entity_ref()),
+            Identity::Declared(r) => Some(r.clone()),
+            Identity::Resource(name, _) => Some(format!("resource:default/{name}")),
+            Identity::Unknown => None,
+        })
+        .collect();
+    let index = Index::new(components, d, &refs);
+    // Per entity: its settings, its environment for interpolation, its start-order needs.
+    let mut settings: BTreeMap<String, (Vec<Setting>, HashMap<String, String>, Vec<String>)> = BTreeMap::new();
+    for (w, r) in d.workloads.iter().zip(&refs) {
+        let Some(r) = r else { continue };
+        let e = settings.entry(r.clone()).or_default();
+        e.0.extend(w.env.iter().cloned());
+        e.1.extend(w.env.iter().map(|s| (s.key.clone(), s.value.clone())));
+        e.2.extend(w.depends_on.iter().cloned());
+    }
+    for c in components.iter().filter(|c| c.spec_type != super::manifests::Type::Library) {
+        let own = own_settings(cx, c);
+        settings.entry(c.entity_ref()).or_default().0.extend(own);
+    }
+    let mut found: BTreeMap<String, Edges> = BTreeMap::new();
+    for (r, (s, env, needs)) in &settings {
+        let mut edges = edges_of(&index, r, s, env);
+        if edges.is_empty() {
+            for n in needs {
+                if let Some(t) = index.resolve(n).filter(|t| *t != r) {
+                    edges.insert(t.clone(), "depends_on".to_owned());
+                }
+            }
+        }
+        found.insert(r.clone(), edges);
+    }
+    for c in components.iter_mut() {
+        if let Some(edges) = found.remove(&c.entity_ref()) {
+            c.depends_on.extend(edges.keys().cloned());
+            c.evidence.extend(edges);
+        }
+    }
+    let mut resources: BTreeMap<String, Resource> = BTreeMap::new();
+    let mut declared: BTreeMap<String, (String, Edges)> = BTreeMap::new();
+    for ((w, id), r) in d.workloads.iter().zip(&d.ids).zip(&refs) {
+        let Some(r) = r else { continue };
+        match id {
+            Identity::Resource(name, spec_type) => {
+                let image = w.images.first().cloned().unwrap_or_default();
+                let res = resources.entry(name.clone()).or_insert_with(|| Resource { spec_type, image, path: w.path.clone(), depends_on: Edges::new() });
+                res.depends_on.extend(found.get(r).cloned().unwrap_or_default());
+            }
+            Identity::Declared(_) => {
+                let e = declared.entry(r.clone()).or_insert_with(|| (w.path.clone(), Edges::new()));
+                e.1.extend(found.get(r).cloned().unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    let mut out: Vec<Contribution> = resources.into_iter().map(|(name, r)| resource(cx, &name, r)).collect();
+    out.extend(declared.into_iter().filter(|(_, (_, e))| !e.is_empty()).map(|(r, (path, e))| declared_deps(cx, &r, &path, e)));
+    out
+}
+
+fn resource(cx: &Cx<'_>, name: &str, r: Resource) -> Contribution {
+    let dir = dir_of(&r.path);
+    let mut spec = json!({"type": r.spec_type, "owner": cx.owner_of(dir).0});
+    let mut facts = json!({"image": r.image});
+    if !r.depends_on.is_empty() {
+        let deps: BTreeSet<&String> = r.depends_on.keys().collect();
+        spec["dependsOn"] = json!(deps);
+        facts[OBSERVED_DEPENDS_ON] = json!(deps);
+        facts[DEPENDENCY_EVIDENCE] = json!(r.depends_on);
+    }
+    let document = json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Resource",
+        "metadata": {"name": name, "annotations": {"backstage.io/source-location": source_location(cx, dir)}},
+        "spec": spec,
+        "status": {"facts": facts},
+    });
+    Contribution::new(Evidence::Inferred, cx.location(&r.path), document)
+}
+
+/// The dependencies of a declared entity that inference found no component for.
+fn declared_deps(cx: &Cx<'_>, entity_ref: &str, path: &str, edges: Edges) -> Contribution {
+    let (kind_ns, name) = entity_ref.split_once('/').unwrap_or(("component:default", entity_ref));
+    let namespace = kind_ns.split_once(':').map_or("default", |(_, ns)| ns);
+    let mut metadata = json!({"name": name});
+    if namespace != portico_model::DEFAULT_NAMESPACE {
+        metadata["namespace"] = Value::from(namespace);
+    }
+    let deps: BTreeSet<&String> = edges.keys().collect();
+    let document = json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Component",
+        "metadata": metadata,
+        "spec": {"dependsOn": deps},
+        "status": {"facts": {OBSERVED_DEPENDS_ON: deps, DEPENDENCY_EVIDENCE: edges}},
+    });
+    Contribution::new(Evidence::Inferred, cx.location(path), document)
+}
