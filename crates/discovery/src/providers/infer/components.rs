@@ -21,6 +21,8 @@ pub(crate) struct Component {
     pub namespace: String,
     pub name: String,
     pub spec_type: Type,
+    /// Why inference chose a type other than the manifest's (`tool` for a load generator).
+    pub type_reason: Option<String>,
     pub language: Option<&'static str>,
     pub owner: String,
     /// Lower-case names workloads may use for it: its name, its folder's name.
@@ -38,6 +40,32 @@ pub(crate) struct Component {
 }
 
 impl Component {
+    /// A component carved out of this one: its folder, the file it was found from, the
+    /// rest (owner, language, facts) inherited.
+    pub fn derived(&self, dir: &str, manifest: &str) -> Component {
+        let name = sanitize_object_name(file_name(dir)).unwrap_or_else(|| self.name.clone());
+        Component {
+            dir: dir.to_owned(),
+            manifest: manifest.to_owned(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            aliases: vec![name.to_ascii_lowercase()],
+            name,
+            spec_type: self.spec_type,
+            type_reason: None,
+            language: self.language,
+            owner: self.owner.clone(),
+            description: None,
+            facts: self.facts.clone(),
+            docs: Vec::new(),
+            provides_apis: BTreeSet::new(),
+            consumes_apis: BTreeSet::new(),
+            depends_on: BTreeSet::new(),
+            evidence: BTreeMap::new(),
+            own: Vec::new(),
+        }
+    }
+
     /// Entity reference, `component:default/cart`.
     pub fn entity_ref(&self) -> String {
         format!("{}:{}/{}", self.kind.to_ascii_lowercase(), self.namespace, self.name)
@@ -68,7 +96,11 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
     let own = own_files(cx, &dirs);
     let repo = cx.repo;
     let mut out: Vec<Component> = Vec::new();
-    for (m, own) in manifests.iter().zip(own) {
+    // Tooling last, so that a deployed folder keeps a name both use (`backoffice` for the
+    // application, `automation-ui-backoffice` for its UI tests).
+    let mut order: Vec<(&Manifest, Vec<&str>)> = manifests.iter().zip(own).collect();
+    order.sort_by_key(|(m, _)| tool_folder(&m.dir).is_some());
+    for (m, own) in order {
         let declared = repo.declared.iter().find(|d| d.dir == m.dir && d.kind.eq_ignore_ascii_case("component"));
         let (kind, namespace, name) = match (declared, component_name(cx, m)) {
             (Some(d), _) => (d.kind.clone(), d.namespace.clone(), d.name.clone()),
@@ -78,13 +110,28 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
                 continue;
             }
         };
-        if let Some(other) = out.iter().find(|c| c.namespace == namespace && c.name.eq_ignore_ascii_case(&name)) {
-            let msg = format!("component name {name:?} is already used by {}; this one is skipped", other.manifest);
-            cx.error(&m.path, msg);
-            continue;
-        }
+        let taken = |n: &str| out.iter().find(|c| c.namespace == namespace && c.name.eq_ignore_ascii_case(n)).map(|c| c.manifest.clone());
+        let name = match taken(&name) {
+            None => name,
+            Some(other) => {
+                // Two folders give the same name: the second is told apart by its parent
+                // folder (`automation-ui-backoffice`), never dropped.
+                let parent = file_name(dir_of(&m.dir));
+                let Some(alt) = sanitize_object_name(&format!("{parent}-{name}")).filter(|a| !parent.is_empty() && taken(a).is_none()) else {
+                    cx.error(&m.path, format!("component name {name:?} is already used by {other}; this one is skipped"));
+                    continue;
+                };
+                alt
+            }
+        };
         let has_dockerfile = own.iter().any(|p| is_dockerfile(file_name(p)));
         let spec_type = m.found.kind.unwrap_or(if has_dockerfile { Type::Service } else { Type::Library });
+        let (spec_type, type_reason) = match tool_folder(&m.dir) {
+            Some(seg) if matches!(spec_type, Type::Service | Type::Website) => {
+                (Type::Tool, Some(format!("in the folder {seg:?}: test, load or build tooling, not a deployed service")))
+            }
+            _ => (spec_type, None),
+        };
         let (owner, owned) = cx.owner_of(&m.dir);
         let techdocs = declared.and_then(|d| d.techdocs_ref.as_deref());
         let description = readme::readme_of(&cx.tree, &m.dir)
@@ -108,6 +155,7 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
             namespace,
             name,
             spec_type,
+            type_reason,
             language: m.found.language,
             owner,
             aliases,
@@ -121,6 +169,18 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
         });
     }
     out
+}
+
+/// Folder names of test, load and build tooling: a service-looking folder there is a `tool`.
+const TOOL_FOLDERS: &[&str] = &[
+    "load-generator", "loadgenerator", "load-generators", "loadtest", "loadtests", "load-test", "load-tests", "locust", "k6", "perf",
+    "performance", "benchmark", "benchmarks", "e2e", "automation", "automation-ui", "cypress", "playwright", "integration-tests",
+    "ui-tests", "smoke-tests", "tools", "tool", "hack", "scripts",
+];
+
+/// The segment of `dir` that makes it tooling, if any.
+fn tool_folder(dir: &str) -> Option<&str> {
+    dir.split('/').find(|s| TOOL_FOLDERS.contains(&s.to_ascii_lowercase().as_str()))
 }
 
 /// The component whose folder is nearest above `path`.
@@ -150,6 +210,9 @@ pub(crate) fn contribution(cx: &Cx<'_>, c: Component) -> Contribution {
     }
     if let Some(d) = &c.description {
         metadata["description"] = json!(d);
+    }
+    if let Some(why) = &c.type_reason {
+        metadata["annotations"]["portico.dev/type-reason"] = json!(why);
     }
     let mut spec = json!({"type": c.spec_type.as_str(), "lifecycle": cx.options.lifecycle, "owner": c.owner});
     let mut facts = c.facts;

@@ -21,6 +21,15 @@ pub(crate) fn is_compose_file(path: &str) -> bool {
     (name.starts_with("docker-compose") || name.starts_with("compose")) && yaml::is_yaml(&name)
 }
 
+/// A compose file for tests (`docker-compose.test.yml`, `compose.ci.yaml`, one in a test
+/// folder): its services are test doubles, not the system's deployment.
+fn is_test_compose(path: &str) -> bool {
+    let name = file_name(path).to_ascii_lowercase();
+    let stem = name.trim_end_matches(".yaml").trim_end_matches(".yml");
+    stem.split(['.', '-', '_']).skip(1).any(|w| matches!(w, "test" | "tests" | "ci" | "e2e" | "it"))
+        || super::tree::in_test_dir(dir_of(path))
+}
+
 fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -99,6 +108,13 @@ fn build_dir(base: &str, build: Option<&Value>) -> Option<String> {
     }
 }
 
+/// The Dockerfile a `build` names (`{context: ., dockerfile: docker/Dockerfile-product}`).
+fn dockerfile(base: &str, build: Option<&Value>) -> Option<String> {
+    let m = build?.as_object()?;
+    let context = resolve(base, m.get("context").and_then(Value::as_str).unwrap_or("."))?;
+    resolve(&context, m.get("dockerfile")?.as_str()?)
+}
+
 /// The workloads of every compose file of the tree, merged by service name within a folder;
 /// an unparseable file is reported.
 pub(crate) fn collect(cx: &mut Cx<'_>) -> Vec<Workload> {
@@ -127,7 +143,7 @@ fn compose_rank(path: &str) -> (String, u8, String) {
 
 fn read_all(cx: &mut Cx<'_>) -> Vec<Workload> {
     let mut out = Vec::new();
-    let mut files: Vec<_> = yaml::texts(cx).into_iter().filter(|(p, _)| is_compose_file(p)).collect();
+    let mut files: Vec<_> = yaml::texts(cx).into_iter().filter(|(p, _)| is_compose_file(p) && !is_test_compose(p)).collect();
     files.sort_by_key(|(p, _)| compose_rank(p));
     for (path, text) in files {
         let docs = match portico_model::yaml::parse_documents(&text) {
@@ -163,6 +179,7 @@ fn read_all(cx: &mut Cx<'_>) -> Vec<Workload> {
                 env,
                 depends_on,
                 build_dir: build_dir(base, svc.get("build")),
+                dockerfile: dockerfile(base, svc.get("build")),
                 ..Workload::default()
             });
         }

@@ -170,6 +170,50 @@ fn edges_of(index: &Index, own: &str, settings: &[Setting], env: &HashMap<String
     out
 }
 
+/// Per entity: its settings, its environment for interpolation, its start-order needs.
+type Settings = BTreeMap<String, (Vec<Setting>, HashMap<String, String>, Vec<String>)>;
+
+/// Spring Cloud Config servers serving files of their own (`native.search-locations:
+/// classpath:/shared`): `<application>.yml` configures the client of that name,
+/// `application.yml` every client (a component configured with `spring.cloud.config` or a
+/// `configserver:` import). The files' settings move from the server to their clients.
+fn spring_config_server(components: &[Component], settings: &mut Settings) {
+    for server in components {
+        let sref = server.entity_ref();
+        let Some((own, _, _)) = settings.get(&sref) else { continue };
+        let dirs: Vec<String> = own
+            .iter()
+            .filter(|s| s.key.ends_with("native.search-locations") || s.key.ends_with("native.searchLocations"))
+            .flat_map(|s| s.value.split(',').filter_map(|l| l.trim().strip_prefix("classpath:")).map(|l| format!("{}/{}", dir_of(&s.path), l.trim_matches('/'))).collect::<Vec<_>>())
+            .collect();
+        if dirs.is_empty() {
+            continue;
+        }
+        let served = |s: &Setting| dirs.iter().any(|d| dir_of(&s.path) == d);
+        let (moved, kept): (Vec<Setting>, Vec<Setting>) = settings[&sref].0.iter().cloned().partition(|s| served(s));
+        if let Some(e) = settings.get_mut(&sref) {
+            e.0 = kept;
+        }
+        let clients: Vec<String> = settings
+            .iter()
+            .filter(|(r, (s, _, _))| **r != sref && s.iter().any(|x| x.key.starts_with("spring.cloud.config") || x.value.contains("configserver:")))
+            .map(|(r, _)| r.clone())
+            .collect();
+        for s in moved {
+            let stem = file_name(&s.path).split('.').next().unwrap_or("").to_ascii_lowercase();
+            let targets: Vec<String> = if stem == "application" || stem.starts_with("application-") {
+                clients.clone()
+            } else {
+                let named = |c: &&Component| c.aliases.iter().any(|a| *a == stem || stem.starts_with(&format!("{a}-")));
+                components.iter().filter(named).map(Component::entity_ref).collect()
+            };
+            for t in targets {
+                settings.entry(t).or_default().0.push(s.clone());
+            }
+        }
+    }
+}
+
 /// Adds the dependencies of the tree to its components, and returns the Resources found and
 /// the dependencies of declared entities that have no inferred component.
 pub(crate) fn apply(cx: &mut Cx<'_>, components: &mut [Component], d: &Deployments) -> Vec<Contribution> {
@@ -184,8 +228,7 @@ pub(crate) fn apply(cx: &mut Cx<'_>, components: &mut [Component], d: &Deploymen
         })
         .collect();
     let index = Index::new(components, d, &refs);
-    // Per entity: its settings, its environment for interpolation, its start-order needs.
-    let mut settings: BTreeMap<String, (Vec<Setting>, HashMap<String, String>, Vec<String>)> = BTreeMap::new();
+    let mut settings = Settings::new();
     for (w, r) in d.workloads.iter().zip(&refs) {
         let Some(r) = r else { continue };
         let e = settings.entry(r.clone()).or_default();
@@ -197,6 +240,7 @@ pub(crate) fn apply(cx: &mut Cx<'_>, components: &mut [Component], d: &Deploymen
         let own = own_settings(cx, c);
         settings.entry(c.entity_ref()).or_default().0.extend(own);
     }
+    spring_config_server(components, &mut settings);
     let mut found: BTreeMap<String, Edges> = BTreeMap::new();
     for (r, (s, env, needs)) in &settings {
         let mut edges = edges_of(&index, r, s, env);

@@ -36,7 +36,7 @@ fn has_ci(cx: &Cx<'_>) -> bool {
 pub(crate) fn is_test_path(path: &str) -> bool {
     let name = file_name(path);
     let lower = name.to_ascii_lowercase();
-    let in_test_dir = path.split('/').rev().skip(1).any(|s| matches!(s, "test" | "tests" | "__tests__" | "spec" | "androidTest"));
+    let in_test_dir = path.split('/').rev().skip(1).any(|s| matches!(s, "test" | "tests" | "__tests__" | "spec" | "androidTest" | "it" | "integrationTest" | "testFixtures"));
     in_test_dir
         || lower.ends_with("_test.go")
         || lower.ends_with("_test.py")

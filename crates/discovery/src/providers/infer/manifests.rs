@@ -20,6 +20,8 @@ pub(crate) enum Type {
     Service,
     Library,
     Website,
+    /// Test, load or build tooling.
+    Tool,
 }
 
 impl Type {
@@ -28,6 +30,7 @@ impl Type {
             Type::Service => "service",
             Type::Library => "library",
             Type::Website => "website",
+            Type::Tool => "tool",
         }
     }
 }
@@ -70,10 +73,10 @@ const KINDS: &[(IsManifest, Parser)] = &[
     (|n| n == "go.mod", native::go_mod),
     (|n| n == "pom.xml", jvm::pom),
     (|n| n == "build.gradle" || n == "build.gradle.kts", jvm::gradle),
+    (|n| n.ends_with(".csproj") || n.ends_with(".fsproj"), jvm::dotnet),
     (|n| n == "package.json", scripting::package_json),
     (|n| n == "pyproject.toml", scripting::pyproject),
     (|n| n == "setup.py", scripting::setup_py),
-    (|n| n.ends_with(".csproj") || n.ends_with(".fsproj"), jvm::dotnet),
     (|n| n == "composer.json", scripting::composer),
     (|n| n == "mix.exs", scripting::mix),
     (|n| n == "Gemfile", scripting::gemfile),

@@ -242,7 +242,7 @@ pub(crate) fn code(path: &str, text: &str) -> Vec<Setting> {
         for m in QUOTED_URL.captures_iter(line) {
             out.push(Setting::new("url", &m[1], path, i + 1));
         }
-        for c in HOST_ARG.captures_iter(line) {
+        for c in HOST_ARG.captures_iter(line).chain(CLIENT_NAME.captures_iter(line)) {
             out.push(Setting::new("host", &c[1], path, i + 1));
         }
     }
@@ -270,6 +270,9 @@ static CODE_DEFAULTS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     .collect()
 });
 static QUOTED_URL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"["'`]([a-z][a-z0-9+.-]*://[^"'`\s$]+)"#).unwrap());
+static CLIENT_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:@FeignClient\(\s*(?:name|value)?\s*=?\s*|\w*(?:Connect|Connection|connect|connection)\(\s*)["']([A-Za-z][A-Za-z0-9_.-]*(?::\d+)?)["']"#).unwrap()
+});
 static HOST_ARG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)\b(?:host|hostname|server|data source|address)\s*[=:]\s*["']?([A-Za-z][A-Za-z0-9_.-]*)(?:["';,]|\s*$)"#).unwrap()
 });

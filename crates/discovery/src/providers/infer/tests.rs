@@ -3,6 +3,7 @@
 mod apis;
 mod components;
 mod manifests;
+mod patterns;
 mod workloads;
 
 use std::collections::BTreeMap;

@@ -45,6 +45,7 @@ pub(crate) fn is_ignored(path: &str) -> bool {
 
 pub(crate) fn in_test_dir(dir: &str) -> bool {
     dir.split('/').any(|s| TEST_DIRS.contains(&s.to_ascii_lowercase().as_str()))
+        || [".github", ".gitlab", ".circleci", ".devcontainer"].iter().any(|ci| dir == *ci || dir.starts_with(&format!("{ci}/")))
 }
 
 /// Folder of a path (`""` for files at the root).

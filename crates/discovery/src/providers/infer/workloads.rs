@@ -32,6 +32,8 @@ pub(crate) struct Workload {
     pub depends_on: Vec<String>,
     /// Folder its image is built from (compose `build`).
     pub build_dir: Option<String>,
+    /// The Dockerfile it names, when not the build folder's `Dockerfile`.
+    pub dockerfile: Option<String>,
     /// Pod labels, for Kubernetes Services' selectors.
     pub labels: BTreeMap<String, String>,
 }
@@ -52,6 +54,7 @@ impl Workload {
         self.env.extend(o.env);
         self.depends_on.extend(o.depends_on);
         self.build_dir = o.build_dir.or(self.build_dir.take());
+        self.dockerfile = o.dockerfile.or(self.dockerfile.take());
         self.labels.extend(o.labels);
     }
 }
@@ -82,6 +85,8 @@ const IMAGES: &[(&str, &str)] = &[
     ("timescaledb", "database"),
     ("spanner-emulator", "database"),
     ("dynamodb-local", "database"),
+    ("documentdb", "database"),
+    ("documentdb-local", "database"),
     ("redis", "cache"),
     ("redis-stack", "cache"),
     ("redis-stack-server", "cache"),
@@ -103,6 +108,7 @@ const IMAGES: &[(&str, &str)] = &[
     ("emqx", "queue"),
     ("nsqd", "queue"),
     ("elasticsearch", "search"),
+    ("elasticsearch-oss", "search"),
     ("opensearch", "search"),
     ("solr", "search"),
     ("meilisearch", "search"),
@@ -147,6 +153,18 @@ pub(crate) fn resource_type(image: &str) -> Option<&'static str> {
         return Some("database");
     }
     IMAGES.iter().find(|(name, _)| *name == base).map(|(_, t)| *t)
+}
+
+/// Images of observability stacks: folders building them are configuration, not services.
+const OBSERVABILITY: &[&str] = &[
+    "grafana", "prometheus", "kibana", "logstash", "logstash-oss", "fluentd", "fluent-bit", "opentelemetry-collector",
+    "opentelemetry-collector-contrib", "otel-collector", "jaeger", "all-in-one", "loki", "tempo", "alertmanager", "promtail", "zipkin",
+    "seq", "vector", "filebeat", "metricbeat", "telegraf",
+];
+
+/// True for an image of an observability stack (`grafana/grafana:10`, `otel/opentelemetry-collector`).
+pub(crate) fn is_observability(image: &str) -> bool {
+    OBSERVABILITY.contains(&image_base(image).to_ascii_lowercase().as_str())
 }
 
 /// Resource type of a name ending like a datastore's (`auth-mongodb`, `orders-db`).
@@ -284,6 +302,10 @@ fn datastore_dirs(cx: &Cx<'_>, components: &mut Vec<Component>) -> BTreeMap<Stri
         let Some(text) = cx.tree.read(&c.manifest).ok().flatten() else { return true };
         let from = dockerfile_from(&text);
         let Some(image) = from.last() else { return true };
+        if is_observability(image) {
+            // A folder configuring grafana, logstash, an OpenTelemetry collector: no service.
+            return false;
+        }
         match resource_type(image) {
             Some(t) => {
                 out.insert(c.dir.clone(), (t, image.clone()));
@@ -301,6 +323,7 @@ pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut
     d.datastore_dirs = datastore_dirs(cx, components);
     let bases: Vec<String> = d.workloads.iter().flat_map(|w| w.images.iter().map(|i| image_base(i).to_ascii_lowercase())).collect();
     let prefix = common_prefix(&bases);
+    let carved = carve(cx, components, &d.workloads);
     let mut renamed = vec![false; components.len()];
     let mut ids = Vec::with_capacity(d.workloads.len());
     for w in &d.workloads {
@@ -326,7 +349,52 @@ pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut
         }
         ids.push(id);
     }
+    // A module whose deployables were all carved out of it is their shared code.
+    for i in carved {
+        if !ids.contains(&Identity::Component(i)) {
+            components[i].spec_type = super::manifests::Type::Library;
+        }
+    }
     d.ids = ids;
+}
+
+/// The stem a Dockerfile's name gives (`Dockerfile-product`, `Dockerfile.product`,
+/// `product.Dockerfile` → `product`).
+fn dockerfile_stem(path: &str) -> Option<String> {
+    let name = file_name(path).to_ascii_lowercase();
+    let stem = name.strip_prefix("dockerfile").map(|s| s.trim_start_matches(['-', '.', '_'])).or_else(|| name.strip_suffix(".dockerfile"))?;
+    (!stem.is_empty() && !matches!(stem, "dev" | "prod" | "production" | "local" | "debug" | "test" | "ci")).then(|| stem.to_owned())
+}
+
+/// Services built from one module by Dockerfiles kept together (`docker/Dockerfile-product`
+/// building `cmd/product` of a root `go.mod`): each becomes a component of its own folder,
+/// found by the Dockerfile's stem. Returns the modules carved.
+fn carve(cx: &Cx<'_>, components: &mut Vec<Component>, workloads: &[Workload]) -> Vec<usize> {
+    let mut carved = Vec::new();
+    for w in workloads {
+        let (Some(df), Some(dir)) = (&w.dockerfile, &w.build_dir) else { continue };
+        let Some(stem) = dockerfile_stem(df) else { continue };
+        let Some(parent) = holder(components, &join(dir, "Dockerfile")) else { continue };
+        let root = components[parent].dir.clone();
+        let mut folders: Vec<&str> = cx
+            .tree
+            .dirs
+            .iter()
+            .copied()
+            .filter(|d| super::tree::is_within(d, &root) && file_name(d).eq_ignore_ascii_case(&stem) && !super::tree::in_test_dir(d))
+            .collect();
+        folders.sort_by_key(|d| (!d.split('/').any(|s| matches!(s, "cmd" | "apps" | "services" | "src")), d.len()));
+        let Some(folder) = folders.first().map(|f| (*f).to_owned()) else { continue };
+        if components.iter().any(|c| c.dir == folder) {
+            continue;
+        }
+        let mut c = components[parent].derived(&folder, df);
+        c.spec_type = super::manifests::Type::Service;
+        c.own = cx.tree.under(&folder).map(str::to_owned).collect();
+        components.push(c);
+        carved.push(parent);
+    }
+    carved
 }
 
 fn identify_one(
@@ -337,6 +405,9 @@ fn identify_one(
     images: &[String],
 ) -> Identity {
     let resource_name = || w.names.first().and_then(|n| sanitize_object_name(n));
+    if let Some(i) = w.dockerfile.as_ref().and_then(|df| components.iter().position(|c| &c.manifest == df)) {
+        return Identity::Component(i);
+    }
     if let Some(dir) = &w.build_dir {
         if let Some((t, _)) = datastores.get(dir) {
             return resource_name().map_or(Identity::Unknown, |n| Identity::Resource(n, t));
