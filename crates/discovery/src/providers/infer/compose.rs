@@ -123,6 +123,11 @@ pub(crate) fn collect(cx: &mut Cx<'_>) -> Vec<Workload> {
     for w in read_all(cx) {
         let key = (dir_of(&w.path).to_owned(), w.names[0].to_ascii_lowercase());
         match merged.get_mut(&key) {
+            // A variant's settings of a service the main files define are another
+            // deployment's (often stale): only its names count.
+            Some(base) if variant_rank(&file_name(&w.path).to_ascii_lowercase()) == 2 && variant_rank(&file_name(&base.path).to_ascii_lowercase()) < 2 => {
+                base.merge(Workload { env: Vec::new(), depends_on: Vec::new(), ..w })
+            }
             Some(base) => base.merge(w),
             None => {
                 order.push(key.clone());
@@ -136,9 +141,20 @@ pub(crate) fn collect(cx: &mut Cx<'_>) -> Vec<Workload> {
 /// Base files first (`docker-compose.yml`, `compose.yaml`), then overrides and variants.
 fn compose_rank(path: &str) -> (String, u8, String) {
     let name = file_name(path).to_ascii_lowercase();
+    (dir_of(path).to_owned(), variant_rank(&name), name)
+}
+
+/// 0 for a base file, 1 for an override compose merges by itself (`*.override.yml`), 2 for
+/// a variant chosen with `-f` (`docker-compose.prod.yml`, `docker-compose-windows.yml`).
+fn variant_rank(name: &str) -> u8 {
     let stem = name.trim_end_matches(".yaml").trim_end_matches(".yml");
-    let base = matches!(stem, "docker-compose" | "compose");
-    (dir_of(path).to_owned(), u8::from(!base), name)
+    if matches!(stem, "docker-compose" | "compose") {
+        0
+    } else if stem.ends_with("override") {
+        1
+    } else {
+        2
+    }
 }
 
 fn read_all(cx: &mut Cx<'_>) -> Vec<Workload> {

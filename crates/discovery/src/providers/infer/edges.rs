@@ -112,7 +112,10 @@ fn bare_host(key: &str, value: &str) -> Option<String> {
     };
     let ok = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     let words = key_words(key);
-    (ok && !words.iter().any(|w| NOT_HOST_WORDS.contains(&w.as_str()))).then(|| host.split('.').next().unwrap_or(host).to_ascii_lowercase())
+    // `serviceId: cart` (Spring Cloud routes, Ribbon, Feign) names a service by its id.
+    let service_id = words.ends_with(&["SERVICE".to_owned(), "ID".to_owned()]);
+    let named_elsewhere = words.iter().any(|w| NOT_HOST_WORDS.contains(&w.as_str()));
+    (ok && (service_id || !named_elsewhere)).then(|| host.split('.').next().unwrap_or(host).to_ascii_lowercase())
 }
 
 /// Names a reference can be reached by: workload and Kubernetes Service names, component
@@ -151,6 +154,54 @@ impl Index {
 
 /// Edges of one entity: target → evidence.
 type Edges = BTreeMap<String, String>;
+
+/// Own code files read, at most, to tell which variables given in bulk a service reads.
+const MAX_MENTION_FILES: usize = 400;
+
+/// Words of setting keys too common to say which library reads them.
+const COMMON_KEY_WORDS: &[&str] = &[
+    "spring", "cloud", "client", "host", "hosts", "port", "server", "servers", "service", "services", "data", "config", "default",
+    "zone", "enabled", "address", "addresses", "name", "path", "http", "https", "management", "username", "password", "virtual",
+];
+
+/// A key's product words and what a build manifest calls their client libraries
+/// (`spring.rabbitmq.host` → `rabbitmq`, `amqp`).
+fn library_words(key: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for w in key.split(['.', '-', '_']).filter(|w| w.len() >= 4 && !COMMON_KEY_WORDS.contains(&w.to_ascii_lowercase().as_str())) {
+        out.push(w);
+        if w.eq_ignore_ascii_case("rabbitmq") {
+            out.extend(["rabbit", "amqp"]);
+        }
+    }
+    out
+}
+
+/// The variables among `keys` that a component's own files (code and configuration, tests
+/// left out) mention, or whose product its build manifest names a library for (a shared
+/// `spring.rabbitmq.host` reaches only services built with an AMQP client).
+fn mentioned(cx: &Cx<'_>, c: &Component, keys: &BTreeSet<&str>) -> BTreeSet<String> {
+    let manifest = cx.tree.read(&c.manifest).ok().flatten().unwrap_or_default().to_ascii_lowercase();
+    let mut out: BTreeSet<String> = keys
+        .iter()
+        .filter(|k| k.contains('.') && library_words(k).iter().any(|w| manifest.contains(&w.to_ascii_lowercase())))
+        .map(|k| (*k).to_owned())
+        .collect();
+    let files = c.own.iter().filter(|p| !is_test_path(p) && (is_config_code(p) || is_source(p) || config_reader(p).is_some()));
+    for path in files.take(MAX_MENTION_FILES) {
+        let Some(text) = cx.tree.read(path).ok().flatten() else { continue };
+        out.extend(keys.iter().filter(|k| text.contains(**k)).map(|k| (*k).to_owned()));
+        if out.len() == keys.len() {
+            break;
+        }
+    }
+    out
+}
+
+fn is_source(path: &str) -> bool {
+    const EXTENSIONS: &[&str] = &["py", "js", "mjs", "ts", "go", "java", "kt", "cs", "rb", "php", "rs", "scala", "ex"];
+    file_name(path).rsplit_once('.').is_some_and(|(_, e)| EXTENSIONS.contains(&e))
+}
 
 fn edges_of(index: &Index, own: &str, settings: &[Setting], env: &HashMap<String, String>) -> Edges {
     let lookup = |k: &str| env.get(k).cloned();
@@ -201,7 +252,9 @@ fn spring_config_server(components: &[Component], settings: &mut Settings) {
             .collect();
         for s in moved {
             let stem = file_name(&s.path).split('.').next().unwrap_or("").to_ascii_lowercase();
-            let targets: Vec<String> = if stem == "application" || stem.starts_with("application-") {
+            let broadcast = stem == "application" || stem.starts_with("application-");
+            let s = Setting { bulk: broadcast, ..s };
+            let targets: Vec<String> = if broadcast {
                 clients.clone()
             } else {
                 let named = |c: &&Component| c.aliases.iter().any(|a| *a == stem || stem.starts_with(&format!("{a}-")));
@@ -240,7 +293,20 @@ pub(crate) fn apply(cx: &mut Cx<'_>, components: &mut [Component], d: &Deploymen
         let own = own_settings(cx, c);
         settings.entry(c.entity_ref()).or_default().0.extend(own);
     }
+    for (r, s) in super::charts::settings(cx, components) {
+        settings.entry(r).or_default().0.extend(s);
+    }
     spring_config_server(components, &mut settings);
+    // Variables given in bulk count only where the service's files read them.
+    for c in components.iter() {
+        let Some(entry) = settings.get_mut(&c.entity_ref()) else { continue };
+        let bulk: BTreeSet<&str> = entry.0.iter().filter(|s| s.bulk).map(|s| s.key.as_str()).collect();
+        if bulk.is_empty() {
+            continue;
+        }
+        let read = mentioned(cx, c, &bulk);
+        entry.0.retain(|s| !s.bulk || read.contains(&s.key));
+    }
     let mut found: BTreeMap<String, Edges> = BTreeMap::new();
     for (r, (s, env, needs)) in &settings {
         let mut edges = edges_of(&index, r, s, env);

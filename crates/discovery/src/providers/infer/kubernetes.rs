@@ -118,6 +118,12 @@ fn workload(path: &str, text: &str, doc: &Value) -> Option<(Workload, ConfigRefs
             }
         }
     }
+    // ConfigMaps mounted as files (an `application.yaml` key holding the whole file).
+    for v in pod.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(n) = v.pointer("/configMap/name").and_then(Value::as_str) {
+            refs.maps.push(n.to_owned());
+        }
+    }
     for i in &images {
         push(image_base(i));
     }
@@ -185,7 +191,10 @@ pub(crate) fn collect(cx: &mut Cx<'_>) -> (Vec<Workload>, Vec<ServiceAlias>) {
             },
         };
         for doc in docs.into_iter().flat_map(objects) {
-            workloads.extend(workload(path, &text, &doc));
+            workloads.extend(workload(path, &text, &doc).map(|(mut w, r)| {
+                w.templated = chart_dir.is_some();
+                (w, r)
+            }));
             services.extend(service(&doc));
             if let Some((name, settings)) = config_map(path, &text, &doc) {
                 maps.entry(name).or_default().extend(settings);
@@ -196,7 +205,7 @@ pub(crate) fn collect(cx: &mut Cx<'_>) -> (Vec<Workload>, Vec<ServiceAlias>) {
         .into_iter()
         .map(|(mut w, refs)| {
             for m in &refs.maps {
-                w.env.extend(maps.get(m).into_iter().flatten().cloned());
+                w.env.extend(maps.get(m).into_iter().flatten().map(|s| Setting { bulk: true, ..s.clone() }));
             }
             for (var, m, key) in &refs.keys {
                 let found = maps.get(m).and_then(|s| s.iter().find(|s| &s.key == key));

@@ -17,11 +17,14 @@ pub(crate) struct Setting {
     pub path: String,
     /// 1-based.
     pub line: usize,
+    /// Given in bulk (every key of a ConfigMap through `envFrom`): it names a dependency only
+    /// when the service's own files mention the key.
+    pub bulk: bool,
 }
 
 impl Setting {
     pub fn new(key: impl Into<String>, value: impl Into<String>, path: &str, line: usize) -> Self {
-        Self { key: key.into(), value: value.into(), path: path.to_owned(), line }
+        Self { key: key.into(), value: value.into(), path: path.to_owned(), line, bulk: false }
     }
 
     /// `path:line`.

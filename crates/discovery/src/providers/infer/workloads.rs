@@ -34,6 +34,9 @@ pub(crate) struct Workload {
     pub build_dir: Option<String>,
     /// The Dockerfile it names, when not the build folder's `Dockerfile`.
     pub dockerfile: Option<String>,
+    /// Rendered from a Helm template: its names come from a guessed release name and do not
+    /// rename a component.
+    pub templated: bool,
     /// Pod labels, for Kubernetes Services' selectors.
     pub labels: BTreeMap<String, String>,
 }
@@ -159,7 +162,7 @@ pub(crate) fn resource_type(image: &str) -> Option<&'static str> {
 const OBSERVABILITY: &[&str] = &[
     "grafana", "prometheus", "kibana", "logstash", "logstash-oss", "fluentd", "fluent-bit", "opentelemetry-collector",
     "opentelemetry-collector-contrib", "otel-collector", "jaeger", "all-in-one", "loki", "tempo", "alertmanager", "promtail", "zipkin",
-    "seq", "vector", "filebeat", "metricbeat", "telegraf",
+    "seq", "vector", "filebeat", "metricbeat", "telegraf", "kibana-oss", "grafana-oss",
 ];
 
 /// True for an image of an observability stack (`grafana/grafana:10`, `otel/opentelemetry-collector`).
@@ -330,7 +333,8 @@ pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut
         let images: Vec<String> = w.images.iter().flat_map(|i| image_names(i, prefix.as_deref(), &cx.repo.name)).collect();
         let id = identify_one(cx, components, &d.datastore_dirs, w, &images);
         if let Identity::Component(i) = id {
-            let by_deployment = w.build_dir.is_some() || w.names.iter().any(|n| components[i].aliases.contains(&n.to_ascii_lowercase()));
+            let by_deployment =
+                !w.templated && (w.build_dir.is_some() || w.names.iter().any(|n| components[i].aliases.contains(&n.to_ascii_lowercase())));
             let c = &mut components[i];
             for n in w.names.iter().map(|n| n.to_ascii_lowercase()).chain(images) {
                 if !c.aliases.contains(&n) {

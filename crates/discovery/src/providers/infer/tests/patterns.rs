@@ -131,6 +131,7 @@ fn nginx_upstreams_and_kubernetes_config_maps_name_dependencies() {
         ("store-front/package.json", r#"{"name":"store-front","private":true,"dependencies":{"vue":"3"}}"#),
         ("store-front/Dockerfile", "FROM nginx\n"),
         ("store-front/nginx.conf", "server {\n  location /api/products { proxy_pass http://product-service:3002/; }\n}\n"),
+        ("store-front/src/api.js", "export const orders = process.env.ORDERS_API_ADDR;\n"),
         ("product-service/Cargo.toml", "[package]\nname = \"product-service\"\n"),
         ("product-service/src/main.rs", "fn main() {}\n"),
         ("orders/go.mod", "module acme/orders\n"),
@@ -140,4 +141,67 @@ fn nginx_upstreams_and_kubernetes_config_maps_name_dependencies() {
     let front = entity(&inf, "component:default/store-front");
     assert_eq!(strings_at(front, "/spec/dependsOn"), ["component:default/orders", "component:default/product-service"]);
     assert_eq!(fact(front, "discovery.dependencyEvidence")["component:default/product-service"], "store-front/nginx.conf:2 url");
+}
+
+#[test]
+fn variables_given_in_bulk_count_only_where_the_service_reads_them() {
+    let deployment = |name: &str| format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          image: {name}\n          envFrom:\n            - configMapRef:\n                name: service-api-config\n");
+    let k8s = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: service-api-config\ndata:\n  BALANCES_API_ADDR: balancereader:8080\n  CONTACTS_API_ADDR: contacts:8080\n---\n{}---\n{}---\n{}",
+        deployment("ledgerwriter"),
+        deployment("balancereader"),
+        deployment("contacts")
+    );
+    let pom = |n: &str| format!("<project><artifactId>{n}</artifactId><build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build></project>");
+    let (lw, br) = (pom("ledgerwriter"), pom("balancereader"));
+    let inf = run(&[
+        ("src/ledgerwriter/pom.xml", &lw),
+        ("src/ledgerwriter/src/main/java/LedgerWriterController.java", "@Value(\"http://${BALANCES_API_ADDR}/balances\")\n"),
+        ("src/balancereader/pom.xml", &br),
+        ("src/contacts/requirements.txt", "flask\n"),
+        ("src/contacts/contacts.py", ""),
+        ("kubernetes-manifests/all.yaml", &k8s),
+    ]);
+    // Every service loads the ConfigMap of every address; ledgerwriter reads one of them.
+    assert_eq!(strings_at(entity(&inf, "component:default/ledgerwriter"), "/spec/dependsOn"), ["component:default/balancereader"]);
+    assert!(strings_at(entity(&inf, "component:default/contacts"), "/spec/dependsOn").is_empty());
+}
+
+#[test]
+fn a_chart_gets_the_config_map_another_chart_renders_from_its_values() {
+    let shared_values = "gatewayRoutesConfig:\n  spring:\n    cloud:\n      gateway:\n        routes:\n          - id: product_api\n            uri: http://product\n";
+    let shared_template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: yas-gateway-routes-config-configmap\ndata:\n  gateway-routes-config.yaml: |\n    {{- toYaml .Values.gatewayRoutesConfig | nindent 4 }}\n";
+    let bff_values = "backend:\n  image:\n    repository: ghcr.io/acme/yas-backoffice-bff\n  nameOverride: backoffice-bff\n  ingress:\n    host: backoffice.yas.local.com\n  extraVolumes:\n    - name: routes\n      configMap:\n        name: yas-gateway-routes-config-configmap\n";
+    let pom = |n: &str| format!("<project><artifactId>{n}</artifactId><build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build></project>");
+    let (bff, product) = (pom("backoffice-bff"), pom("product"));
+    let inf = run(&[
+        ("backoffice-bff/pom.xml", &bff),
+        ("product/pom.xml", &product),
+        ("k8s/charts/yas-configuration/Chart.yaml", "apiVersion: v2\nname: yas-configuration\nversion: 0.1.0\n"),
+        ("k8s/charts/yas-configuration/values.yaml", shared_values),
+        ("k8s/charts/yas-configuration/templates/configmap.yaml", shared_template),
+        ("k8s/charts/backoffice-bff/Chart.yaml", "apiVersion: v2\nname: backoffice-bff\nversion: 0.1.0\n"),
+        ("k8s/charts/backoffice-bff/values.yaml", bff_values),
+    ]);
+    let bff = entity(&inf, "component:default/backoffice-bff");
+    assert_eq!(strings_at(bff, "/spec/dependsOn"), ["component:default/product"]);
+    assert_eq!(
+        fact(bff, "discovery.dependencyEvidence")["component:default/product"],
+        "k8s/charts/yas-configuration/values.yaml:7 spring.cloud.gateway.routes.uri"
+    );
+}
+
+#[test]
+fn a_compose_variant_does_not_add_settings_to_services_the_main_files_define() {
+    let base = "services:\n  web:\n    build: ./web\n    environment:\n      API_URL: http://api:80\n  api:\n    build: ./api\n  legacy:\n    build: ./legacy\n";
+    let prod = "services:\n  web:\n    environment:\n      LEGACY_URL: http://legacy:80\n";
+    let inf = run(&[
+        ("web/Dockerfile", "FROM node\n"),
+        ("web/server.js", ""),
+        ("api/Dockerfile", "FROM node\n"),
+        ("legacy/Dockerfile", "FROM node\n"),
+        ("docker-compose.yml", base),
+        ("docker-compose.prod.yml", prod),
+    ]);
+    assert_eq!(strings_at(entity(&inf, "component:default/web"), "/spec/dependsOn"), ["component:default/api"]);
 }
