@@ -159,6 +159,24 @@ fn a_dry_run_exits_as_the_import_would() {
 }
 
 #[test]
+fn discover_exits_non_zero_when_a_configured_repository_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("portico.yaml");
+    let missing = dir.path().join("no-such-repo");
+    let config = format!(
+        "dataDir: {}\ndiscovery:\n  sources:\n    - {{ name: repos, type: git, repositories: [{}] }}\n",
+        dir.path().join("data").display(),
+        missing.display()
+    );
+    std::fs::write(&file, config).unwrap();
+    let out = portico().arg("--config").arg(&file).args(["discover"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no-such-repo: no such directory"), "{stderr}");
+    assert!(stderr.contains("discovery did not read everything: repos"), "{stderr}");
+}
+
+#[test]
 fn bad_configuration_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("portico.yaml");

@@ -88,6 +88,13 @@ async fn first_scan_declares_the_monorepo_entities_with_annotations_locations_an
     assert_eq!(annotation(cart, "backstage.io/managed-by-location"), file);
     assert_eq!(annotation(cart, "backstage.io/managed-by-origin-location"), file);
     assert_eq!(annotation(cart, "backstage.io/source-location"), format!("file:{scope}/services/cart/"));
+    // Inferred entities of a repository on disk point at their folder with `file:` too.
+    for c in cs.iter().filter(|c| c.evidence == Evidence::Inferred) {
+        if let Some(source) = c.document.pointer("/metadata/annotations/backstage.io~1source-location").and_then(|v| v.as_str()) {
+            assert!(source.starts_with(&format!("file:{scope}/")), "{source}");
+        }
+    }
+    assert!(cs.iter().any(|c| c.evidence == Evidence::Inferred), "the monorepo infers something");
     // A Location's targets are read from the same commit; their origin is the file that led there.
     let team = declared(cs, "group:default/team-cart");
     assert_eq!(annotation(team, "backstage.io/managed-by-location"), format!("file:{scope}/teams.yaml"));

@@ -85,8 +85,13 @@ pub async fn discover(config: Config, args: DiscoverArgs) -> anyhow::Result<Exit
             }
         }
     }
-    let failed = runs.iter().any(|r| r.status == "failed");
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    // A repository or state that could not be read (a wrong path, not a repository) makes a
+    // run `partial`: CI must see it, so that exits non-zero too.
+    let failed: Vec<&str> = runs.iter().filter(|r| r.status != "ok").map(|r| r.source.as_str()).collect();
+    if !failed.is_empty() {
+        eprintln!("portico: discovery did not read everything: {} (see the errors above)", failed.join(", "));
+    }
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 pub async fn drift(config: Config, json: bool) -> anyhow::Result<ExitCode> {

@@ -254,7 +254,13 @@ impl Job {
             .collect();
         contributions.extend(declared_components.into_iter().map(|doc| Contribution::new(Evidence::Observed, location.clone(), doc)));
         if self.infer {
-            let info = infer::RepoInfo { name: spec.name.clone(), location: location.clone(), facts, declared: found.declared };
+            let info = infer::RepoInfo {
+                name: spec.name.clone(),
+                location: location.clone(),
+                facts,
+                declared: found.declared,
+                source_base: Some(opened.base.dir("")),
+            };
             let inferred = infer::infer(&info, &tree, &self.options);
             contributions.extend(inferred.contributions);
             errors.extend(inferred.errors);

@@ -190,6 +190,9 @@ pub(crate) fn holder(components: &[Component], path: &str) -> Option<usize> {
 
 /// The `backstage.io/source-location` of a folder.
 pub(crate) fn source_location(cx: &Cx<'_>, dir: &str) -> String {
+    if let Some(root) = &cx.repo.source_base {
+        return if dir.is_empty() { root.clone() } else { format!("{}/{dir}/", root.trim_end_matches('/')) };
+    }
     let base = cx.repo.location.rsplit_once('@').map_or(cx.repo.location.as_str(), |(url, _)| url);
     let base = base.trim_end_matches(".git").trim_end_matches('/');
     if dir.is_empty() { format!("url:{base}/") } else { format!("url:{base}/{dir}/") }

@@ -70,6 +70,9 @@ pub struct RepoInfo {
     /// copied into every inferred Component's `status.facts`.
     pub facts: Map<String, Value>,
     pub declared: Vec<Declared>,
+    /// The root folder's `backstage.io/source-location` (`file:/srv/shop/` for a repository
+    /// with its files on disk, as descriptors get); `None` derives `url:<repository>/`.
+    pub source_base: Option<String>,
 }
 
 /// Options from the source's settings.

@@ -53,7 +53,7 @@ impl Files for Mem {
 pub(super) fn repo() -> RepoInfo {
     let mut facts = serde_json::Map::new();
     facts.insert("git.lastCommitAt".into(), Value::from("2026-11-20T10:00:00Z"));
-    RepoInfo { name: "shop".into(), location: "https://git.example.com/acme/shop.git@abc123".into(), facts, declared: Vec::new() }
+    RepoInfo { name: "shop".into(), location: "https://git.example.com/acme/shop.git@abc123".into(), facts, declared: Vec::new(), source_base: None }
 }
 
 pub(super) fn run(files: &[(&str, &str)]) -> Inference {
