@@ -75,7 +75,9 @@ async fn first_scan_declares_the_monorepo_entities_with_annotations_locations_an
     assert!(scan.exhaustive);
     let scope = dir.display().to_string();
     assert_eq!(scan.scopes[0].scope, scope);
-    assert_eq!(scan.state, json!({ scope.clone(): mono.head }));
+    assert_eq!(scan.state[&scope], json!(mono.head));
+    // The inferred keys are remembered, to report names two repositories both infer.
+    assert!(scan.state["#inferred"][&scope].as_array().unwrap().contains(&json!("component:default/cart")), "{}", scan.state);
     let (cs, errors, complete) = full(&scan, 0);
     assert!(complete && errors.is_empty(), "{errors:?}");
     let mut expected: Vec<String> = mono.declared.iter().map(|s| (*s).to_owned()).collect();
@@ -492,4 +494,34 @@ async fn a_hundred_unchanged_repositories_cost_little() {
     let elapsed = started.elapsed();
     assert!(again.scopes.iter().all(|s| matches!(s.outcome, ScopeOutcome::Unchanged)));
     assert!(elapsed < Duration::from_secs(2), "100 unchanged repositories took {elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_repositories_inferring_one_name_are_reported_every_run_and_a_namespace_keeps_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    let service = [("frontend/package.json", r#"{"name":"frontend","private":true,"scripts":{"start":"node ."}}"#), ("frontend/Dockerfile", "FROM node\n")];
+    let (a, b) = (tmp.path().join("shop-a"), tmp.path().join("shop-b"));
+    for dir in [&a, &b] {
+        repos::init(dir);
+        repos::commit_files(dir, "one", &service);
+    }
+    let p = provider(json!({"repositories": [a.display().to_string(), b.display().to_string()]}));
+    let mut ctx = context(&tmp.path().join("cache"), &[]);
+    for run in 0..2 {
+        let s = scan(&*p, &mut ctx).await;
+        for i in 0..2 {
+            // Read again on the second run too (not `Unchanged`), so the clash is reported.
+            let (_, errors, _) = full(&s, i);
+            let clash = errors.iter().find(|e| e.key.as_deref() == Some("component:default/frontend"));
+            let clash = clash.unwrap_or_else(|| panic!("run {run}, repository {i}: {errors:?}"));
+            assert!(clash.message.contains("give one repository its own `namespace`"), "{}", clash.message);
+        }
+    }
+    let p = provider(json!({"repositories": [a.display().to_string(), {"path": b.display().to_string(), "namespace": "shop-b"}]}));
+    let mut ctx = context(&tmp.path().join("cache2"), &[]);
+    let s = scan(&*p, &mut ctx).await;
+    assert!(full(&s, 0).1.is_empty() && full(&s, 1).1.is_empty(), "{:?} {:?}", full(&s, 0).1, full(&s, 1).1);
+    assert_eq!(keys(full(&s, 1).0, Evidence::Inferred), vec!["component:shop-b/frontend".to_owned()]);
+    let bad = portico_discovery::providers::build("git", &json!({"repositories": [{"path": "/x", "namespace": "Shop B"}]}));
+    assert!(bad.err().unwrap().contains("repositories[0]: `namespace` \"Shop B\" is not a valid namespace"));
 }

@@ -76,6 +76,9 @@ struct RepositorySetting {
     path: Option<String>,
     branch: Option<String>,
     name: Option<String>,
+    /// Namespace of the entities inferred from this repository (to keep two repositories'
+    /// `frontend` apart).
+    namespace: Option<String>,
 }
 
 /// Reads git repositories.
@@ -146,7 +149,12 @@ fn parse_repository(v: &Value) -> Result<RepoSpec, String> {
             if r.branch.as_deref().is_some_and(|b| b.trim().is_empty()) {
                 return Err("`branch` is empty".into());
             }
-            RepoSpec::parse(&target, is_path, r.branch, r.name)
+            if let Some(ns) = r.namespace.as_deref().filter(|ns| !portico_model::naming::is_valid_namespace(ns)) {
+                return Err(format!("`namespace` {ns:?} is not a valid namespace (lower case letters, digits and `-`, at most 63)"));
+            }
+            let mut spec = RepoSpec::parse(&target, is_path, r.branch, r.name)?;
+            spec.namespace = r.namespace;
+            Ok(spec)
         }
         other => Err(format!("expected a path, a URL or {{url | path, branch?, name?}}, got {other}")),
     }
@@ -174,10 +182,14 @@ impl Provider for GitProvider {
             _ => Map::new(),
         };
         let total = selected.len() as u64;
+        let mut inferred: Map<String, Value> = state.get(INFERRED_STATE).and_then(Value::as_object).cloned().unwrap_or_default();
+        // Repositories whose inferred names clash are read again each run, so the clash is
+        // reported every run until it is resolved.
+        let clashing: Vec<String> = clashes(&inferred).into_iter().flat_map(|(_, scopes)| scopes).collect();
         let mut scopes = Vec::with_capacity(selected.len());
         for (i, spec) in selected.into_iter().enumerate() {
             ctx.report(spec.scope.clone(), i as u64, Some(total));
-            let previous = state.get(&spec.scope).and_then(Value::as_str).map(str::to_owned);
+            let previous = state.get(&spec.scope).and_then(Value::as_str).map(str::to_owned).filter(|_| !clashing.contains(&spec.scope));
             let (ctx2, job2, spec2) = (ctx.clone(), job.clone(), spec.clone());
             let handle = tokio::runtime::Handle::current();
             let (outcome, commit) = tokio::task::spawn_blocking(move || job2.scan_repo(&spec2, &ctx2, previous.as_deref(), &handle))
@@ -189,12 +201,63 @@ impl Provider for GitProvider {
             scopes.push(ScopeScan { scope: spec.scope, outcome });
         }
         ctx.report("done", total, Some(total));
+        for s in &scopes {
+            if let ScopeOutcome::Full { contributions, .. } = &s.outcome {
+                let keys: Vec<String> = contributions.iter().filter(|c| c.evidence == Evidence::Inferred).filter_map(Contribution::key).collect();
+                if keys.is_empty() {
+                    inferred.remove(&s.scope);
+                } else {
+                    inferred.insert(s.scope.clone(), json!(keys));
+                }
+            }
+        }
+        let configured = self.scopes();
         if ctx.only.is_none() {
             // Repositories removed from the configuration are forgotten.
-            let configured = self.scopes();
             state.retain(|k, _| configured.contains(k));
         }
+        inferred.retain(|k, _| configured.contains(k));
+        report_clashes(&inferred, &mut scopes);
+        if inferred.is_empty() {
+            state.remove(INFERRED_STATE);
+        } else {
+            state.insert(INFERRED_STATE.into(), Value::Object(inferred));
+        }
         Ok(Scan { scopes, exhaustive: ctx.only.is_none(), state: Value::Object(state) })
+    }
+}
+
+/// Key of the provider state remembering each repository's inferred entity keys.
+const INFERRED_STATE: &str = "#inferred";
+
+/// Inferred entity keys that several repositories give: key → the repositories, in order.
+fn clashes(inferred: &Map<String, Value>) -> Vec<(String, Vec<String>)> {
+    let mut by_key: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+    for (scope, keys) in inferred {
+        for k in keys.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            by_key.entry(k).or_default().push(scope.clone());
+        }
+    }
+    by_key.into_iter().filter(|(_, s)| s.len() > 1).map(|(k, s)| (k.to_owned(), s)).collect()
+}
+
+/// Reports, on each repository read this run, the inferred names another repository gives
+/// too: they would be merged into one entity.
+fn report_clashes(inferred: &Map<String, Value>, scopes: &mut [ScopeScan]) {
+    for (key, owners) in clashes(inferred) {
+        for s in scopes.iter_mut().filter(|s| owners.contains(&s.scope)) {
+            if let ScopeOutcome::Full { errors, .. } = &mut s.outcome {
+                let others: Vec<&str> = owners.iter().filter(|o| **o != s.scope).map(String::as_str).collect();
+                errors.push(SourceError {
+                    location: s.scope.clone(),
+                    key: Some(key.clone()),
+                    message: format!(
+                        "{key} is inferred from this repository and from {}: both are merged into one entity; give one repository its own `namespace` (repositories[].namespace) to keep both",
+                        others.join(", ")
+                    ),
+                });
+            }
+        }
     }
 }
 
@@ -261,7 +324,8 @@ impl Job {
                 declared: found.declared,
                 source_base: Some(opened.base.dir("")),
             };
-            let inferred = infer::infer(&info, &tree, &self.options);
+            let options = infer::InferOptions { namespace: spec.namespace.clone(), ..self.options.clone() };
+            let inferred = infer::infer(&info, &tree, &options);
             contributions.extend(inferred.contributions);
             errors.extend(inferred.errors);
         }

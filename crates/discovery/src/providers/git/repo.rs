@@ -26,6 +26,8 @@ pub(crate) struct RepoSpec {
     /// As written in the settings.
     pub raw: String,
     pub branch: Option<String>,
+    /// Namespace of the entities inferred from it (`None`: `default`).
+    pub namespace: Option<String>,
     pub target: Target,
 }
 
@@ -101,7 +103,7 @@ impl RepoSpec {
             Some(n) => portico_model::naming::sanitize_object_name(&n).ok_or_else(|| format!("name {n:?} has no usable characters"))?,
             None => short_name(&scope),
         };
-        Ok(Self { scope, name, raw: raw.to_owned(), branch, target })
+        Ok(Self { scope, name, raw: raw.to_owned(), branch, namespace: None, target })
     }
 
     /// Whether `only` (from a webhook or the CLI) names this repository: its scope, its entry

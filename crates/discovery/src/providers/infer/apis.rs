@@ -187,7 +187,7 @@ fn contributions(cx: &mut Cx<'_>, components: &mut [Component], found: Vec<Api>)
         let mut holders: Vec<usize> = considered.iter().filter_map(|a| holder(components, &a.path)).collect();
         holders.sort_unstable();
         holders.dedup();
-        let api_ref = format!("api:default/{}", api.name);
+        let api_ref = format!("api:{}/{}", cx.namespace(), api.name);
         let provider = match holders.as_slice() {
             [only] => Some(*only),
             many => api.service.as_deref().map(normalized).and_then(|s| {
@@ -203,10 +203,10 @@ fn contributions(cx: &mut Cx<'_>, components: &mut [Component], found: Vec<Api>)
         }
         let def_at = provider.and_then(|p| copies.iter().find(|a| holder(components, &a.path) == Some(p))).unwrap_or(api);
         let owner = provider.map_or_else(|| cx.owner_of(dir_of(&def_at.path)).0, |p| components[p].owner.clone());
-        let mut metadata = json!({
+        let mut metadata = cx.with_namespace(json!({
             "name": api.name,
             "annotations": {"backstage.io/source-location": source_location(cx, dir_of(&def_at.path))},
-        });
+        }));
         if let Some(d) = &def_at.description {
             metadata["description"] = json!(d);
         }

@@ -104,7 +104,7 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
         let declared = repo.declared.iter().find(|d| d.dir == m.dir && d.kind.eq_ignore_ascii_case("component"));
         let (kind, namespace, name) = match (declared, component_name(cx, m)) {
             (Some(d), _) => (d.kind.clone(), d.namespace.clone(), d.name.clone()),
-            (None, Some(n)) => ("Component".to_owned(), portico_model::DEFAULT_NAMESPACE.to_owned(), n),
+            (None, Some(n)) => ("Component".to_owned(), cx.namespace().to_owned(), n),
             (None, None) => {
                 cx.error(&m.path, "no usable name: the package name and the folder name are empty".to_owned());
                 continue;

@@ -276,7 +276,7 @@ pub(crate) fn apply(cx: &mut Cx<'_>, components: &mut [Component], d: &Deploymen
         .map(|id| match id {
             Identity::Component(i) => Some(components[*i].entity_ref()),
             Identity::Declared(r) => Some(r.clone()),
-            Identity::Resource(name, _) => Some(format!("resource:default/{name}")),
+            Identity::Resource(name, _) => Some(format!("resource:{}/{name}", cx.namespace())),
             Identity::Unknown => None,
         })
         .collect();
@@ -360,7 +360,7 @@ fn resource(cx: &Cx<'_>, name: &str, r: Resource) -> Contribution {
     let document = json!({
         "apiVersion": "backstage.io/v1alpha1",
         "kind": "Resource",
-        "metadata": {"name": name, "annotations": {"backstage.io/source-location": source_location(cx, dir)}},
+        "metadata": cx.with_namespace(json!({"name": name, "annotations": {"backstage.io/source-location": source_location(cx, dir)}})),
         "spec": spec,
         "status": {"facts": facts},
     });

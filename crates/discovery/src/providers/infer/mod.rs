@@ -85,11 +85,14 @@ pub struct InferOptions {
     /// Paths left out of inference (besides dependencies, build output and fixtures): examples,
     /// documentation samples, a demo's own data.
     pub exclude: Vec<glob::Pattern>,
+    /// Namespace of the inferred entities (a repository's `namespace` setting), `None` for
+    /// `default`.
+    pub namespace: Option<String>,
 }
 
 impl Default for InferOptions {
     fn default() -> Self {
-        Self { default_owner: "group:default/unowned".into(), lifecycle: "production".into(), exclude: Vec::new() }
+        Self { default_owner: "group:default/unowned".into(), lifecycle: "production".into(), exclude: Vec::new(), namespace: None }
     }
 }
 
@@ -148,6 +151,19 @@ impl<'a> Cx<'a> {
             format!("{path}: {message}")
         };
         self.errors.push(SourceError { location: self.location(path), key: None, message });
+    }
+
+    /// Namespace of inferred entities.
+    pub fn namespace(&self) -> &str {
+        self.options.namespace.as_deref().unwrap_or(portico_model::DEFAULT_NAMESPACE)
+    }
+
+    /// `metadata` with the namespace when it is not `default`.
+    pub fn with_namespace(&self, mut metadata: serde_json::Value) -> serde_json::Value {
+        if self.namespace() != portico_model::DEFAULT_NAMESPACE {
+            metadata["namespace"] = serde_json::json!(self.namespace());
+        }
+        metadata
     }
 
     /// Owner of a folder, and whether CODEOWNERS named it.
