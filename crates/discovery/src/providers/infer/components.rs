@@ -11,6 +11,9 @@ use super::tree::{ancestors, dir_of, file_name};
 use super::{Cx, facts, readme};
 use crate::engine::{Contribution, Doc, Evidence};
 
+/// Fact naming the README line an inferred description was taken from.
+pub const DESCRIPTION_FROM: &str = "discovery.descriptionFrom";
+
 /// An inferred component, before its relations are complete.
 #[derive(Debug)]
 pub(crate) struct Component {
@@ -134,9 +137,10 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
         };
         let (owner, owned) = cx.owner_of(&m.dir);
         let techdocs = declared.and_then(|d| d.techdocs_ref.as_deref());
-        let description = readme::readme_of(&cx.tree, &m.dir)
-            .and_then(|p| cx.tree.read(&p).ok().flatten())
-            .and_then(|t| readme::description(&t));
+        let described = readme::readme_of(&cx.tree, &m.dir)
+            .and_then(|p| Some((cx.tree.read(&p).ok().flatten()?, p)))
+            .and_then(|(t, p)| readme::description_at(&t).map(|(d, line)| (d, format!("{p}:{line}"))));
+        let (description, description_from) = described.map_or((None, None), |(d, at)| (Some(d), Some(at)));
         let mut aliases = vec![name.to_ascii_lowercase()];
         let folder = if m.dir.is_empty() { cx.repo.name.as_str() } else { file_name(&m.dir) };
         for a in [m.found.name.as_deref(), Some(folder)].into_iter().flatten() {
@@ -147,6 +151,10 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
         }
         let mut facts = cx.repo.facts.clone();
         facts.extend(facts::presence(cx, &m.dir, &own, m.found.language, owned));
+        if let Some(at) = description_from {
+            // Provenance of the description: the README paragraph it was taken from.
+            facts.insert(DESCRIPTION_FROM.into(), json!(at));
+        }
         out.push(Component {
             docs: readme::docs(&cx.tree, &m.dir, techdocs),
             dir: m.dir.clone(),

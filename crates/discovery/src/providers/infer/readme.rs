@@ -25,7 +25,32 @@ pub(crate) fn readme_of(tree: &Tree<'_>, dir: &str) -> Option<String> {
 
 /// The first paragraph of prose of a README, as plain text.
 pub(crate) fn description(text: &str) -> Option<String> {
+    description_at(text).map(|(d, _)| d)
+}
+
+/// Commands a paragraph may be made of (an install step, not a description).
+const COMMANDS: &[&str] = &[
+    "$ ", "npm ", "npx ", "yarn ", "pnpm ", "pip ", "pip3 ", "python ", "go ", "cargo ", "mvn ", "./mvnw", "gradle", "./gradlew", "docker ",
+    "kubectl ", "helm ", "make ", "git ", "curl ", "brew ", "apt", "dotnet ", "./", "sudo ", "cd ",
+];
+
+/// True for a paragraph that describes: prose of a few words, not a command, a code span or a
+/// bare link.
+fn describes(raw: &[&str], plain: &str) -> bool {
+    let first = raw.first().map_or("", |l| l.trim());
+    let command = COMMANDS.iter().any(|c| first.to_ascii_lowercase().starts_with(c)) || raw.iter().all(|l| l.starts_with("    "));
+    let code_chars: usize = raw.iter().map(|l| l.split('`').skip(1).step_by(2).map(str::len).sum::<usize>()).sum();
+    let total: usize = raw.iter().map(|l| l.len()).sum::<usize>().max(1);
+    let words = plain.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count();
+    !command && code_chars * 2 < total && words >= 3
+}
+
+/// The first paragraph of a README that describes, as plain text, and its 1-based line.
+pub(crate) fn description_at(text: &str) -> Option<(String, usize)> {
     let mut para: Vec<String> = Vec::new();
+    let mut raw_para: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let mut found: Option<(String, usize)> = None;
     let mut in_code = false;
     let mut in_front_matter = false;
     let mut in_html_comment = false;
@@ -50,7 +75,7 @@ pub(crate) fn description(text: &str) -> Option<String> {
         }
         if line.starts_with("```") || line.starts_with("~~~") {
             in_code = !in_code;
-            if !para.is_empty() {
+            if take(&mut para, &mut raw_para, start, &mut found) {
                 break;
             }
             continue;
@@ -65,7 +90,7 @@ pub(crate) fn description(text: &str) -> Option<String> {
             || is_underline(line)
             || lines.get(i + 1).is_some_and(|n| is_underline(n.trim()));
         if line.is_empty() || is_structure {
-            if !para.is_empty() {
+            if take(&mut para, &mut raw_para, start, &mut found) {
                 break;
             }
             continue;
@@ -74,10 +99,32 @@ pub(crate) fn description(text: &str) -> Option<String> {
         if plain.is_empty() {
             continue;
         }
+        if para.is_empty() {
+            start = i + 1;
+        }
         para.push(plain);
+        raw_para.push(raw);
+    }
+    take(&mut para, &mut raw_para, start, &mut found);
+    found
+}
+
+/// Ends a paragraph: keeps it when it describes (true: the search is over), else drops it.
+fn take(para: &mut Vec<String>, raw: &mut Vec<&str>, start: usize, found: &mut Option<(String, usize)>) -> bool {
+    if found.is_some() {
+        return true;
+    }
+    if para.is_empty() {
+        return false;
     }
     let joined = para.join(" ");
-    (!joined.is_empty()).then(|| truncate_words(&joined, MAX_DESCRIPTION))
+    let keep = describes(raw, &joined);
+    if keep {
+        *found = Some((truncate_words(&joined, MAX_DESCRIPTION), start));
+    }
+    para.clear();
+    raw.clear();
+    keep
 }
 
 /// An RST or setext heading underline (`=====`, `-----`, `~~~~`).

@@ -205,3 +205,12 @@ fn a_compose_variant_does_not_add_settings_to_services_the_main_files_define() {
     ]);
     assert_eq!(strings_at(entity(&inf, "component:default/web"), "/spec/dependsOn"), ["component:default/api"]);
 }
+
+#[test]
+fn the_description_is_the_first_paragraph_that_describes_with_its_line() {
+    let readme = "# cart\n\n[![build](https://ci/badge.svg)](https://ci)\n\n`npm install && npm start`\n\n$ docker compose up cart\n\nThe cart service keeps each shopper's basket in Redis.\nIt answers over gRPC.\n";
+    let inf = run(&[("cart/package.json", r#"{"name":"cart","private":true,"scripts":{"start":"node ."}}"#), ("cart/README.md", readme)]);
+    let cart = entity(&inf, "component:default/cart");
+    assert_eq!(str_at(cart, "/metadata/description"), "The cart service keeps each shopper's basket in Redis. It answers over gRPC.");
+    assert_eq!(fact(cart, "discovery.descriptionFrom"), "cart/README.md:9");
+}
