@@ -24,6 +24,7 @@ pub(crate) fn readme_of(tree: &Tree<'_>, dir: &str) -> Option<String> {
 }
 
 /// The first paragraph of prose of a README, as plain text.
+#[cfg(test)]
 pub(crate) fn description(text: &str) -> Option<String> {
     description_at(text).map(|(d, _)| d)
 }
