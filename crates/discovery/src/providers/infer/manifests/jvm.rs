@@ -72,10 +72,46 @@ pub(super) fn pom(cx: &Cx<'_>, path: &str, text: &str) -> Result<Verdict, String
         return Ok(Verdict::Aggregator);
     }
     let name = child_text(project, "artifactId").ok_or("project.artifactId: missing")?;
-    let service = matches!(packaging, "war" | "ear") || MAVEN_SERVICE_MARKERS.iter().any(|m| text.contains(m));
     let dir = dir_of(path);
+    // A Spring Boot (Quarkus, Micronaut) application has a main class; a module that only
+    // depends on the starters is a library, and one whose plugin sits in a parent POM is still
+    // an application when it has its main class.
+    let markers = MAVEN_SERVICE_MARKERS.iter().any(|m| text.contains(m));
+    let service = matches!(packaging, "war" | "ear")
+        || match jvm_main(cx, dir) {
+            Some(main) => main,
+            None => markers,
+        };
     let kind = if service { Some(Type::Service) } else { None };
     Ok(Verdict::Component(Found { name: Some(name.to_owned()), language: Some(jvm_language(cx, dir, text)), kind }))
+}
+
+/// JVM source files looked at, at most, for an application's main class.
+const MAX_MAIN_FILES: usize = 300;
+
+/// Whether a JVM module's own sources (`src/main/java`, `src/main/kotlin`) hold an
+/// application's main class (`@SpringBootApplication`, `SpringApplication.run`, a `main`
+/// method, `@QuarkusMain`); `None` when it has no sources to tell.
+fn jvm_main(cx: &Cx<'_>, dir: &str) -> Option<bool> {
+    let src = join(dir, "src/main");
+    let files: Vec<&str> = cx.tree.under(&src).filter(|p| p.ends_with(".java") || p.ends_with(".kt")).take(MAX_MAIN_FILES).collect();
+    if files.is_empty() {
+        return None;
+    }
+    // Files named like an application's entry point first.
+    let mut ordered: Vec<&str> = files.iter().copied().filter(|p| is_entry_name(p)).collect();
+    ordered.extend(files.iter().copied().filter(|p| !is_entry_name(p)));
+    Some(ordered.into_iter().any(|p| {
+        cx.tree.read(p).ok().flatten().is_some_and(|t| {
+            t.contains("@SpringBootApplication") || t.contains("SpringApplication.run") || t.contains("@QuarkusMain") || t.contains("Micronaut.run")
+                || t.contains("public static void main(") || t.contains("fun main(")
+        })
+    }))
+}
+
+fn is_entry_name(path: &str) -> bool {
+    let name = file_name(path);
+    ["Application.", "App.", "Main.", "Server.", "Launcher."].iter().any(|s| name.contains(s))
 }
 
 static ROOT_PROJECT_NAME: LazyLock<Regex> =

@@ -66,6 +66,7 @@ fn spring_configuration_feign_clients_and_a_config_server_name_dependencies() {
         ("account-service/pom.xml", &account_pom),
         ("account-service/src/main/resources/bootstrap.yml", "spring:\n  cloud:\n    config:\n      uri: http://config:8888\n"),
         ("account-service/src/main/java/acme/client/StatisticsServiceClient.java", "@FeignClient(name = \"statistics-service\")\npublic interface StatisticsServiceClient {}\n"),
+        ("account-service/src/main/java/acme/AccountApplication.java", "@SpringBootApplication\npublic class AccountApplication {}\n"),
         ("statistics-service/pom.xml", &stats_pom),
         ("docker-compose.yml", compose),
     ]);
@@ -213,4 +214,23 @@ fn the_description_is_the_first_paragraph_that_describes_with_its_line() {
     let cart = entity(&inf, "component:default/cart");
     assert_eq!(str_at(cart, "/metadata/description"), "The cart service keeps each shopper's basket in Redis. It answers over gRPC.");
     assert_eq!(fact(cart, "discovery.descriptionFrom"), "cart/README.md:9");
+}
+
+#[test]
+fn a_spring_module_is_a_service_when_it_has_its_main_class_wherever_the_plugin_is() {
+    let parent = "<project><artifactId>parent</artifactId><packaging>pom</packaging><build><plugins><plugin><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build></project>";
+    let web = "<project><parent><artifactId>parent</artifactId></parent><artifactId>NAME</artifactId><dependencies><dependency><artifactId>spring-boot-starter-web</artifactId></dependency></dependencies></project>";
+    let plain = "<project><parent><artifactId>parent</artifactId></parent><artifactId>orders</artifactId></project>";
+    let (common, orders) = (web.replace("NAME", "common-library"), plain);
+    let inf = run(&[
+        ("pom.xml", parent),
+        ("common-library/pom.xml", &common),
+        ("common-library/src/main/java/acme/common/WebConfig.java", "@Configuration\npublic class WebConfig {}\n"),
+        ("orders/pom.xml", orders),
+        ("orders/src/main/java/acme/orders/OrdersApplication.java", "@SpringBootApplication\npublic class OrdersApplication { public static void main(String[] a) { SpringApplication.run(OrdersApplication.class, a); } }\n"),
+    ]);
+    // Starters without a main class: a shared library, not a service.
+    assert_eq!(str_at(entity(&inf, "component:default/common-library"), "/spec/type"), "library");
+    // The plugin sits in the parent POM; the main class makes the module an application.
+    assert_eq!(str_at(entity(&inf, "component:default/orders"), "/spec/type"), "service");
 }
