@@ -146,10 +146,30 @@ fn dockerfile_only(cx: &Cx<'_>, manifests: &[Manifest]) -> Vec<Manifest> {
         if manifests.iter().any(|m| related(&m.dir)) {
             continue;
         }
-        let found = Found { name: None, language: None, kind: Some(Type::Service) };
+        let found = Found { name: None, language: language_of_files(cx, dir), kind: Some(Type::Service) };
         out.push(Manifest { dir: dir.to_owned(), path: (*path).to_owned(), found });
     }
     out
+}
+
+/// Source file extensions and their language.
+const EXTENSIONS: &[(&str, &str)] = &[
+    ("go", "go"), ("py", "python"), ("js", "javascript"), ("mjs", "javascript"), ("ts", "typescript"), ("tsx", "typescript"),
+    ("java", "java"), ("kt", "kotlin"), ("cs", "csharp"), ("fs", "fsharp"), ("rb", "ruby"), ("php", "php"), ("rs", "rust"),
+    ("ex", "elixir"), ("scala", "scala"), ("c", "c"), ("cpp", "cpp"), ("cc", "cpp"), ("swift", "swift"), ("lua", "lua"), ("pl", "perl"),
+];
+
+/// The language most of a folder's source files are in (tests and generated code included),
+/// for a service with a Dockerfile and no manifest; `None` when it holds no source file.
+fn language_of_files(cx: &Cx<'_>, dir: &str) -> Option<&'static str> {
+    let mut counts: std::collections::BTreeMap<&'static str, usize> = std::collections::BTreeMap::new();
+    for p in cx.tree.under(dir) {
+        let ext = file_name(p).rsplit_once('.').map_or("", |(_, e)| e);
+        if let Some((_, lang)) = EXTENSIONS.iter().find(|(e, _)| *e == ext) {
+            *counts.entry(lang).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l)
 }
 
 /// `path:line:col: message` for a parse error at a byte offset of `text`.

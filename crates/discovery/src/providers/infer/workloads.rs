@@ -359,7 +359,47 @@ pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut
             components[i].spec_type = super::manifests::Type::Library;
         }
     }
-    d.ids = ids;
+    d.ids = fold_nested(cx, components, ids);
+}
+
+/// Modules nested in a deployed component's folder that nothing deploys on its own and that
+/// have no Dockerfile (an ASP.NET host's `ClientApp/package.json`, a service's helper module)
+/// are part of that component: their files join it and they make no component. Returns the
+/// identities with component indexes renumbered.
+fn fold_nested(cx: &Cx<'_>, components: &mut Vec<Component>, ids: Vec<Identity>) -> Vec<Identity> {
+    let deployed: Vec<usize> = ids.iter().filter_map(|id| if let Identity::Component(i) = id { Some(*i) } else { None }).collect();
+    let mut into: Vec<Option<usize>> = vec![None; components.len()];
+    for (i, c) in components.iter().enumerate() {
+        let declared = cx.repo.declared.iter().any(|d| d.dir == c.dir);
+        let own_dockerfile = c.own.iter().any(|p| super::manifests::is_dockerfile(file_name(p)));
+        if c.dir.is_empty() || declared || own_dockerfile || deployed.contains(&i) {
+            continue;
+        }
+        if let Some(p) = holder(components, &c.dir).filter(|p| deployed.contains(p)) {
+            into[i] = Some(p);
+        }
+    }
+    for (i, p) in into.iter().enumerate() {
+        if let Some(p) = p {
+            let files = std::mem::take(&mut components[i].own);
+            components[*p].own.extend(files);
+        }
+    }
+    let mut renumber = Vec::with_capacity(components.len());
+    let mut kept = 0;
+    for f in &into {
+        renumber.push(kept);
+        if f.is_none() {
+            kept += 1;
+        }
+    }
+    let mut i = 0;
+    components.retain(|_| {
+        let keep = into[i].is_none();
+        i += 1;
+        keep
+    });
+    ids.into_iter().map(|id| if let Identity::Component(i) = id { Identity::Component(renumber[i]) } else { id }).collect()
 }
 
 /// The stem a Dockerfile's name gives (`Dockerfile-product`, `Dockerfile.product`,

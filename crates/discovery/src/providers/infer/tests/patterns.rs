@@ -234,3 +234,20 @@ fn a_spring_module_is_a_service_when_it_has_its_main_class_wherever_the_plugin_i
     // The plugin sits in the parent POM; the main class makes the module an application.
     assert_eq!(str_at(entity(&inf, "component:default/orders"), "/spec/type"), "service");
 }
+
+#[test]
+fn a_module_nested_in_a_deployed_service_is_part_of_it_and_a_dockerfile_service_gets_its_language_from_files() {
+    let compose = "services:\n  webspa:\n    build: ./src/WebSPA\n  notifier:\n    build: ./src/notifier\n";
+    let inf = run(&[
+        ("src/WebSPA/WebSPA.csproj", r#"<Project Sdk="Microsoft.NET.Sdk.Web"></Project>"#),
+        ("src/WebSPA/Dockerfile", "FROM mcr.microsoft.com/dotnet/aspnet\n"),
+        ("src/WebSPA/Client/package.json", r#"{"name":"webspa-client","private":true,"dependencies":{"@angular/core":"16"}}"#),
+        ("src/notifier/Dockerfile", "FROM golang\n"),
+        ("src/notifier/main.go", "package main\n"),
+        ("src/notifier/mail/send.go", "package mail\n"),
+        ("docker-compose.yml", compose),
+    ]);
+    // The Angular client is the host's front end, not a website of its own.
+    assert_eq!(keys(&inf), ["component:default/notifier", "component:default/webspa"]);
+    assert_eq!(str_at(entity(&inf, "component:default/notifier"), "/metadata/annotations/portico.dev~1language"), "go");
+}
