@@ -11,6 +11,9 @@ use super::tree::{ancestors, dir_of, file_name};
 use super::{Cx, facts, readme};
 use crate::engine::{Contribution, Doc, Evidence};
 
+/// Fact naming the file (and line) an inferred component's name was taken from.
+pub const NAME_FROM: &str = "discovery.nameFrom";
+
 /// Fact naming the README line an inferred description was taken from.
 pub const DESCRIPTION_FROM: &str = "discovery.descriptionFrom";
 
@@ -40,6 +43,8 @@ pub(crate) struct Component {
     pub evidence: BTreeMap<String, String>,
     /// Its own files (nested components' left out).
     pub own: Vec<String>,
+    /// The file and line its name comes from when a deployment named it.
+    pub name_from: Option<String>,
 }
 
 impl Component {
@@ -66,6 +71,7 @@ impl Component {
             depends_on: BTreeSet::new(),
             evidence: BTreeMap::new(),
             own: Vec::new(),
+            name_from: None,
         }
     }
 
@@ -174,6 +180,7 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
             depends_on: BTreeSet::new(),
             evidence: BTreeMap::new(),
             own: own.iter().map(|p| (*p).to_owned()).collect(),
+            name_from: None,
         });
     }
     out
@@ -227,6 +234,8 @@ pub(crate) fn contribution(cx: &Cx<'_>, c: Component) -> Contribution {
     }
     let mut spec = json!({"type": c.spec_type.as_str(), "lifecycle": cx.options.lifecycle, "owner": c.owner});
     let mut facts = c.facts;
+    // Provenance of the name: the deployment line that named it, else the manifest.
+    facts.insert(NAME_FROM.into(), json!(c.name_from.as_deref().unwrap_or(&c.manifest)));
     let lists = [("providesApis", &c.provides_apis), ("consumesApis", &c.consumes_apis), ("dependsOn", &c.depends_on)];
     for (field, set) in lists {
         if !set.is_empty() {

@@ -194,6 +194,7 @@ fn read_all(cx: &mut Cx<'_>) -> Vec<Workload> {
                 images: text_of(svc.get("image")).into_iter().collect(),
                 env,
                 depends_on,
+                line: first_line + 1,
                 build_dir: build_dir(base, svc.get("build")),
                 dockerfile: dockerfile(base, svc.get("build")),
                 ..Workload::default()

@@ -128,7 +128,8 @@ fn workload(path: &str, text: &str, doc: &Value) -> Option<(Workload, ConfigRefs
         push(image_base(i));
     }
     let labels = if pod_labels.is_empty() { meta_labels } else { pod_labels };
-    Some((Workload { path: path.to_owned(), names, images, env, labels, ..Workload::default() }, refs))
+    let line = names.first().map_or(1, |n| line_of(text, "metadata:", &format!("name: {n}")));
+    Some((Workload { path: path.to_owned(), line, names, images, env, labels, ..Workload::default() }, refs))
 }
 
 /// A ConfigMap's string data as settings.

@@ -21,6 +21,8 @@ use super::{Cx, compose, kubernetes};
 pub(crate) struct Workload {
     /// The file it was found in.
     pub path: String,
+    /// The line that names it (1-based).
+    pub line: usize,
     /// Names it goes by, preferred first: workload or compose service name, labels,
     /// container names.
     pub names: Vec<String>,
@@ -348,6 +350,7 @@ pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut
                 let taken = components.iter().enumerate().any(|(j, o)| j != i && o.name.eq_ignore_ascii_case(&name));
                 if !taken {
                     components[i].name = name;
+                    components[i].name_from = Some(format!("{}:{}", w.path, w.line));
                 }
             }
         }

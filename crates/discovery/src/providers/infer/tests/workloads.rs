@@ -224,6 +224,7 @@ fn docker_compose_services_depend_on_each_other_in_list_map_and_env_forms() {
         ["component:default/api", "component:default/web", "resource:default/cache", "resource:default/db", "resource:default/queue"]
     );
     assert_eq!(strings_at(entity(&inf, "component:default/web"), "/spec/dependsOn"), ["component:default/api"]);
+    assert_eq!(fact(entity(&inf, "component:default/web"), "discovery.nameFrom"), "docker-compose.yml:2");
     // `depends_on` counts only when nothing else says what a service uses: the api's
     // environment names the database and the cache, not the queue.
     let api = entity(&inf, "component:default/api");
