@@ -13,6 +13,7 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use super::components::{Component, holder, source_location};
+use super::manifests::Type;
 use super::readme::cap;
 use super::tree::{dir_of, file_name};
 use super::{Cx, yaml};
@@ -174,8 +175,15 @@ fn contributions(cx: &mut Cx<'_>, components: &mut [Component], found: Vec<Api>)
     for api in found {
         by_name.entry(api.name.to_ascii_lowercase()).or_default().push(api);
     }
+    let services: Vec<&str> = {
+        let mut v: Vec<&str> = by_name.values().filter_map(|c| c[0].service.as_deref()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let uses = stub_uses(cx, components, &services);
     let mut out = Vec::new();
-    for (_, copies) in by_name {
+    for (_, copies) in &by_name {
         let api = &copies[0];
         if api.service.is_none() {
             for dup in &copies[1..] {
@@ -188,12 +196,24 @@ fn contributions(cx: &mut Cx<'_>, components: &mut [Component], found: Vec<Api>)
         holders.sort_unstable();
         holders.dedup();
         let api_ref = format!("api:{}/{}", cx.namespace(), api.name);
-        let provider = match holders.as_slice() {
+        // The code's own word first: a component registering the service's server provides it,
+        // those creating its client stub call it.
+        let k = api.service.as_deref().and_then(|s| services.iter().position(|x| *x == s));
+        let servers: Vec<usize> = k.map(|k| (0..components.len()).filter(|i| uses[*i][k].serves).collect()).unwrap_or_default();
+        let callers: Vec<usize> = k.map(|k| (0..components.len()).filter(|i| uses[*i][k].calls).collect()).unwrap_or_default();
+        let by_files = match holders.as_slice() {
             [only] => Some(*only),
             many => api.service.as_deref().map(normalized).and_then(|s| {
                 many.iter().copied().find(|i| components[*i].aliases.iter().any(|a| normalized(a) == s))
             }),
         };
+        let provider = match servers.as_slice() {
+            [only] => Some(*only),
+            _ => by_files,
+        };
+        holders.extend(servers.iter().chain(&callers).copied());
+        holders.sort_unstable();
+        holders.dedup();
         for i in holders.iter().copied() {
             if Some(i) == provider {
                 components[i].provides_apis.insert(api_ref.clone());
@@ -219,4 +239,58 @@ fn contributions(cx: &mut Cx<'_>, components: &mut [Component], found: Vec<Api>)
         out.push(Contribution::new(Evidence::Inferred, cx.location(&def_at.path), document));
     }
     out
+}
+
+/// Code files of a component looked at for gRPC stubs, at most.
+const MAX_STUB_FILES: usize = 80;
+
+/// What a component's code does with a gRPC service `S`: serves it (`RegisterSServer`,
+/// `SServicer`, `SImplBase`, `S.SBase`, `add_SServicer_to_server`, `S.service`) or calls it
+/// (`NewSClient`, `SStub`, `SClient(`, `SGrpc.new…Stub`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StubUse {
+    pub serves: bool,
+    pub calls: bool,
+}
+
+fn stub_use(text: &str, service: &str) -> StubUse {
+    let s = service;
+    let serves = [format!("Register{s}Server("), format!("{s}Servicer"), format!("{s}ImplBase"), format!("{s}.{s}Base"), format!("{s}.service")]
+        .iter()
+        .any(|p| text.contains(p.as_str()));
+    let calls = [format!("New{s}Client("), format!("{s}Stub("), format!("{s}Client("), format!("{s}Grpc.new"), format!("{s}.{s}Client")]
+        .iter()
+        .any(|p| text.contains(p.as_str()));
+    StubUse { serves, calls }
+}
+
+/// Code files where stubs are used: sources named like servers, clients, handlers or mains.
+fn is_stub_code(path: &str) -> bool {
+    const EXTENSIONS: &[&str] = &["go", "py", "js", "ts", "java", "kt", "cs", "rb", "rs", "cpp", "cc"];
+    const WORDS: &[&str] = &["main", "server", "client", "service", "handler", "grpc", "rpc", "app", "program", "startup", "index", "api", "controller"];
+    let name = file_name(path).to_ascii_lowercase();
+    let Some((stem, ext)) = name.rsplit_once('.') else { return false };
+    EXTENSIONS.contains(&ext) && WORDS.iter().any(|w| stem.contains(w)) && !super::facts::is_test_path(path)
+}
+
+/// Per component, how its code uses each of `services`.
+fn stub_uses(cx: &Cx<'_>, components: &[Component], services: &[&str]) -> Vec<Vec<StubUse>> {
+    components
+        .iter()
+        .map(|c| {
+            let mut uses = vec![StubUse::default(); services.len()];
+            if services.is_empty() || c.spec_type == Type::Library {
+                return uses;
+            }
+            for path in c.own.iter().filter(|p| is_stub_code(p)).take(MAX_STUB_FILES) {
+                let Some(text) = cx.tree.read(path).ok().flatten() else { continue };
+                for (u, s) in uses.iter_mut().zip(services) {
+                    let found = stub_use(&text, s);
+                    u.serves |= found.serves;
+                    u.calls |= found.calls;
+                }
+            }
+            uses
+        })
+        .collect()
 }

@@ -251,3 +251,23 @@ fn a_module_nested_in_a_deployed_service_is_part_of_it_and_a_dockerfile_service_
     assert_eq!(keys(&inf), ["component:default/notifier", "component:default/webspa"]);
     assert_eq!(str_at(entity(&inf, "component:default/notifier"), "/metadata/annotations/portico.dev~1language"), "go");
 }
+
+#[test]
+fn grpc_apis_are_provided_by_the_server_the_code_registers_and_consumed_by_callers_only() {
+    let proto = "syntax = \"proto3\";\npackage shop;\nservice CartService { rpc Get(Req) returns (Res); }\nservice AdService { rpc Ads(Req) returns (Res); }\n";
+    let inf = run(&[
+        // The definitions sit in a shared folder no component holds.
+        ("protos/shop.proto", proto),
+        ("src/cart/go.mod", "module acme/cart\n"),
+        ("src/cart/main.go", "package main\nfunc main() { pb.RegisterCartServiceServer(s, &cart{}) }\n"),
+        ("src/frontend/go.mod", "module acme/frontend\n"),
+        ("src/frontend/main.go", "package main\nvar c = pb.NewCartServiceClient(conn)\n"),
+        ("src/checkout/go.mod", "module acme/checkout\n"),
+        ("src/checkout/main.go", "package main\n"),
+    ]);
+    let cart = entity(&inf, "component:default/cart");
+    assert_eq!(strings_at(cart, "/spec/providesApis"), ["api:default/shop.CartService"]);
+    assert_eq!(strings_at(entity(&inf, "component:default/frontend"), "/spec/consumesApis"), ["api:default/shop.CartService"]);
+    // No code of checkout calls either service: it consumes nothing, not every definition.
+    assert!(strings_at(entity(&inf, "component:default/checkout"), "/spec/consumesApis").is_empty());
+}
