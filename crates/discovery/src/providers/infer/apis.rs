@@ -183,7 +183,7 @@ fn contributions(cx: &mut Cx<'_>, components: &mut [Component], found: Vec<Api>)
     };
     let uses = stub_uses(cx, components, &services);
     let mut out = Vec::new();
-    for (_, copies) in &by_name {
+    for copies in by_name.values() {
         let api = &copies[0];
         if api.service.is_none() {
             for dup in &copies[1..] {
