@@ -51,6 +51,13 @@ async fn entity_pages_show_provenance_and_docs() {
     assert!(html.contains("repos · declared"), "the descriptor's source and evidence: {html}");
     assert!(html.contains("/catalog/default/component/cart/docs"), "a Docs tab");
 
+    // An inferred entity's provenance names the file and line inside the repository that set
+    // a field (its name: the manifest or the deployment line that named it).
+    let search = app.state.catalog.read().get("component:default/search").cloned().expect("search is inferred");
+    let name_from = search.entity.status.as_ref().and_then(|s| s.pointer("/facts/discovery.nameFrom")).and_then(|v| v.as_str()).unwrap().to_owned();
+    let (_, html) = app.get("/catalog/default/component/search").await;
+    assert!(html.contains(&format!("<small class=\"muted\"><code>{name_from}</code></small>")), "{name_from} in {html}");
+
     let (status, docs) = app.get("/catalog/default/component/cart/docs").await;
     assert_eq!(status, 200);
     assert!(plain(&docs).contains("<h1>Cart</h1>"), "the README is rendered: {docs}");

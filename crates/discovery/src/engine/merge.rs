@@ -56,6 +56,10 @@ pub struct FieldProvenance {
     /// A short hash of the value, to keep `set_at` across runs while it stays the same.
     #[serde(default)]
     pub value_hash: String,
+    /// The files and lines inside `location` that set the value, when the source says
+    /// (`docker-compose.yml:14 DATABASE_URL` for an inferred dependency).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -165,6 +169,7 @@ fn record_new(value: &Value, part: &Part<'_>, path: &str, fields: &mut BTreeMap<
             also: Vec::new(),
             overridden: Vec::new(),
             value_hash: String::new(),
+            lines: Vec::new(),
         });
     });
 }

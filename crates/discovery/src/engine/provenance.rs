@@ -38,8 +38,9 @@ pub async fn provenance(catalog: &Catalog, key: &str) -> Result<Option<Provenanc
     let entity_ref = entry.entity.entity_ref().to_string();
     let store = catalog.store();
     if entry.source == CATALOG_SOURCE {
-        let fields: Vec<FieldProvenance> =
+        let mut fields: Vec<FieldProvenance> =
             store.provenance(key).await?.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+        inferred_lines(&mut fields, entry.entity.status.as_ref());
         let mut sources: Vec<SourceSummary> = store
             .contributions_to(&[key.to_owned()])
             .await?
@@ -80,10 +81,29 @@ pub async fn provenance(catalog: &Catalog, key: &str) -> Result<Option<Provenanc
             also: Vec::new(),
             overridden: Vec::new(),
             value_hash: String::new(),
+            lines: Vec::new(),
         });
     });
     let sources = vec![SourceSummary { source: entry.source.clone(), evidence: Evidence::Declared, location, updated_at: entry.updated_at }];
     Ok(Some(Provenance { entity_ref, method: "history", sources, fields }))
+}
+
+/// Inference says which file and line gave a field (facts `discovery.dependencyEvidence`,
+/// `discovery.nameFrom`, `discovery.descriptionFrom`): inferred fields show them.
+fn inferred_lines(fields: &mut [FieldProvenance], status: Option<&Value>) {
+    let Some(facts) = status.and_then(|s| s.get("facts")) else { return };
+    for f in fields.iter_mut().filter(|f| f.evidence == Evidence::Inferred) {
+        f.lines = match f.path.as_str() {
+            "spec.dependsOn" => facts
+                .get("discovery.dependencyEvidence")
+                .and_then(Value::as_object)
+                .map(|m| m.iter().map(|(target, at)| format!("{target} ← {}", at.as_str().unwrap_or_default())).collect())
+                .unwrap_or_default(),
+            "metadata.name" => facts.get("discovery.nameFrom").and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
+            "metadata.description" => facts.get("discovery.descriptionFrom").and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
+            _ => continue,
+        };
+    }
 }
 
 /// The value of a provenance path in an entity (for pages that show both).

@@ -153,6 +153,8 @@ struct FieldLine {
     set_at: i64,
     also: String,
     overridden: Vec<String>,
+    /// Files and lines inside the location (inferred fields).
+    lines: Vec<String>,
 }
 
 const PARAMS: &[&str] = &["depth", "rel", "refreshed"];
@@ -266,6 +268,7 @@ fn provenance_view(p: portico_discovery::engine::provenance::Provenance, entity:
                 source: f.source,
                 evidence: f.evidence.as_str().to_owned(),
                 location: f.location,
+                lines: f.lines,
                 set_at: f.set_at,
             })
             .collect(),

@@ -82,7 +82,7 @@ async fn sources_merge_by_evidence_and_provenance_names_who_set_each_field() {
         ))]);
         let inferred = Scripted::new("git", vec![Ok(full(
             "repo",
-            vec![Contribution::new(Evidence::Inferred, "repo@1:go.mod", json!({"kind": "Component", "metadata": {"name": "cart", "description": "The cart", "tags": ["go"]}, "spec": {"type": "library", "owner": "group:default/team-b"}, "status": {"facts": {"git.hasReadme": true}}}))],
+            vec![Contribution::new(Evidence::Inferred, "repo@1:go.mod", json!({"kind": "Component", "metadata": {"name": "cart", "description": "The cart", "tags": ["go"]}, "spec": {"type": "library", "owner": "group:default/team-b"}, "status": {"facts": {"git.hasReadme": true, "discovery.descriptionFrom": "cart/README.md:3", "discovery.nameFrom": "docker-compose.yml:12"}}}))],
             json!({"repo": "c1"}),
         ))]);
         let e = engine(&db, vec![(decl("descriptors", "git", 0), declared), (decl("inference", "git", 0), inferred)]).await;
@@ -104,6 +104,9 @@ async fn sources_merge_by_evidence_and_provenance_names_who_set_each_field() {
         assert_eq!((field("spec.owner").source.as_str(), field("spec.owner").location.as_str()), ("descriptors", "repo@1:catalog-info.yaml"));
         assert_eq!(field("spec.owner").overridden[0].value, json!("group:default/team-b"));
         assert_eq!(field("metadata.description").source, "inference");
+        // Inferred fields name the file and line inside their location; declared ones do not.
+        assert_eq!(field("metadata.description").lines, ["cart/README.md:3"], "{b}");
+        assert!(field("metadata.name").lines.is_empty(), "{b}: the declared name wins");
         assert_eq!(field("status.facts.git.hasReadme").evidence, Evidence::Inferred);
         assert_eq!(p.sources.iter().map(|s| s.source.as_str()).collect::<Vec<_>>(), ["descriptors", "inference"]);
     }
