@@ -135,8 +135,10 @@ pub(crate) fn build(cx: &mut Cx<'_>, manifests: Vec<Manifest>) -> Vec<Component>
         };
         let has_dockerfile = own.iter().any(|p| is_dockerfile(file_name(p)));
         let spec_type = m.found.kind.unwrap_or(if has_dockerfile { Type::Service } else { Type::Library });
-        let (spec_type, type_reason) = match tool_folder(&m.dir) {
-            Some(seg) if matches!(spec_type, Type::Service | Type::Website) => {
+        let service_like = matches!(spec_type, Type::Service | Type::Website);
+        let (spec_type, type_reason) = match (tool_folder(&m.dir), generated_folder(&m.dir)) {
+            (_, Some(seg)) if service_like => (Type::Library, Some(format!("in the folder {seg:?}: generated code, not a deployed service"))),
+            (Some(seg), _) if service_like => {
                 (Type::Tool, Some(format!("in the folder {seg:?}: test, load or build tooling, not a deployed service")))
             }
             _ => (spec_type, None),
@@ -196,6 +198,14 @@ const TOOL_FOLDERS: &[&str] = &[
 /// The segment of `dir` that makes it tooling, if any.
 fn tool_folder(dir: &str) -> Option<&str> {
     dir.split('/').find(|s| TOOL_FOLDERS.contains(&s.to_ascii_lowercase().as_str()))
+}
+
+/// Folder names of generated code (protobuf and OpenAPI output).
+const GENERATED_FOLDERS: &[&str] = &["gen", "generated", "genproto", "protogen", "proto-gen", "pb", "__generated__", "codegen", "gen-src"];
+
+/// The segment of `dir` that makes it generated code, if any.
+fn generated_folder(dir: &str) -> Option<&str> {
+    dir.split('/').find(|s| GENERATED_FOLDERS.contains(&s.to_ascii_lowercase().as_str()))
 }
 
 /// The component whose folder is nearest above `path`.

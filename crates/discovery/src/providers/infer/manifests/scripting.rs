@@ -56,6 +56,16 @@ pub(super) fn package_json(cx: &Cx<'_>, path: &str, text: &str) -> Result<Verdic
     if pkg.contains_key("workspaces") && (private || !publishes) {
         return Ok(Verdict::Aggregator);
     }
+    // A root `package.json` holding only tooling (linters, formatters, commit hooks) for a
+    // repository whose packages live in subfolders is no package of its own.
+    let dir = dir_of(path);
+    let tooling_only = pkg.get("dependencies").and_then(Value::as_object).is_none_or(|d| d.is_empty())
+        && !publishes
+        && !pkg.contains_key("bin")
+        && pkg.get("scripts").and_then(|s| s.get("start")).is_none();
+    if dir.is_empty() && tooling_only && has_packages_below(cx) {
+        return Ok(Verdict::NotAPackage);
+    }
     let keys = |field: &str| -> Vec<&str> {
         pkg.get(field).and_then(Value::as_object).map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default()
     };
@@ -70,11 +80,16 @@ pub(super) fn package_json(cx: &Cx<'_>, path: &str, text: &str) -> Result<Verdic
     } else {
         Type::Library
     };
-    let dir = dir_of(path);
     let typescript = any_dep(all(), &["typescript"]) || cx.tree.has_file(dir, "tsconfig.json");
     let name = pkg.get("name").and_then(Value::as_str).map(str::to_owned);
     let language = Some(if typescript { "typescript" } else { "javascript" });
     Ok(Verdict::Component(Found { name, language, kind: Some(kind) }))
+}
+
+/// True when a package manifest sits in a subfolder of the tree.
+fn has_packages_below(cx: &Cx<'_>) -> bool {
+    const MANIFESTS: &[&str] = &["package.json", "go.mod", "pom.xml", "Cargo.toml", "pyproject.toml", "build.gradle", "build.gradle.kts"];
+    cx.tree.paths.iter().any(|p| p.contains('/') && MANIFESTS.contains(&file_name(p)))
 }
 
 /// Python web and RPC frameworks: a project depending on one is a service.

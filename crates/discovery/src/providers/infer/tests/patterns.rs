@@ -271,3 +271,19 @@ fn grpc_apis_are_provided_by_the_server_the_code_registers_and_consumed_by_calle
     // No code of checkout calls either service: it consumes nothing, not every definition.
     assert!(strings_at(entity(&inf, "component:default/checkout"), "/spec/consumesApis").is_empty());
 }
+
+#[test]
+fn a_root_package_of_tooling_is_no_component_and_generated_code_is_no_service() {
+    let inf = run(&[
+        ("package.json", r#"{"name":"monorepo","private":true,"devDependencies":{"eslint":"9","prettier":"3"},"scripts":{"lint":"eslint ."}}"#),
+        ("services/orders/package.json", r#"{"name":"orders","private":true,"scripts":{"start":"node ."},"dependencies":{"express":"4"}}"#),
+        ("services/orders/Dockerfile", "FROM node\n"),
+        ("gen/go/go.mod", "module acme/gen\n"),
+        ("gen/go/main.go", "package main\n"),
+    ]);
+    assert_eq!(keys(&inf), ["component:default/gen", "component:default/orders"]);
+    let generated = entity(&inf, "component:default/gen");
+    assert_eq!(str_at(generated, "/spec/type"), "library");
+    assert!(str_at(generated, "/metadata/annotations/portico.dev~1type-reason").contains("generated code"));
+    assert_eq!(str_at(entity(&inf, "component:default/orders"), "/spec/type"), "service");
+}
