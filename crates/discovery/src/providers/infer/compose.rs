@@ -108,6 +108,22 @@ fn build_dir(base: &str, build: Option<&Value>) -> Option<String> {
     }
 }
 
+/// The repository folder a development service runs its code from: a volume mounting a
+/// folder of the repository (`./internal:/internal`) that holds its `working_dir`
+/// (`/internal/trainer` → `internal/trainer`).
+fn code_dir(base: &str, svc: &Value) -> Option<String> {
+    let work = svc.get("working_dir")?.as_str()?.trim_end_matches('/');
+    svc.get("volumes")?.as_array()?.iter().filter_map(Value::as_str).find_map(|v| {
+        let mut parts = v.split(':');
+        let (src, dst) = (parts.next()?, parts.next()?.trim_end_matches('/'));
+        if !(src.starts_with("./") || src.starts_with("../") || src == ".") || dst.is_empty() {
+            return None;
+        }
+        let rest = work.strip_prefix(dst).filter(|r| r.is_empty() || r.starts_with('/'))?;
+        resolve(&resolve(base, src)?, rest.trim_start_matches('/'))
+    })
+}
+
 /// The Dockerfile a `build` names (`{context: ., dockerfile: docker/Dockerfile-product}`).
 fn dockerfile(base: &str, build: Option<&Value>) -> Option<String> {
     let m = build?.as_object()?;
@@ -182,7 +198,8 @@ fn read_all(cx: &mut Cx<'_>) -> Vec<Workload> {
             let service_text = text.find(&format!("{name}:")).map_or(&text[..], |at| &text[at..]);
             let offset = text.len() - service_text.len();
             let first_line = text[..offset].matches('\n').count();
-            let mut env = env_files(cx, base, svc.get("env_file"));
+            // An env_file is often shared by every service: its variables count only where read.
+            let mut env: Vec<Setting> = env_files(cx, base, svc.get("env_file")).into_iter().map(|s| Setting { bulk: true, ..s }).collect();
             for (k, v) in environment(svc.get("environment"), &dotenv) {
                 let Some(v) = v else { continue };
                 let line = first_line + line_of(service_text, &k, &v);
@@ -197,6 +214,7 @@ fn read_all(cx: &mut Cx<'_>) -> Vec<Workload> {
                 line: first_line + 1,
                 build_dir: build_dir(base, svc.get("build")),
                 dockerfile: dockerfile(base, svc.get("build")),
+                code_dir: code_dir(base, svc),
                 ..Workload::default()
             });
         }

@@ -282,14 +282,18 @@ pub(crate) fn apply(cx: &mut Cx<'_>, components: &mut [Component], d: &Deploymen
         .collect();
     let index = Index::new(components, d, &refs);
     let mut settings = Settings::new();
-    for (w, r) in d.workloads.iter().zip(&refs) {
+    for ((w, r), id) in d.workloads.iter().zip(&refs).zip(&d.ids) {
         let Some(r) = r else { continue };
+        // A datastore calls nothing: what its environment names is the datastore's own setup.
+        if matches!(id, Identity::Resource(..)) {
+            continue;
+        }
         let e = settings.entry(r.clone()).or_default();
         e.0.extend(w.env.iter().cloned());
         e.1.extend(w.env.iter().map(|s| (s.key.clone(), s.value.clone())));
         e.2.extend(w.depends_on.iter().cloned());
     }
-    for c in components.iter().filter(|c| c.spec_type != super::manifests::Type::Library) {
+    for c in components.iter().filter(|c| !matches!(c.spec_type, super::manifests::Type::Library | super::manifests::Type::Tool)) {
         let own = own_settings(cx, c);
         settings.entry(c.entity_ref()).or_default().0.extend(own);
     }

@@ -74,12 +74,13 @@ const KINDS: &[(IsManifest, Parser)] = &[
     (|n| n == "pom.xml", jvm::pom),
     (|n| n == "build.gradle" || n == "build.gradle.kts", jvm::gradle),
     (|n| n.ends_with(".csproj") || n.ends_with(".fsproj"), jvm::dotnet),
-    (|n| n == "package.json", scripting::package_json),
     (|n| n == "pyproject.toml", scripting::pyproject),
     (|n| n == "setup.py", scripting::setup_py),
     (|n| n == "composer.json", scripting::composer),
     (|n| n == "mix.exs", scripting::mix),
     (|n| n == "Gemfile", scripting::gemfile),
+    // A PHP, Ruby, Elixir or Python application keeps a package.json for its assets.
+    (|n| n == "package.json", scripting::package_json),
     (|n| n == "CMakeLists.txt", native::cmake),
     (|n| n.starts_with("requirements") && n.ends_with(".txt"), scripting::requirements),
 ];

@@ -36,6 +36,9 @@ pub(crate) struct Workload {
     pub build_dir: Option<String>,
     /// The Dockerfile it names, when not the build folder's `Dockerfile`.
     pub dockerfile: Option<String>,
+    /// The repository folder it runs its code from (a development compose service mounting
+    /// the code and working in it).
+    pub code_dir: Option<String>,
     /// Rendered from a Helm template: its names come from a guessed release name and do not
     /// rename a component.
     pub templated: bool,
@@ -60,6 +63,7 @@ impl Workload {
         self.depends_on.extend(o.depends_on);
         self.build_dir = o.build_dir.or(self.build_dir.take());
         self.dockerfile = o.dockerfile.or(self.dockerfile.take());
+        self.code_dir = o.code_dir.or(self.code_dir.take());
         self.labels.extend(o.labels);
     }
 }
@@ -172,10 +176,19 @@ pub(crate) fn is_observability(image: &str) -> bool {
     OBSERVABILITY.contains(&image_base(image).to_ascii_lowercase().as_str())
 }
 
-/// Resource type of a name ending like a datastore's (`auth-mongodb`, `orders-db`).
+/// Managed datastores whose emulators run locally (`firestore-emulator`, `pubsub`).
+const EMULATED: &[(&str, &str)] =
+    &[("firestore", "database"), ("datastore", "database"), ("spanner", "database"), ("bigtable", "database"), ("cosmos", "database"), ("pubsub", "queue")];
+
+/// Resource type of a name ending like a datastore's (`auth-mongodb`, `orders-db`) or naming
+/// an emulated managed datastore (`firestore-emulator`).
 pub(crate) fn resource_type_of_name(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
-    NAME_ENDINGS.iter().find(|(end, _)| lower.ends_with(end) && lower.len() > end.len()).map(|(_, t)| *t)
+    NAME_ENDINGS
+        .iter()
+        .find(|(end, _)| lower.ends_with(end) && lower.len() > end.len())
+        .or_else(|| EMULATED.iter().find(|(word, _)| lower.split(['-', '_', '.']).any(|w| w == *word)))
+        .map(|(_, t)| *t)
 }
 
 /// Key words of environment variables that hold a bare `host[:port]`.
@@ -347,7 +360,7 @@ pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut
             let wanted = w.names.first().and_then(|n| sanitize_object_name(n));
             if let Some(name) = wanted.filter(|_| by_deployment && !renamed[i] && !declared) {
                 renamed[i] = true;
-                let taken = components.iter().enumerate().any(|(j, o)| j != i && o.name.eq_ignore_ascii_case(&name));
+                let taken = components.iter().enumerate().any(|(j, o)| j != i && !is_recipe(o) && o.name.eq_ignore_ascii_case(&name));
                 if !taken {
                     components[i].name = name;
                     components[i].name_from = Some(format!("{}:{}", w.path, w.line));
@@ -362,20 +375,30 @@ pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut
             components[i].spec_type = super::manifests::Type::Library;
         }
     }
-    d.ids = fold_nested(cx, components, ids);
+    d.ids = fold_nested(cx, components, ids, &d.workloads);
 }
 
 /// Modules nested in a deployed component's folder that nothing deploys on its own and that
 /// have no Dockerfile (an ASP.NET host's `ClientApp/package.json`, a service's helper module)
 /// are part of that component: their files join it and they make no component. Returns the
 /// identities with component indexes renumbered.
-fn fold_nested(cx: &Cx<'_>, components: &mut Vec<Component>, ids: Vec<Identity>) -> Vec<Identity> {
+fn fold_nested(cx: &Cx<'_>, components: &mut Vec<Component>, ids: Vec<Identity>, workloads: &[Workload]) -> Vec<Identity> {
+    let built: Vec<&str> = workloads.iter().filter_map(|w| w.build_dir.as_deref()).collect();
     let deployed: Vec<usize> = ids.iter().filter_map(|id| if let Identity::Component(i) = id { Some(*i) } else { None }).collect();
     let mut into: Vec<Option<usize>> = vec![None; components.len()];
     for (i, c) in components.iter().enumerate() {
         let declared = cx.repo.declared.iter().any(|d| d.dir == c.dir);
         let own_dockerfile = c.own.iter().any(|p| super::manifests::is_dockerfile(file_name(p)));
-        if c.dir.is_empty() || declared || own_dockerfile || deployed.contains(&i) {
+        if deployed.contains(&i) || declared {
+            continue;
+        }
+        if is_recipe(c) && built.contains(&c.dir.as_str()) {
+            // A Dockerfile with no code that workloads build but run other code with (a
+            // development image mounting each service's folder): a recipe, no service.
+            into[i] = Some(usize::MAX);
+            continue;
+        }
+        if c.dir.is_empty() || own_dockerfile {
             continue;
         }
         if let Some(p) = holder(components, &c.dir).filter(|p| deployed.contains(p)) {
@@ -383,9 +406,9 @@ fn fold_nested(cx: &Cx<'_>, components: &mut Vec<Component>, ids: Vec<Identity>)
         }
     }
     for (i, p) in into.iter().enumerate() {
-        if let Some(p) = p {
+        if let Some(p) = p.filter(|p| *p != usize::MAX) {
             let files = std::mem::take(&mut components[i].own);
-            components[*p].own.extend(files);
+            components[p].own.extend(files);
         }
     }
     let mut renumber = Vec::with_capacity(components.len());
@@ -452,8 +475,23 @@ fn identify_one(
     images: &[String],
 ) -> Identity {
     let resource_name = || w.names.first().and_then(|n| sanitize_object_name(n));
-    if let Some(i) = w.dockerfile.as_ref().and_then(|df| components.iter().position(|c| &c.manifest == df)) {
+    // A test double in the main compose file (`firestore-component-tests`, `api-e2e`).
+    let test_double = |n: &String| {
+        let n = n.to_ascii_lowercase();
+        ["-test", "-tests", "-e2e", "-it"].iter().any(|s| n.ends_with(s)) || n.starts_with("test-")
+    };
+    if w.names.first().is_some_and(test_double) {
+        return Identity::Unknown;
+    }
+    let carved = |c: &Component, df: &str| c.manifest == df && c.dir != super::tree::dir_of(df);
+    if let Some(i) = w.dockerfile.as_ref().and_then(|df| components.iter().position(|c| carved(c, df))) {
         return Identity::Component(i);
+    }
+    if let Some(dir) = &w.code_dir {
+        let found = components.iter().position(|c| &c.dir == dir).or_else(|| holder(components, &join(dir, "x")));
+        if let Some(i) = found.filter(|i| !components[*i].dir.is_empty() || dir.is_empty()) {
+            return Identity::Component(i);
+        }
     }
     if let Some(dir) = &w.build_dir {
         if let Some((t, _)) = datastores.get(dir) {
@@ -461,17 +499,22 @@ fn identify_one(
         }
         let exact = components.iter().position(|c| &c.dir == dir);
         if let Some(i) = exact.or_else(|| holder(components, &join(dir, "Dockerfile"))) {
+            // A folder holding only a Dockerfile (a recipe several services share) names no
+            // service by itself: the workload's names say which it is, when they can.
+            if is_recipe(&components[i]) {
+                if let Some(id) = by_names(cx, components, w) {
+                    return id;
+                }
+                let named = w.names.iter().map(String::as_str).chain([file_name(dir)]).find_map(resource_type_of_name);
+                if let (Some(t), Some(n)) = (named, resource_name()) {
+                    return Identity::Resource(n, t);
+                }
+            }
             return Identity::Component(i);
         }
     }
-    for name in &w.names {
-        let lower = name.to_ascii_lowercase();
-        if let Some(i) = components.iter().position(|c| c.aliases.contains(&lower)) {
-            return Identity::Component(i);
-        }
-        if let Some(d) = cx.repo.declared.iter().find(|d| d.kind.eq_ignore_ascii_case("component") && d.name.eq_ignore_ascii_case(name)) {
-            return Identity::Declared(format!("component:{}/{}", d.namespace, d.name));
-        }
+    if let Some(id) = by_names(cx, components, w) {
+        return id;
     }
     if let Some(t) = w.images.iter().find_map(|i| resource_type(i)) {
         return resource_name().map_or(Identity::Unknown, |n| Identity::Resource(n, t));
@@ -489,4 +532,31 @@ fn identify_one(
         (Some(t), Some(n)) => Identity::Resource(n, t),
         _ => Identity::Unknown,
     }
+}
+
+/// A workload name without a role suffix (`-http`, `-grpc`, `-api`, `-service`, `-worker`…).
+fn strip_role(name: &str) -> Option<String> {
+    const ROLES: &[&str] = &["-http", "-grpc", "-api", "-service", "-svc", "-server", "-worker", "-web", "-app", "-backend"];
+    ROLES.iter().find_map(|r| name.strip_suffix(r)).filter(|n| !n.is_empty()).map(str::to_owned)
+}
+
+/// A component made from a folder holding a Dockerfile and no source code.
+fn is_recipe(c: &Component) -> bool {
+    c.language.is_none() && super::manifests::is_dockerfile(file_name(&c.manifest))
+}
+
+/// The component or declared entity one of the workload's names is.
+fn by_names(cx: &Cx<'_>, components: &[Component], w: &Workload) -> Option<Identity> {
+    for name in &w.names {
+        let lower = name.to_ascii_lowercase();
+        if let Some(i) = components.iter().position(|c| c.aliases.contains(&lower) && !is_recipe(c)) {
+            return Some(Identity::Component(i));
+        }
+        if let Some(d) = cx.repo.declared.iter().find(|d| d.kind.eq_ignore_ascii_case("component") && d.name.eq_ignore_ascii_case(name)) {
+            return Some(Identity::Declared(format!("component:{}/{}", d.namespace, d.name)));
+        }
+    }
+    // `trainer-http`, `orders-api`: a component's name with the protocol or role appended.
+    let stripped = w.names.iter().filter_map(|n| strip_role(&n.to_ascii_lowercase()));
+    stripped.filter_map(|n| components.iter().position(|c| c.aliases.contains(&n) && !is_recipe(c))).next().map(Identity::Component)
 }

@@ -287,3 +287,37 @@ fn a_root_package_of_tooling_is_no_component_and_generated_code_is_no_service() 
     assert!(str_at(generated, "/metadata/annotations/portico.dev~1type-reason").contains("generated code"));
     assert_eq!(str_at(entity(&inf, "component:default/orders"), "/spec/type"), "service");
 }
+
+#[test]
+fn a_development_compose_file_mounting_each_services_code_names_its_folder() {
+    let compose = "services:\n  trainer-http:\n    build:\n      context: docker/app\n    volumes:\n      - ./internal:/internal\n    working_dir: /internal/trainer\n    env_file:\n      - .env\n  users-grpc:\n    build:\n      context: docker/app\n    volumes:\n      - ./internal:/internal\n    working_dir: /internal/users\n    env_file:\n      - .env\n  firestore:\n    build:\n      context: docker/firestore-emulator\n    env_file:\n      - .env\n  firestore-component-tests:\n    build:\n      context: docker/firestore-emulator\n";
+    let inf = run(&[
+        ("docker/app/Dockerfile", "FROM golang\nRUN go install github.com/cespare/reflex@latest\n"),
+        ("docker/firestore-emulator/Dockerfile", "FROM google/cloud-sdk\n"),
+        ("internal/trainer/go.mod", "module acme/trainer\n"),
+        ("internal/trainer/main.go", "package main\nvar users = os.Getenv(\"USERS_GRPC_ADDR\")\n"),
+        ("internal/users/go.mod", "module acme/users\n"),
+        ("internal/users/main.go", "package main\n"),
+        // Shared by every service: each variable counts only where the code reads it.
+        (".env", "USERS_GRPC_ADDR=users-grpc:3020\nTRAINER_GRPC_ADDR=trainer-grpc:3010\n"),
+        ("docker-compose.yml", compose),
+    ]);
+    // The shared image folder is no service; each service is the folder its code runs from.
+    assert_eq!(keys(&inf), ["component:default/trainer-http", "component:default/users-grpc", "resource:default/firestore"]);
+    assert_eq!(str_at(entity(&inf, "component:default/trainer-http"), "/metadata/annotations/portico.dev~1language"), "go");
+    assert_eq!(strings_at(entity(&inf, "component:default/trainer-http"), "/spec/dependsOn"), ["component:default/users-grpc"]);
+    assert!(strings_at(entity(&inf, "component:default/users-grpc"), "/spec/dependsOn").is_empty());
+    // An emulated managed datastore is a Resource, and it calls nothing.
+    let firestore = entity(&inf, "resource:default/firestore");
+    assert_eq!(str_at(firestore, "/spec/type"), "database");
+    assert!(strings_at(firestore, "/spec/dependsOn").is_empty());
+}
+
+#[test]
+fn a_php_application_with_front_end_tooling_is_php() {
+    let inf = run(&[
+        ("composer.json", r#"{"name":"acme/shop","type":"project","require":{"symfony/framework-bundle":"7"}}"#),
+        ("package.json", r#"{"name":"shop-assets","private":true,"devDependencies":{"webpack":"5"}}"#),
+    ]);
+    assert_eq!(str_at(entity(&inf, "component:default/acme-shop"), "/metadata/annotations/portico.dev~1language"), "php");
+}
