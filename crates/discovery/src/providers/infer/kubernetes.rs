@@ -129,7 +129,8 @@ fn workload(path: &str, text: &str, doc: &Value) -> Option<(Workload, ConfigRefs
     }
     let labels = if pod_labels.is_empty() { meta_labels } else { pod_labels };
     let line = names.first().map_or(1, |n| line_of(text, "metadata:", &format!("name: {n}")));
-    Some((Workload { path: path.to_owned(), line, names, images, env, labels, ..Workload::default() }, refs))
+    let job = matches!(kind, "Job" | "CronJob");
+    Some((Workload { path: path.to_owned(), line, names, images, env, labels, job, ..Workload::default() }, refs))
 }
 
 /// A ConfigMap's string data as settings.

@@ -8,6 +8,7 @@
 //! manifests, Helm templates and docker-compose, and presence facts for scorecards.
 
 mod apis;
+mod aspire;
 mod charts;
 mod codeowners;
 mod components;

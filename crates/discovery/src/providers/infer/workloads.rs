@@ -42,6 +42,8 @@ pub(crate) struct Workload {
     /// Rendered from a Helm template: its names come from a guessed release name and do not
     /// rename a component.
     pub templated: bool,
+    /// A Kubernetes Job or CronJob: it runs once, it is no datastore.
+    pub job: bool,
     /// Pod labels, for Kubernetes Services' selectors.
     pub labels: BTreeMap<String, String>,
 }
@@ -282,6 +284,7 @@ pub(crate) struct Deployments {
 pub(crate) fn collect(cx: &mut Cx<'_>) -> Deployments {
     let (mut workloads, services) = kubernetes::collect(cx);
     workloads.extend(compose::collect(cx));
+    workloads.extend(super::aspire::collect(cx));
     Deployments { workloads, services, ..Deployments::default() }
 }
 
@@ -339,6 +342,13 @@ fn datastore_dirs(cx: &Cx<'_>, components: &mut Vec<Component>) -> BTreeMap<Stri
 /// under and every other name it carries as aliases.
 pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut Deployments) {
     d.datastore_dirs = datastore_dirs(cx, components);
+    // An Aspire app host orchestrates the others: tooling, not a service of its own.
+    for host in super::aspire::hosts(cx) {
+        if let Some(c) = components.iter_mut().find(|c| c.dir == host) {
+            c.spec_type = super::manifests::Type::Tool;
+            c.type_reason = Some("a .NET Aspire app host: it starts the other services, it serves nothing itself".to_owned());
+        }
+    }
     let bases: Vec<String> = d.workloads.iter().flat_map(|w| w.images.iter().map(|i| image_base(i).to_ascii_lowercase())).collect();
     let prefix = common_prefix(&bases);
     let carved = carve(cx, components, &d.workloads);
@@ -513,10 +523,16 @@ fn identify_one(
             return Identity::Component(i);
         }
     }
+    // A well-known datastore image in the main container is that datastore, whatever a
+    // component is called; a one-off job running one (loading data) is none.
+    // (A Helm template's name is the guessed release's: it names no datastore reliably.)
+    if let Some(t) = w.images.first().and_then(|i| resource_type(i)).filter(|_| !w.job && !w.templated) {
+        return resource_name().map_or(Identity::Unknown, |n| Identity::Resource(n, t));
+    }
     if let Some(id) = by_names(cx, components, w) {
         return id;
     }
-    if let Some(t) = w.images.iter().find_map(|i| resource_type(i)) {
+    if let Some(t) = w.images.iter().find_map(|i| resource_type(i)).filter(|_| !w.job) {
         return resource_name().map_or(Identity::Unknown, |n| Identity::Resource(n, t));
     }
     for image in images {
@@ -527,7 +543,7 @@ fn identify_one(
             return Identity::Component(i);
         }
     }
-    let named = w.names.iter().chain(images.iter()).find_map(|n| resource_type_of_name(n));
+    let named = w.names.iter().chain(images.iter()).find_map(|n| resource_type_of_name(n)).filter(|_| !w.job);
     match (named, resource_name()) {
         (Some(t), Some(n)) => Identity::Resource(n, t),
         _ => Identity::Unknown,

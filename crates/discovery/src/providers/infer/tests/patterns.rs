@@ -321,3 +321,36 @@ fn a_php_application_with_front_end_tooling_is_php() {
     ]);
     assert_eq!(str_at(entity(&inf, "component:default/acme-shop"), "/metadata/annotations/portico.dev~1language"), "php");
 }
+
+#[test]
+fn a_dotnet_aspire_app_host_describes_services_datastores_and_references_in_code() {
+    let host = r#"var builder = DistributedApplication.CreateBuilder(args);
+var redis = builder.AddRedis("redis");
+var rabbitMq = builder.AddRabbitMQ("eventbus")
+    .WithLifetime(ContainerLifetime.Persistent);
+var postgres = builder.AddPostgres("postgres");
+var catalogDb = postgres.AddDatabase("catalogdb");
+var catalogApi = builder.AddProject<Projects.Catalog_API>("catalog-api")
+    .WithReference(rabbitMq).WaitFor(rabbitMq) // events
+    .WithReference(catalogDb);
+builder.AddProject<Projects.WebApp>("webapp")
+    .WithReference(catalogApi)
+    .WithReference(redis);
+builder.Build().Run();
+"#;
+    let inf = run(&[
+        ("src/eShop.AppHost/eShop.AppHost.csproj", r#"<Project Sdk="Aspire.AppHost.Sdk/9.0.0"><PropertyGroup><OutputType>Exe</OutputType></PropertyGroup></Project>"#),
+        ("src/eShop.AppHost/Program.cs", host),
+        ("src/Catalog.API/Catalog.API.csproj", r#"<Project Sdk="Microsoft.NET.Sdk.Web"></Project>"#),
+        ("src/WebApp/WebApp.csproj", r#"<Project Sdk="Microsoft.NET.Sdk.Web"></Project>"#),
+        // A library named like the queue: the queue is still the queue.
+        ("src/EventBus/EventBus.csproj", r#"<Project Sdk="Microsoft.NET.Sdk"></Project>"#),
+    ]);
+    let catalog = entity(&inf, "component:default/catalog-api");
+    assert_eq!(strings_at(catalog, "/spec/dependsOn"), ["resource:default/catalogdb", "resource:default/eventbus"]);
+    assert_eq!(fact(catalog, "discovery.dependencyEvidence")["resource:default/catalogdb"], "src/eShop.AppHost/Program.cs:9 WithReference#1");
+    assert_eq!(strings_at(entity(&inf, "component:default/webapp"), "/spec/dependsOn"), ["component:default/catalog-api", "resource:default/redis"]);
+    assert_eq!(str_at(entity(&inf, "resource:default/eventbus"), "/spec/type"), "queue");
+    assert_eq!(str_at(entity(&inf, "resource:default/catalogdb"), "/spec/type"), "database");
+    assert_eq!(str_at(entity(&inf, "component:default/eshop.apphost"), "/spec/type"), "tool");
+}
