@@ -120,17 +120,35 @@ fn bare_host(key: &str, value: &str) -> Option<String> {
 
 /// Names a reference can be reached by: workload and Kubernetes Service names, component
 /// aliases, Resource names.
+/// Names a compose file defines resolve within that compose project first: a repository of
+/// several projects (examples, stacks) reuses `db` and `backend`.
 struct Index {
     by_name: HashMap<String, String>,
+    /// (compose folder, name) → reference.
+    scoped: HashMap<(String, String), String>,
+    /// Reference → the compose folders of the workloads that are it.
+    scopes: HashMap<String, Vec<String>>,
 }
 
 impl Index {
     fn new(components: &[Component], d: &Deployments, refs: &[Option<String>]) -> Self {
         let mut by_name = HashMap::new();
+        let mut scoped = HashMap::new();
+        let mut scopes: HashMap<String, Vec<String>> = HashMap::new();
         for (w, r) in d.workloads.iter().zip(refs) {
             let Some(r) = r else { continue };
+            let compose = super::compose::is_compose_file(&w.path).then(|| dir_of(&w.path).to_owned());
             for n in &w.names {
                 by_name.entry(n.to_ascii_lowercase()).or_insert_with(|| r.clone());
+                if let Some(scope) = &compose {
+                    scoped.entry((scope.clone(), n.to_ascii_lowercase())).or_insert_with(|| r.clone());
+                }
+            }
+            if let Some(scope) = compose {
+                let list = scopes.entry(r.clone()).or_default();
+                if !list.contains(&scope) {
+                    list.push(scope);
+                }
             }
         }
         for s in &d.services {
@@ -144,11 +162,14 @@ impl Index {
                 by_name.entry(a.clone()).or_insert_with(|| c.entity_ref());
             }
         }
-        Self { by_name }
+        Self { by_name, scoped, scopes }
     }
 
-    fn resolve(&self, name: &str) -> Option<&String> {
-        self.by_name.get(&name.to_ascii_lowercase())
+    /// What `name` is for the entity `from`: a workload of its own compose projects first.
+    fn resolve(&self, from: &str, name: &str) -> Option<&String> {
+        let lower = name.to_ascii_lowercase();
+        let own = self.scopes.get(from).into_iter().flatten();
+        own.map(|s| self.scoped.get(&(s.clone(), lower.clone()))).find(Option::is_some).flatten().or_else(|| self.by_name.get(&lower))
     }
 }
 
@@ -213,7 +234,7 @@ fn edges_of(index: &Index, own: &str, settings: &[Setting], env: &HashMap<String
             hosts.extend(bare_host(&s.key, &value));
         }
         for h in hosts {
-            if let Some(target) = index.resolve(&h).filter(|t| *t != own) {
+            if let Some(target) = index.resolve(own, &h).filter(|t| *t != own) {
                 out.entry(target.clone()).or_insert_with(|| format!("{} {}", s.at(), s.key));
             }
         }
@@ -316,7 +337,7 @@ pub(crate) fn apply(cx: &mut Cx<'_>, components: &mut [Component], d: &Deploymen
         let mut edges = edges_of(&index, r, s, env);
         if edges.is_empty() {
             for n in needs {
-                if let Some(t) = index.resolve(n).filter(|t| *t != r) {
+                if let Some(t) = index.resolve(r, n).filter(|t| *t != r) {
                     edges.insert(t.clone(), "depends_on".to_owned());
                 }
             }

@@ -354,3 +354,25 @@ builder.Build().Run();
     assert_eq!(str_at(entity(&inf, "resource:default/catalogdb"), "/spec/type"), "database");
     assert_eq!(str_at(entity(&inf, "component:default/eshop.apphost"), "/spec/type"), "tool");
 }
+
+#[test]
+fn names_resolve_within_their_own_compose_project_first() {
+    let compose = |backend_dir: &str| format!("services:\n  backend:\n    build: ./backend\n    environment:\n      DB_HOST: db\n  db:\n    image: {}\n", if backend_dir == "a" { "mysql:8" } else { "postgres:16" });
+    let (a, b) = (compose("a"), compose("b"));
+    let inf = run(&[
+        ("a/backend/go.mod", "module acme/a\n"),
+        ("a/backend/main.go", "package main\n"),
+        ("a/compose.yaml", &a),
+        ("b/backend/go.mod", "module acme/b\n"),
+        ("b/backend/main.go", "package main\n"),
+        ("b/frontend/package.json", r#"{"name":"b-front","private":true,"dependencies":{"react":"18"}}"#),
+        ("b/frontend/src/setupProxy.js", "module.exports = app => app.use(proxy({ target: 'http://backend:8000' }));\n"),
+        ("b/compose.yaml", &format!("{b}  frontend:\n    build: ./frontend\n")),
+    ]);
+    // Project b's `backend` is b's, not the first one the repository defines.
+    let front = entity(&inf, "component:default/frontend");
+    let backend_b = strings_at(front, "/spec/dependsOn");
+    assert_eq!(backend_b.len(), 1, "{backend_b:?}");
+    let target = entity(&inf, &backend_b[0]);
+    assert!(str_at(target, "/metadata/annotations/backstage.io~1source-location").ends_with("/b/backend/"), "{backend_b:?}");
+}
