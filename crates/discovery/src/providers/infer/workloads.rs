@@ -522,6 +522,12 @@ fn identify_one(
             }
             return Identity::Component(i);
         }
+        // The Dockerfile sits above the only manifest (`svc/Dockerfile`, `svc/html/composer.json`):
+        // that component is the deployed folder's service.
+        let below: Vec<usize> = (0..components.len()).filter(|i| super::tree::is_within(&components[*i].dir, dir)).collect();
+        if let [only] = below[..] {
+            return Identity::Component(only);
+        }
     }
     // A well-known datastore image in the main container is that datastore, whatever a
     // component is called; a one-off job running one (loading data) is none.

@@ -376,3 +376,15 @@ fn names_resolve_within_their_own_compose_project_first() {
     let target = entity(&inf, &backend_b[0]);
     assert!(str_at(target, "/metadata/annotations/backstage.io~1source-location").ends_with("/b/backend/"), "{backend_b:?}");
 }
+
+#[test]
+fn a_dockerfile_above_the_only_manifest_deploys_that_component_under_the_folders_name() {
+    let inf = run(&[
+        ("shipping/Dockerfile", "FROM php:8-apache\nCOPY html /var/www/html\n"),
+        ("shipping/html/composer.json", r#"{"name":"acme/shipping-site","require":{"slim/slim":"4"}}"#),
+        ("shipping/html/index.php", "<?php\n"),
+        ("docker-compose.yml", "services:\n  shipping:\n    build: ./shipping\n"),
+    ]);
+    assert_eq!(keys(&inf), ["component:default/shipping"]);
+    assert_eq!(str_at(entity(&inf, "component:default/shipping"), "/metadata/annotations/portico.dev~1language"), "php");
+}
