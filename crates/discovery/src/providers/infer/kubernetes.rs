@@ -105,7 +105,7 @@ fn workload(path: &str, text: &str, doc: &Value) -> Option<(Workload, ConfigRefs
             let Some(k) = e.get("name").and_then(Value::as_str) else { continue };
             if let Some(v) = e.get("value").and_then(Value::as_str) {
                 env.push(Setting::new(k, v, path, line_of(text, k, v)));
-            } else if let Some(r) = e.pointer("/valueFrom/configMapKeyRef") {
+            } else if let Some(r) = e.pointer("/valueFrom/configMapKeyRef").or_else(|| e.pointer("/valueFrom/secretKeyRef")) {
                 let text = |f: &str| r.get(f).and_then(Value::as_str).map(str::to_owned);
                 if let (Some(map), Some(key)) = (text("name"), text("key")) {
                     refs.keys.push((k.to_owned(), map, key));
@@ -113,7 +113,7 @@ fn workload(path: &str, text: &str, doc: &Value) -> Option<(Workload, ConfigRefs
             }
         }
         for e in c.get("envFrom").and_then(Value::as_array).into_iter().flatten() {
-            if let Some(n) = e.pointer("/configMapRef/name").and_then(Value::as_str) {
+            if let Some(n) = e.pointer("/configMapRef/name").or_else(|| e.pointer("/secretRef/name")).and_then(Value::as_str) {
                 refs.maps.push(n.to_owned());
             }
         }
@@ -134,16 +134,39 @@ fn workload(path: &str, text: &str, doc: &Value) -> Option<(Workload, ConfigRefs
 }
 
 /// A ConfigMap's string data as settings.
+/// Words of a Secret's keys whose values are secrets: never read.
+const SECRET_WORDS: &[&str] = &["PASSWORD", "PASS", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CREDENTIALS", "CERT", "PRIVATE", "AUTH"];
+
+/// A ConfigMap's string data, or a Secret's non-secret keys (`DB_HOST` in `stringData`, or in
+/// `data` base64-decoded; never a password, token or key), as settings.
 fn config_map(path: &str, text: &str, doc: &Value) -> Option<(String, Vec<Setting>)> {
-    if doc.get("kind")?.as_str()? != "ConfigMap" {
+    let kind = doc.get("kind")?.as_str()?;
+    if kind != "ConfigMap" && kind != "Secret" {
         return None;
     }
     let name = doc.pointer("/metadata/name")?.as_str()?.to_owned();
-    let data = doc.get("data")?.as_object()?;
-    let settings = data
-        .iter()
-        .filter_map(|(k, v)| Some(Setting::new(k, v.as_str()?, path, line_of(text, k, v.as_str()?.lines().next().unwrap_or("")))))
-        .collect();
+    let mut settings = Vec::new();
+    for field in ["data", "stringData"] {
+        for (k, v) in doc.get(field).and_then(Value::as_object).into_iter().flatten() {
+            let Some(raw) = v.as_str() else { continue };
+            let value = if kind == "Secret" {
+                let words = super::workloads::key_words(k);
+                if words.iter().any(|w| SECRET_WORDS.contains(&w.as_str())) {
+                    continue;
+                }
+                if field == "data" {
+                    use base64::Engine as _;
+                    let Some(decoded) = base64::engine::general_purpose::STANDARD.decode(raw.trim()).ok().and_then(|b| String::from_utf8(b).ok()) else { continue };
+                    decoded
+                } else {
+                    raw.to_owned()
+                }
+            } else {
+                raw.to_owned()
+            };
+            settings.push(Setting::new(k, value, path, line_of(text, k, raw.lines().next().unwrap_or(""))));
+        }
+    }
     Some((name, settings))
 }
 

@@ -388,3 +388,16 @@ fn a_dockerfile_above_the_only_manifest_deploys_that_component_under_the_folders
     assert_eq!(keys(&inf), ["component:default/shipping"]);
     assert_eq!(str_at(entity(&inf, "component:default/shipping"), "/metadata/annotations/portico.dev~1language"), "php");
 }
+
+#[test]
+fn kubernetes_secrets_lend_their_non_secret_keys() {
+    // `cmVkaXM6Ly9jYWNoZTo2Mzc5` is `redis://cache:6379`.
+    let k8s = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: orders-db\nstringData:\n  DB_HOST: orders-postgres\n  DB_PASSWORD: users-db\ndata:\n  REDIS_URL: cmVkaXM6Ly9jYWNoZTo2Mzc5\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: orders\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          image: orders\n          env:\n            - name: DATABASE_HOST\n              valueFrom:\n                secretKeyRef:\n                  name: orders-db\n                  key: DB_HOST\n          envFrom:\n            - secretRef:\n                name: orders-db\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: orders-postgres\nspec:\n  template:\n    spec:\n      containers:\n        - name: db\n          image: postgres:16\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cache\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          image: redis:7\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: users-db\nspec:\n  template:\n    spec:\n      containers:\n        - name: c\n          image: postgres:16\n";
+    let inf = run(&[
+        ("orders/go.mod", "module acme/orders\n"),
+        ("orders/main.go", "package main\nvar cache = os.Getenv(\"REDIS_URL\")\n"),
+        ("k8s/orders.yaml", k8s),
+    ]);
+    // The password's value names a datastore too, but a secret is never read.
+    assert_eq!(strings_at(entity(&inf, "component:default/orders"), "/spec/dependsOn"), ["resource:default/cache", "resource:default/orders-postgres"]);
+}
