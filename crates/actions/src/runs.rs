@@ -249,26 +249,9 @@ impl Runs {
         let title = entity.as_ref().map_or_else(|| template.title.clone(), |(k, _)| format!("{} on {k}", template.title));
         let (entity_key, entity_value) = entity.map_or((None, None), |(k, v)| (Some(k), Some(v)));
         let spec = RunSpec { template: template.clone(), user, entity: entity_value };
-        let record = RunRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            template: template.key.clone(),
-            spec: serde_json::to_string(&spec).map_err(|e| SubmitError::Busy(e.to_string()))?,
-            parameters: parameters.to_string(),
-            actor: actor.to_owned(),
-            entity_key,
-            dry_run: false,
-            status: "queued".into(),
-            created_at: now_ms(),
-            started_at: None,
-            finished_at: None,
-            lease_holder: None,
-            lease_until: None,
-            attempts: 0,
-            steps: "[]".into(),
-            output: None,
-            error: None,
-            cancel_requested: false,
-        };
+        let spec = serde_json::to_string(&spec).map_err(|e| SubmitError::Busy(e.to_string()))?;
+        let queued = RunRecord::queued(uuid::Uuid::new_v4().to_string(), template.key.clone(), spec, parameters.to_string(), actor.to_owned(), now_ms());
+        let record = RunRecord { entity_key, ..queued };
         // Policies that would refuse it but take an approval instead: the run waits for them
         // before its first step.
         let asks: Vec<ApprovalRecord> = verdicts

@@ -34,6 +34,32 @@ pub struct RunRecord {
     pub cancel_requested: bool,
 }
 
+impl RunRecord {
+    /// A run just asked for: queued, no step run yet, no worker.
+    pub fn queued(id: String, template: String, spec: String, parameters: String, actor: String, created_at: i64) -> Self {
+        RunRecord {
+            id,
+            template,
+            spec,
+            parameters,
+            actor,
+            entity_key: None,
+            dry_run: false,
+            status: "queued".into(),
+            created_at,
+            started_at: None,
+            finished_at: None,
+            lease_holder: None,
+            lease_until: None,
+            attempts: 0,
+            steps: "[]".into(),
+            output: None,
+            error: None,
+            cancel_requested: false,
+        }
+    }
+}
+
 /// One line of a run's log.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RunLogLine {

@@ -82,24 +82,5 @@ impl Drop for TestDb {
 
 /// A queued run of `template` by `actor` asked for at `at`, for the store's tests.
 pub fn sample_run(id: &str, template: &str, actor: &str, at: i64) -> crate::RunRecord {
-    crate::RunRecord {
-        id: id.into(),
-        template: template.into(),
-        spec: "{}".into(),
-        parameters: r#"{"name":"cart"}"#.into(),
-        actor: actor.into(),
-        entity_key: None,
-        dry_run: false,
-        status: "queued".into(),
-        created_at: at,
-        started_at: None,
-        finished_at: None,
-        lease_holder: None,
-        lease_until: None,
-        attempts: 0,
-        steps: "[]".into(),
-        output: None,
-        error: None,
-        cancel_requested: false,
-    }
+    crate::RunRecord::queued(id.into(), template.into(), "{}".into(), r#"{"name":"cart"}"#.into(), actor.into(), at)
 }

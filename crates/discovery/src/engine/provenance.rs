@@ -88,19 +88,27 @@ pub async fn provenance(catalog: &Catalog, key: &str) -> Result<Option<Provenanc
     Ok(Some(Provenance { entity_ref, method: "history", sources, fields }))
 }
 
-/// Inference says which file and line gave a field (facts `discovery.dependencyEvidence`,
-/// `discovery.nameFrom`, `discovery.descriptionFrom`): inferred fields show them.
+/// Fact naming, per dependency, the file, line and setting that shows it
+/// (`{"resource:default/db": "docker-compose.yml:14 DATABASE_URL"}`).
+pub const DEPENDENCY_EVIDENCE: &str = "discovery.dependencyEvidence";
+/// Fact naming the file (and line) an inferred component's name was taken from.
+pub const NAME_FROM: &str = "discovery.nameFrom";
+/// Fact naming the README line an inferred description was taken from.
+pub const DESCRIPTION_FROM: &str = "discovery.descriptionFrom";
+
+/// Inference says which file and line gave a field (the facts above): inferred fields show
+/// them.
 fn inferred_lines(fields: &mut [FieldProvenance], status: Option<&Value>) {
     let Some(facts) = status.and_then(|s| s.get("facts")) else { return };
     for f in fields.iter_mut().filter(|f| f.evidence == Evidence::Inferred) {
         f.lines = match f.path.as_str() {
             "spec.dependsOn" => facts
-                .get("discovery.dependencyEvidence")
+                .get(DEPENDENCY_EVIDENCE)
                 .and_then(Value::as_object)
                 .map(|m| m.iter().map(|(target, at)| format!("{target} ← {}", at.as_str().unwrap_or_default())).collect())
                 .unwrap_or_default(),
-            "metadata.name" => facts.get("discovery.nameFrom").and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
-            "metadata.description" => facts.get("discovery.descriptionFrom").and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
+            "metadata.name" => facts.get(NAME_FROM).and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
+            "metadata.description" => facts.get(DESCRIPTION_FROM).and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
             _ => continue,
         };
     }

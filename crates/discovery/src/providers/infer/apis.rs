@@ -13,7 +13,7 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use super::components::{Component, holder, source_location};
-use super::manifests::Type;
+use super::manifests::{Type, source_stem};
 use super::readme::cap;
 use super::tree::{dir_of, file_name};
 use super::{Cx, yaml};
@@ -266,11 +266,8 @@ fn stub_use(text: &str, service: &str) -> StubUse {
 
 /// Code files where stubs are used: sources named like servers, clients, handlers or mains.
 fn is_stub_code(path: &str) -> bool {
-    const EXTENSIONS: &[&str] = &["go", "py", "js", "ts", "java", "kt", "cs", "rb", "rs", "cpp", "cc"];
     const WORDS: &[&str] = &["main", "server", "client", "service", "handler", "grpc", "rpc", "app", "program", "startup", "index", "api", "controller"];
-    let name = file_name(path).to_ascii_lowercase();
-    let Some((stem, ext)) = name.rsplit_once('.') else { return false };
-    EXTENSIONS.contains(&ext) && WORDS.iter().any(|w| stem.contains(w)) && !super::facts::is_test_path(path)
+    source_stem(path).is_some_and(|stem| WORDS.iter().any(|w| stem.contains(w))) && !super::facts::is_test_path(path)
 }
 
 /// Per component, how its code uses each of `services`.

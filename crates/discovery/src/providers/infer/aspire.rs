@@ -99,11 +99,11 @@ fn statements(text: &str) -> Vec<Statement> {
     out
 }
 
-/// The workloads the app hosts of the tree describe.
-pub(crate) fn collect(cx: &Cx<'_>) -> Vec<Workload> {
+/// The workloads the app hosts (`hosts`, their folders) describe.
+pub(crate) fn collect(cx: &Cx<'_>, hosts: &[String]) -> Vec<Workload> {
     let mut out = Vec::new();
-    for dir in hosts(cx) {
-        let path = join(&dir, "Program.cs");
+    for dir in hosts {
+        let path = join(dir, "Program.cs");
         let Some(text) = cx.tree.read(&path).ok().flatten() else { continue };
         let stmts = statements(&text);
         // Variable → the name services reach it by.

@@ -9,13 +9,8 @@ use serde_json::{Map, Value, json};
 use super::manifests::{Manifest, Type, is_dockerfile};
 use super::tree::{ancestors, dir_of, file_name};
 use super::{Cx, facts, readme};
+use crate::engine::provenance::{DESCRIPTION_FROM, NAME_FROM};
 use crate::engine::{Contribution, Doc, Evidence};
-
-/// Fact naming the file (and line) an inferred component's name was taken from.
-pub const NAME_FROM: &str = "discovery.nameFrom";
-
-/// Fact naming the README line an inferred description was taken from.
-pub const DESCRIPTION_FROM: &str = "discovery.descriptionFrom";
 
 /// An inferred component, before its relations are complete.
 #[derive(Debug)]

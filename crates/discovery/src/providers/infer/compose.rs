@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::Cx;
-use super::kubernetes::line_of;
-use super::settings::{Setting, interpolate, key_values};
+use super::settings::{Setting, interpolate, key_values, line_of};
 use super::tree::{dir_of, file_name, join, resolve};
 use super::workloads::Workload;
 use super::yaml;

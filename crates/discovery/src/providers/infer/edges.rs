@@ -20,8 +20,7 @@ use super::workloads::{Deployments, Identity, hosts_in, key_words};
 use super::{Cx, OBSERVED_DEPENDS_ON};
 use crate::engine::{Contribution, Evidence};
 
-/// Fact naming, per dependency, the file, line and setting that shows it.
-pub const DEPENDENCY_EVIDENCE: &str = "discovery.dependencyEvidence";
+pub use crate::engine::provenance::DEPENDENCY_EVIDENCE;
 
 /// Words of a variable that never hold a host even when the value is a service's name
 /// (`POSTGRES_DB=orders`, `OTEL_SERVICE_NAME=cart`).

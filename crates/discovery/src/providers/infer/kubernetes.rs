@@ -12,17 +12,9 @@ use serde_json::Value;
 
 use super::Cx;
 use super::compose::is_compose_file;
-use super::settings::Setting;
+use super::settings::{Setting, line_of};
 use super::workloads::{ServiceAlias, Workload, image_base};
 use super::yaml;
-
-/// The line of `text` that sets `value`, looked for after the first line naming `key`.
-pub(crate) fn line_of(text: &str, key: &str, value: &str) -> usize {
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| l.contains(key)).unwrap_or(0);
-    let found = lines[start..].iter().position(|l| l.contains(value)).map(|i| i + start);
-    found.or_else(|| lines.iter().position(|l| l.contains(value))).or(Some(start)).map_or(1, |i| i + 1)
-}
 
 const WORKLOAD_KINDS: &[&str] =
     &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "DeploymentConfig", "Rollout"];

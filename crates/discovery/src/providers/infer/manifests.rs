@@ -155,20 +155,35 @@ fn dockerfile_only(cx: &Cx<'_>, manifests: &[Manifest]) -> Vec<Manifest> {
 
 /// Source file extensions and their language.
 const EXTENSIONS: &[(&str, &str)] = &[
-    ("go", "go"), ("py", "python"), ("js", "javascript"), ("mjs", "javascript"), ("ts", "typescript"), ("tsx", "typescript"),
-    ("java", "java"), ("kt", "kotlin"), ("cs", "csharp"), ("fs", "fsharp"), ("rb", "ruby"), ("php", "php"), ("rs", "rust"),
-    ("ex", "elixir"), ("scala", "scala"), ("c", "c"), ("cpp", "cpp"), ("cc", "cpp"), ("swift", "swift"), ("lua", "lua"), ("pl", "perl"),
+    ("go", "go"), ("py", "python"), ("js", "javascript"), ("mjs", "javascript"), ("cjs", "javascript"), ("ts", "typescript"),
+    ("tsx", "typescript"), ("java", "java"), ("kt", "kotlin"), ("cs", "csharp"), ("fs", "fsharp"), ("rb", "ruby"), ("php", "php"),
+    ("rs", "rust"), ("ex", "elixir"), ("exs", "elixir"), ("scala", "scala"), ("c", "c"), ("cpp", "cpp"), ("cc", "cpp"),
+    ("swift", "swift"), ("lua", "lua"), ("pl", "perl"),
 ];
+
+/// The language of a source file by its extension (type declarations and minified bundles are
+/// no source).
+pub(crate) fn source_language(path: &str) -> Option<&'static str> {
+    let name = file_name(path);
+    if name.ends_with(".d.ts") || name.contains(".min.") {
+        return None;
+    }
+    let ext = name.rsplit_once('.')?.1;
+    EXTENSIONS.iter().find(|(e, _)| *e == ext).map(|(_, l)| *l)
+}
+
+/// The lower-case stem of a source file (`CatalogClient.java` → `catalogclient`).
+pub(crate) fn source_stem(path: &str) -> Option<String> {
+    source_language(path)?;
+    file_name(path).rsplit_once('.').map(|(stem, _)| stem.to_ascii_lowercase())
+}
 
 /// The language most of a folder's source files are in (tests and generated code included),
 /// for a service with a Dockerfile and no manifest; `None` when it holds no source file.
 fn language_of_files(cx: &Cx<'_>, dir: &str) -> Option<&'static str> {
     let mut counts: std::collections::BTreeMap<&'static str, usize> = std::collections::BTreeMap::new();
-    for p in cx.tree.under(dir) {
-        let ext = file_name(p).rsplit_once('.').map_or("", |(_, e)| e);
-        if let Some((_, lang)) = EXTENSIONS.iter().find(|(e, _)| *e == ext) {
-            *counts.entry(lang).or_default() += 1;
-        }
+    for lang in cx.tree.under(dir).filter_map(source_language) {
+        *counts.entry(lang).or_default() += 1;
     }
     counts.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l)
 }

@@ -33,6 +33,14 @@ impl Setting {
     }
 }
 
+/// The line of `text` that sets `value`, looked for after the first line naming `key`.
+pub(crate) fn line_of(text: &str, key: &str, value: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.contains(key)).unwrap_or(0);
+    let found = lines[start..].iter().position(|l| l.contains(value)).map(|i| i + start);
+    found.or_else(|| lines.iter().position(|l| l.contains(value))).or(Some(start)).map_or(1, |i| i + 1)
+}
+
 fn unquote(v: &str) -> &str {
     let v = v.trim();
     for q in ['"', '\''] {

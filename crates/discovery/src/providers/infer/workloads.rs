@@ -165,11 +165,14 @@ pub(crate) struct Deployments {
     pub ids: Vec<Identity>,
     /// Folders that build a datastore image (`FROM mongo`): folder → (Resource type, image).
     pub datastore_dirs: BTreeMap<String, (&'static str, String)>,
+    /// Folders of the .NET Aspire app hosts.
+    pub app_hosts: Vec<String>,
 }
 /// Every workload and Kubernetes Service of the tree.
 pub(crate) fn collect(cx: &mut Cx<'_>) -> Deployments {
     let (mut workloads, services) = kubernetes::collect(cx);
     workloads.extend(compose::collect(cx));
-    workloads.extend(super::aspire::collect(cx));
-    Deployments { workloads, services, ..Deployments::default() }
+    let app_hosts = super::aspire::hosts(cx);
+    workloads.extend(super::aspire::collect(cx, &app_hosts));
+    Deployments { workloads, services, app_hosts, ..Deployments::default() }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use super::super::Cx;
 use super::super::components::Component;
+use super::super::manifests::{source_language, source_stem};
 use super::super::facts::is_test_path;
 use super::super::settings::{self, Setting};
 use super::super::tree::file_name;
@@ -15,19 +16,12 @@ const MAX_CODE_FILES: usize = 80;
 
 /// Stems of code files where configuration defaults and clients live.
 pub(super) fn is_config_code(path: &str) -> bool {
-    const EXTENSIONS: &[&str] = &["py", "js", "mjs", "cjs", "ts", "go", "java", "kt", "cs", "rb", "php", "rs", "ex", "exs", "scala"];
-    let name = file_name(path);
-    let Some((stem, ext)) = name.rsplit_once('.') else { return false };
-    if !EXTENSIONS.contains(&ext) || name.ends_with(".d.ts") || name.contains(".min.") {
-        return false;
-    }
     const WORDS: &[&str] = &[
         "config", "conf", "setting", "env", "main", "app", "server", "index", "program", "client", "constant", "startup", "database",
         "redis", "mongo", "cache", "queue", "broker", "kafka", "rabbit", "connection", "bootstrap", "init", "proxy", "gateway", "api",
         "service", "store", "repository", "db",
     ];
-    let stem = stem.to_ascii_lowercase();
-    WORDS.iter().any(|w| stem.contains(w))
+    source_stem(path).is_some_and(|stem| WORDS.iter().any(|w| stem.contains(w)))
 }
 
 /// Configuration files whose values may name hosts.
@@ -118,6 +112,5 @@ pub(super) fn mentioned(cx: &Cx<'_>, c: &Component, keys: &BTreeSet<&str>) -> BT
 }
 
 fn is_source(path: &str) -> bool {
-    const EXTENSIONS: &[&str] = &["py", "js", "mjs", "ts", "go", "java", "kt", "cs", "rb", "php", "rs", "scala", "ex"];
-    file_name(path).rsplit_once('.').is_some_and(|(_, e)| EXTENSIONS.contains(&e))
+    source_language(path).is_some()
 }

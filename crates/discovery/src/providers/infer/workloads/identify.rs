@@ -68,8 +68,8 @@ fn datastore_dirs(cx: &Cx<'_>, components: &mut Vec<Component>) -> BTreeMap<Stri
 pub(crate) fn identify(cx: &mut Cx<'_>, components: &mut Vec<Component>, d: &mut Deployments) {
     d.datastore_dirs = datastore_dirs(cx, components);
     // An Aspire app host orchestrates the others: tooling, not a service of its own.
-    for host in super::super::aspire::hosts(cx) {
-        if let Some(c) = components.iter_mut().find(|c| c.dir == host) {
+    for host in &d.app_hosts {
+        if let Some(c) = components.iter_mut().find(|c| &c.dir == host) {
             c.spec_type = super::super::manifests::Type::Tool;
             c.type_reason = Some("a .NET Aspire app host: it starts the other services, it serves nothing itself".to_owned());
         }
