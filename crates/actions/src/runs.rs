@@ -502,11 +502,13 @@ impl Runs {
         }
         let output = if report.rollback.is_empty() { json!({ "output": report.output }) } else { json!({ "output": report.output, "rollback": report.rollback }) }.to_string();
         let error = report.steps.iter().find(|s| s.status == StepStatus::Failed).and_then(|s| s.reason.as_ref().map(|r| format!("{}: {r}", s.id)));
+        // The workspace goes before the run is seen finished: whoever reads `completed` finds
+        // no leftover folder.
+        let _ = std::fs::remove_dir_all(&dir);
         self.finish(&id, report.status, &steps, Some(&output), error.as_deref()).await;
         let outcome = if report.status == "completed" { "allowed" } else { "failed" };
         let rolled = if report.rollback.is_empty() { String::new() } else { format!("; rolled back: {}", report.rollback.iter().map(|u| format!("{} {}", u.step, u.status)).collect::<Vec<_>>().join(", ")) };
         self.audit(&record.actor, "worker", "action.run", &record.template, outcome, format!("run {id} {}{}{rolled}", report.status, error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())).await;
-        let _ = std::fs::remove_dir_all(&dir);
         tracing::info!(run = %id, template = %spec.template.key, status = report.status, "run finished");
     }
 
