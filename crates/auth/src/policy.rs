@@ -370,14 +370,8 @@ impl Policy {
             }
             allowed
         };
-        let decide_part = &decide_part;
-        let allowed = std::thread::scope(|s| {
-            let handles: Vec<_> = ids
-                .chunks(part)
-                .map(|p| std::thread::Builder::new().name("policy".into()).stack_size(portico_expr::BIG_STACK).spawn_scoped(s, move || decide_part(p)).expect("spawning a policy thread"))
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).fold(RoaringBitmap::new(), |a, b| a | b)
-        });
+        let parts: Vec<&[Id]> = ids.chunks(part).collect();
+        let allowed = portico_expr::on_big_stacks("policy", &parts, |p| decide_part(p)).into_iter().fold(RoaringBitmap::new(), |a, b| a | b);
         for (rule, n) in failed.into_inner() {
             if n > 1 {
                 tracing::warn!(rule = %rule, permission = %permission, entities = n, "a policy rule could not be evaluated on these many entities");

@@ -219,21 +219,32 @@ pub fn context<'p, 'v>(graph: Arc<dyn GraphAccess>, budget: Arc<Budget>, now: ch
     ctx
 }
 
-/// Runs `f` on a thread with a stack deep enough for the deepest expression the limits accept
-/// (parsing and evaluation recurse once per level of the tree).
-pub fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+/// Runs `f` with a stack deep enough for the deepest expression the limits accept (parsing and
+/// evaluation recurse once per level of the tree): on this thread, switched to a stack of its
+/// own when this one has less left. No thread is started: on a busy machine with few cores,
+/// starting one and being woken when it ends cost milliseconds of waiting for a core.
+pub fn on_big_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(BIG_STACK, BIG_STACK, f)
+}
+
+/// `f` on each of `parts` at once, each on a thread named `name` with a [`BIG_STACK`]; a single
+/// part on this thread ([`on_big_stack`]). The results are in the parts' order; a panic in any
+/// is resumed here.
+pub fn on_big_stacks<'p, P: Sync, T: Send>(name: &str, parts: &'p [P], f: impl Fn(&'p P) -> T + Sync) -> Vec<T> {
+    if let [only] = parts {
+        return vec![on_big_stack(|| f(only))];
+    }
+    let f = &f;
     std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("expr".into())
-            .stack_size(BIG_STACK)
-            .spawn_scoped(s, f)
-            .expect("spawning an evaluation thread")
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        let handles: Vec<_> = parts
+            .iter()
+            .map(|part| std::thread::Builder::new().name(name.into()).stack_size(BIG_STACK).spawn_scoped(s, move || f(part)).expect("spawning an evaluation thread"))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     })
 }
 
-/// Stack for threads that parse or evaluate expressions.
+/// Stack for parsing or evaluating expressions.
 pub const BIG_STACK: usize = 64 << 20;
 
 fn char_to_byte(s: &str, chars: usize) -> usize {

@@ -147,6 +147,38 @@ fn size_and_depth_are_bounded() {
 }
 
 #[test]
+fn the_deepest_expression_runs_on_a_small_stack_without_a_thread_of_its_own() {
+    // A thread with a quarter of a megabyte of stack: the chain overflows it unless
+    // `on_big_stack` switches to a big stack, on this same thread.
+    let chain = vec!["1"; 1000].join(" + ");
+    let (value, same_thread) = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            let here = std::thread::current().id();
+            on_big_stack(|| (run(&chain), std::thread::current().id() == here))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(value, Value::Int(1000));
+    assert!(same_thread, "no thread was started for it");
+}
+
+#[test]
+fn one_part_runs_here_several_at_once_with_results_in_order_and_panics_resumed() {
+    let here = std::thread::current().id();
+    let on_this_thread = |&p: &i32| (p * 10, std::thread::current().id() == here);
+    assert_eq!(on_big_stacks("part", &[1], on_this_thread), [(10, true)]);
+    assert_eq!(on_big_stacks("part", &[1, 2, 3], on_this_thread), [(10, false), (20, false), (30, false)]);
+    assert!(on_big_stacks("part", &[] as &[u8], |_| ()).is_empty());
+    for (parts, failing) in [(&[1][..], 1), (&[1, 2, 3][..], 1), (&[1, 2, 3][..], 3)] {
+        let caught = std::panic::catch_unwind(|| on_big_stacks("part", parts, |&p| if p == failing { panic!("part {p} failed") } else { p }));
+        let message = caught.expect_err("the panic reaches the caller");
+        assert_eq!(message.downcast_ref::<String>().map(String::as_str), Some(format!("part {failing} failed").as_str()));
+    }
+}
+
+#[test]
 fn long_operator_chains_are_bounded() {
     // The deepest tree the limits accept compiles and runs.
     let chain = vec!["1"; 1000].join(" + ");

@@ -365,21 +365,8 @@ impl Env<'_> {
             return Ok(Vec::new());
         }
         let threads = if ids.len() < 512 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) };
-        let chunk = ids.len().div_ceil(threads);
-        let f = &f;
-        let results: Vec<Result<Vec<Result<T, ExprError>>, ExprError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = ids
-                .chunks(chunk)
-                .map(|part| {
-                    std::thread::Builder::new()
-                        .name("query".into())
-                        .stack_size(portico_expr::BIG_STACK)
-                        .spawn_scoped(s, move || self.run_part(part, f))
-                        .expect("spawning a query thread")
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-        });
+        let parts: Vec<&[Id]> = ids.chunks(ids.len().div_ceil(threads)).collect();
+        let results = portico_expr::on_big_stacks("query", &parts, |part| self.run_part(part, &f));
         let mut out = Vec::with_capacity(ids.len());
         for r in results {
             out.extend(r?);
