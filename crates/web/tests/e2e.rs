@@ -322,13 +322,22 @@ async fn an_approver_approves_a_waiting_run_from_the_inbox() {
     assert!(problems.is_empty(), "what sticks out (screenshots in {}):\n{}", dir.display(), problems.join("\n"));
 }
 
-/// What sticks out at the current width: the page wider than the screen, or an element
-/// reaching past the card that holds it (scrolling boxes such as tables and code excepted).
+/// What sticks out at the current width, with every folded section unfolded: the page wider
+/// than the screen, an element reaching past the card that holds it (scrolling boxes such as
+/// tables and code excepted), or, on a phone, a table meant to show its rows as cards there
+/// that still scrolls sideways.
 const OVERFLOWS: &str = r#"
+for (const d of document.querySelectorAll('main details')) d.open = true;
 const width = document.documentElement.clientWidth;
 const out = [];
 const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
 if (document.documentElement.scrollWidth > width + 1) out.push('the page is ' + document.documentElement.scrollWidth + 'px wide on a ' + width + 'px screen');
+if (width < 600) for (const t of document.querySelectorAll('main table.cards-on-phone')) {
+  const wrap = t.closest('.table-wrap') || t.parentElement;
+  if (wrap.scrollWidth <= wrap.clientWidth + 1) continue;
+  const widest = [...t.querySelectorAll('*')].reduce((a, el) => (!a || el.getBoundingClientRect().right > a.getBoundingClientRect().right ? el : a), null);
+  out.push(name(t) + ' scrolls sideways (' + wrap.scrollWidth + 'px in ' + wrap.clientWidth + 'px) instead of showing cards; widest: ' + name(widest) + ' ' + JSON.stringify((widest.textContent || '').slice(0, 60)));
+}
 for (const el of document.querySelectorAll('main *')) {
   if (el.closest('.table-wrap, pre, .graph-canvas, .completion, .visually-hidden, svg')) continue;
   const r = el.getBoundingClientRect();
