@@ -65,21 +65,21 @@ impl SearchIndex {
         let weak = Arc::downgrade(catalog);
         // Docs live in the store: the indexer thread reads them through the caller's runtime.
         let runtime = tokio::runtime::Handle::try_current().ok();
-        let (made, index) = std::sync::mpsc::sync_channel(1);
+        let (hand_over, handed) = std::sync::mpsc::sync_channel(1);
         let spawned = std::thread::Builder::new().name("search-index".into()).spawn(move || {
             lower_priority();
             let index = match Self::new() {
                 Ok(index) => Arc::new(index),
-                Err(e) => return drop(made.send(Err(e))),
+                Err(e) => return drop(hand_over.send(Err(e))),
             };
-            if made.send(Ok(index.clone())).is_err() {
+            if hand_over.send(Ok(index.clone())).is_err() {
                 return;
             }
             DOCS_RUNTIME.with(|r| *r.borrow_mut() = runtime);
             index.run(&weak, events)
         });
-        match spawned.ok().and_then(|_| index.recv().ok()) {
-            Some(made) => made,
+        match spawned.ok().and_then(|_| handed.recv().ok()) {
+            Some(index) => index,
             None => {
                 tracing::error!("cannot start the search indexer; full-text filters will scan");
                 Ok(Arc::new(Self::new()?))
